@@ -1,0 +1,75 @@
+//! Faulty behaviours for tests and demos, compiled in by one `fault-*` feature. Without one,
+//! [`apply`] is a plain call. The faults are generic (any implementation can carry them); a
+//! *plausible logic bug* lives inside an implementation instead (see docs/replicas.md).
+use crate::{Operation, Outcome, Replica, Request};
+
+/// Requests applied by this instance so far (a fresh instance starts at 0).
+#[cfg(feature = "fault-panic")]
+static APPLIED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// The instance panics on this request (counting from 1).
+#[cfg(feature = "fault-panic")]
+pub const PANIC_AT: u32 = 50;
+
+pub fn apply<T: Replica>(replica: &mut T, req: Request) -> Outcome {
+    #[cfg(feature = "fault-panic")]
+    {
+        use core::sync::atomic::Ordering;
+        if APPLIED.fetch_add(1, Ordering::Relaxed) + 1 >= PANIC_AT {
+            panic!("fault-panic: request {PANIC_AT} reached");
+        }
+    }
+    #[cfg(feature = "fault-loop")]
+    if let Operation::Availability(a) = &req.operation {
+        if a.movie == "Titanic" {
+            spin_forever();
+        }
+    }
+    #[cfg(feature = "fault-memory")]
+    if let Operation::Schedule(_) = &req.operation {
+        hoard_memory();
+    }
+    let _ = &req.operation as &Operation;
+    #[cfg(feature = "fault-random")]
+    let seq = req.context.seq;
+    let outcome = replica.apply(req);
+    #[cfg(feature = "fault-random")]
+    let outcome = random_outcome(seq, outcome);
+    outcome
+}
+
+#[cfg(feature = "fault-loop")]
+fn spin_forever() -> ! {
+    let mut x: u64 = 1;
+    loop {
+        // `black_box` keeps the optimiser from proving the loop has no effect.
+        x = core::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+#[cfg(feature = "fault-memory")]
+fn hoard_memory() {
+    let mut hoard = alloc::vec::Vec::new();
+    loop {
+        let chunk = alloc::vec![1u8; 1 << 20];
+        hoard.push(core::hint::black_box(chunk));
+    }
+}
+
+/// The course's "software failure": a result unrelated to the request, the same on every run.
+#[cfg(feature = "fault-random")]
+fn random_outcome(seq: u64, _correct: Outcome) -> Outcome {
+    use crate::{BookingError, Booked, Success};
+    // splitmix64: a fixed function of the sequence number, so runs are reproducible.
+    let mut z = seq.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    let n = (z >> 8) as u32 % 10_000;
+    match z % 4 {
+        0 => Err(BookingError::ShowFull(n + 10_001)),
+        1 => Err(BookingError::TooManyTickets(n + 10_001)),
+        2 => Ok(Success::Booked(Booked { held: n + 10_001, remaining: n })),
+        _ => Ok(Success::Cancelled(n + 10_001)),
+    }
+}
