@@ -1,6 +1,7 @@
 //! Faulty behaviours for tests and demos, compiled in by one `fault-*` feature. Without one,
 //! [`apply`] is a plain call. The faults are generic (any implementation can carry them); a
 //! *plausible logic bug* lives inside an implementation instead (see docs/replicas.md).
+#[allow(unused_imports)] // `Operation` is only used by some fault features.
 use crate::{Operation, Outcome, Replica, Request};
 
 /// Requests applied by this instance so far (a fresh instance starts at 0).
@@ -29,7 +30,6 @@ pub fn apply<T: Replica>(replica: &mut T, req: Request) -> Outcome {
     if let Operation::Schedule(_) = &req.operation {
         hoard_memory();
     }
-    let _ = &req.operation as &Operation;
     #[cfg(feature = "fault-random")]
     let seq = req.context.seq;
     let outcome = replica.apply(req);

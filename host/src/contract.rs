@@ -1,0 +1,30 @@
+//! The replica contract (`wit/replica.wit`) as host-side Rust types. This is the only place the
+//! host reads the WIT; everything else imports these names.
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "replica-world",
+    additional_derives: [PartialEq, Eq],
+});
+
+pub use exports::dmtbs::booking::types::{
+    AddShow, Availability, Book, Booked, BookingEntry, BookingError, Cancel, CanonicalState,
+    Context, Date, DroppedBooking, Exchange, Exchanged, MovedBooking, Operation, Outcome,
+    RemoveShow, Request, Schedule, ScheduledBooking, ShowEntry, ShowRemaining, ShowRemoved,
+    StateError, StateFault, StateSection, Success,
+};
+
+impl CanonicalState {
+    /// The state of a replica that has applied nothing.
+    pub fn empty() -> Self {
+        CanonicalState {
+            shows: Vec::new(),
+            bookings: Vec::new(),
+        }
+    }
+
+    /// Shows plus bookings: the size that import cost scales with.
+    pub fn entries(&self) -> usize {
+        self.shows.len() + self.bookings.len()
+    }
+}

@@ -1,0 +1,206 @@
+//! One sandboxed replica instance, and what its failures mean.
+
+use std::time::Duration;
+
+use wasmtime::{Store, Trap};
+
+use crate::contract::{CanonicalState, Outcome, ReplicaWorld, Request, StateError};
+use crate::limits::MemoryCap;
+use crate::module::ReplicaModule;
+use crate::runtime::Runtime;
+
+/// How a replica instance died. After any of these the instance is poisoned for good (wasm
+/// semantics): it must be replaced by a new instance, never reset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaFailure {
+    /// The guest trapped: a panic (`unreachable`), an out-of-bounds access, a division by zero…
+    #[error("replica trapped: {0}")]
+    Trap(String),
+    /// The call burned its whole fuel budget: an endless or far too long computation. Fuel is
+    /// deterministic, so every correct replica would have finished within the same budget.
+    #[error("replica ran out of fuel (budget {budget})")]
+    OutOfFuel { budget: u64 },
+    /// The wall-clock backstop fired: the call was still running after the deadline.
+    #[error("replica interrupted after {deadline:?} (hung)")]
+    Interrupted { deadline: Duration },
+    /// The guest tried to grow its memory past the cap.
+    #[error("replica exceeded its memory cap of {cap} bytes")]
+    MemoryLimit { cap: usize },
+    /// The instance failed earlier and has not been replaced since.
+    #[error("replica instance is dead since an earlier failure ({0}); it must be replaced")]
+    Dead(Box<ReplicaFailure>),
+    /// The replica's thread is gone (the host is shutting down, or the thread panicked).
+    #[error("replica thread is gone")]
+    Gone,
+}
+
+impl ReplicaFailure {
+    /// A stable, machine-readable name for logs and metrics (`error.type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReplicaFailure::Trap(_) => "trap",
+            ReplicaFailure::OutOfFuel { .. } => "out-of-fuel",
+            ReplicaFailure::Interrupted { .. } => "interrupted",
+            ReplicaFailure::MemoryLimit { .. } => "memory-limit",
+            ReplicaFailure::Dead(_) => "dead",
+            ReplicaFailure::Gone => "gone",
+        }
+    }
+}
+
+/// Store data: only the memory limiter — a replica has no host state to reach.
+pub(crate) struct StoreData {
+    cap: MemoryCap,
+}
+
+/// A live instance of a [`ReplicaModule`]: its own `Store`, so its own memory and fuel.
+/// Not thread-safe by design; [`crate::ReplicaHandle`] gives it a thread.
+pub struct Instance {
+    store: Store<StoreData>,
+    world: ReplicaWorld,
+    module: ReplicaModule,
+    /// Set by the first failure; every later call answers `Dead`.
+    dead: Option<ReplicaFailure>,
+    /// Fuel the last successful call consumed (for benchmarks and diagnostics).
+    last_fuel: u64,
+}
+
+impl Instance {
+    /// A fresh instance with the empty state.
+    pub fn new(module: &ReplicaModule) -> Result<Self, ReplicaFailure> {
+        let limits = module.runtime.limits();
+        let mut store = Store::new(
+            module.runtime.engine(),
+            StoreData {
+                cap: MemoryCap {
+                    cap: limits.memory_bytes,
+                    breached: false,
+                },
+            },
+        );
+        store.limiter(|data| &mut data.cap);
+        store.epoch_deadline_trap();
+        // Instantiation runs the guest's start code: give it the same limits as a request.
+        store
+            .set_fuel(limits.fuel_per_request)
+            .expect("fuel is enabled in Runtime::new");
+        store.set_epoch_deadline(Runtime::ticks(limits.call_deadline));
+        let world = module.pre.instantiate(&mut store).map_err(|e| {
+            classify(
+                &store,
+                e,
+                limits.fuel_per_request,
+                limits.call_deadline,
+            )
+        })?;
+        Ok(Instance {
+            store,
+            world,
+            module: module.clone(),
+            dead: None,
+            last_fuel: 0,
+        })
+    }
+
+    /// The module this instance runs.
+    pub fn module(&self) -> &ReplicaModule {
+        &self.module
+    }
+
+    /// Fuel consumed by the last successful call.
+    pub fn last_fuel(&self) -> u64 {
+        self.last_fuel
+    }
+
+    /// Why the instance is dead, if it is.
+    pub fn failure(&self) -> Option<&ReplicaFailure> {
+        self.dead.as_ref()
+    }
+
+    /// Apply one request under the per-request fuel budget.
+    pub fn apply(&mut self, req: &Request) -> Result<Outcome, ReplicaFailure> {
+        let fuel = self.module.runtime.limits().fuel_per_request;
+        self.call(fuel, |world, store| {
+            world.dmtbs_booking_replica().call_apply(store, req)
+        })
+    }
+
+    /// Export the whole canonical state.
+    pub fn export_state(&mut self) -> Result<CanonicalState, ReplicaFailure> {
+        let fuel = self.module.runtime.limits().fuel_per_state_op;
+        self.call(fuel, |world, store| {
+            world.dmtbs_booking_replica().call_export_state(store)
+        })
+    }
+
+    /// Import a canonical state. `Ok(Err(_))` is the replica refusing a malformed state (its own
+    /// state unchanged); `Err(_)` is the replica failing.
+    pub fn import_state(
+        &mut self,
+        state: &CanonicalState,
+    ) -> Result<Result<(), StateError>, ReplicaFailure> {
+        let limits = self.module.runtime.limits();
+        let fuel = limits
+            .fuel_per_state_op
+            .saturating_add(limits.fuel_per_state_entry.saturating_mul(state.entries() as u64));
+        self.call(fuel, |world, store| {
+            world.dmtbs_booking_replica().call_import_state(store, state)
+        })
+    }
+
+    /// Run one guest call with a fresh fuel budget and deadline, turning any failure into a
+    /// [`ReplicaFailure`] and poisoning the instance.
+    fn call<R>(
+        &mut self,
+        fuel: u64,
+        f: impl FnOnce(&ReplicaWorld, &mut Store<StoreData>) -> wasmtime::Result<R>,
+    ) -> Result<R, ReplicaFailure> {
+        if let Some(failure) = &self.dead {
+            return Err(ReplicaFailure::Dead(Box::new(failure.clone())));
+        }
+        let deadline = self.module.runtime.limits().call_deadline;
+        self.store
+            .set_fuel(fuel)
+            .expect("fuel is enabled in Runtime::new");
+        self.store.set_epoch_deadline(Runtime::ticks(deadline));
+        match f(&self.world, &mut self.store) {
+            Ok(value) => {
+                // `get_fuel` only fails when fuel is disabled, which Runtime::new rules out.
+                self.last_fuel = fuel - self.store.get_fuel().unwrap_or(0);
+                Ok(value)
+            }
+            Err(e) => {
+                let failure = classify(&self.store, e, fuel, deadline);
+                tracing::warn!(
+                    module = self.module.name(),
+                    error.type = failure.kind(),
+                    %failure,
+                    "replica failed"
+                );
+                self.dead = Some(failure.clone());
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// Decide what a guest error means. A memory breach shows up as whatever trap the guest's
+/// out-of-memory path raises, so the limiter's flag is checked first.
+fn classify(
+    store: &Store<StoreData>,
+    error: wasmtime::Error,
+    fuel: u64,
+    deadline: Duration,
+) -> ReplicaFailure {
+    if store.data().cap.breached {
+        return ReplicaFailure::MemoryLimit {
+            cap: store.data().cap.cap,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => ReplicaFailure::OutOfFuel { budget: fuel },
+        Some(Trap::Interrupt) => ReplicaFailure::Interrupted { deadline },
+        Some(trap) => ReplicaFailure::Trap(trap.to_string()),
+        None => ReplicaFailure::Trap(format!("{error:#}")),
+    }
+}

@@ -1,0 +1,32 @@
+# DMTBS — run `just` to list the recipes.
+
+# Start here: list the recipes.
+default:
+    @just --list
+
+# Install what a fresh machine lacks (idempotent): the wasm target the replicas build for.
+setup:
+    rustup target add wasm32-wasip2
+
+# Build the four replica components and the faulty variants into replicas-wasm/target/components.
+build-replicas: setup
+    replicas-wasm/build.sh
+
+# Load the four replicas and run a sample workload through them, showing they agree.
+demo requests="5000" seed="1": build-replicas
+    cargo run --release -q -p dmtbs-cli -- replicas-demo --requests {{requests}} --seed {{seed}}
+
+# Run every test: replica unit tests (native), then the host and acceptance suites.
+test: build-replicas
+    cd replicas-wasm && cargo test --quiet --target "$(rustc -vV | sed -n 's/^host: //p')" --workspace
+    cargo test --workspace
+
+# Check formatting and lints of both workspaces.
+lint:
+    cargo fmt --all --check
+    cd replicas-wasm && cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run the benchmarks (figures go in docs/benchmarks.md).
+bench: build-replicas
+    cargo bench -p dmtbs-tests --bench replicas

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds every replica component into target/components/:
+#   replica-a … replica-d   the four independent implementations
+#   faulty-logic            implementation A with a plausible off-by-one (weekly limit)
+#   faulty-random|panic|loop|memory   implementation B with a generic fault (guest crate features)
+# Faulty variants build in their own target dir, so they never overwrite the correct artifacts.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=target/components
+mkdir -p "$out"
+target=wasm32-wasip2
+
+cargo build --release --target $target --workspace --quiet
+for x in a b c d; do
+  cp target/$target/release/replica_$x.wasm "$out/replica-$x.wasm"
+done
+
+build_variant() { # name package features
+  cargo build --release --target $target --target-dir target/faulty --quiet -p "$2" --features "$3"
+  cp target/faulty/$target/release/${2//-/_}.wasm "$out/$1.wasm"
+}
+build_variant faulty-logic replica-a fault-logic
+for fault in random panic loop memory; do
+  build_variant faulty-$fault replica-b dmtbs-guest/fault-$fault
+done
+ls -l "$out"

@@ -1,0 +1,242 @@
+//! Realistic random traffic for the differential tests, benchmarks and demo.
+//!
+//! Three areas, three movies, a few dozen customers and an admin per area; shows dated from a few
+//! days in the past to beyond the window; small capacities so shows fill up; customers booking
+//! in other areas (weekly limit, same show elsewhere); admins acting for customers; cancels and
+//! exchanges aimed at bookings that probably exist; a few percent of malformed IDs, unknown movies
+//! and out-of-range counts. `today` moves forward a day every few hundred requests. Everything
+//! follows from the seed.
+
+use dmtbs_host::contract::{Date, Operation, Request};
+
+use crate::build::{self, add_days, date, show_id};
+use crate::rng::Rng;
+
+pub const AREAS: [&str; 3] = ["ATW", "VER", "OUT"];
+pub const MOVIES: [&str; 3] = ["Avatar", "Avengers", "Titanic"];
+const SLOTS: [char; 3] = ['M', 'A', 'E'];
+/// Customers per area.
+const CUSTOMERS: u32 = 8;
+/// How many recent bookings the generator remembers to aim cancels and exchanges at.
+const MEMORY: usize = 400;
+
+/// An endless, seeded stream of sequenced requests.
+pub struct Workload {
+    rng: Rng,
+    seq: u64,
+    today: Date,
+    /// (customer, movie, show ID) of recent book attempts.
+    recent: Vec<(String, String, String)>,
+}
+
+impl Workload {
+    /// Starts at 2026-11-24, the day of the rules' examples.
+    pub fn new(seed: u64) -> Self {
+        Self::starting(seed, date(2026, 11, 24))
+    }
+
+    pub fn starting(seed: u64, today: Date) -> Self {
+        Workload {
+            rng: Rng::new(seed),
+            seq: 0,
+            today,
+            recent: Vec::new(),
+        }
+    }
+
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    fn area(&mut self) -> &'static str {
+        self.rng.pick(&AREAS)
+    }
+
+    fn admin(&mut self, area: &str) -> String {
+        format!("{area}A{:04}", 1 + self.rng.below(2))
+    }
+
+    fn customer(&mut self) -> String {
+        let area = self.area();
+        format!("{area}C{:04}", 1 + self.rng.below(CUSTOMERS as u64))
+    }
+
+    fn movie(&mut self) -> String {
+        if self.rng.percent(2) {
+            return self.rng.pick(&["avatar", "Matrix", "", "TITANIC"]).to_string();
+        }
+        self.rng.pick(&MOVIES).to_string()
+    }
+
+    /// A show ID from three days ago to ten days ahead (the window is today..=today+7).
+    fn show(&mut self, area: &str) -> String {
+        let d = add_days(self.today, self.rng.range(-3, 10));
+        let slot = *self.rng.pick(&SLOTS);
+        show_id(area, slot, d)
+    }
+
+    fn count(&mut self, typical: u64) -> u32 {
+        if self.rng.percent(2) {
+            return *self.rng.pick(&[0, 10_001, u32::MAX]);
+        }
+        1 + self.rng.below(typical) as u32
+    }
+
+    /// Sometimes break an ID the ways people and bugs do.
+    fn maybe_malformed(&mut self, id: String) -> String {
+        if !self.rng.percent(3) {
+            return id;
+        }
+        match self.rng.below(7) {
+            0 => id.to_lowercase(),
+            1 => id[..id.len() - 1].to_string(),
+            2 => format!("{id}0"),
+            3 => format!("XYZ{}", &id[3..]),
+            4 if id.len() == 10 => format!("{}310226", &id[..4]), // 31 Feb
+            5 if id.len() == 10 => format!("{}290227", &id[..4]), // 2027 is not a leap year
+            6 if id.len() == 8 => format!("{}X{}", &id[..3], &id[4..]),
+            _ => String::new(),
+        }
+    }
+
+    /// Who acts for `customer`: mostly the customer, often an admin, rarely someone else.
+    fn actor_for(&mut self, customer: &str) -> String {
+        match self.rng.below(20) {
+            0..=13 => customer.to_string(),
+            14..=18 => {
+                let area = self.area();
+                self.admin(area)
+            }
+            _ => self.customer(),
+        }
+    }
+
+    fn recent_booking(&mut self) -> Option<(String, String, String)> {
+        if self.recent.is_empty() || self.rng.percent(15) {
+            return None;
+        }
+        Some(self.rng.pick(&self.recent).clone())
+    }
+
+    fn operation(&mut self) -> Operation {
+        match self.rng.below(100) {
+            0..=11 => {
+                let area = self.area();
+                let actor = if self.rng.percent(88) {
+                    self.admin(area)
+                } else if self.rng.percent(50) {
+                    let other = self.area();
+                    self.admin(other)
+                } else {
+                    self.customer()
+                };
+                let (movie, show) = (self.movie(), self.show(area));
+                let capacity = self.count(12);
+                build::add_show(
+                    &self.maybe_malformed(actor),
+                    &movie,
+                    &self.maybe_malformed(show),
+                    capacity,
+                )
+            }
+            12..=14 => {
+                let area = self.area();
+                let actor = self.admin(area);
+                let (movie, show) = match self.recent_booking() {
+                    Some((_, movie, show)) if self.rng.percent(60) => (movie, show),
+                    _ => (self.movie(), self.show(area)),
+                };
+                build::remove_show(&actor, &movie, &self.maybe_malformed(show))
+            }
+            15..=22 => {
+                let actor = if self.rng.percent(50) {
+                    self.customer()
+                } else {
+                    let area = self.area();
+                    self.admin(area)
+                };
+                let movie = self.movie();
+                build::availability(&self.maybe_malformed(actor), &movie)
+            }
+            23..=60 => {
+                let customer = self.customer();
+                let actor = self.actor_for(&customer);
+                // Customers mostly book near home, sometimes elsewhere (weekly limit).
+                let area = if self.rng.percent(55) {
+                    customer[..3].to_string()
+                } else {
+                    self.area().to_string()
+                };
+                let (movie, show) = (self.movie(), self.show(&area));
+                let tickets = self.count(4);
+                if self.recent.len() >= MEMORY {
+                    let i = self.rng.below(MEMORY as u64) as usize;
+                    self.recent.swap_remove(i);
+                }
+                self.recent
+                    .push((customer.clone(), movie.clone(), show.clone()));
+                build::book(
+                    &self.maybe_malformed(actor),
+                    &self.maybe_malformed(customer),
+                    &movie,
+                    &self.maybe_malformed(show),
+                    tickets,
+                )
+            }
+            61..=68 => {
+                let customer = self.customer();
+                let actor = self.actor_for(&customer);
+                build::schedule(&actor, &self.maybe_malformed(customer))
+            }
+            69..=83 => {
+                let (customer, movie, show) = self.recent_booking().unwrap_or_else(|| {
+                    let area = self.area();
+                    (self.customer(), self.movie(), self.show(area))
+                });
+                let actor = self.actor_for(&customer);
+                let tickets = self.count(3);
+                build::cancel(&actor, &customer, &movie, &show, tickets)
+            }
+            _ => {
+                let (customer, movie, show) = self.recent_booking().unwrap_or_else(|| {
+                    let area = self.area();
+                    (self.customer(), self.movie(), self.show(area))
+                });
+                let actor = self.actor_for(&customer);
+                let new_movie = if self.rng.percent(70) {
+                    movie.clone()
+                } else {
+                    self.movie()
+                };
+                let area = self.area();
+                let new_show = if self.rng.percent(5) {
+                    show.clone()
+                } else {
+                    self.show(area)
+                };
+                let tickets = self.count(3);
+                build::exchange(
+                    &actor,
+                    &customer,
+                    (&movie, &show),
+                    (&new_movie, &self.maybe_malformed(new_show)),
+                    tickets,
+                )
+            }
+        }
+    }
+}
+
+impl Iterator for Workload {
+    type Item = Request;
+
+    fn next(&mut self) -> Option<Request> {
+        // About one simulated day every 300 requests: shows drift from future to past.
+        if self.rng.below(300) == 0 {
+            self.today = add_days(self.today, 1);
+        }
+        self.seq += 1;
+        let operation = self.operation();
+        Some(build::req(self.seq, self.today, operation))
+    }
+}

@@ -1,0 +1,130 @@
+//! Differential: seeded random workloads through all four implementations; every result must be
+//! identical at every step, and so must the exported states. Reproduce a failure with the
+//! `DMTBS_SEED` it prints; `DMTBS_DIFF_REQUESTS` sets the length (default 10,000).
+
+use std::collections::BTreeMap;
+
+use dmtbs_host::contract::{Outcome, Request};
+use dmtbs_testkit::rng::{Rng, seed_from_env};
+use dmtbs_testkit::workload::Workload;
+
+use crate::fleet::Fleet;
+
+fn requests_per_run() -> usize {
+    std::env::var("DMTBS_DIFF_REQUESTS")
+        .ok()
+        .map(|n| n.parse().expect("DMTBS_DIFF_REQUESTS must be a number"))
+        .unwrap_or(10_000)
+}
+
+/// Requests handed to each replica thread at once.
+const BATCH: usize = 64;
+
+/// Runs `n` requests of the workload through the fleet in batches, asserting agreement at every
+/// step; `between` runs after each batch (cross-restore uses it). Returns the outcome kinds seen.
+fn run(
+    fleet: &Fleet,
+    seed: u64,
+    n: usize,
+    test: &str,
+    mut between: impl FnMut(&Fleet, u64),
+) -> BTreeMap<String, usize> {
+    println!("{test}: seed {seed}, {n} requests (reproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test})");
+    let mut seen = BTreeMap::new();
+    let mut workload = Workload::new(seed);
+    let mut done = 0;
+    while done < n {
+        let batch: Vec<Request> = workload.by_ref().take(BATCH.min(n - done)).collect();
+        let results = fleet.apply_batch(&batch);
+        for (i, request) in batch.iter().enumerate() {
+            let first = &results[0][i];
+            if results.iter().any(|r| r[i] != *first) {
+                let detail: Vec<String> = fleet
+                    .replicas
+                    .iter()
+                    .zip(&results)
+                    .map(|((name, _), r)| format!("  {name}: {:?}", r[i]))
+                    .collect();
+                panic!(
+                    "replicas disagree (seed {seed}, seq {}):\n  request: {:?}\n{}\nreproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test}",
+                    request.context.seq,
+                    request,
+                    detail.join("\n")
+                );
+            }
+            *seen.entry(kind(first)).or_default() += 1;
+        }
+        done += batch.len();
+        between(fleet, batch.last().map_or(0, |r| r.context.seq));
+    }
+    let state = fleet.agreed_state();
+    println!(
+        "{test}: agreed on {n} requests; final state {} shows, {} bookings",
+        state.shows.len(),
+        state.bookings.len()
+    );
+    seen
+}
+
+/// The variant name of an outcome, e.g. `Ok(Booked)` or `Err(WeeklyLimit)`.
+fn kind(outcome: &Outcome) -> String {
+    let debug = format!("{outcome:?}");
+    debug
+        .split(|c: char| c == '(' || c == ' ' || c == '{')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("(")
+}
+
+#[test]
+fn four_implementations_agree_on_random_workloads() {
+    let seed = seed_from_env(0x00D1_FFE2);
+    let fleet = Fleet::new();
+    let seen = run(&fleet, seed, requests_per_run(), "four_implementations_agree", |_, _| {});
+    println!("outcomes: {seen:?}");
+    // The workload must be realistic enough to reach every result the rules can give;
+    // otherwise agreement proves little.
+    let expected = [
+        "Ok(ShowAdded", "Ok(ShowUpdated", "Ok(ShowRemoved", "Ok(Availability", "Ok(Booked",
+        "Ok(Schedule", "Ok(Cancelled", "Ok(Exchanged", "Err(InvalidUserId", "Err(InvalidShowId",
+        "Err(UnknownMovie", "Err(InvalidCapacity", "Err(InvalidTickets", "Err(NotAuthorized",
+        "Err(OutsideWindow", "Err(ShowNotFound", "Err(PastShow", "Err(CapacityBelowBooked",
+        "Err(SameShowOtherArea", "Err(WeeklyLimit", "Err(ShowFull", "Err(NotBooked",
+        "Err(TooManyTickets", "Err(SameShow",
+    ];
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|k| !seen.keys().any(|s| s == k || s.starts_with(&format!("{k}("))))
+        .collect();
+    assert!(missing.is_empty(), "the workload never produced {missing:?} (seed {seed})");
+}
+
+#[test]
+fn state_moves_between_implementations_mid_run() {
+    let seed = seed_from_env(0xC0FF_EE01);
+    let n = requests_per_run();
+    let fleet = Fleet::new();
+    let mut rng = Rng::new(seed ^ 0x5EED);
+    let mut restores = 0;
+    run(&fleet, seed, n, "state_moves_between_implementations", |fleet, seq| {
+        // At random points, every replica takes over the state of its neighbour (another
+        // implementation) through a fresh instance, and the run goes on.
+        if !rng.percent(4) {
+            return;
+        }
+        restores += 1;
+        let states = fleet.states();
+        let (_, modules) = crate::fleet::modules();
+        for (i, (name, handle)) in fleet.replicas.iter().enumerate() {
+            let from = (i + 1) % fleet.replicas.len();
+            handle
+                .replace(&modules[i], states[from].clone())
+                .unwrap_or_else(|e| {
+                    panic!("{name} could not take the state of {} at seq {seq}: {e}", fleet.replicas[from].0)
+                });
+        }
+    });
+    println!("cross-restores: {restores}");
+    assert!(restores >= 3, "too few cross-restores to mean anything (seed {seed})");
+}
