@@ -13,7 +13,7 @@
 //!   then swapped in, so a refused import changes nothing.
 //!
 //! Only `alloc` is used, with no clock, randomness or hashing: results depend on the requests
-//! alone.
+//! alone. The cargo feature `fault-logic` injects one plausible bug (see `WEEKLY_LIMIT`).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 extern crate alloc;

@@ -167,7 +167,6 @@ impl World {
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn exchange(
         &mut self,
         actor: &str,
@@ -263,373 +262,90 @@ fn error_table() {
     const S2: (&str, &str) = ("Avatar", "OUTM251126");
     const S3: (&str, &str) = ("Titanic", "VERE261126");
     const P: (&str, &str) = ("Avatar", "ATWM211126");
+    #[rustfmt::skip]
     let rows: &[Row] = &[
         // --- V: user IDs
-        (
-            "lower case",
-            |w| w.add("atwa1000", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "7 bytes",
-            |w| w.add("ATWA100", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "9 bytes",
-            |w| w.add("ATWA10000", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "bad role",
-            |w| w.add("ATWB1000", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "bad area",
-            |w| w.add("MTLA1000", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "letter digit",
-            |w| w.add("ATWA1a00", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "non-ascii",
-            |w| w.add("ÅTWA100", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "space",
-            |w| w.add(" ATWA100", "Avatar", "ATWM261126", 5),
-            "invalid-user-id",
-        ),
-        (
-            "0000 ok",
-            |w| w.add("ATWA0000", "Avatar", "ATWM261126", 5),
-            "show-added",
-        ),
+        ("lower case", |w| w.add("atwa1000", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("7 bytes", |w| w.add("ATWA100", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("9 bytes", |w| w.add("ATWA10000", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("bad role", |w| w.add("ATWB1000", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("bad area", |w| w.add("MTLA1000", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("letter digit", |w| w.add("ATWA1a00", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("non-ascii", |w| w.add("ÅTWA100", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("space", |w| w.add(" ATWA100", "Avatar", "ATWM261126", 5), "invalid-user-id"),
+        ("0000 ok", |w| w.add("ATWA0000", "Avatar", "ATWM261126", 5), "show-added"),
         // --- V: movies, show IDs, counts, and their order
-        (
-            "movie case",
-            |w| w.add("ATWA1000", "avatar", "ATWM261126", 5),
-            "unknown-movie",
-        ),
-        (
-            "movie space",
-            |w| w.add("ATWA1000", "Avatar ", "ATWM261126", 5),
-            "unknown-movie",
-        ),
-        (
-            "user before movie",
-            |w| w.add("ATWX1000", "Nope", "bad", 0),
-            "invalid-user-id",
-        ),
-        (
-            "movie before id",
-            |w| w.add("ATWA1000", "Nope", "bad", 0),
-            "unknown-movie",
-        ),
-        (
-            "31 Feb",
-            |w| w.add("ATWA1000", "Avatar", "ATWM310226", 5),
-            "invalid-show-id",
-        ),
-        (
-            "29 Feb 2026",
-            |w| w.add("ATWA1000", "Avatar", "ATWM290226", 5),
-            "invalid-show-id",
-        ),
-        (
-            "29 Feb 2028 ok",
-            |w| w.add("ATWA1000", "Avatar", "ATWM290228", 5),
-            "outside-window",
-        ),
-        (
-            "29 Feb 2000 ok",
-            |w| w.add("ATWA1000", "Avatar", "ATWM290200", 5),
-            "outside-window",
-        ),
-        (
-            "31 Nov",
-            |w| w.add("ATWA1000", "Avatar", "ATWM311126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "day 00",
-            |w| w.add("ATWA1000", "Avatar", "ATWM001126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "month 13",
-            |w| w.add("ATWA1000", "Avatar", "ATWM011326", 5),
-            "invalid-show-id",
-        ),
-        (
-            "month 00",
-            |w| w.add("ATWA1000", "Avatar", "ATWM010026", 5),
-            "invalid-show-id",
-        ),
-        (
-            "bad slot",
-            |w| w.add("ATWA1000", "Avatar", "ATWN261126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "bad id area",
-            |w| w.add("ATWA1000", "Avatar", "XYZM261126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "id lower",
-            |w| w.add("ATWA1000", "Avatar", "atwm261126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "id 11 bytes",
-            |w| w.add("ATWA1000", "Avatar", "ATWM2611260", 5),
-            "invalid-show-id",
-        ),
-        (
-            "id sign",
-            |w| w.add("ATWA1000", "Avatar", "ATWM+61126", 5),
-            "invalid-show-id",
-        ),
-        (
-            "id before capacity",
-            |w| w.add("ATWA1000", "Avatar", "ATWM", 0),
-            "invalid-show-id",
-        ),
-        (
-            "capacity 0",
-            |w| w.add("ATWA1000", "Avatar", "ATWM261126", 0),
-            "invalid-capacity",
-        ),
-        (
-            "capacity 10001",
-            |w| w.add("ATWA1000", "Avatar", "ATWM261126", 10_001),
-            "invalid-capacity",
-        ),
-        (
-            "capacity 10000",
-            |w| w.add("ATWA1000", "Avatar", "ATWM261126", 10_000),
-            "show-added",
-        ),
-        (
-            "V before auth",
-            |w| w.add("ATWC0001", "Avatar", "ATWM261126", 0),
-            "invalid-capacity",
-        ),
+        ("movie case", |w| w.add("ATWA1000", "avatar", "ATWM261126", 5), "unknown-movie"),
+        ("movie space", |w| w.add("ATWA1000", "Avatar ", "ATWM261126", 5), "unknown-movie"),
+        ("user before movie", |w| w.add("ATWX1000", "Nope", "bad", 0), "invalid-user-id"),
+        ("movie before id", |w| w.add("ATWA1000", "Nope", "bad", 0), "unknown-movie"),
+        ("31 Feb", |w| w.add("ATWA1000", "Avatar", "ATWM310226", 5), "invalid-show-id"),
+        ("29 Feb 2026", |w| w.add("ATWA1000", "Avatar", "ATWM290226", 5), "invalid-show-id"),
+        ("29 Feb 2028 ok", |w| w.add("ATWA1000", "Avatar", "ATWM290228", 5), "outside-window"),
+        ("29 Feb 2000 ok", |w| w.add("ATWA1000", "Avatar", "ATWM290200", 5), "outside-window"),
+        ("31 Nov", |w| w.add("ATWA1000", "Avatar", "ATWM311126", 5), "invalid-show-id"),
+        ("day 00", |w| w.add("ATWA1000", "Avatar", "ATWM001126", 5), "invalid-show-id"),
+        ("month 13", |w| w.add("ATWA1000", "Avatar", "ATWM011326", 5), "invalid-show-id"),
+        ("month 00", |w| w.add("ATWA1000", "Avatar", "ATWM010026", 5), "invalid-show-id"),
+        ("bad slot", |w| w.add("ATWA1000", "Avatar", "ATWN261126", 5), "invalid-show-id"),
+        ("bad id area", |w| w.add("ATWA1000", "Avatar", "XYZM261126", 5), "invalid-show-id"),
+        ("id lower", |w| w.add("ATWA1000", "Avatar", "atwm261126", 5), "invalid-show-id"),
+        ("id 11 bytes", |w| w.add("ATWA1000", "Avatar", "ATWM2611260", 5), "invalid-show-id"),
+        ("id sign", |w| w.add("ATWA1000", "Avatar", "ATWM+61126", 5), "invalid-show-id"),
+        ("id before capacity", |w| w.add("ATWA1000", "Avatar", "ATWM", 0), "invalid-show-id"),
+        ("capacity 0", |w| w.add("ATWA1000", "Avatar", "ATWM261126", 0), "invalid-capacity"),
+        ("capacity 10001", |w| w.add("ATWA1000", "Avatar", "ATWM261126", 10_001), "invalid-capacity"),
+        ("capacity 10000", |w| w.add("ATWA1000", "Avatar", "ATWM261126", 10_000), "show-added"),
+        ("V before auth", |w| w.add("ATWC0001", "Avatar", "ATWM261126", 0), "invalid-capacity"),
         // --- add-show
-        (
-            "customer adds",
-            |w| w.add(C1, "Avatar", "ATWM261126", 5),
-            "not-authorized",
-        ),
-        (
-            "other area",
-            |w| w.add("VERA1000", "Avatar", "ATWM261126", 5),
-            "not-authorized",
-        ),
-        (
-            "auth before window",
-            |w| w.add("VERA1000", "Avatar", "ATWM011226", 5),
-            "not-authorized",
-        ),
-        (
-            "yesterday",
-            |w| w.add("ATWA1000", "Avatar", "ATWM231126", 5),
-            "outside-window",
-        ),
-        (
-            "today",
-            |w| w.add("ATWA1000", "Avatar", "ATWM241126", 5),
-            "show-added",
-        ),
-        (
-            "today+7",
-            |w| w.add("ATWA1000", "Avatar", "ATWE011226", 5),
-            "show-added",
-        ),
-        (
-            "today+8",
-            |w| w.add("ATWA1000", "Avatar", "ATWM021226", 5),
-            "outside-window",
-        ),
-        (
-            "existing past show",
-            |w| w.add("ATWA1000", P.0, P.1, 50),
-            "outside-window",
-        ),
-        (
-            "existing, window before capacity",
-            |w| w.add("ATWA1000", P.0, P.1, 1),
-            "outside-window",
-        ),
-        (
-            "below booked",
-            |w| w.add("ATWA1000", S1.0, S1.1, 1),
-            "capacity-below-booked",
-        ),
-        (
-            "equal booked",
-            |w| w.add("ATWA1000", S1.0, S1.1, 2),
-            "show-updated(4)",
-        ),
-        (
-            "unchanged",
-            |w| w.add("ATWA1000", S1.0, S1.1, 4),
-            "show-updated(4)",
-        ),
-        (
-            "other movie same id",
-            |w| w.add("ATWA1000", "Titanic", S1.1, 4),
-            "show-added",
-        ),
+        ("customer adds", |w| w.add(C1, "Avatar", "ATWM261126", 5), "not-authorized"),
+        ("other area", |w| w.add("VERA1000", "Avatar", "ATWM261126", 5), "not-authorized"),
+        ("auth before window", |w| w.add("VERA1000", "Avatar", "ATWM011226", 5), "not-authorized"),
+        ("yesterday", |w| w.add("ATWA1000", "Avatar", "ATWM231126", 5), "outside-window"),
+        ("today", |w| w.add("ATWA1000", "Avatar", "ATWM241126", 5), "show-added"),
+        ("today+7", |w| w.add("ATWA1000", "Avatar", "ATWE011226", 5), "show-added"),
+        ("today+8", |w| w.add("ATWA1000", "Avatar", "ATWM021226", 5), "outside-window"),
+        ("existing past show", |w| w.add("ATWA1000", P.0, P.1, 50), "outside-window"),
+        ("existing, window before capacity", |w| w.add("ATWA1000", P.0, P.1, 1), "outside-window"),
+        ("below booked", |w| w.add("ATWA1000", S1.0, S1.1, 1), "capacity-below-booked"),
+        ("equal booked", |w| w.add("ATWA1000", S1.0, S1.1, 2), "show-updated(4)"),
+        ("unchanged", |w| w.add("ATWA1000", S1.0, S1.1, 4), "show-updated(4)"),
+        ("other movie same id", |w| w.add("ATWA1000", "Titanic", S1.1, 4), "show-added"),
         // --- remove-show
-        (
-            "rm bad actor",
-            |w| w.remove("ATWA10", S1.0, S1.1),
-            "invalid-user-id",
-        ),
-        (
-            "rm bad movie",
-            |w| w.remove("ATWA1000", "X", S1.1),
-            "unknown-movie",
-        ),
-        (
-            "rm bad id",
-            |w| w.remove("ATWA1000", S1.0, "ATWM"),
-            "invalid-show-id",
-        ),
-        (
-            "rm other area",
-            |w| w.remove("OUTA1000", S1.0, S1.1),
-            "not-authorized",
-        ),
-        (
-            "rm customer",
-            |w| w.remove(C1, S1.0, S1.1),
-            "not-authorized",
-        ),
-        (
-            "rm auth before found",
-            |w| w.remove("VERA1000", "Avatar", "ATWM011226"),
-            "not-authorized",
-        ),
-        (
-            "rm missing",
-            |w| w.remove("ATWA1000", "Avatar", "ATWM011226"),
-            "show-not-found",
-        ),
-        (
-            "rm other movie",
-            |w| w.remove("ATWA1000", "Titanic", S1.1),
-            "show-not-found",
-        ),
+        ("rm bad actor", |w| w.remove("ATWA10", S1.0, S1.1), "invalid-user-id"),
+        ("rm bad movie", |w| w.remove("ATWA1000", "X", S1.1), "unknown-movie"),
+        ("rm bad id", |w| w.remove("ATWA1000", S1.0, "ATWM"), "invalid-show-id"),
+        ("rm other area", |w| w.remove("OUTA1000", S1.0, S1.1), "not-authorized"),
+        ("rm customer", |w| w.remove(C1, S1.0, S1.1), "not-authorized"),
+        ("rm auth before found", |w| w.remove("VERA1000", "Avatar", "ATWM011226"), "not-authorized"),
+        ("rm missing", |w| w.remove("ATWA1000", "Avatar", "ATWM011226"), "show-not-found"),
+        ("rm other movie", |w| w.remove("ATWA1000", "Titanic", S1.1), "show-not-found"),
         ("rm past", |w| w.remove("ATWA1000", P.0, P.1), "past-show"),
-        (
-            "rm dropped",
-            |w| w.remove("ATWA1000", S1.0, S1.1),
-            "moved[] dropped[ATWC0001:2]",
-        ),
-        (
-            "rm empty",
-            |w| w.remove("OUTA1000", S2.0, S2.1),
-            "moved[] dropped[]",
-        ),
+        ("rm dropped", |w| w.remove("ATWA1000", S1.0, S1.1), "moved[] dropped[ATWC0001:2]"),
+        ("rm empty", |w| w.remove("OUTA1000", S2.0, S2.1), "moved[] dropped[]"),
         // --- availability
-        (
-            "av bad actor",
-            |w| w.avail("ATWZ0001", "Avatar"),
-            "invalid-user-id",
-        ),
+        ("av bad actor", |w| w.avail("ATWZ0001", "Avatar"), "invalid-user-id"),
         ("av bad movie", |w| w.avail(C1, "Avengerz"), "unknown-movie"),
-        (
-            "av customer",
-            |w| w.avail("VERC9999", "Avatar"),
-            "avail[ATWM251126:2,OUTM251126:5]",
-        ),
+        ("av customer", |w| w.avail("VERC9999", "Avatar"), "avail[ATWM251126:2,OUTM251126:5]"),
         ("av empty", |w| w.avail("VERA0001", "Avengers"), "avail[]"),
         // --- book: V order, authorisation
-        (
-            "bk actor first",
-            |w| w.book("X", "Y", "Z", "W", 0),
-            "invalid-user-id",
-        ),
-        (
-            "bk customer",
-            |w| w.book("ATWA1000", "ATWC001", "Z", "W", 0),
-            "invalid-user-id",
-        ),
-        (
-            "bk movie",
-            |w| w.book("ATWA1000", C1, "Z", "W", 0),
-            "unknown-movie",
-        ),
-        (
-            "bk id",
-            |w| w.book("ATWA1000", C1, "Avatar", "W", 0),
-            "invalid-show-id",
-        ),
-        (
-            "bk tickets 0",
-            |w| w.book("ATWA1000", C1, "Avatar", S1.1, 0),
-            "invalid-tickets",
-        ),
-        (
-            "bk tickets 10001",
-            |w| w.book("ATWA1000", C1, "Avatar", S1.1, 10_001),
-            "invalid-tickets",
-        ),
-        (
-            "bk for other customer",
-            |w| w.book("ATWC0002", C1, S1.0, S1.1, 1),
-            "not-authorized",
-        ),
-        (
-            "bk admin customer",
-            |w| w.book("ATWA1000", "ATWA2000", S1.0, S1.1, 1),
-            "not-authorized",
-        ),
-        (
-            "bk admin self",
-            |w| w.book("ATWA2000", "ATWA2000", S1.0, S1.1, 1),
-            "not-authorized",
-        ),
-        (
-            "bk auth before found",
-            |w| w.book("ATWC0002", C1, "Avatar", "ATWM011226", 1),
-            "not-authorized",
-        ),
-        (
-            "bk any admin",
-            |w| w.book("VERA1000", C1, S1.0, S1.1, 1),
-            "booked(3,1)",
-        ),
+        ("bk actor first", |w| w.book("X", "Y", "Z", "W", 0), "invalid-user-id"),
+        ("bk customer", |w| w.book("ATWA1000", "ATWC001", "Z", "W", 0), "invalid-user-id"),
+        ("bk movie", |w| w.book("ATWA1000", C1, "Z", "W", 0), "unknown-movie"),
+        ("bk id", |w| w.book("ATWA1000", C1, "Avatar", "W", 0), "invalid-show-id"),
+        ("bk tickets 0", |w| w.book("ATWA1000", C1, "Avatar", S1.1, 0), "invalid-tickets"),
+        ("bk tickets 10001", |w| w.book("ATWA1000", C1, "Avatar", S1.1, 10_001), "invalid-tickets"),
+        ("bk for other customer", |w| w.book("ATWC0002", C1, S1.0, S1.1, 1), "not-authorized"),
+        ("bk admin customer", |w| w.book("ATWA1000", "ATWA2000", S1.0, S1.1, 1), "not-authorized"),
+        ("bk admin self", |w| w.book("ATWA2000", "ATWA2000", S1.0, S1.1, 1), "not-authorized"),
+        ("bk auth before found", |w| w.book("ATWC0002", C1, "Avatar", "ATWM011226", 1), "not-authorized"),
+        ("bk any admin", |w| w.book("VERA1000", C1, S1.0, S1.1, 1), "booked(3,1)"),
         // --- book: state checks and their order
-        (
-            "bk missing",
-            |w| w.own(C1, "Avatar", "ATWM011226", 1),
-            "show-not-found",
-        ),
+        ("bk missing", |w| w.own(C1, "Avatar", "ATWM011226", 1), "show-not-found"),
         ("bk past", |w| w.own(C1, P.0, P.1, 1), "past-show"),
-        (
-            "bk past before full",
-            |w| w.own("ATWC0002", P.0, P.1, 99),
-            "past-show",
-        ),
-        (
-            "bk same show",
-            |w| w.own(C1, S2.0, S2.1, 1),
-            "same-show-other-area",
-        ),
-        (
-            "bk same before full",
-            |w| w.own(C1, S2.0, S2.1, 6),
-            "same-show-other-area",
-        ),
+        ("bk past before full", |w| w.own("ATWC0002", P.0, P.1, 99), "past-show"),
+        ("bk same show", |w| w.own(C1, S2.0, S2.1, 1), "same-show-other-area"),
+        ("bk same before full", |w| w.own(C1, S2.0, S2.1, 6), "same-show-other-area"),
         (
             "bk same slot other movie",
             |w| {
@@ -638,11 +354,7 @@ fn error_table() {
             },
             "booked(1,4)",
         ),
-        (
-            "bk full",
-            |w| w.own("ATWC0002", S1.0, S1.1, 3),
-            "show-full(2)",
-        ),
+        ("bk full", |w| w.own("ATWC0002", S1.0, S1.1, 3), "show-full(2)"),
         ("bk to zero", |w| w.own(C1, S1.0, S1.1, 2), "booked(4,0)"),
         (
             "bk full zero",
@@ -652,81 +364,25 @@ fn error_table() {
             },
             "show-full(0)",
         ),
-        (
-            "bk other area ok",
-            |w| w.own("ATWC0002", S3.0, S3.1, 3),
-            "booked(3,0)",
-        ),
+        ("bk other area ok", |w| w.own("ATWC0002", S3.0, S3.1, 3), "booked(3,0)"),
         // --- schedule
         ("sc bad actor", |w| w.sched("ATW", C1), "invalid-user-id"),
-        (
-            "sc bad customer",
-            |w| w.sched(C1, "ATWC00011"),
-            "invalid-user-id",
-        ),
+        ("sc bad customer", |w| w.sched(C1, "ATWC00011"), "invalid-user-id"),
         ("sc other", |w| w.sched("ATWC0002", C1), "not-authorized"),
-        (
-            "sc admin customer",
-            |w| w.sched("ATWA1000", "ATWA1000"),
-            "not-authorized",
-        ),
-        (
-            "sc self",
-            |w| w.sched(C1, C1),
-            "schedule[Avatar ATWM211126:2,Avatar ATWM251126:2]",
-        ),
-        (
-            "sc admin",
-            |w| w.sched("OUTA0001", C1),
-            "schedule[Avatar ATWM211126:2,Avatar ATWM251126:2]",
-        ),
-        (
-            "sc empty",
-            |w| w.sched("VERC0001", "VERC0001"),
-            "schedule[]",
-        ),
+        ("sc admin customer", |w| w.sched("ATWA1000", "ATWA1000"), "not-authorized"),
+        ("sc self", |w| w.sched(C1, C1), "schedule[Avatar ATWM211126:2,Avatar ATWM251126:2]"),
+        ("sc admin", |w| w.sched("OUTA0001", C1), "schedule[Avatar ATWM211126:2,Avatar ATWM251126:2]"),
+        ("sc empty", |w| w.sched("VERC0001", "VERC0001"), "schedule[]"),
         // --- cancel
-        (
-            "cn bad tickets",
-            |w| w.cancel(C1, C1, S1.0, S1.1, 0),
-            "invalid-tickets",
-        ),
-        (
-            "cn other",
-            |w| w.cancel("ATWC0002", C1, S1.0, S1.1, 1),
-            "not-authorized",
-        ),
-        (
-            "cn admin customer",
-            |w| w.cancel("ATWA1000", "ATWA0001", S1.0, S1.1, 1),
-            "not-authorized",
-        ),
-        (
-            "cn not booked",
-            |w| w.cancel("ATWC0002", "ATWC0002", S1.0, S1.1, 1),
-            "not-booked",
-        ),
-        (
-            "cn no show",
-            |w| w.cancel(C1, C1, "Avatar", "ATWM011226", 1),
-            "not-booked",
-        ),
-        (
-            "cn not booked before past",
-            |w| w.cancel("ATWC0002", "ATWC0002", P.0, P.1, 1),
-            "not-booked",
-        ),
+        ("cn bad tickets", |w| w.cancel(C1, C1, S1.0, S1.1, 0), "invalid-tickets"),
+        ("cn other", |w| w.cancel("ATWC0002", C1, S1.0, S1.1, 1), "not-authorized"),
+        ("cn admin customer", |w| w.cancel("ATWA1000", "ATWA0001", S1.0, S1.1, 1), "not-authorized"),
+        ("cn not booked", |w| w.cancel("ATWC0002", "ATWC0002", S1.0, S1.1, 1), "not-booked"),
+        ("cn no show", |w| w.cancel(C1, C1, "Avatar", "ATWM011226", 1), "not-booked"),
+        ("cn not booked before past", |w| w.cancel("ATWC0002", "ATWC0002", P.0, P.1, 1), "not-booked"),
         ("cn past", |w| w.cancel(C1, C1, P.0, P.1, 9), "past-show"),
-        (
-            "cn too many",
-            |w| w.cancel(C1, C1, S1.0, S1.1, 3),
-            "too-many-tickets(2)",
-        ),
-        (
-            "cn some",
-            |w| w.cancel("ATWA1000", C1, S1.0, S1.1, 1),
-            "cancelled(1)",
-        ),
+        ("cn too many", |w| w.cancel(C1, C1, S1.0, S1.1, 3), "too-many-tickets(2)"),
+        ("cn some", |w| w.cancel("ATWA1000", C1, S1.0, S1.1, 1), "cancelled(1)"),
         (
             "cn all",
             |w| {
@@ -744,48 +400,16 @@ fn error_table() {
             "avail[ATWM251126:4,OUTM251126:5]",
         ),
         // --- exchange: V order
-        (
-            "ex old movie",
-            |w| w.exchange(C1, C1, ("X", "bad"), ("Y", "bad"), 0),
-            "unknown-movie",
-        ),
-        (
-            "ex old id",
-            |w| w.exchange(C1, C1, ("Avatar", "bad"), ("Y", "bad"), 0),
-            "invalid-show-id",
-        ),
-        (
-            "ex new movie",
-            |w| w.exchange(C1, C1, S1, ("Y", "bad"), 0),
-            "unknown-movie",
-        ),
-        (
-            "ex new id",
-            |w| w.exchange(C1, C1, S1, ("Avatar", "bad"), 0),
-            "invalid-show-id",
-        ),
-        (
-            "ex tickets",
-            |w| w.exchange(C1, C1, S1, S2, 0),
-            "invalid-tickets",
-        ),
-        (
-            "ex other",
-            |w| w.exchange("ATWC0002", C1, S1, S1, 1),
-            "not-authorized",
-        ),
+        ("ex old movie", |w| w.exchange(C1, C1, ("X", "bad"), ("Y", "bad"), 0), "unknown-movie"),
+        ("ex old id", |w| w.exchange(C1, C1, ("Avatar", "bad"), ("Y", "bad"), 0), "invalid-show-id"),
+        ("ex new movie", |w| w.exchange(C1, C1, S1, ("Y", "bad"), 0), "unknown-movie"),
+        ("ex new id", |w| w.exchange(C1, C1, S1, ("Avatar", "bad"), 0), "invalid-show-id"),
+        ("ex tickets", |w| w.exchange(C1, C1, S1, S2, 0), "invalid-tickets"),
+        ("ex other", |w| w.exchange("ATWC0002", C1, S1, S1, 1), "not-authorized"),
         // --- exchange: state checks and their order
         ("ex same", |w| w.exchange(C1, C1, S1, S1, 1), "same-show"),
-        (
-            "ex same before booked",
-            |w| w.exchange("ATWC0002", "ATWC0002", S1, S1, 9),
-            "same-show",
-        ),
-        (
-            "ex not booked",
-            |w| w.exchange("ATWC0002", "ATWC0002", S1, S3, 1),
-            "not-booked",
-        ),
+        ("ex same before booked", |w| w.exchange("ATWC0002", "ATWC0002", S1, S1, 9), "same-show"),
+        ("ex not booked", |w| w.exchange("ATWC0002", "ATWC0002", S1, S3, 1), "not-booked"),
         (
             "ex not booked, no shows",
             |w| {
@@ -800,36 +424,12 @@ fn error_table() {
             "not-booked",
         ),
         ("ex old past", |w| w.exchange(C1, C1, P, S3, 1), "past-show"),
-        (
-            "ex too many",
-            |w| w.exchange(C1, C1, S1, ("Titanic", "ATWM011226"), 3),
-            "too-many-tickets(2)",
-        ),
-        (
-            "ex new missing",
-            |w| w.exchange(C1, C1, S1, ("Titanic", "ATWM011226"), 1),
-            "show-not-found",
-        ),
-        (
-            "ex new past exists",
-            |w| w.exchange(C1, C1, S1, P, 1),
-            "past-show",
-        ),
-        (
-            "ex partial keeps same-show",
-            |w| w.exchange(C1, C1, S1, S2, 1),
-            "same-show-other-area",
-        ),
-        (
-            "ex whole frees same-show",
-            |w| w.exchange(C1, C1, S1, S2, 2),
-            "exchanged(0,2)",
-        ),
-        (
-            "ex whole to other area",
-            |w| w.exchange(C1, C1, S1, S3, 2),
-            "exchanged(0,2)",
-        ),
+        ("ex too many", |w| w.exchange(C1, C1, S1, ("Titanic", "ATWM011226"), 3), "too-many-tickets(2)"),
+        ("ex new missing", |w| w.exchange(C1, C1, S1, ("Titanic", "ATWM011226"), 1), "show-not-found"),
+        ("ex new past exists", |w| w.exchange(C1, C1, S1, P, 1), "past-show"),
+        ("ex partial keeps same-show", |w| w.exchange(C1, C1, S1, S2, 1), "same-show-other-area"),
+        ("ex whole frees same-show", |w| w.exchange(C1, C1, S1, S2, 2), "exchanged(0,2)"),
+        ("ex whole to other area", |w| w.exchange(C1, C1, S1, S3, 2), "exchanged(0,2)"),
         (
             "ex new show-full",
             |w| {
@@ -970,10 +570,7 @@ fn remove_show_moves() {
         ("OUTC0003", 2),
         ("ATWC0001", 1),
     ] {
-        assert_eq!(
-            w.own(c, "Avatar", "ATWA251126", n).starts_with("booked"),
-            true
-        );
+        assert!(w.own(c, "Avatar", "ATWA251126", n).starts_with("booked"));
     }
     assert_eq!(w.own("ATWC0002", "Avatar", "ATWE251126", 1), "booked(1,2)");
     // ATWC0001:1 → ATWE (2 left), ATWC0002:1 → ATWE (1 left, joins its booking there),
@@ -1069,18 +666,9 @@ fn availability_and_state_order() {
          Avatar ATWM011226"
     );
     for c in ["VERC0002", "OUTC0010", "ATWC0100", "ATWC0020"] {
-        assert_eq!(
-            w.own(c, "Titanic", "VERM251126", 1).starts_with("booked"),
-            true
-        );
-        assert_eq!(
-            w.own(c, "Avatar", "ATWM011226", 1).starts_with("booked"),
-            true
-        );
-        assert_eq!(
-            w.own(c, "Avengers", "ATWM251126", 1).starts_with("booked"),
-            true
-        );
+        assert!(w.own(c, "Titanic", "VERM251126", 1).starts_with("booked"));
+        assert!(w.own(c, "Avatar", "ATWM011226", 1).starts_with("booked"));
+        assert!(w.own(c, "Avengers", "ATWM251126", 1).starts_with("booked"));
     }
     let bookings: Vec<String> =
         w.r.export_state()
