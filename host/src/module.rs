@@ -109,8 +109,8 @@ impl ReplicaModule {
 }
 
 /// Compile `bytes`, reusing an artifact from the runtime's cache directory when one matches.
-/// Artifacts are keyed by the module's hash, the wasmtime version and the engine configuration,
-/// because a compiled artifact is only valid for exactly those.
+/// Artifacts are keyed by the module's hash and the engine's compatibility hash (wasmtime version,
+/// target, compiler flags, tunables, features), because an artifact is only valid for exactly those.
 fn compile_cached(
     runtime: &Runtime,
     name: &str,
@@ -127,14 +127,10 @@ fn compile_cached(
     };
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let artifact = dir.join(format!(
-        "{hash}-wasmtime{}-{:016x}.cwasm",
-        wasmtime::VERSION,
-        hasher.finish()
-    ));
+    let artifact = dir.join(format!("{hash}-{:016x}.cwasm", hasher.finish()));
     if artifact.exists() {
         // SAFETY: the artifact was written by `Component::serialize` into our own cache, and its
-        // name binds it to this module, wasmtime version and engine configuration. A corrupt
+        // name binds it to this module and engine; wasmtime also checks the header. A corrupt
         // file fails to deserialize and is recompiled below.
         match unsafe { Component::deserialize_file(engine, &artifact) } {
             Ok(component) => return Ok(component),

@@ -4,7 +4,7 @@
 //! days in the past to beyond the window; small capacities so shows fill up; customers booking
 //! in other areas (weekly limit, same show elsewhere); admins acting for customers; cancels and
 //! exchanges aimed at bookings that probably exist; a few percent of malformed IDs, unknown movies
-//! and out-of-range counts. `today` moves forward a day every few hundred requests. Everything
+//! and out-of-range counts. `today` moves forward a day every several hundred requests. Everything
 //! follows from the seed.
 
 use dmtbs_host::contract::{Date, Operation, Request};
@@ -27,6 +27,9 @@ pub struct Workload {
     today: Date,
     /// (customer, movie, show ID) of recent book attempts.
     recent: Vec<(String, String, String)>,
+    /// (movie, show ID) of recent well-formed, authorised, in-window add-show requests: shows
+    /// that most likely exist, so bookings mostly reach the interesting checks.
+    catalogue: Vec<(String, String)>,
 }
 
 impl Workload {
@@ -41,6 +44,7 @@ impl Workload {
             seq: 0,
             today,
             recent: Vec::new(),
+            catalogue: Vec::new(),
         }
     }
 
@@ -49,7 +53,7 @@ impl Workload {
     }
 
     fn area(&mut self) -> &'static str {
-        self.rng.pick(&AREAS)
+        *self.rng.pick(&AREAS)
     }
 
     fn admin(&mut self, area: &str) -> String {
@@ -111,6 +115,30 @@ impl Workload {
         }
     }
 
+    /// Remember `item` in a bounded list, forgetting a random old entry when full.
+    fn remember<T>(&mut self, list: fn(&mut Self) -> &mut Vec<T>, item: T) {
+        let i = self.rng.below(MEMORY as u64) as usize;
+        let list = list(self);
+        if list.len() >= MEMORY {
+            list.swap_remove(i % list.len());
+        }
+        list.push(item);
+    }
+
+    /// A show to book: mostly one from the catalogue (in `area` when given), else random.
+    fn show_to_book(&mut self, area: Option<&str>) -> (String, String) {
+        if !self.catalogue.is_empty() && self.rng.percent(85) {
+            for _ in 0..8 {
+                let (movie, show) = self.rng.pick(&self.catalogue).clone();
+                if area.is_none_or(|a| show.starts_with(a)) {
+                    return (movie, show);
+                }
+            }
+        }
+        let area = area.map_or_else(|| self.area().to_string(), str::to_string);
+        (self.movie(), self.show(&area))
+    }
+
     fn recent_booking(&mut self) -> Option<(String, String, String)> {
         if self.recent.is_empty() || self.rng.percent(15) {
             return None;
@@ -132,12 +160,11 @@ impl Workload {
                 };
                 let (movie, show) = (self.movie(), self.show(area));
                 let capacity = self.count(12);
-                build::add_show(
-                    &self.maybe_malformed(actor),
-                    &movie,
-                    &self.maybe_malformed(show),
-                    capacity,
-                )
+                let (actor, show_sent) = (self.maybe_malformed(actor), self.maybe_malformed(show.clone()));
+                if actor.starts_with(area) && actor.as_bytes().get(3) == Some(&b'A') && show_sent == show {
+                    self.remember(|w| &mut w.catalogue, (movie.clone(), show));
+                }
+                build::add_show(&actor, &movie, &show_sent, capacity)
             }
             12..=14 => {
                 let area = self.area();
@@ -167,14 +194,9 @@ impl Workload {
                 } else {
                     self.area().to_string()
                 };
-                let (movie, show) = (self.movie(), self.show(&area));
+                let (movie, show) = self.show_to_book(Some(&area));
                 let tickets = self.count(4);
-                if self.recent.len() >= MEMORY {
-                    let i = self.rng.below(MEMORY as u64) as usize;
-                    self.recent.swap_remove(i);
-                }
-                self.recent
-                    .push((customer.clone(), movie.clone(), show.clone()));
+                self.remember(|w| &mut w.recent, (customer.clone(), movie.clone(), show.clone()));
                 build::book(
                     &self.maybe_malformed(actor),
                     &self.maybe_malformed(customer),
@@ -203,16 +225,10 @@ impl Workload {
                     (self.customer(), self.movie(), self.show(area))
                 });
                 let actor = self.actor_for(&customer);
-                let new_movie = if self.rng.percent(70) {
-                    movie.clone()
+                let (new_movie, new_show) = if self.rng.percent(5) {
+                    (movie.clone(), show.clone())
                 } else {
-                    self.movie()
-                };
-                let area = self.area();
-                let new_show = if self.rng.percent(5) {
-                    show.clone()
-                } else {
-                    self.show(area)
+                    self.show_to_book(None)
                 };
                 let tickets = self.count(3);
                 build::exchange(
@@ -231,8 +247,8 @@ impl Iterator for Workload {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
-        // About one simulated day every 300 requests: shows drift from future to past.
-        if self.rng.below(300) == 0 {
+        // About one simulated day every 800 requests: shows drift from future to past.
+        if self.rng.below(800) == 0 {
             self.today = add_days(self.today, 1);
         }
         self.seq += 1;

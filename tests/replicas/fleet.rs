@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use dmtbs_host::contract::{CanonicalState, Outcome, Request};
-use dmtbs_host::{ReplicaHandle, ReplicaModule, Runtime, StateDigest};
+use dmtbs_host::{ReplicaHandle, ReplicaModule, Runtime};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 
 /// The runtime and the four loaded modules, shared by every test of the binary (compiling a
@@ -75,10 +75,6 @@ impl Fleet {
                     .unwrap_or_else(|e| panic!("{name} export: {e}"))
             })
             .collect()
-    }
-
-    pub fn digests(&self) -> Vec<StateDigest> {
-        self.states().iter().map(StateDigest::of).collect()
     }
 
     /// Asserts that every replica exports the same state, and returns it.
