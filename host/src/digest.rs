@@ -48,3 +48,55 @@ impl std::fmt::Debug for StateDigest {
         write!(f, "StateDigest({self})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{BookingEntry, ShowEntry};
+
+    fn state(shows: &[(&str, &str, u32)], bookings: &[(&str, &str, &str, u32)]) -> CanonicalState {
+        CanonicalState {
+            shows: shows
+                .iter()
+                .map(|(m, s, c)| ShowEntry {
+                    movie: m.to_string(),
+                    show_id: s.to_string(),
+                    capacity: *c,
+                })
+                .collect(),
+            bookings: bookings
+                .iter()
+                .map(|(c, m, s, t)| BookingEntry {
+                    customer: c.to_string(),
+                    movie: m.to_string(),
+                    show_id: s.to_string(),
+                    tickets: *t,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn equal_states_give_equal_digests_and_any_difference_shows() {
+        let a = state(&[("Avatar", "ATWM251126", 5)], &[("ATWC0001", "Avatar", "ATWM251126", 2)]);
+        assert_eq!(StateDigest::of(&a), StateDigest::of(&a.clone()));
+        let different = [
+            state(&[("Avatar", "ATWM251126", 6)], &[("ATWC0001", "Avatar", "ATWM251126", 2)]),
+            state(&[("Avatar", "ATWM251126", 5)], &[("ATWC0001", "Avatar", "ATWM251126", 1)]),
+            state(&[("Avatar", "ATWM251126", 5)], &[]),
+            CanonicalState::empty(),
+        ];
+        for d in &different {
+            assert_ne!(StateDigest::of(&a), StateDigest::of(d), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn field_boundaries_are_part_of_the_digest() {
+        // Concatenating fields without lengths would make these two collide.
+        let a = state(&[("Avatar", "ATWM251126", 5)], &[]);
+        let b = state(&[("AvatarATWM", "251126", 5)], &[]);
+        assert_ne!(StateDigest::of(&a), StateDigest::of(&b));
+        assert_eq!(StateDigest::of(&a).to_string().len(), 64);
+    }
+}

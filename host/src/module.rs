@@ -154,3 +154,37 @@ fn write_artifact(component: &Component, dir: &Path, artifact: &Path) -> anyhow:
     std::fs::rename(&tmp, artifact)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+
+    #[test]
+    fn compiled_artifacts_are_cached_and_a_corrupt_one_is_recompiled() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let runtime = Runtime::new(Limits::default(), Some(dir.path().to_owned())).expect("runtime");
+        let component = b"(component)";
+        // Not a replica (no exports), but compiled — and cached — before the contract check.
+        let err = ReplicaModule::from_bytes(&runtime, "empty", component).unwrap_err();
+        assert!(matches!(err, ModuleError::WrongContract { .. }), "{err}");
+        let artifacts: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("cache dir exists")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+        assert!(artifacts[0].to_string_lossy().ends_with(".cwasm"));
+
+        std::fs::write(&artifacts[0], b"garbage").expect("corrupt it");
+        let err = ReplicaModule::from_bytes(&runtime, "empty", component).unwrap_err();
+        assert!(matches!(err, ModuleError::WrongContract { .. }), "{err}");
+        assert_ne!(std::fs::read(&artifacts[0]).expect("rewritten"), b"garbage");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_clear_error() {
+        let runtime = Runtime::new(Limits::default(), None).expect("runtime");
+        let err = ReplicaModule::from_file(&runtime, Path::new("/nonexistent/replica.wasm")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/replica.wasm"), "{err}");
+    }
+}

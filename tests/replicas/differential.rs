@@ -130,3 +130,14 @@ fn state_moves_between_implementations_mid_run() {
     println!("cross-restores: {restores}");
     assert!(restores >= 3, "too few cross-restores to mean anything (seed {seed})");
 }
+
+/// The differential check itself can fail: with the planted weekly-limit bug in one replica, the
+/// same kind of run must report a disagreement.
+#[test]
+#[should_panic(expected = "replicas disagree")]
+fn a_planted_bug_is_reported_as_a_disagreement() {
+    let (runtime, correct) = crate::fleet::modules();
+    let mut modules = vec![dmtbs_testkit::components::load(runtime, dmtbs_testkit::components::FAULTY_LOGIC)];
+    modules.extend(correct[1..].iter().cloned());
+    run(&Fleet::of(&modules), 7, requests_per_run(), "a_planted_bug_is_reported", |_, _| {});
+}
