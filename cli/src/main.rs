@@ -13,7 +13,11 @@ use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 use dmtbs_testkit::workload::Workload;
 
 #[derive(Parser)]
-#[command(name = "dmtbs", version, about = "DMTBS — fault-tolerant movie ticket booking")]
+#[command(
+    name = "dmtbs",
+    version,
+    about = "DMTBS — fault-tolerant movie ticket booking"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,13 +68,20 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         let handle = ReplicaHandle::spawn(&module, &CanonicalState::empty())?;
         replicas.push((module, handle));
     }
-    println!("Loaded {} replica components (zero imports each) from {}", replicas.len(), dir.display());
+    println!(
+        "Loaded {} replica components (zero imports each) from {}",
+        replicas.len(),
+        dir.display()
+    );
 
     let started = Instant::now();
     let mut workload = Workload::new(seed);
     let (mut applied, mut disagreements) = (0usize, 0usize);
     while applied < requests {
-        let batch: Vec<_> = workload.by_ref().take(256.min(requests - applied)).collect();
+        let batch: Vec<_> = workload
+            .by_ref()
+            .take(256.min(requests - applied))
+            .collect();
         let results: Vec<_> = replicas
             .iter()
             .map(|(_, h)| h.apply_batch(batch.clone()))
@@ -81,7 +92,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
         }
         for i in 0..batch.len() {
-            if results.iter().any(|r| r.outcomes[i] != results[0].outcomes[i]) {
+            if results
+                .iter()
+                .any(|r| r.outcomes[i] != results[0].outcomes[i])
+            {
                 disagreements += 1;
                 println!("seq {}: replicas disagree", batch[i].context.seq);
             }
@@ -90,7 +104,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     }
     let elapsed = started.elapsed();
 
-    println!("\n{:<10}  {:<16}  {:>6}  {:>8}  state digest", "replica", "module sha256", "shows", "bookings");
+    println!(
+        "\n{:<10}  {:<16}  {:>6}  {:>8}  state digest",
+        "replica", "module sha256", "shows", "bookings"
+    );
     let mut digests = Vec::new();
     for (module, handle) in &replicas {
         let state = handle.export_state()?;

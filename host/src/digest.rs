@@ -78,11 +78,20 @@ mod tests {
 
     #[test]
     fn equal_states_give_equal_digests_and_any_difference_shows() {
-        let a = state(&[("Avatar", "ATWM251126", 5)], &[("ATWC0001", "Avatar", "ATWM251126", 2)]);
+        let a = state(
+            &[("Avatar", "ATWM251126", 5)],
+            &[("ATWC0001", "Avatar", "ATWM251126", 2)],
+        );
         assert_eq!(StateDigest::of(&a), StateDigest::of(&a.clone()));
         let different = [
-            state(&[("Avatar", "ATWM251126", 6)], &[("ATWC0001", "Avatar", "ATWM251126", 2)]),
-            state(&[("Avatar", "ATWM251126", 5)], &[("ATWC0001", "Avatar", "ATWM251126", 1)]),
+            state(
+                &[("Avatar", "ATWM251126", 6)],
+                &[("ATWC0001", "Avatar", "ATWM251126", 2)],
+            ),
+            state(
+                &[("Avatar", "ATWM251126", 5)],
+                &[("ATWC0001", "Avatar", "ATWM251126", 1)],
+            ),
             state(&[("Avatar", "ATWM251126", 5)], &[]),
             CanonicalState::empty(),
         ];

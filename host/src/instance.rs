@@ -85,14 +85,10 @@ impl Instance {
             .set_fuel(limits.fuel_per_request)
             .expect("fuel is enabled in Runtime::new");
         store.set_epoch_deadline(Runtime::ticks(limits.call_deadline));
-        let world = module.pre.instantiate(&mut store).map_err(|e| {
-            classify(
-                &store,
-                e,
-                limits.fuel_per_request,
-                limits.call_deadline,
-            )
-        })?;
+        let world = module
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(&store, e, limits.fuel_per_request, limits.call_deadline))?;
         Ok(Instance {
             store,
             world,
@@ -140,11 +136,15 @@ impl Instance {
         state: &CanonicalState,
     ) -> Result<Result<(), StateError>, ReplicaFailure> {
         let limits = self.module.runtime.limits();
-        let fuel = limits
-            .fuel_per_state_op
-            .saturating_add(limits.fuel_per_state_entry.saturating_mul(state.entries() as u64));
+        let fuel = limits.fuel_per_state_op.saturating_add(
+            limits
+                .fuel_per_state_entry
+                .saturating_mul(state.entries() as u64),
+        );
         self.call(fuel, |world, store| {
-            world.dmtbs_booking_replica().call_import_state(store, state)
+            world
+                .dmtbs_booking_replica()
+                .call_import_state(store, state)
         })
     }
 

@@ -134,7 +134,9 @@ fn compile_cached(
         // file fails to deserialize and is recompiled below.
         match unsafe { Component::deserialize_file(engine, &artifact) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(artifact = %artifact.display(), error = %e, "stale artifact; recompiling"),
+            Err(e) => {
+                tracing::warn!(artifact = %artifact.display(), error = %e, "stale artifact; recompiling")
+            }
         }
     }
     let component = Component::new(engine, bytes).map_err(invalid)?;
@@ -163,7 +165,8 @@ mod tests {
     #[test]
     fn compiled_artifacts_are_cached_and_a_corrupt_one_is_recompiled() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let runtime = Runtime::new(Limits::default(), Some(dir.path().to_owned())).expect("runtime");
+        let runtime =
+            Runtime::new(Limits::default(), Some(dir.path().to_owned())).expect("runtime");
         let component = b"(component)";
         // Not a replica (no exports), but compiled — and cached — before the contract check.
         let err = ReplicaModule::from_bytes(&runtime, "empty", component).unwrap_err();
@@ -184,7 +187,11 @@ mod tests {
     #[test]
     fn an_unreadable_file_is_a_clear_error() {
         let runtime = Runtime::new(Limits::default(), None).expect("runtime");
-        let err = ReplicaModule::from_file(&runtime, Path::new("/nonexistent/replica.wasm")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/replica.wasm"), "{err}");
+        let err =
+            ReplicaModule::from_file(&runtime, Path::new("/nonexistent/replica.wasm")).unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/replica.wasm"),
+            "{err}"
+        );
     }
 }

@@ -98,7 +98,8 @@ impl ReplicaHandle {
     }
 
     pub fn export_state(&self) -> Result<CanonicalState, ReplicaFailure> {
-        self.ask(Command::Export).unwrap_or(Err(ReplicaFailure::Gone))
+        self.ask(Command::Export)
+            .unwrap_or(Err(ReplicaFailure::Gone))
     }
 
     /// The digest of the current state (exported, then hashed on the caller's thread).
@@ -116,7 +117,11 @@ impl ReplicaHandle {
 
     /// Replace the instance by a fresh one of `module` (the same or another) with `state`
     /// installed. On error the current instance stays in place, dead or alive.
-    pub fn replace(&self, module: &ReplicaModule, state: CanonicalState) -> Result<(), ReplaceError> {
+    pub fn replace(
+        &self,
+        module: &ReplicaModule,
+        state: CanonicalState,
+    ) -> Result<(), ReplaceError> {
         self.ask(|r| Command::Replace(module.clone(), state, r))
             .unwrap_or(Err(ReplaceError::Failed(ReplicaFailure::Gone)))
     }
@@ -140,7 +145,10 @@ impl Drop for ReplicaHandle {
     }
 }
 
-fn fresh_instance(module: &ReplicaModule, state: &CanonicalState) -> Result<Instance, ReplaceError> {
+fn fresh_instance(
+    module: &ReplicaModule,
+    state: &CanonicalState,
+) -> Result<Instance, ReplaceError> {
     let mut instance = Instance::new(module).map_err(ReplaceError::Failed)?;
     if !state.shows.is_empty() || !state.bookings.is_empty() {
         instance
@@ -177,7 +185,11 @@ fn serve(mut instance: Instance, rx: mpsc::Receiver<Command>) {
             }
             Command::Replace(module, state, reply) => {
                 let result = fresh_instance(&module, &state).map(|fresh| {
-                    tracing::info!(from = instance.module().name(), to = module.name(), "replica replaced");
+                    tracing::info!(
+                        from = instance.module().name(),
+                        to = module.name(),
+                        "replica replaced"
+                    );
                     instance = fresh;
                 });
                 let _ = reply.send(result);

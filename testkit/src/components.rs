@@ -17,8 +17,7 @@ pub const FAULTY_MEMORY: &str = "faulty-memory";
 
 /// The folder holding the built components.
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../replicas-wasm/target/components")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../replicas-wasm/target/components")
 }
 
 /// The path of a built component. Panics with the command to run when it is missing: a test
@@ -35,8 +34,7 @@ pub fn path(name: &str) -> PathBuf {
 
 /// Load a built component.
 pub fn load(runtime: &Runtime, name: &str) -> ReplicaModule {
-    ReplicaModule::from_file(runtime, &path(name))
-        .unwrap_or_else(|e| panic!("loading {name}: {e}"))
+    ReplicaModule::from_file(runtime, &path(name)).unwrap_or_else(|e| panic!("loading {name}: {e}"))
 }
 
 /// A runtime with default limits caching compiled artifacts next to the components, so repeated

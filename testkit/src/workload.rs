@@ -67,7 +67,10 @@ impl Workload {
 
     fn movie(&mut self) -> String {
         if self.rng.percent(2) {
-            return self.rng.pick(&["avatar", "Matrix", "", "TITANIC"]).to_string();
+            return self
+                .rng
+                .pick(&["avatar", "Matrix", "", "TITANIC"])
+                .to_string();
         }
         self.rng.pick(&MOVIES).to_string()
     }
@@ -160,8 +163,14 @@ impl Workload {
                 };
                 let (movie, show) = (self.movie(), self.show(area));
                 let capacity = self.count(12);
-                let (actor, show_sent) = (self.maybe_malformed(actor), self.maybe_malformed(show.clone()));
-                if actor.starts_with(area) && actor.as_bytes().get(3) == Some(&b'A') && show_sent == show {
+                let (actor, show_sent) = (
+                    self.maybe_malformed(actor),
+                    self.maybe_malformed(show.clone()),
+                );
+                if actor.starts_with(area)
+                    && actor.as_bytes().get(3) == Some(&b'A')
+                    && show_sent == show
+                {
                     self.remember(|w| &mut w.catalogue, (movie.clone(), show));
                 }
                 build::add_show(&actor, &movie, &show_sent, capacity)
@@ -196,7 +205,10 @@ impl Workload {
                 };
                 let (movie, show) = self.show_to_book(Some(&area));
                 let tickets = self.count(4);
-                self.remember(|w| &mut w.recent, (customer.clone(), movie.clone(), show.clone()));
+                self.remember(
+                    |w| &mut w.recent,
+                    (customer.clone(), movie.clone(), show.clone()),
+                );
                 build::book(
                     &self.maybe_malformed(actor),
                     &self.maybe_malformed(customer),

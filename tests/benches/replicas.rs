@@ -11,7 +11,35 @@ use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 use dmtbs_testkit::{state, workload::Workload};
 
 fn main() {
+    fuel_report();
     divan::main();
+}
+
+/// Fuel (deterministic, ≈ instructions) per request on a 100,000-booking state: the figure the
+/// per-request fuel budget in `Limits` is set against.
+fn fuel_report() {
+    let (_, measured) = traffic();
+    println!("fuel per request on a {BIG}-booking state ({} requests):", measured.len());
+    for name in IMPLEMENTATIONS {
+        let mut instance = Instance::new(module(name)).expect("instance");
+        instance.import_state(big_state()).expect("import").expect("valid");
+        let import_fuel = instance.last_fuel();
+        let mut fuel: Vec<u64> = measured
+            .iter()
+            .map(|r| {
+                instance.apply(r).expect("apply");
+                instance.last_fuel()
+            })
+            .collect();
+        fuel.sort_unstable();
+        let pct = |p: usize| fuel[(fuel.len() - 1) * p / 100];
+        println!(
+            "  {name}: median {}, p99 {}, max {}; import {import_fuel}",
+            pct(50),
+            pct(99),
+            fuel[fuel.len() - 1]
+        );
+    }
 }
 
 const BIG: usize = 100_000;
@@ -29,7 +57,10 @@ fn modules() -> &'static (Runtime, Vec<ReplicaModule>) {
 }
 
 fn module(name: &str) -> &'static ReplicaModule {
-    let i = IMPLEMENTATIONS.iter().position(|n| *n == name).expect("known implementation");
+    let i = IMPLEMENTATIONS
+        .iter()
+        .position(|n| *n == name)
+        .expect("known implementation");
     &modules().1[i]
 }
 
@@ -89,21 +120,22 @@ fn batched_256_through_thread(bencher: Bencher, name: &str) {
     let (warm, measured) = traffic();
     handle.apply_batch(warm.clone());
     let mut i = 0;
-    bencher
-        .counter(ItemsCount::new(256usize))
-        .bench_local(|| {
-            let start = (i * 256) % (measured.len() - 256);
-            i += 1;
-            let out = handle.apply_batch(measured[start..start + 256].to_vec());
-            assert!(out.failure.is_none());
-            out
-        });
+    bencher.counter(ItemsCount::new(256usize)).bench_local(|| {
+        let start = (i * 256) % (measured.len() - 256);
+        i += 1;
+        let out = handle.apply_batch(measured[start..start + 256].to_vec());
+        assert!(out.failure.is_none());
+        out
+    });
 }
 
 #[divan::bench(args = IMPLEMENTATIONS, sample_count = 20)]
 fn export_100k(bencher: Bencher, name: &str) {
     let mut instance = Instance::new(module(name)).expect("instance");
-    instance.import_state(big_state()).expect("import").expect("valid");
+    instance
+        .import_state(big_state())
+        .expect("import")
+        .expect("valid");
     bencher.bench_local(|| black_box(instance.export_state().expect("export")));
 }
 
@@ -113,7 +145,10 @@ fn new_instance_and_import_100k(bencher: Bencher, name: &str) {
     let module = module(name);
     bencher.bench_local(|| {
         let mut instance = Instance::new(module).expect("instance");
-        instance.import_state(big_state()).expect("import").expect("valid");
+        instance
+            .import_state(big_state())
+            .expect("import")
+            .expect("valid");
         instance
     });
 }

@@ -29,7 +29,9 @@ fn run(
     test: &str,
     mut between: impl FnMut(&Fleet, u64),
 ) -> BTreeMap<String, usize> {
-    println!("{test}: seed {seed}, {n} requests (reproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test})");
+    println!(
+        "{test}: seed {seed}, {n} requests (reproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test})"
+    );
     let mut seen = BTreeMap::new();
     let mut workload = Workload::new(seed);
     let mut done = 0;
@@ -82,24 +84,51 @@ fn kind(outcome: &Outcome) -> String {
 fn four_implementations_agree_on_random_workloads() {
     let seed = seed_from_env(0x00D1_FFE2);
     let fleet = Fleet::new();
-    let seen = run(&fleet, seed, requests_per_run(), "four_implementations_agree", |_, _| {});
+    let seen = run(
+        &fleet,
+        seed,
+        requests_per_run(),
+        "four_implementations_agree",
+        |_, _| {},
+    );
     println!("outcomes: {seen:?}");
     // The workload must be realistic enough to reach every result the rules can give;
     // otherwise agreement proves little.
     let expected = [
-        "Ok(ShowAdded", "Ok(ShowUpdated", "Ok(ShowRemoved", "Ok(Availability", "Ok(Booked",
-        "Ok(Schedule", "Ok(Cancelled", "Ok(Exchanged", "Err(InvalidUserId", "Err(InvalidShowId",
-        "Err(UnknownMovie", "Err(InvalidCapacity", "Err(InvalidTickets", "Err(NotAuthorized",
-        "Err(OutsideWindow", "Err(ShowNotFound", "Err(PastShow", "Err(CapacityBelowBooked",
-        "Err(SameShowOtherArea", "Err(WeeklyLimit", "Err(ShowFull", "Err(NotBooked",
-        "Err(TooManyTickets", "Err(SameShow",
+        "Ok(ShowAdded",
+        "Ok(ShowUpdated",
+        "Ok(ShowRemoved",
+        "Ok(Availability",
+        "Ok(Booked",
+        "Ok(Schedule",
+        "Ok(Cancelled",
+        "Ok(Exchanged",
+        "Err(InvalidUserId",
+        "Err(InvalidShowId",
+        "Err(UnknownMovie",
+        "Err(InvalidCapacity",
+        "Err(InvalidTickets",
+        "Err(NotAuthorized",
+        "Err(OutsideWindow",
+        "Err(ShowNotFound",
+        "Err(PastShow",
+        "Err(CapacityBelowBooked",
+        "Err(SameShowOtherArea",
+        "Err(WeeklyLimit",
+        "Err(ShowFull",
+        "Err(NotBooked",
+        "Err(TooManyTickets",
+        "Err(SameShow",
     ];
     let missing: Vec<&str> = expected
         .iter()
         .copied()
         .filter(|k| !seen.contains_key(*k))
         .collect();
-    assert!(missing.is_empty(), "the workload never produced {missing:?} (seed {seed})");
+    assert!(
+        missing.is_empty(),
+        "the workload never produced {missing:?} (seed {seed})"
+    );
 }
 
 #[test]
@@ -109,26 +138,38 @@ fn state_moves_between_implementations_mid_run() {
     let fleet = Fleet::new();
     let mut rng = Rng::new(seed ^ 0x5EED);
     let mut restores = 0;
-    run(&fleet, seed, n, "state_moves_between_implementations", |fleet, seq| {
-        // At random points, every replica takes over the state of its neighbour (another
-        // implementation) through a fresh instance, and the run goes on.
-        if !rng.percent(4) {
-            return;
-        }
-        restores += 1;
-        let states = fleet.states();
-        let (_, modules) = crate::fleet::modules();
-        for (i, (name, handle)) in fleet.replicas.iter().enumerate() {
-            let from = (i + 1) % fleet.replicas.len();
-            handle
-                .replace(&modules[i], states[from].clone())
-                .unwrap_or_else(|e| {
-                    panic!("{name} could not take the state of {} at seq {seq}: {e}", fleet.replicas[from].0)
-                });
-        }
-    });
+    run(
+        &fleet,
+        seed,
+        n,
+        "state_moves_between_implementations",
+        |fleet, seq| {
+            // At random points, every replica takes over the state of its neighbour (another
+            // implementation) through a fresh instance, and the run goes on.
+            if !rng.percent(4) {
+                return;
+            }
+            restores += 1;
+            let states = fleet.states();
+            let (_, modules) = crate::fleet::modules();
+            for (i, (name, handle)) in fleet.replicas.iter().enumerate() {
+                let from = (i + 1) % fleet.replicas.len();
+                handle
+                    .replace(&modules[i], states[from].clone())
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "{name} could not take the state of {} at seq {seq}: {e}",
+                            fleet.replicas[from].0
+                        )
+                    });
+            }
+        },
+    );
     println!("cross-restores: {restores}");
-    assert!(restores >= 3, "too few cross-restores to mean anything (seed {seed})");
+    assert!(
+        restores >= 3,
+        "too few cross-restores to mean anything (seed {seed})"
+    );
 }
 
 /// The differential check itself can fail: with the planted weekly-limit bug in one replica, the
@@ -137,7 +178,16 @@ fn state_moves_between_implementations_mid_run() {
 #[should_panic(expected = "replicas disagree")]
 fn a_planted_bug_is_reported_as_a_disagreement() {
     let (runtime, correct) = crate::fleet::modules();
-    let mut modules = vec![dmtbs_testkit::components::load(runtime, dmtbs_testkit::components::FAULTY_LOGIC)];
+    let mut modules = vec![dmtbs_testkit::components::load(
+        runtime,
+        dmtbs_testkit::components::FAULTY_LOGIC,
+    )];
     modules.extend(correct[1..].iter().cloned());
-    run(&Fleet::of(&modules), 7, requests_per_run(), "a_planted_bug_is_reported", |_, _| {});
+    run(
+        &Fleet::of(&modules),
+        7,
+        requests_per_run(),
+        "a_planted_bug_is_reported",
+        |_, _| {},
+    );
 }

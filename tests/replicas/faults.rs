@@ -125,9 +125,10 @@ fn endless_loop_runs_out_of_fuel() {
     let fleet = fleet_with(components::FAULTY_LOOP);
     let mut workload = Workload::new(17);
     // Everything but the trigger is answered correctly.
-    let harmless = workload.by_ref().take(200).filter(|r| {
-        !matches!(&r.operation, Operation::Availability(a) if a.movie == "Titanic")
-    });
+    let harmless = workload
+        .by_ref()
+        .take(200)
+        .filter(|r| !matches!(&r.operation, Operation::Availability(a) if a.movie == "Titanic"));
     let mut seq = 0;
     for request in harmless {
         seq = request.context.seq;
@@ -175,7 +176,11 @@ fn runaway_memory_hits_the_cap() {
     let faulty = components::load(&runtime, components::FAULTY_MEMORY);
     let correct = components::load(&runtime, IMPLEMENTATIONS[1]);
     let replica = ReplicaHandle::spawn(&faulty, &CanonicalState::empty()).expect("starts");
-    let request = req(1, dmtbs_testkit::build::date(2026, 11, 24), schedule("ATWC0001", "ATWC0001"));
+    let request = req(
+        1,
+        dmtbs_testkit::build::date(2026, 11, 24),
+        schedule("ATWC0001", "ATWC0001"),
+    );
     assert_eq!(
         replica.apply(request.clone()),
         Err(ReplicaFailure::MemoryLimit { cap })

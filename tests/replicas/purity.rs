@@ -38,7 +38,10 @@ fn a_component_with_an_import_is_refused_naming_it() {
         other => panic!("expected HasImports, got {other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains("no imports") && message.contains("wasi:clocks/wall-clock"), "{message}");
+    assert!(
+        message.contains("no imports") && message.contains("wasi:clocks/wall-clock"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn hoard_memory() {
 /// The course's "software failure": a result unrelated to the request, the same on every run.
 #[cfg(feature = "fault-random")]
 fn random_outcome(seq: u64, _correct: Outcome) -> Outcome {
-    use crate::{BookingError, Booked, Success};
+    use crate::{Booked, BookingError, Success};
     // splitmix64: a fixed function of the sequence number, so runs are reproducible.
     let mut z = seq.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -69,7 +69,10 @@ fn random_outcome(seq: u64, _correct: Outcome) -> Outcome {
     match z % 4 {
         0 => Err(BookingError::ShowFull(n + 10_001)),
         1 => Err(BookingError::TooManyTickets(n + 10_001)),
-        2 => Ok(Success::Booked(Booked { held: n + 10_001, remaining: n })),
+        2 => Ok(Success::Booked(Booked {
+            held: n + 10_001,
+            remaining: n,
+        })),
         _ => Ok(Success::Cancelled(n + 10_001)),
     }
 }

@@ -99,7 +99,7 @@ macro_rules! export_replica {
                     SLOT.import_state(state)
                 }
             }
-            $crate::bindings::export!(Component with_types_in $crate::bindings);
+    $crate::bindings::export!(Component with_types_in $crate::bindings);
         };
     };
 }
