@@ -9,14 +9,14 @@
 //! replica manager recovers (the BASE pattern: export from a correct replica, import, replay).
 //!
 //! Layout:
-//! - [`contract`]: the WIT contract's types, generated for the host.
+//! - [`contract`]: the WIT contract's types (re-exported from `dmtbs-contract`).
 //! - `runtime`: the one wasmtime `Engine` and its configuration, the epoch ticker.
 //! - `module`: loading, purity check, artifact cache.
 //! - `instance`: one sandboxed instance (a `Store`) and failure classification.
 //! - `worker`: the thread that owns an instance; batched requests go through it.
 //! - `digest`: the host-side digest of a canonical state.
 
-pub mod contract;
+pub use dmtbs_contract as contract;
 mod digest;
 mod instance;
 mod limits;

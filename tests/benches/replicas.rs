@@ -19,10 +19,16 @@ fn main() {
 /// per-request fuel budget in `Limits` is set against.
 fn fuel_report() {
     let (_, measured) = traffic();
-    println!("fuel per request on a {BIG}-booking state ({} requests):", measured.len());
+    println!(
+        "fuel per request on a {BIG}-booking state ({} requests):",
+        measured.len()
+    );
     for name in IMPLEMENTATIONS {
         let mut instance = Instance::new(module(name)).expect("instance");
-        instance.import_state(big_state()).expect("import").expect("valid");
+        instance
+            .import_state(big_state())
+            .expect("import")
+            .expect("valid");
         let import_fuel = instance.last_fuel();
         let mut fuel: Vec<u64> = measured
             .iter()

@@ -1253,6 +1253,18 @@ fn malformed_states_are_refused_and_change_nothing() {
             4,
             F::OverCapacity,
         ),
+        // Tickets summed in 32 bits would wrap to 0 here and let the state in.
+        case(
+            "over capacity by overflow",
+            |s| {
+                s.bookings[0].tickets = u32::MAX;
+                s.bookings
+                    .insert(3, booking("OUTC0002", "Avatar", "ATWM251126", 1));
+            },
+            Shows,
+            1,
+            F::OverCapacity,
+        ),
     ];
     let s = Script::new();
     let before = sample_state();

@@ -1,10 +1,11 @@
-//! The replica contract (`wit/replica.wit`) as host-side Rust types. This is the only place the
-//! host reads the WIT; everything else imports these names.
+//! The replica contract (`wit/replica.wit`) as Rust types. This is the only place outside the
+//! guests where the WIT is read: the host calls replicas with these types, and the wire protocol
+//! and front end carry them (hence the serde derives).
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "replica-world",
-    additional_derives: [PartialEq, Eq],
+    additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
 });
 
 pub use exports::dmtbs::booking::types::{
