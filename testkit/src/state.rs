@@ -29,9 +29,10 @@ pub fn large(bookings: usize) -> CanonicalState {
     let customers = ((bookings as f64 / per_customer).ceil() as usize).min(30_000);
     let mut rng = Rng::new(42);
     let mut list = Vec::with_capacity(bookings);
+    let per_area = customers.div_ceil(3).max(1);
     'outer: for c in 0..customers {
-        let area = ["ATW", "OUT", "VER"][c * 3 / customers.max(1)];
-        let customer = format!("{area}C{:04}", c % 10_000);
+        let area = ["ATW", "OUT", "VER"][c / per_area];
+        let customer = format!("{area}C{:04}", c % per_area);
         let mut picks: Vec<usize> = Vec::new();
         let k = if rng.percent(40) { 4 } else { 3 };
         while picks.len() < k {

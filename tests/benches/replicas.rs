@@ -33,7 +33,7 @@ fn fuel_report() {
         let mut fuel: Vec<u64> = measured
             .iter()
             .map(|r| {
-                instance.apply(r).expect("apply");
+                let _outcome = instance.apply(r).expect("apply");
                 instance.last_fuel()
             })
             .collect();
@@ -92,7 +92,7 @@ fn apply_one(bencher: Bencher, name: &str) {
     let mut instance = Instance::new(module(name)).expect("instance");
     let (warm, measured) = traffic();
     for r in warm {
-        instance.apply(r).expect("apply");
+        let _outcome = instance.apply(r).expect("apply");
     }
     let mut i = 0;
     bencher.bench_local(|| {
