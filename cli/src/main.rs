@@ -1,16 +1,19 @@
-//! `dmtbs`: the command-line entry point. The booking commands and the cluster arrive with the
-//! pipeline; today it can show the four replica implementations agreeing on a workload.
+//! `dmtbs`: the command-line entry point — a whole local cluster (`up`), one node of a cluster
+//! (`sequencer`, `rm`, `fe`), and the replica demo. The booking commands come later.
 
-use std::path::PathBuf;
+mod demo;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use dmtbs_host::contract::CanonicalState;
-use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
-use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
-use dmtbs_testkit::workload::Workload;
+use dmtbs_cluster::local::LocalCluster;
+use dmtbs_cluster::wire::Wire;
+use dmtbs_cluster::{ClusterConfig, config};
+use dmtbs_proto::{ClusterKey, NodeId};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -25,23 +28,52 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a whole local cluster (sequencer, four replica managers running the four
+    /// implementations, a front end) in this process; Ctrl-C stops it.
+    Up {
+        /// Cluster file; default: the embedded local configuration with fresh random keys.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the sequencer of a cluster.
+    Sequencer {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run one replica manager of a cluster.
+    Rm {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        id: u8,
+    },
+    /// Run one front end of a cluster.
+    Fe {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        id: u16,
+    },
     /// Load the four replica implementations and run a seeded workload through all of them,
     /// comparing every result and the final state digests.
-    ReplicasDemo {
-        /// Number of requests.
-        #[arg(long, default_value_t = 5_000)]
-        requests: usize,
-        /// Workload seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Folder holding the built components (default: replicas-wasm/target/components).
-        #[arg(long)]
-        components: Option<PathBuf>,
-    },
+    ReplicasDemo(demo::Args),
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::ReplicasDemo(args) => demo::run(args),
+        command => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")
+            .and_then(|rt| rt.block_on(serve(command)).map(|()| true)),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -51,83 +83,106 @@ fn main() -> ExitCode {
     }
 }
 
-/// Ok(true): the replicas agreed; Ok(false): they did not.
-fn run(cli: Cli) -> anyhow::Result<bool> {
-    let Command::ReplicasDemo {
-        requests,
-        seed,
-        components: dir,
-    } = cli.command;
-    let dir = dir.unwrap_or_else(components::dir);
-    let runtime = components::runtime();
-    let mut replicas = Vec::new();
-    for name in IMPLEMENTATIONS {
-        let path = dir.join(format!("{name}.wasm"));
-        let module = ReplicaModule::from_file(&runtime, &path)
-            .with_context(|| "build the replicas first: just build-replicas")?;
-        let handle = ReplicaHandle::spawn(&module, &CanonicalState::empty())?;
-        replicas.push((module, handle));
-    }
-    println!(
-        "Loaded {} replica components (zero imports each) from {}",
-        replicas.len(),
-        dir.display()
-    );
-
-    let started = Instant::now();
-    let mut workload = Workload::new(seed);
-    let (mut applied, mut disagreements) = (0usize, 0usize);
-    while applied < requests {
-        let batch: Vec<_> = workload
-            .by_ref()
-            .take(256.min(requests - applied))
-            .collect();
-        let results: Vec<_> = replicas
-            .iter()
-            .map(|(_, h)| h.apply_batch(batch.clone()))
-            .collect();
-        for (module, r) in replicas.iter().map(|(m, _)| m).zip(&results) {
-            if let Some(failure) = &r.failure {
-                anyhow::bail!("{} failed: {failure}", module.name());
-            }
+/// Ctrl-C (or SIGTERM) cancels `token`.
+fn stop_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
-        for i in 0..batch.len() {
-            if results
-                .iter()
-                .any(|r| r.outcomes[i] != results[0].outcomes[i])
-            {
-                disagreements += 1;
-                println!("seq {}: replicas disagree", batch[i].context.seq);
-            }
-        }
-        applied += batch.len();
-    }
-    let elapsed = started.elapsed();
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}
 
-    println!(
-        "\n{:<10}  {:<16}  {:>6}  {:>8}  state digest",
-        "replica", "module sha256", "shows", "bookings"
+async fn serve(command: Command) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    stop_on_signal(shutdown.clone());
+    match command {
+        Command::Up { config } => up(config, shutdown).await,
+        Command::Sequencer { config } => {
+            let config = Arc::new(ClusterConfig::load(&config)?);
+            let transport = Arc::new(Wire::udp(&config, NodeId::Sequencer).await?);
+            dmtbs_cluster::sequencer::run(config, transport, shutdown).await
+        }
+        Command::Rm { config, id } => {
+            let config = Arc::new(ClusterConfig::load(&config)?);
+            let transport = Arc::new(Wire::udp(&config, NodeId::Rm(id)).await?);
+            dmtbs_cluster::rm::run(config, id, transport, shutdown).await
+        }
+        Command::Fe { config, id } => {
+            let config = Arc::new(ClusterConfig::load(&config)?);
+            let section = config
+                .frontend(id)
+                .with_context(|| format!("front end {id} is not in the configuration"))?;
+            let listener = tokio::net::TcpListener::bind(section.http).await?;
+            let transport = Arc::new(Wire::udp(&config, NodeId::FrontEnd(id)).await?);
+            dmtbs_cluster::frontend::run(config, id, transport, listener, shutdown).await
+        }
+        Command::ReplicasDemo(_) => unreachable!("handled in main without a runtime"),
+    }
+}
+
+async fn up(path: Option<PathBuf>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let config = match path {
+        Some(path) => ClusterConfig::load(&path)?,
+        None => {
+            // The embedded default, with fresh keys: nothing secret is ever in the source.
+            let mut config = ClusterConfig::parse(config::DEFAULT, Path::new("."))?;
+            config.cluster.key = ClusterKey::generate();
+            config.cluster.admin_key = ClusterKey::generate().to_hex()[..32].to_string();
+            config
+        }
+    };
+    let cluster = LocalCluster::start(config).await?;
+    let c = &cluster.config;
+    let today = dmtbs_cluster::wire::today(c);
+    let show = format!(
+        "ATWE{:02}{:02}{:02}",
+        today.day,
+        today.month,
+        today.year % 100
     );
-    let mut digests = Vec::new();
-    for (module, handle) in &replicas {
-        let state = handle.export_state()?;
-        let digest = StateDigest::of(&state);
+    println!(
+        "DMTBS local cluster is up ({} replica managers, {} transport).",
+        c.rms.len(),
+        match c.cluster.transport {
+            config::TransportMode::Multicast => "multicast",
+            config::TransportMode::Unicast => "unicast",
+        }
+    );
+    for fe in &c.frontends {
         println!(
-            "{:<10}  {:<16}  {:>6}  {:>8}  {}",
-            module.name(),
-            &module.hash()[..16],
-            state.shows.len(),
-            state.bookings.len(),
-            &digest.to_string()[..16]
+            "  front end {}: http://{}  (API description: /openapi.json)",
+            fe.id, fe.http
         );
-        digests.push(digest);
     }
-    let same_state = digests.iter().all(|d| *d == digests[0]);
+    println!("  admin key: {}", c.cluster.admin_key);
+    let url = format!("http://{}", c.frontends[0].http);
     println!(
-        "\n{requests} requests (seed {seed}) in {:.2?}: {} disagreement(s); final states {}",
-        elapsed,
-        disagreements,
-        if same_state { "identical" } else { "DIFFER" }
+        "\nTry it (today is {}-{:02}-{:02}):",
+        today.year, today.month, today.day
     );
-    Ok(disagreements == 0 && same_state)
+    println!(
+        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H 'Authorization: Bearer {}' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'",
+        c.cluster.admin_key
+    );
+    println!(
+        "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"
+    );
+    println!("  curl -s {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001'");
+    println!("\nCtrl-C stops the cluster.");
+    let mut cluster = cluster;
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        failed = cluster.failed() => {
+            if let Some((node, result)) = failed {
+                result.with_context(|| format!("{node:?} stopped"))?;
+                anyhow::bail!("{node:?} stopped unexpectedly");
+            }
+        }
+    }
+    cluster.stop().await
 }

@@ -1,1 +1,42 @@
-//! Placeholder: being written.
+//! The DMTBS front end: the only component clients talk to.
+//!
+//! A request comes in over HTTP/JSON, is canonicalised and validated (so a malformed request never
+//! consumes a sequence number), authenticated when the actor is an admin, and handed to the
+//! [`Cluster`] — the seam behind which the network side sequences it, collects the replicas'
+//! results and votes on them with the [`Voter`]. The client is answered as soon as two replicas
+//! agree; every answer is written to the [`AuditLog`].
+//!
+//! Layout:
+//! - [`validate`]: canonicalisation and the booking rules' V step (`invalid-user-id`, …).
+//! - [`vote`]: the sans-IO voter — answer at two identical results, judge the rest (wrong,
+//!   silent) by a dynamic deadline, emit verdicts for the replica managers.
+//! - [`cluster`]: the [`Cluster`] seam trait and its result types.
+//! - [`http`]: the axum router, the route table, status codes and JSON shapes.
+//! - [`openapi`]: the OpenAPI 3 description served at `GET /openapi.json`.
+//! - [`audit`]: the JSON-lines audit log.
+//!
+//! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`):
+//!
+//! | method | path | operation |
+//! |---|---|---|
+//! | POST | `/v1/shows` | add-show (`{movie, showId, capacity}`) |
+//! | DELETE | `/v1/shows/{movie}/{showId}` | remove-show |
+//! | GET | `/v1/movies/{movie}/availability` | availability |
+//! | POST | `/v1/customers/{customer}/bookings` | book (`{movie, showId, tickets}`) |
+//! | GET | `/v1/customers/{customer}/bookings` | schedule |
+//! | DELETE | `/v1/customers/{customer}/bookings/{movie}/{showId}?tickets=N` | cancel |
+//! | POST | `/v1/customers/{customer}/exchanges` | exchange (`{oldMovie, oldShowId, newMovie, newShowId, tickets}`) |
+//! | GET | `/healthz`, `/openapi.json` | liveness, API description |
+
+pub mod audit;
+pub mod cluster;
+pub mod http;
+pub mod openapi;
+pub mod validate;
+pub mod vote;
+
+pub use audit::{AuditLog, AuditRecord};
+pub use cluster::{Cluster, ClusterError, VotedOutcome};
+pub use http::{AdminKey, ROUTES, router, serve};
+pub use validate::{Invalid, RawOperation, canonicalise};
+pub use vote::{Decision, Event, Voter, VoterConfig};

@@ -1,0 +1,252 @@
+//! The cluster file: one TOML document describing every node, shared by all of them.
+
+use std::net::{SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dmtbs_proto::{ClusterKey, FeId, NodeId, RmId};
+use serde::Deserialize;
+
+/// The configuration `dmtbs up` uses when given none: a local cluster of one front end, the
+/// sequencer and four replica managers running the four implementations, on loopback.
+pub const DEFAULT: &str = include_str!("default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid cluster configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid cluster configuration: {0}")]
+    Invalid(String),
+}
+
+/// A whole cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub cluster: ClusterSection,
+    pub sequencer: SequencerSection,
+    #[serde(rename = "frontend")]
+    pub frontends: Vec<FrontEndSection>,
+    #[serde(rename = "rm")]
+    pub rms: Vec<RmSection>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// The key every datagram is authenticated with (64 hex digits).
+    pub key: ClusterKey,
+    /// What admin HTTP callers must present (`Authorization: Bearer …`).
+    pub admin_key: String,
+    /// The time zone `today` is taken in (IANA name).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// A fixed `today` (`YYYY-MM-DD`) for tests and demos; the clock otherwise.
+    #[serde(default)]
+    pub today: Option<String>,
+    /// `multicast` (one datagram to `multicast_group`) or `unicast` (one to each RM).
+    pub transport: TransportMode,
+    /// Required with `transport = "multicast"`.
+    #[serde(default)]
+    pub multicast_group: Option<SocketAddrV4>,
+    /// Where replica modules named in `[[rm]] modules` are found (relative to this file).
+    #[serde(default = "default_components")]
+    pub components: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportMode {
+    Multicast,
+    Unicast,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequencerSection {
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontEndSection {
+    pub id: FeId,
+    /// UDP address for the cluster protocol.
+    pub addr: SocketAddr,
+    /// HTTP listen address for clients.
+    pub http: SocketAddr,
+    /// Audit log file (JSON lines); none: no audit file.
+    #[serde(default)]
+    pub audit_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RmSection {
+    pub id: RmId,
+    pub addr: SocketAddr,
+    /// Known-good modules in order of preference (file stems in `components`).
+    pub modules: Vec<String>,
+}
+
+/// Protocol timing, in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// Voting deadline floor and ceiling (the deadline is ~2 × the slowest recent result).
+    pub vote_floor_ms: u64,
+    pub vote_ceiling_ms: u64,
+    /// How long a front end waits for the sequencer's `Accepted` before resending.
+    pub submit_retry_ms: u64,
+    /// How long a front end keeps resending before giving up on a request.
+    pub submit_give_up_ms: u64,
+    /// Sequencer heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// How often an RM acknowledges and checks for gaps.
+    pub rm_tick_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            vote_floor_ms: 50,
+            vote_ceiling_ms: 2_000,
+            submit_retry_ms: 100,
+            submit_give_up_ms: 5_000,
+            heartbeat_ms: 100,
+            rm_tick_ms: 20,
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+}
+
+fn default_time_zone() -> String {
+    "America/Toronto".into()
+}
+
+fn default_components() -> PathBuf {
+    "replicas-wasm/target/components".into()
+}
+
+impl ClusterConfig {
+    /// Parse and check a cluster file's text. Relative paths are resolved against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let mut config: ClusterConfig = toml::from_str(text)?;
+        if config.cluster.components.is_relative() {
+            config.cluster.components = base.join(&config.cluster.components);
+        }
+        for fe in &mut config.frontends {
+            if let Some(path) = &fe.audit_log {
+                if path.is_relative() {
+                    fe.audit_log = Some(base.join(path));
+                }
+            }
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.cluster.transport == TransportMode::Multicast
+            && self.cluster.multicast_group.is_none()
+        {
+            return invalid("transport = \"multicast\" needs multicast_group".into());
+        }
+        if let Some(group) = self.cluster.multicast_group {
+            if !group.ip().is_multicast() {
+                return invalid(format!(
+                    "multicast_group {group} is not a multicast address"
+                ));
+            }
+        }
+        if self.rms.is_empty() || self.frontends.is_empty() {
+            return invalid("a cluster needs at least one [[rm]] and one [[frontend]]".into());
+        }
+        let mut rm_ids: Vec<RmId> = self.rms.iter().map(|r| r.id).collect();
+        rm_ids.sort_unstable();
+        rm_ids.dedup();
+        if rm_ids.len() != self.rms.len() {
+            return invalid("two [[rm]] entries share an id".into());
+        }
+        let mut fe_ids: Vec<FeId> = self.frontends.iter().map(|f| f.id).collect();
+        fe_ids.sort_unstable();
+        fe_ids.dedup();
+        if fe_ids.len() != self.frontends.len() {
+            return invalid("two [[frontend]] entries share an id".into());
+        }
+        if let Some(rm) = self.rms.iter().find(|r| r.modules.is_empty()) {
+            return invalid(format!("rm {} lists no modules", rm.id));
+        }
+        if self.cluster.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(format!("unknown time zone {:?}", self.cluster.time_zone));
+        }
+        if let Some(day) = &self.cluster.today {
+            if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
+                return invalid(format!("today = {day:?} is not a YYYY-MM-DD date"));
+            }
+        }
+        let t = &self.timeouts;
+        if t.vote_floor_ms == 0 || t.vote_floor_ms > t.vote_ceiling_ms {
+            return invalid("timeouts: need 0 < vote_floor_ms <= vote_ceiling_ms".into());
+        }
+        Ok(())
+    }
+
+    pub fn rm_ids(&self) -> Vec<RmId> {
+        self.rms.iter().map(|r| r.id).collect()
+    }
+
+    pub fn rm(&self, id: RmId) -> Option<&RmSection> {
+        self.rms.iter().find(|r| r.id == id)
+    }
+
+    pub fn frontend(&self, id: FeId) -> Option<&FrontEndSection> {
+        self.frontends.iter().find(|f| f.id == id)
+    }
+
+    /// The UDP address of a node.
+    pub fn addr_of(&self, node: NodeId) -> Option<SocketAddr> {
+        match node {
+            NodeId::Sequencer => Some(self.sequencer.addr),
+            NodeId::FrontEnd(id) => self.frontend(id).map(|f| f.addr),
+            NodeId::Rm(id) => self.rm(id).map(|r| r.addr),
+        }
+    }
+
+    /// The node a datagram's source address belongs to (datagrams also name their sender inside
+    /// the MAC; drivers check the two agree).
+    pub fn node_at(&self, addr: SocketAddr) -> Option<NodeId> {
+        if self.sequencer.addr == addr {
+            return Some(NodeId::Sequencer);
+        }
+        if let Some(f) = self.frontends.iter().find(|f| f.addr == addr) {
+            return Some(NodeId::FrontEnd(f.id));
+        }
+        self.rms
+            .iter()
+            .find(|r| r.addr == addr)
+            .map(|r| NodeId::Rm(r.id))
+    }
+}

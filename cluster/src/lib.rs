@@ -1,0 +1,17 @@
+//! Runs DMTBS nodes: the cluster file ([`config`]), and one driver per kind of node binding its
+//! sans-IO state machine to a [`dmtbs_net::Transport`] and a clock.
+//!
+//! Layout:
+//! - [`config`]: the TOML cluster file and the embedded default.
+//! - [`wire`]: codec + transport + address book, shared by the drivers.
+//! - [`sequencer`], [`rm`], [`frontend`]: the node drivers (`run(config, …, shutdown)`).
+//! - [`local`]: a whole cluster in one process, for `dmtbs up` and tests.
+
+pub mod config;
+pub mod frontend;
+pub mod local;
+pub mod rm;
+pub mod sequencer;
+pub mod wire;
+
+pub use config::ClusterConfig;

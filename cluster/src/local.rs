@@ -1,0 +1,154 @@
+//! A whole cluster in one process — sequencer, replica managers, front ends — on real UDP over
+//! loopback. Used by `dmtbs up` and by the cluster tests.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::path::Path;
+use std::sync::Arc;
+
+use dmtbs_net::{Transport, UdpTransport};
+use dmtbs_proto::{ClusterKey, NodeId};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ClusterConfig, TransportMode};
+use crate::wire::Wire;
+use crate::{frontend, rm, sequencer};
+
+/// A running local cluster. Dropping it without [`LocalCluster::stop`] cancels the nodes.
+pub struct LocalCluster {
+    pub config: Arc<ClusterConfig>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<(NodeId, anyhow::Result<()>)>,
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Wraps each node's UDP endpoint before use (tests put a fault layer here).
+pub type Wrap = dyn Fn(NodeId, UdpTransport) -> Arc<dyn Transport> + Send + Sync;
+
+impl LocalCluster {
+    /// Start every node of `config`.
+    pub async fn start(config: ClusterConfig) -> anyhow::Result<Self> {
+        Self::start_wrapped(config, &|_, udp| Arc::new(udp)).await
+    }
+
+    /// Start every node, passing each endpoint through `wrap`.
+    pub async fn start_wrapped(config: ClusterConfig, wrap: &Wrap) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        // RMs first, so they are listening when the first request is sequenced.
+        for section in &config.rms {
+            let node = NodeId::Rm(section.id);
+            let transport = wrap(node, Wire::udp(&config, node).await?);
+            let (config, shutdown) = (config.clone(), shutdown.clone());
+            let id = section.id;
+            tasks.spawn(async move { (node, rm::run(config, id, transport, shutdown).await) });
+        }
+        let node = NodeId::Sequencer;
+        let transport = wrap(node, Wire::udp(&config, node).await?);
+        let (c, s) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move { (node, sequencer::run(c, transport, s).await) });
+        for section in &config.frontends {
+            let node = NodeId::FrontEnd(section.id);
+            let transport = wrap(node, Wire::udp(&config, node).await?);
+            let listener = tokio::net::TcpListener::bind(section.http).await?;
+            let (c, s, id) = (config.clone(), shutdown.clone(), section.id);
+            tasks.spawn(async move { (node, frontend::run(c, id, transport, listener, s).await) });
+        }
+        Ok(LocalCluster {
+            config,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// The base URL of front end `i` (in configuration order).
+    pub fn url(&self, i: usize) -> String {
+        format!("http://{}", self.config.frontends[i].http)
+    }
+
+    /// A future that completes when any node stops on its own (an error), naming it.
+    pub async fn failed(&mut self) -> Option<(NodeId, anyhow::Result<()>)> {
+        match self.tasks.join_next().await? {
+            Ok(done) => Some(done),
+            Err(e) => Some((
+                NodeId::Sequencer,
+                Err(anyhow::anyhow!("node task panicked: {e}")),
+            )),
+        }
+    }
+
+    /// Stop every node gracefully and report the first error.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        let mut first = Ok(());
+        while let Some(done) = self.tasks.join_next().await {
+            let result = match done {
+                Ok((node, Err(e))) => Err(e.context(format!("{node:?}"))),
+                Ok(_) => Ok(()),
+                Err(e) => Err(anyhow::anyhow!("node task panicked: {e}")),
+            };
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+}
+
+/// Free loopback ports for a test cluster (bound then released: another process could take
+/// one in between, which on a test machine is rare enough).
+fn free_port() -> std::io::Result<u16> {
+    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// A configuration for a local cluster of four RMs running `modules[i]`, one front end, on fresh
+/// loopback ports, with a fixed `today` and fresh random keys.
+pub fn test_config(
+    components: &Path,
+    modules: [&str; 4],
+    transport: TransportMode,
+    today: &str,
+) -> anyhow::Result<ClusterConfig> {
+    let port = || -> anyhow::Result<u16> { Ok(free_port()?) };
+    let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
+    let mut text = format!(
+        "[cluster]\nkey = \"{}\"\nadmin_key = \"{}\"\ntoday = \"{today}\"\ntransport = \"{}\"\n",
+        ClusterKey::generate().to_hex(),
+        ClusterKey::generate().to_hex(),
+        match transport {
+            TransportMode::Multicast => "multicast",
+            TransportMode::Unicast => "unicast",
+        }
+    );
+    // A distinct group per test cluster, so parallel tests never hear each other.
+    let group = SocketAddrV4::new(
+        Ipv4Addr::new(239, 255, 77, (port()? % 250) as u8 + 1),
+        port()?,
+    );
+    text += &format!(
+        "multicast_group = \"{group}\"\ncomponents = \"{}\"\n",
+        components.display()
+    );
+    text += &format!("[sequencer]\naddr = \"{}\"\n", addr(port()?));
+    text += &format!(
+        "[[frontend]]\nid = 1\naddr = \"{}\"\nhttp = \"{}\"\n",
+        addr(port()?),
+        addr(port()?)
+    );
+    for (i, module) in modules.iter().enumerate() {
+        text += &format!(
+            "[[rm]]\nid = {}\naddr = \"{}\"\nmodules = [\"{module}\"]\n",
+            i + 1,
+            addr(port()?)
+        );
+    }
+    Ok(ClusterConfig::parse(&text, Path::new("/"))?)
+}

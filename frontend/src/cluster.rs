@@ -1,0 +1,55 @@
+//! The seam between the HTTP API and the replicated cluster.
+//!
+//! The HTTP layer validates, canonicalises and authenticates; then it hands a well-formed
+//! [`Operation`] to a [`Cluster`], which sequences it, waits for the replicas' results and votes
+//! (see [`crate::vote`]). The network side implements this trait; tests implement it with fixed
+//! answers.
+
+use std::future::Future;
+
+use dmtbs_contract::{Operation, Outcome};
+use dmtbs_proto::RmId;
+
+/// The outcome at least two replicas computed for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VotedOutcome {
+    /// The request's place in the total order.
+    pub seq: u64,
+    /// The agreed result: a success value or a refusal by the booking rules.
+    pub outcome: Outcome,
+    /// The replica managers whose result was `outcome` when the client was answered (at least
+    /// two), ascending.
+    pub agreed: Vec<RmId>,
+}
+
+/// Why the cluster gave no voted outcome. The HTTP layer answers 503 for both: never a guess.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    /// The request was sequenced (and so executed), but no two replicas agreed on its result by
+    /// the voting ceiling.
+    #[error("no two replicas agreed on the result of request {seq}")]
+    NoAgreement {
+        /// The request's place in the total order.
+        seq: u64,
+    },
+    /// The request could not be sequenced (the sequencer did not accept it in time, the front end
+    /// is shutting down, …). It may or may not have been executed.
+    #[error("the cluster is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The replicated booking service as the HTTP layer sees it.
+///
+/// `execute` receives only operations that are well-formed and canonical (rules §1) and, for an
+/// admin actor, whose caller presented the cluster's admin key: authentication happens once, in
+/// the HTTP layer, before sequencing, so nothing about it needs to travel further. Authorisation
+/// (who may act for whom, which area) is the booking rules' business and is decided by the
+/// replicas (`not-authorized`).
+pub trait Cluster: Send + Sync + 'static {
+    /// Sequences `operation`, waits until two replicas return identical results, and returns that
+    /// result. Implementations may also be written as `async fn`.
+    fn execute(
+        &self,
+        operation: Operation,
+    ) -> impl Future<Output = Result<VotedOutcome, ClusterError>> + Send;
+}

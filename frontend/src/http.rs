@@ -1,0 +1,710 @@
+//! The HTTP/JSON API (axum) over a [`Cluster`].
+//!
+//! Every booking operation has a resource-style route ([`ROUTES`]; described for machines at
+//! `GET /openapi.json`, see [`crate::openapi`]). A request goes through these steps, and the first
+//! that fails decides the answer:
+//!
+//! 1. the actor, from the `X-DMTBS-User` header — missing: 400 `bad-request`; malformed: 422
+//!    `invalid-user-id` (the actor is the first field of every operation);
+//! 2. authentication — an admin actor (role `A`) must present the cluster's admin key as
+//!    `Authorization: Bearer <key>`, compared in constant time; a presented key that is wrong is
+//!    refused whoever the actor: 401 `unauthenticated`;
+//! 3. the body, path and query — unreadable JSON, wrong types, missing or unknown fields: 400
+//!    `bad-request`;
+//! 4. validation and canonicalisation ([`crate::validate`]) — 422 with the rule's code;
+//! 5. the cluster — the voted outcome: a success (200, or 201 for `show-added`) or a refusal by
+//!    the booking rules (403/404/409/422 with the rule's code); no agreement or no cluster: 503.
+//!
+//! Steps 1–4 happen before sequencing: a request refused there never reaches the cluster. Every
+//! answered operation request is written to the audit log. Successful and rule-refused answers
+//! carry `X-DMTBS-Seq` (the sequence number) and `X-DMTBS-Agreed` (the RMs that agreed, e.g.
+//! `1,3`).
+//!
+//! Errors have one shape: `{"error": {"code": "...", "message": "...", "details": {...}}}`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use dmtbs_contract::{BookingError, Operation, Outcome, Success};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::cluster::{Cluster, ClusterError, VotedOutcome};
+use crate::validate::{self, Invalid, RawOperation};
+
+/// The header naming the caller (a user ID, any letter case).
+pub const USER_HEADER: &str = "x-dmtbs-user";
+/// Response header: the request's sequence number.
+pub const SEQ_HEADER: &str = "x-dmtbs-seq";
+/// Response header: the replica managers that agreed, comma-separated.
+pub const AGREED_HEADER: &str = "x-dmtbs-agreed";
+
+/// The cluster's admin key. Only its SHA-256 digest is kept; presented keys are hashed and the
+/// digests compared in constant time, so the comparison time reveals neither the key's content
+/// nor its length.
+#[derive(Clone)]
+pub struct AdminKey {
+    /// SHA-256 of the key.
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for AdminKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminKey(<redacted>)")
+    }
+}
+
+impl AdminKey {
+    /// The key admins present as `Authorization: Bearer <key>`.
+    pub fn new(key: &str) -> Self {
+        AdminKey {
+            digest: Sha256::digest(key.as_bytes()).into(),
+        }
+    }
+
+    /// Whether `presented` is the key (constant time in the key).
+    pub fn verify(&self, presented: &str) -> bool {
+        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let diff = presented
+            .iter()
+            .zip(self.digest.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+/// What the handlers share.
+pub struct FrontEnd<C> {
+    /// Where validated operations go.
+    cluster: Arc<C>,
+    /// Admins must present it.
+    admin_key: AdminKey,
+    /// One line per answered request.
+    audit: AuditLog,
+}
+
+/// Builds the API's router: every route of [`ROUTES`], a JSON 404 for anything else and a JSON
+/// 405 for a known path with another method.
+pub fn router<C: Cluster>(cluster: Arc<C>, admin_key: AdminKey, audit: AuditLog) -> Router {
+    let fe = Arc::new(FrontEnd {
+        cluster,
+        admin_key,
+        audit,
+    });
+    routes::<C>()
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(fe)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Declares the routes once: the [`ROUTES`] table and the router are both built from this list,
+/// so the OpenAPI test checks what is really routed.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:ident,)*) => {
+        /// Every route of the API as (lower-case method, path in OpenAPI/axum template syntax).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
+
+        fn routes<C: Cluster>() -> Router<Arc<FrontEnd<C>>> {
+            Router::new()$(.route($path, axum::routing::$method($handler::<C>)))*
+        }
+    };
+}
+
+routes! {
+    get "/healthz" => healthz,
+    get "/openapi.json" => openapi,
+    post "/v1/shows" => add_show,
+    delete "/v1/shows/{movie}/{showId}" => remove_show,
+    get "/v1/movies/{movie}/availability" => availability,
+    post "/v1/customers/{customer}/bookings" => book,
+    get "/v1/customers/{customer}/bookings" => schedule,
+    delete "/v1/customers/{customer}/bookings/{movie}/{showId}" => cancel,
+    post "/v1/customers/{customer}/exchanges" => exchange,
+}
+
+type St<C> = State<Arc<FrontEnd<C>>>;
+
+async fn healthz<C: Cluster>(State(_): St<C>) -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn openapi<C: Cluster>(State(_): St<C>) -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+async fn no_such_route() -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-such-route",
+        "no such route; see GET /openapi.json".into(),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not take that method; see GET /openapi.json".into(),
+    )
+    .into_response()
+}
+
+/// Body of `POST /v1/shows`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AddShowBody {
+    movie: String,
+    show_id: String,
+    capacity: i64,
+}
+
+/// Body of `POST /v1/customers/{customer}/bookings`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BookBody {
+    movie: String,
+    show_id: String,
+    tickets: i64,
+}
+
+/// Body of `POST /v1/customers/{customer}/exchanges`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExchangeBody {
+    old_movie: String,
+    old_show_id: String,
+    new_movie: String,
+    new_show_id: String,
+    tickets: i64,
+}
+
+/// Query of the cancel route; `tickets` is read by hand so that a missing or non-numeric value
+/// gets a clear message.
+#[derive(Deserialize)]
+struct CancelQuery {
+    tickets: Option<String>,
+}
+
+fn body_error(rejection: JsonRejection) -> ApiError {
+    let status = match rejection {
+        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::new(status, "bad-request", rejection.body_text())
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+        rejection.body_text(),
+    )
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+        rejection.body_text(),
+    )
+}
+
+async fn add_show<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    body: Result<Json<AddShowBody>, JsonRejection>,
+) -> Response {
+    let raw = body
+        .map_err(body_error)
+        .map(|Json(b)| RawOperation::AddShow {
+            movie: b.movie,
+            show_id: b.show_id,
+            capacity: b.capacity,
+        });
+    fe.handle("add-show", &headers, raw).await
+}
+
+async fn remove_show<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let raw = path
+        .map_err(path_error)
+        .map(|Path((movie, show_id))| RawOperation::RemoveShow { movie, show_id });
+    fe.handle("remove-show", &headers, raw).await
+}
+
+async fn availability<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let raw = path
+        .map_err(path_error)
+        .map(|Path(movie)| RawOperation::Availability { movie });
+    fe.handle("availability", &headers, raw).await
+}
+
+async fn book<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<BookBody>, JsonRejection>,
+) -> Response {
+    let raw = path.map_err(path_error).and_then(|Path(customer)| {
+        let Json(b) = body.map_err(body_error)?;
+        Ok(RawOperation::Book {
+            customer,
+            movie: b.movie,
+            show_id: b.show_id,
+            tickets: b.tickets,
+        })
+    });
+    fe.handle("book", &headers, raw).await
+}
+
+async fn schedule<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let raw = path
+        .map_err(path_error)
+        .map(|Path(customer)| RawOperation::Schedule { customer });
+    fe.handle("schedule", &headers, raw).await
+}
+
+async fn cancel<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<CancelQuery>, QueryRejection>,
+) -> Response {
+    let raw = path
+        .map_err(path_error)
+        .and_then(|Path((customer, movie, show_id))| {
+            let Query(q) = query.map_err(query_error)?;
+            let text = q.tickets.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    "missing query parameter `tickets` (how many tickets to cancel)".into(),
+                )
+            })?;
+            let tickets = text.trim().parse::<i64>().map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-request",
+                    format!("query parameter `tickets` must be an integer, found {text:?}"),
+                )
+            })?;
+            Ok(RawOperation::Cancel {
+                customer,
+                movie,
+                show_id,
+                tickets,
+            })
+        });
+    fe.handle("cancel", &headers, raw).await
+}
+
+async fn exchange<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<ExchangeBody>, JsonRejection>,
+) -> Response {
+    let raw = path.map_err(path_error).and_then(|Path(customer)| {
+        let Json(b) = body.map_err(body_error)?;
+        Ok(RawOperation::Exchange {
+            customer,
+            old_movie: b.old_movie,
+            old_show_id: b.old_show_id,
+            new_movie: b.new_movie,
+            new_show_id: b.new_show_id,
+            tickets: b.tickets,
+        })
+    });
+    fe.handle("exchange", &headers, raw).await
+}
+
+/// A refusal by the front end itself or by the booking rules, as the JSON error shape.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Value,
+    /// Add `WWW-Authenticate: Bearer` (401 answers).
+    challenge: bool,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+        ApiError {
+            status,
+            code,
+            message,
+            details: json!({}),
+            challenge: false,
+        }
+    }
+
+    fn invalid(invalid: Invalid) -> Self {
+        let mut e = ApiError::new(
+            error_status(&invalid.error),
+            error_code(&invalid.error),
+            invalid.to_string(),
+        );
+        e.details = json!({ "field": invalid.field, "value": invalid.value });
+        e
+    }
+
+    fn unauthenticated(message: &str) -> Self {
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message.into());
+        e.challenge = true;
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": { "code": self.code, "message": self.message, "details": self.details }
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if self.challenge {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"dmtbs\""),
+            );
+        }
+        response
+    }
+}
+
+/// What the audit line records about the request besides the answer.
+struct Subject {
+    actor: Option<String>,
+    parameters: Value,
+}
+
+impl<C: Cluster> FrontEnd<C> {
+    /// Steps 1–5 of the module docs, then the audit line.
+    async fn handle(
+        &self,
+        operation: &'static str,
+        headers: &HeaderMap,
+        raw: Result<RawOperation, ApiError>,
+    ) -> Response {
+        let mut subject = Subject {
+            actor: headers
+                .get(USER_HEADER)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            parameters: raw
+                .as_ref()
+                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null),
+        };
+        let (response, outcome, seq, agreed) = match self.prepare(headers, raw, &mut subject) {
+            Err(e) => {
+                let code = e.code;
+                (e.into_response(), code.to_owned(), None, Vec::new())
+            }
+            Ok(op) => match self.cluster.execute(op).await {
+                Ok(voted) => {
+                    let label = outcome_label(&voted.outcome).to_owned();
+                    let (seq, agreed) = (voted.seq, voted.agreed.clone());
+                    (voted_response(voted), label, Some(seq), agreed)
+                }
+                Err(e) => {
+                    let seq = match &e {
+                        ClusterError::NoAgreement { seq } => Some(*seq),
+                        ClusterError::Unavailable(_) => None,
+                    };
+                    let api = cluster_error(&e);
+                    let code = api.code.to_owned();
+                    (api.into_response(), code, seq, Vec::new())
+                }
+            },
+        };
+        let record = AuditRecord {
+            time: AuditRecord::now(),
+            actor: subject.actor,
+            operation: operation.to_owned(),
+            parameters: subject.parameters,
+            outcome,
+            status: response.status().as_u16(),
+            seq,
+            agreed,
+        };
+        tracing::debug!(
+            operation,
+            outcome = %record.outcome,
+            status = record.status,
+            seq = ?record.seq,
+            "answered"
+        );
+        self.audit.write(&record);
+        response
+    }
+
+    /// Steps 1–4: the canonical operation, or why it is refused before sequencing.
+    fn prepare(
+        &self,
+        headers: &HeaderMap,
+        raw: Result<RawOperation, ApiError>,
+        subject: &mut Subject,
+    ) -> Result<Operation, ApiError> {
+        let actor = headers.get(USER_HEADER).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "missing header X-DMTBS-User: the user ID of the caller (e.g. ATWC0001)".into(),
+            )
+        })?;
+        let actor = actor.to_str().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "header X-DMTBS-User must be visible ASCII text".into(),
+            )
+        })?;
+        let actor = validate::user_id("actor", actor).map_err(ApiError::invalid)?;
+        subject.actor = Some(actor.clone());
+        self.authenticate(headers, &actor)?;
+        let raw = raw?;
+        let op = validate::canonicalise(&actor, &raw).map_err(ApiError::invalid)?;
+        let (_, canonical) = RawOperation::from_operation(&op);
+        subject.parameters = serde_json::to_value(&canonical).unwrap_or(Value::Null);
+        Ok(op)
+    }
+
+    /// Step 2: admins need the key; a presented key must be right.
+    fn authenticate(&self, headers: &HeaderMap, actor: &str) -> Result<(), ApiError> {
+        match headers.get(AUTHORIZATION) {
+            None if validate::is_admin(actor) => Err(ApiError::unauthenticated(
+                "admin requests need the cluster's admin key: Authorization: Bearer <key>",
+            )),
+            None => Ok(()),
+            Some(value) => {
+                let token = value.to_str().ok().and_then(|v| {
+                    let (scheme, token) = v.split_once(' ')?;
+                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+                });
+                match token {
+                    Some(token) if self.admin_key.verify(token) => Ok(()),
+                    Some(_) => Err(ApiError::unauthenticated("the admin key is not valid")),
+                    None => Err(ApiError::unauthenticated(
+                        "the Authorization header must be `Bearer <admin key>`",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+fn cluster_error(e: &ClusterError) -> ApiError {
+    match e {
+        ClusterError::NoAgreement { seq } => {
+            let mut api = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-agreement",
+                "the replicas did not agree on a result in time; the request was executed but \
+                 its result is unknown — check (e.g. the schedule) before retrying"
+                    .into(),
+            );
+            api.details = json!({ "seq": seq });
+            api
+        }
+        ClusterError::Unavailable(why) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!(
+                "the booking cluster is unavailable ({why}); the request may not have been executed"
+            ),
+        ),
+    }
+}
+
+fn voted_response(voted: VotedOutcome) -> Response {
+    let mut response = match &voted.outcome {
+        Ok(success) => {
+            let status = match success {
+                Success::ShowAdded => StatusCode::CREATED,
+                _ => StatusCode::OK,
+            };
+            (status, Json(success_json(success))).into_response()
+        }
+        Err(error) => rule_error(error).into_response(),
+    };
+    let agreed = voted
+        .agreed
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let h = response.headers_mut();
+    h.insert(SEQ_HEADER, HeaderValue::from(voted.seq));
+    // Digits and commas only.
+    h.insert(
+        AGREED_HEADER,
+        HeaderValue::from_str(&agreed).expect("digits and commas"),
+    );
+    response
+}
+
+/// The success value as JSON: `{"outcome": "<kind>", ...fields in camelCase}`.
+pub fn success_json(success: &Success) -> Value {
+    let kind = success_kind(success);
+    match success {
+        Success::ShowAdded => json!({ "outcome": kind }),
+        Success::ShowUpdated(old) => json!({ "outcome": kind, "oldCapacity": old }),
+        Success::ShowRemoved(r) => json!({
+            "outcome": kind,
+            "moved": r.moved.iter().map(|m| json!({
+                "customer": m.customer, "toShowId": m.to_show_id, "tickets": m.tickets
+            })).collect::<Vec<_>>(),
+            "dropped": r.dropped.iter().map(|d| json!({
+                "customer": d.customer, "tickets": d.tickets
+            })).collect::<Vec<_>>(),
+        }),
+        Success::Availability(shows) => json!({
+            "outcome": kind,
+            "shows": shows.iter().map(|s| json!({
+                "showId": s.show_id, "remaining": s.remaining
+            })).collect::<Vec<_>>(),
+        }),
+        Success::Booked(b) => json!({ "outcome": kind, "held": b.held, "remaining": b.remaining }),
+        Success::Schedule(bookings) => json!({
+            "outcome": kind,
+            "bookings": bookings.iter().map(|b| json!({
+                "movie": b.movie, "showId": b.show_id, "tickets": b.tickets
+            })).collect::<Vec<_>>(),
+        }),
+        Success::Cancelled(held) => json!({ "outcome": kind, "held": held }),
+        Success::Exchanged(e) => {
+            json!({ "outcome": kind, "oldHeld": e.old_held, "newHeld": e.new_held })
+        }
+    }
+}
+
+/// The success value's kind, as named in the rules (`show-added`, `booked`, …).
+pub fn success_kind(success: &Success) -> &'static str {
+    match success {
+        Success::ShowAdded => "show-added",
+        Success::ShowUpdated(_) => "show-updated",
+        Success::ShowRemoved(_) => "show-removed",
+        Success::Availability(_) => "availability",
+        Success::Booked(_) => "booked",
+        Success::Schedule(_) => "schedule",
+        Success::Cancelled(_) => "cancelled",
+        Success::Exchanged(_) => "exchanged",
+    }
+}
+
+/// The success kind or the error code of an outcome.
+pub fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Ok(s) => success_kind(s),
+        Err(e) => error_code(e),
+    }
+}
+
+/// The rule's error code, exactly as the rules spell it (`weekly-limit`, …).
+pub fn error_code(error: &BookingError) -> &'static str {
+    match error {
+        BookingError::InvalidUserId => "invalid-user-id",
+        BookingError::InvalidShowId => "invalid-show-id",
+        BookingError::UnknownMovie => "unknown-movie",
+        BookingError::InvalidCapacity => "invalid-capacity",
+        BookingError::InvalidTickets => "invalid-tickets",
+        BookingError::NotAuthorized => "not-authorized",
+        BookingError::OutsideWindow => "outside-window",
+        BookingError::ShowNotFound => "show-not-found",
+        BookingError::PastShow => "past-show",
+        BookingError::CapacityBelowBooked => "capacity-below-booked",
+        BookingError::SameShowOtherArea => "same-show-other-area",
+        BookingError::WeeklyLimit => "weekly-limit",
+        BookingError::ShowFull(_) => "show-full",
+        BookingError::NotBooked => "not-booked",
+        BookingError::TooManyTickets(_) => "too-many-tickets",
+        BookingError::SameShow => "same-show",
+    }
+}
+
+/// The HTTP status of a refusal by the rules: 422 for a request that can never succeed as
+/// written, 403 for `not-authorized`, 404 when the show or booking does not exist, 409 when the
+/// current state (seats, bookings, the date) forbids it.
+pub fn error_status(error: &BookingError) -> StatusCode {
+    use BookingError::*;
+    match error {
+        InvalidUserId | InvalidShowId | UnknownMovie | InvalidCapacity | InvalidTickets
+        | OutsideWindow | SameShow => StatusCode::UNPROCESSABLE_ENTITY,
+        NotAuthorized => StatusCode::FORBIDDEN,
+        ShowNotFound | NotBooked => StatusCode::NOT_FOUND,
+        PastShow | CapacityBelowBooked | SameShowOtherArea | WeeklyLimit | ShowFull(_)
+        | TooManyTickets(_) => StatusCode::CONFLICT,
+    }
+}
+
+/// People-facing wording for a refusal by the rules (replicas return codes only).
+pub fn error_message(error: &BookingError) -> String {
+    use BookingError::*;
+    match error {
+        InvalidUserId | InvalidShowId | UnknownMovie | InvalidCapacity | InvalidTickets => {
+            "the replicas found the request malformed".into()
+        }
+        NotAuthorized => "not allowed: admins manage shows of their own area only, customers act \
+                          only for themselves, and admin IDs cannot hold bookings"
+            .into(),
+        OutsideWindow => {
+            "shows can be added or changed only for dates from today to 7 days ahead".into()
+        }
+        ShowNotFound => "there is no such show (movie and show ID)".into(),
+        PastShow => "the show's date has passed".into(),
+        CapacityBelowBooked => "the new capacity is below the tickets already booked".into(),
+        SameShowOtherArea => "the customer already holds a booking of this movie at the same \
+                              date and slot in another area"
+            .into(),
+        WeeklyLimit => "the customer already has 3 bookings outside their home area in that \
+                        week (at most 3 a week)"
+            .into(),
+        ShowFull(remaining) => format!("not enough seats: {remaining} left on the show"),
+        NotBooked => "the customer holds no booking on that show".into(),
+        TooManyTickets(held) => format!("the customer holds only {held} tickets on that show"),
+        SameShow => "the old and the new show are the same".into(),
+    }
+}
+
+fn rule_error(error: &BookingError) -> ApiError {
+    let mut api = ApiError::new(error_status(error), error_code(error), error_message(error));
+    api.details = match error {
+        BookingError::ShowFull(remaining) => json!({ "remaining": remaining }),
+        BookingError::TooManyTickets(held) => json!({ "held": held }),
+        _ => json!({}),
+    };
+    api
+}

@@ -1,0 +1,302 @@
+//! The OpenAPI 3 description of the HTTP API, served at `GET /openapi.json`.
+//!
+//! Hand-written, next to the routes it describes; a test checks that every route of
+//! [`crate::http::ROUTES`] appears here and nothing else does.
+
+use serde_json::{Value, json};
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let user = json!({ "$ref": "#/components/parameters/User" });
+    let customer = json!({ "$ref": "#/components/parameters/Customer" });
+    let movie = json!({ "$ref": "#/components/parameters/Movie" });
+    let show_id = json!({ "$ref": "#/components/parameters/ShowId" });
+    let err = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+        })
+    };
+    let ok = |description: &str, schema: &str| {
+        json!({
+            "description": description,
+            "headers": {
+                "X-DMTBS-Seq": { "$ref": "#/components/headers/Seq" },
+                "X-DMTBS-Agreed": { "$ref": "#/components/headers/Agreed" }
+            },
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        })
+    };
+    let body = |schema: &str| {
+        json!({
+            "required": true,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        })
+    };
+    // The answers every operation route can give besides its success.
+    let common = |codes: &str| {
+        json!({
+            "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, missing X-DMTBS-User (code `bad-request`)."),
+            "401": err("An admin actor without the right admin key, or a wrong key (code `unauthenticated`)."),
+            "403": err("Refused by the rules: `not-authorized`."),
+            "404": err("Refused by the rules: `show-not-found` or `not-booked`."),
+            "409": err(&format!("Refused by the rules (current state): {codes}.")),
+            "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`), or refused by the rules (`outside-window`, `same-show`)."),
+            "503": err("No two replicas agreed in time (`no-agreement`, the request was executed) or the cluster is unavailable (`unavailable`).")
+        })
+    };
+    let with = |mut responses: Value, extra: &[(&str, Value)]| {
+        for (status, response) in extra {
+            responses[*status] = response.clone();
+        }
+        responses
+    };
+    let admin_security = json!([{ "adminKey": [] }, {}]);
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "DMTBS — distributed movie-ticket booking",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised. Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `no-agreement`, `unavailable`, `no-such-route`, `method-not-allowed`."
+        },
+        "paths": {
+            "/healthz": {
+                "get": {
+                    "operationId": "healthz",
+                    "summary": "Liveness of the front end",
+                    "responses": { "200": {
+                        "description": "The front end is up.",
+                        "content": { "application/json": { "schema": {
+                            "type": "object", "required": ["status"],
+                            "properties": { "status": { "const": "ok" } }
+                        } } }
+                    } }
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "responses": { "200": {
+                        "description": "The OpenAPI description.",
+                        "content": { "application/json": { "schema": { "type": "object" } } }
+                    } }
+                }
+            },
+            "/v1/shows": {
+                "post": {
+                    "operationId": "addShow",
+                    "summary": "add-show: create a show, or set the capacity of an existing one (admin of the show's area)",
+                    "parameters": [user],
+                    "security": admin_security,
+                    "requestBody": body("AddShowRequest"),
+                    "responses": with(common("`capacity-below-booked`"), &[
+                        ("201", ok("The show was created.", "ShowAdded")),
+                        ("200", ok("The show existed; its capacity was set.", "ShowUpdated")),
+                    ])
+                }
+            },
+            "/v1/shows/{movie}/{showId}": {
+                "delete": {
+                    "operationId": "removeShow",
+                    "summary": "remove-show: delete a show and move its bookings to the next show of the same movie in the area (admin of the show's area)",
+                    "parameters": [user, movie, show_id],
+                    "security": admin_security,
+                    "responses": with(common("`past-show`"), &[
+                        ("200", ok("The show was removed.", "ShowRemoved")),
+                    ])
+                }
+            },
+            "/v1/movies/{movie}/availability": {
+                "get": {
+                    "operationId": "availability",
+                    "summary": "availability: every non-past show of the movie in all areas, with seats left",
+                    "parameters": [user, movie],
+                    "security": admin_security,
+                    "responses": with(common("none"), &[
+                        ("200", ok("Shows in show order, full ones included.", "Availability")),
+                    ])
+                }
+            },
+            "/v1/customers/{customer}/bookings": {
+                "post": {
+                    "operationId": "book",
+                    "summary": "book: tickets for a show (the customer itself, or an admin on its behalf)",
+                    "parameters": [user, customer],
+                    "security": admin_security,
+                    "requestBody": body("BookRequest"),
+                    "responses": with(common("`past-show`, `same-show-other-area`, `weekly-limit`, `show-full` (details.remaining)"), &[
+                        ("200", ok("Booked.", "Booked")),
+                    ])
+                },
+                "get": {
+                    "operationId": "schedule",
+                    "summary": "schedule: all of the customer's bookings, past ones included",
+                    "parameters": [user, customer],
+                    "security": admin_security,
+                    "responses": with(common("none"), &[
+                        ("200", ok("Bookings in show order.", "Schedule")),
+                    ])
+                }
+            },
+            "/v1/customers/{customer}/bookings/{movie}/{showId}": {
+                "delete": {
+                    "operationId": "cancel",
+                    "summary": "cancel: give back tickets of a booking",
+                    "parameters": [user, customer, movie, show_id, {
+                        "name": "tickets", "in": "query", "required": true,
+                        "description": "How many tickets to cancel (1..=10000).",
+                        "schema": { "type": "integer" }
+                    }],
+                    "security": admin_security,
+                    "responses": with(common("`past-show`, `too-many-tickets` (details.held)"), &[
+                        ("200", ok("Cancelled.", "Cancelled")),
+                    ])
+                }
+            },
+            "/v1/customers/{customer}/exchanges": {
+                "post": {
+                    "operationId": "exchange",
+                    "summary": "exchange: move tickets of one booking to another show, atomically",
+                    "parameters": [user, customer],
+                    "security": admin_security,
+                    "requestBody": body("ExchangeRequest"),
+                    "responses": with(common("`past-show`, `same-show-other-area`, `weekly-limit`, `show-full` (details.remaining), `too-many-tickets` (details.held)"), &[
+                        ("200", ok("Exchanged.", "Exchanged")),
+                    ])
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "adminKey": {
+                    "type": "http", "scheme": "bearer",
+                    "description": "The cluster's admin key. Required when the actor is an admin (role A); optional otherwise, but a wrong key is always refused."
+                }
+            },
+            "parameters": {
+                "User": {
+                    "name": "X-DMTBS-User", "in": "header", "required": true,
+                    "description": "The actor: a user ID such as ATWC0001 or VERA1000 (any letter case).",
+                    "schema": { "type": "string" }
+                },
+                "Customer": {
+                    "name": "customer", "in": "path", "required": true,
+                    "description": "The customer's user ID (role C), any letter case.",
+                    "schema": { "type": "string" }
+                },
+                "Movie": {
+                    "name": "movie", "in": "path", "required": true,
+                    "description": "Avatar, Avengers or Titanic, any letter case.",
+                    "schema": { "type": "string" }
+                },
+                "ShowId": {
+                    "name": "showId", "in": "path", "required": true,
+                    "description": "Area + slot (M, A, E) + ddmmyy, e.g. ATWM251126, any letter case.",
+                    "schema": { "type": "string" }
+                }
+            },
+            "headers": {
+                "Seq": { "description": "The request's sequence number.", "schema": { "type": "integer" } },
+                "Agreed": { "description": "The replica managers whose results agreed, comma-separated.", "schema": { "type": "string" } }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": {
+                        "type": "object", "required": ["code", "message", "details"],
+                        "properties": {
+                            "code": { "type": "string", "description": "The booking rules' error code (e.g. weekly-limit) or a front end code (bad-request, unauthenticated, no-agreement, unavailable, no-such-route, method-not-allowed)." },
+                            "message": { "type": "string" },
+                            "details": { "type": "object", "description": "show-full: {remaining}; too-many-tickets: {held}; malformed values: {field, value}; no-agreement: {seq}; otherwise {}." }
+                        }
+                    } }
+                },
+                "AddShowRequest": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["movie", "showId", "capacity"],
+                    "properties": {
+                        "movie": { "type": "string" },
+                        "showId": { "type": "string" },
+                        "capacity": { "type": "integer", "description": "1..=10000" }
+                    }
+                },
+                "BookRequest": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["movie", "showId", "tickets"],
+                    "properties": {
+                        "movie": { "type": "string" },
+                        "showId": { "type": "string" },
+                        "tickets": { "type": "integer", "description": "1..=10000" }
+                    }
+                },
+                "ExchangeRequest": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["oldMovie", "oldShowId", "newMovie", "newShowId", "tickets"],
+                    "properties": {
+                        "oldMovie": { "type": "string" },
+                        "oldShowId": { "type": "string" },
+                        "newMovie": { "type": "string" },
+                        "newShowId": { "type": "string" },
+                        "tickets": { "type": "integer", "description": "1..=10000" }
+                    }
+                },
+                "ShowAdded": outcome("show-added", json!({})),
+                "ShowUpdated": outcome("show-updated", json!({ "oldCapacity": { "type": "integer" } })),
+                "ShowRemoved": outcome("show-removed", json!({
+                    "moved": { "type": "array", "items": {
+                        "type": "object", "required": ["customer", "toShowId", "tickets"],
+                        "properties": {
+                            "customer": { "type": "string" },
+                            "toShowId": { "type": "string" },
+                            "tickets": { "type": "integer" }
+                        }
+                    } },
+                    "dropped": { "type": "array", "items": {
+                        "type": "object", "required": ["customer", "tickets"],
+                        "properties": { "customer": { "type": "string" }, "tickets": { "type": "integer" } }
+                    } }
+                })),
+                "Availability": outcome("availability", json!({
+                    "shows": { "type": "array", "items": {
+                        "type": "object", "required": ["showId", "remaining"],
+                        "properties": { "showId": { "type": "string" }, "remaining": { "type": "integer" } }
+                    } }
+                })),
+                "Booked": outcome("booked", json!({
+                    "held": { "type": "integer" }, "remaining": { "type": "integer" }
+                })),
+                "Schedule": outcome("schedule", json!({
+                    "bookings": { "type": "array", "items": {
+                        "type": "object", "required": ["movie", "showId", "tickets"],
+                        "properties": {
+                            "movie": { "type": "string" },
+                            "showId": { "type": "string" },
+                            "tickets": { "type": "integer" }
+                        }
+                    } }
+                })),
+                "Cancelled": outcome("cancelled", json!({
+                    "held": { "type": "integer", "description": "Tickets still held (0: the booking is gone)." }
+                })),
+                "Exchanged": outcome("exchanged", json!({
+                    "oldHeld": { "type": "integer" }, "newHeld": { "type": "integer" }
+                }))
+            }
+        }
+    })
+}
+
+/// A success value's schema: `outcome` names the kind, the other properties are its fields.
+fn outcome(kind: &str, fields: Value) -> Value {
+    let mut properties = json!({ "outcome": { "const": kind } });
+    let mut required = vec![json!("outcome")];
+    if let Value::Object(fields) = fields {
+        for (name, schema) in fields {
+            required.push(json!(name));
+            properties[&name] = schema;
+        }
+    }
+    json!({ "type": "object", "required": required, "properties": properties })
+}

@@ -1,0 +1,345 @@
+//! The voter: answers as soon as two replicas return identical results, then judges the rest.
+//!
+//! Sans-IO: no sockets and no clock. The caller feeds it results ([`Voter::record`]) and the time
+//! ([`Voter::tick`], at [`Voter::next_deadline`]), and acts on the [`Event`]s it returns: answer
+//! the client once per request ([`Decision`]), and send every [`Verdict`] to all replica managers
+//! ([`verdict_message`]).
+//!
+//! Per request (ballot, keyed by sequence number):
+//! - two identical outcomes → [`Decision::Agreed`], at once;
+//! - the ballot stays open to judge the others until every configured RM has answered or the
+//!   **deadline** passes: `2 ×` the slowest result latency of the last [`VoterConfig::window`]
+//!   ballots, clamped to [`VoterConfig::floor`]`..=`[`VoterConfig::ceiling`] (the ceiling before
+//!   anything has been measured), fixed when the ballot opens. Then a [`Verdict`] names who
+//!   agreed, who was wrong, and who stayed silent;
+//! - no two identical outcomes by the ceiling (or once every RM answered and none match) →
+//!   [`Decision::NoAgreement`] — the client gets "unavailable", never a guess — and a verdict that
+//!   names only the silent RMs (without an agreed result nobody can be called wrong).
+//!
+//! Results from RMs not in the configuration, second results from the same RM, and results for a
+//! ballot already closed are ignored (and counted).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use dmtbs_contract::Outcome;
+use dmtbs_proto::{Message, Outgoing, ReplicaResult, RmId, Verdict};
+
+/// Tunables of the voter.
+#[derive(Clone, Debug)]
+pub struct VoterConfig {
+    /// The replica managers whose results count (from the cluster configuration).
+    pub rms: Vec<RmId>,
+    /// The deadline is never shorter than this, so a run of fast results does not make a slightly
+    /// slower replica look crashed.
+    pub floor: Duration,
+    /// The deadline is never longer than this; also the longest the voter waits for agreement.
+    pub ceiling: Duration,
+    /// How many recent ballots' slowest latencies the deadline is computed from.
+    pub window: usize,
+}
+
+impl VoterConfig {
+    /// Default floor: results on one machine come in well under a millisecond; 50 ms leaves room
+    /// for scheduling hiccups.
+    pub const DEFAULT_FLOOR: Duration = Duration::from_millis(50);
+    /// Default ceiling: a client waits at most this long for two matching results.
+    pub const DEFAULT_CEILING: Duration = Duration::from_secs(2);
+    /// Default window: long enough to smooth out one slow ballot, short enough to follow change.
+    pub const DEFAULT_WINDOW: usize = 64;
+
+    /// The defaults for the given replica managers.
+    pub fn new(rms: Vec<RmId>) -> Self {
+        VoterConfig {
+            rms,
+            floor: Self::DEFAULT_FLOOR,
+            ceiling: Self::DEFAULT_CEILING,
+            window: Self::DEFAULT_WINDOW,
+        }
+    }
+}
+
+/// The answer for one request; produced exactly once per ballot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// At least two replicas returned `outcome`.
+    Agreed {
+        seq: u64,
+        outcome: Outcome,
+        /// The RMs that returned `outcome` so far (at least two), ascending.
+        agreed: Vec<RmId>,
+    },
+    /// No two replicas agreed by the ceiling, or all answered and no two agree.
+    NoAgreement { seq: u64 },
+}
+
+impl Decision {
+    /// The sequence number decided.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Decision::Agreed { seq, .. } | Decision::NoAgreement { seq } => *seq,
+        }
+    }
+}
+
+/// What the voter asks its caller to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Answer the client waiting for this request.
+    Decide(Decision),
+    /// Send this judgement to every replica manager (see [`verdict_message`]).
+    Verdict(Verdict),
+}
+
+/// Counters for metrics and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Ballots decided by agreement.
+    pub votes: u64,
+    /// Ballots that ended without agreement.
+    pub no_agreement: u64,
+    /// Per RM: results that differed from the agreed one.
+    pub disagreements: BTreeMap<RmId, u64>,
+    /// Per RM: ballots closed without its result.
+    pub silences: BTreeMap<RmId, u64>,
+    /// Results from RMs not in the configuration.
+    pub unknown_rm: u64,
+    /// Second (or later) results from the same RM for the same request.
+    pub duplicates: u64,
+    /// Results that arrived after their ballot closed.
+    pub late: u64,
+}
+
+/// One request's collection of results.
+#[derive(Debug)]
+struct Ballot {
+    /// When the request was submitted (or its first result seen): latencies count from here.
+    opened: Instant,
+    /// When to stop waiting for the remaining results once agreed.
+    deadline: Instant,
+    /// Each RM's first result and when it arrived.
+    results: BTreeMap<RmId, (Outcome, Instant)>,
+    /// The agreed outcome, once two results matched.
+    agreed: Option<Outcome>,
+}
+
+/// How many closed sequence numbers are remembered to recognise late results.
+const CLOSED_MEMORY: usize = 4096;
+
+/// The voter of one front end. See the module docs.
+#[derive(Debug)]
+pub struct Voter {
+    config: VoterConfig,
+    /// Open ballots by sequence number.
+    ballots: BTreeMap<u64, Ballot>,
+    /// Slowest result latency of each recently closed ballot, oldest first.
+    recent: VecDeque<Duration>,
+    /// Recently closed sequence numbers (bounded), oldest first, and the same as a set.
+    closed_order: VecDeque<u64>,
+    closed: BTreeSet<u64>,
+    counters: Counters,
+}
+
+impl Voter {
+    /// A voter for the configured RMs.
+    pub fn new(config: VoterConfig) -> Self {
+        Voter {
+            config,
+            ballots: BTreeMap::new(),
+            recent: VecDeque::new(),
+            closed_order: VecDeque::new(),
+            closed: BTreeSet::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &VoterConfig {
+        &self.config
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The deadline a ballot opened now would get: twice the slowest latency of the recent
+    /// window, clamped to floor..=ceiling; the ceiling while nothing has been measured.
+    pub fn timeout(&self) -> Duration {
+        match self.recent.iter().max() {
+            None => self.config.ceiling,
+            Some(slowest) => slowest
+                .saturating_mul(2)
+                .clamp(self.config.floor, self.config.ceiling),
+        }
+    }
+
+    /// Opens the ballot for `seq`, submitted at `submitted` (latencies count from there). Calling
+    /// it is optional — a result for an unknown sequence number opens the ballot itself — but
+    /// gives more accurate latencies. An already open or closed ballot is left alone.
+    pub fn open(&mut self, seq: u64, submitted: Instant) {
+        if self.closed.contains(&seq) {
+            return;
+        }
+        let timeout = self.timeout();
+        let ballot = self.ballots.entry(seq).or_insert_with(|| Ballot {
+            opened: submitted,
+            deadline: submitted + timeout,
+            results: BTreeMap::new(),
+            agreed: None,
+        });
+        if submitted < ballot.opened {
+            ballot.opened = submitted;
+            ballot.deadline = submitted + timeout;
+        }
+    }
+
+    /// Whether the ballot for `seq` is open.
+    pub fn is_open(&self, seq: u64) -> bool {
+        self.ballots.contains_key(&seq)
+    }
+
+    /// Records one replica's result, received at `now`.
+    pub fn record(&mut self, result: ReplicaResult, now: Instant) -> Vec<Event> {
+        let mut events = Vec::new();
+        if !self.config.rms.contains(&result.rm) {
+            self.counters.unknown_rm += 1;
+            return events;
+        }
+        if self.closed.contains(&result.seq) {
+            self.counters.late += 1;
+            return events;
+        }
+        self.open(result.seq, now);
+        // Just opened or already open.
+        let ballot = self.ballots.get_mut(&result.seq).expect("ballot is open");
+        if ballot.results.contains_key(&result.rm) {
+            self.counters.duplicates += 1;
+            return events;
+        }
+        let same = ballot
+            .results
+            .values()
+            .filter(|(o, _)| *o == result.outcome)
+            .count();
+        ballot
+            .results
+            .insert(result.rm, (result.outcome.clone(), now));
+        if ballot.agreed.is_none() && same >= 1 {
+            let agreed: Vec<RmId> = ballot
+                .results
+                .iter()
+                .filter(|(_, (o, _))| *o == result.outcome)
+                .map(|(rm, _)| *rm)
+                .collect();
+            ballot.agreed = Some(result.outcome.clone());
+            self.counters.votes += 1;
+            events.push(Event::Decide(Decision::Agreed {
+                seq: result.seq,
+                outcome: result.outcome,
+                agreed,
+            }));
+        }
+        let all_in = self
+            .config
+            .rms
+            .iter()
+            .all(|rm| ballot.results.contains_key(rm));
+        let late_agreement = ballot.agreed.is_some() && now >= ballot.deadline;
+        if all_in || late_agreement {
+            self.close(result.seq, &mut events);
+        }
+        events
+    }
+
+    /// Closes every ballot whose time is up at `now`: agreed ones past their deadline, the others
+    /// past the ceiling.
+    pub fn tick(&mut self, now: Instant) -> Vec<Event> {
+        let ceiling = self.config.ceiling;
+        let due: Vec<u64> = self
+            .ballots
+            .iter()
+            .filter(|(_, b)| match b.agreed {
+                Some(_) => now >= b.deadline,
+                None => now >= b.opened + ceiling,
+            })
+            .map(|(seq, _)| *seq)
+            .collect();
+        let mut events = Vec::new();
+        for seq in due {
+            self.close(seq, &mut events);
+        }
+        events
+    }
+
+    /// When [`Voter::tick`] next has something to do, if any ballot is open.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.ballots
+            .values()
+            .map(|b| match b.agreed {
+                Some(_) => b.deadline,
+                None => b.opened + self.config.ceiling,
+            })
+            .min()
+    }
+
+    /// Ends a ballot: decides "no agreement" if it has not agreed, emits the verdict, updates
+    /// counters and the latency window.
+    fn close(&mut self, seq: u64, events: &mut Vec<Event>) {
+        let Some(ballot) = self.ballots.remove(&seq) else {
+            return;
+        };
+        let mut verdict = Verdict {
+            seq,
+            agreed: Vec::new(),
+            wrong: Vec::new(),
+            silent: Vec::new(),
+        };
+        for rm in &self.config.rms {
+            match (ballot.results.get(rm), &ballot.agreed) {
+                (None, _) => {
+                    verdict.silent.push(*rm);
+                    *self.counters.silences.entry(*rm).or_default() += 1;
+                }
+                (Some((o, _)), Some(agreed)) if o == agreed => verdict.agreed.push(*rm),
+                (Some(_), Some(_)) => {
+                    verdict.wrong.push(*rm);
+                    *self.counters.disagreements.entry(*rm).or_default() += 1;
+                }
+                // No agreement: an answer cannot be judged.
+                (Some(_), None) => {}
+            }
+        }
+        verdict.agreed.sort_unstable();
+        verdict.wrong.sort_unstable();
+        verdict.silent.sort_unstable();
+        if ballot.agreed.is_none() {
+            self.counters.no_agreement += 1;
+            events.push(Event::Decide(Decision::NoAgreement { seq }));
+        }
+        if let Some(slowest) = ballot
+            .results
+            .values()
+            .map(|(_, at)| at.saturating_duration_since(ballot.opened))
+            .max()
+        {
+            self.recent.push_back(slowest);
+            while self.recent.len() > self.config.window.max(1) {
+                self.recent.pop_front();
+            }
+        }
+        self.closed.insert(seq);
+        self.closed_order.push_back(seq);
+        while self.closed_order.len() > CLOSED_MEMORY {
+            if let Some(old) = self.closed_order.pop_front() {
+                self.closed.remove(&old);
+            }
+        }
+        events.push(Event::Verdict(verdict));
+    }
+}
+
+/// The message that carries a verdict to every replica manager.
+pub fn verdict_message(verdict: Verdict) -> Outgoing {
+    Outgoing::ToAllRms(Message::Verdict(verdict))
+}

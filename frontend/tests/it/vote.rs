@@ -1,0 +1,262 @@
+//! The voter: answer at two identical results, judge wrong and silent RMs, dynamic deadline.
+
+use std::time::{Duration, Instant};
+
+use dmtbs_contract::{Booked, BookingError, Outcome, Success};
+use dmtbs_frontend::vote::{Decision, Event, Voter, VoterConfig, verdict_message};
+use dmtbs_proto::{Message, Outgoing, ReplicaResult, RmId, Verdict};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn config() -> VoterConfig {
+    VoterConfig {
+        rms: vec![1, 2, 3, 4],
+        floor: 20 * MS,
+        ceiling: 1000 * MS,
+        window: 4,
+    }
+}
+
+fn good() -> Outcome {
+    Ok(Success::Booked(Booked {
+        held: 2,
+        remaining: 8,
+    }))
+}
+
+fn bad() -> Outcome {
+    Err(BookingError::WeeklyLimit)
+}
+
+fn result(rm: RmId, seq: u64, outcome: Outcome) -> ReplicaResult {
+    ReplicaResult {
+        rm,
+        seq,
+        request_id: seq * 10,
+        outcome,
+    }
+}
+
+fn decisions(events: &[Event]) -> Vec<&Decision> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Decide(d) => Some(d),
+            Event::Verdict(_) => None,
+        })
+        .collect()
+}
+
+fn verdicts(events: &[Event]) -> Vec<&Verdict> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Verdict(v) => Some(v),
+            Event::Decide(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn two_identical_results_answer_at_once_and_a_wrong_third_is_reported() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.open(7, t0);
+    assert!(v.record(result(2, 7, good()), t0 + MS).is_empty());
+    let events = v.record(result(3, 7, good()), t0 + 2 * MS);
+    assert_eq!(
+        decisions(&events),
+        [&Decision::Agreed {
+            seq: 7,
+            outcome: good(),
+            agreed: vec![2, 3]
+        }]
+    );
+    assert!(verdicts(&events).is_empty(), "still collecting the rest");
+    // The agreed outcome is returned once: a third identical result decides nothing new.
+    assert!(v.record(result(4, 7, bad()), t0 + 3 * MS).is_empty());
+    let events = v.record(result(1, 7, good()), t0 + 4 * MS);
+    assert!(decisions(&events).is_empty());
+    assert_eq!(
+        verdicts(&events),
+        [&Verdict {
+            seq: 7,
+            agreed: vec![1, 2, 3],
+            wrong: vec![4],
+            silent: vec![]
+        }]
+    );
+    assert!(!v.is_open(7));
+    assert_eq!(v.counters().votes, 1);
+    assert_eq!(v.counters().disagreements.get(&4), Some(&1));
+    assert_eq!(v.counters().disagreements.get(&1), None);
+}
+
+#[test]
+fn a_silent_rm_is_reported_after_the_deadline() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    // Nothing measured yet: the deadline is the ceiling.
+    assert_eq!(v.timeout(), 1000 * MS);
+    v.open(1, t0);
+    v.record(result(1, 1, good()), t0 + MS);
+    v.record(result(2, 1, good()), t0 + MS);
+    v.record(result(3, 1, bad()), t0 + 5 * MS);
+    assert_eq!(v.next_deadline(), Some(t0 + 1000 * MS));
+    assert!(v.tick(t0 + 999 * MS).is_empty(), "not yet");
+    let events = v.tick(t0 + 1000 * MS);
+    assert_eq!(
+        verdicts(&events),
+        [&Verdict {
+            seq: 1,
+            agreed: vec![1, 2],
+            wrong: vec![3],
+            silent: vec![4]
+        }]
+    );
+    assert!(decisions(&events).is_empty(), "already answered");
+    assert_eq!(v.counters().silences.get(&4), Some(&1));
+    assert_eq!(v.next_deadline(), None);
+    // Its result arriving later changes nothing.
+    assert!(v.record(result(4, 1, good()), t0 + 1001 * MS).is_empty());
+    assert_eq!(v.counters().late, 1);
+    // The slowest result (5 ms) now sets the deadline: twice that, raised to the floor.
+    assert_eq!(v.timeout(), 20 * MS);
+}
+
+#[test]
+fn the_deadline_grows_with_slow_results_and_is_clamped() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    let ballot = |v: &mut Voter, seq: u64, slowest: Duration| {
+        v.open(seq, t0);
+        for rm in 1..=3 {
+            v.record(result(rm, seq, good()), t0 + MS);
+        }
+        v.record(result(4, seq, good()), t0 + slowest);
+    };
+    ballot(&mut v, 1, 2 * MS);
+    assert_eq!(v.timeout(), 20 * MS, "floor");
+    ballot(&mut v, 2, 30 * MS);
+    assert_eq!(v.timeout(), 60 * MS, "twice the slowest");
+    ballot(&mut v, 3, 400 * MS);
+    assert_eq!(v.timeout(), 800 * MS);
+    ballot(&mut v, 4, 700 * MS);
+    assert_eq!(v.timeout(), 1000 * MS, "ceiling");
+    // The window holds 4 ballots: four fast ones push the slow ones out.
+    for seq in 5..=8 {
+        ballot(&mut v, seq, 10 * MS);
+    }
+    assert_eq!(v.timeout(), 20 * MS);
+    // A ballot opened now keeps the deadline it got: a silent RM is reported after 20 ms.
+    v.open(9, t0);
+    v.record(result(1, 9, good()), t0 + MS);
+    v.record(result(2, 9, good()), t0 + MS);
+    v.record(result(3, 9, good()), t0 + MS);
+    assert_eq!(v.next_deadline(), Some(t0 + 20 * MS));
+    assert_eq!(verdicts(&v.tick(t0 + 20 * MS))[0].silent, vec![4]);
+}
+
+#[test]
+fn agreement_reached_after_the_deadline_closes_at_once() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    for seq in 1..=4 {
+        v.open(seq, t0);
+        for rm in 1..=4 {
+            v.record(result(rm, seq, good()), t0 + MS);
+        }
+    }
+    assert_eq!(v.timeout(), 20 * MS);
+    v.open(5, t0);
+    v.record(result(1, 5, good()), t0 + 10 * MS);
+    // Disagreement keeps the ballot open past the deadline, up to the ceiling.
+    assert!(v.tick(t0 + 30 * MS).is_empty());
+    let events = v.record(result(2, 5, good()), t0 + 300 * MS);
+    assert!(matches!(
+        decisions(&events)[..],
+        [Decision::Agreed { seq: 5, .. }]
+    ));
+    assert_eq!(verdicts(&events)[0].silent, vec![3, 4]);
+}
+
+#[test]
+fn no_agreement_by_the_ceiling_is_a_decision_never_a_guess() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.open(3, t0);
+    v.record(result(1, 3, good()), t0 + MS);
+    v.record(result(2, 3, bad()), t0 + MS);
+    v.record(result(3, 3, Err(BookingError::ShowFull(1))), t0 + MS);
+    assert!(v.tick(t0 + 999 * MS).is_empty());
+    let events = v.tick(t0 + 1000 * MS);
+    assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 3 }]);
+    assert_eq!(
+        verdicts(&events),
+        [&Verdict {
+            seq: 3,
+            agreed: vec![],
+            wrong: vec![],
+            silent: vec![4]
+        }]
+    );
+    assert_eq!(v.counters().no_agreement, 1);
+    assert_eq!(v.counters().votes, 0);
+}
+
+#[test]
+fn all_different_results_end_the_ballot_without_waiting() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.record(result(1, 9, good()), t0);
+    v.record(result(2, 9, bad()), t0);
+    v.record(result(3, 9, Err(BookingError::PastShow)), t0);
+    let events = v.record(result(4, 9, Err(BookingError::NotBooked)), t0);
+    assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 9 }]);
+    assert_eq!(verdicts(&events).len(), 1);
+}
+
+#[test]
+fn duplicates_and_unknown_rms_are_ignored() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.open(4, t0);
+    v.record(result(1, 4, good()), t0);
+    // RM 1 again, even with the same outcome, is not a second vote.
+    assert!(v.record(result(1, 4, good()), t0).is_empty());
+    // An RM outside the configuration is not a vote either.
+    assert!(v.record(result(9, 4, good()), t0).is_empty());
+    assert!(v.is_open(4));
+    assert_eq!(v.counters().duplicates, 1);
+    assert_eq!(v.counters().unknown_rm, 1);
+    let events = v.record(result(2, 4, good()), t0);
+    assert!(matches!(
+        decisions(&events)[..],
+        [Decision::Agreed { seq: 4, agreed, .. }] if agreed == &vec![1, 2]
+    ));
+}
+
+#[test]
+fn a_result_before_open_starts_the_ballot_and_open_keeps_the_earlier_time() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.record(result(1, 5, good()), t0 + 10 * MS);
+    v.open(5, t0);
+    assert_eq!(v.next_deadline(), Some(t0 + 1000 * MS));
+    let d = v.record(result(2, 5, good()), t0 + 11 * MS);
+    assert_eq!(d.len(), 1);
+}
+
+#[test]
+fn verdicts_go_to_all_rms() {
+    let verdict = Verdict {
+        seq: 1,
+        agreed: vec![1, 2],
+        wrong: vec![],
+        silent: vec![3],
+    };
+    assert_eq!(
+        verdict_message(verdict.clone()),
+        Outgoing::ToAllRms(Message::Verdict(verdict))
+    );
+}

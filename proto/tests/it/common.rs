@@ -1,0 +1,241 @@
+// Shared fixtures: keys, codecs, and a realistic value of every message variant.
+
+use dmtbs_contract::{
+    AddShow, Availability, Book, Booked, BookingError, Cancel, Date, DroppedBooking, Exchange,
+    Exchanged, MovedBooking, Operation, RemoveShow, Schedule, ScheduledBooking, ShowRemaining,
+    ShowRemoved, Success,
+};
+use dmtbs_proto::{
+    Accepted, ClientRequest, ClusterKey, Codec, Message, NodeId, ReplicaResult, SeqRange,
+    Sequenced, Verdict,
+};
+
+/// The test cluster's key, raw, so tests can compute tags independently of the codec.
+pub const KEY_BYTES: [u8; 32] = *b"dmtbs test cluster key, 32 bytes";
+
+pub fn key() -> ClusterKey {
+    ClusterKey::from_bytes(KEY_BYTES)
+}
+
+/// Differs from [`key`] in one bit.
+pub fn other_key() -> ClusterKey {
+    let mut bytes = KEY_BYTES;
+    bytes[31] ^= 1;
+    ClusterKey::from_bytes(bytes)
+}
+
+/// `signed` followed by its HMAC-SHA256 tag under `key`: a datagram framed by hand, to check the
+/// documented layout and to make authentic datagrams with arbitrary content.
+pub fn seal(key: &[u8; 32], signed: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(signed);
+    let mut datagram = signed.to_vec();
+    datagram.extend_from_slice(&mac.finalize().into_bytes());
+    datagram
+}
+
+/// A valid datagram with its tag recomputed over a changed prefix (`edit` sees all but the tag).
+pub fn reseal(datagram: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut signed = datagram[..datagram.len() - dmtbs_proto::codec::TAG_LEN].to_vec();
+    edit(&mut signed);
+    seal(&KEY_BYTES, &signed)
+}
+
+/// A sender and a receiver sharing the cluster key.
+pub fn pair(sender: NodeId) -> (Codec, Codec) {
+    (
+        Codec::new(&key(), sender),
+        Codec::new(&key(), NodeId::Rm(1)),
+    )
+}
+
+pub fn s(text: &str) -> String {
+    text.to_owned()
+}
+
+pub fn today() -> Date {
+    Date {
+        year: 2026,
+        month: 5,
+        day: 10,
+    }
+}
+
+pub fn book(customer: &str, tickets: u32) -> Operation {
+    Operation::Book(Book {
+        actor: s(customer),
+        customer: s(customer),
+        movie: s("Avatar"),
+        show_id: s("ATWM120526"),
+        tickets,
+    })
+}
+
+/// One of each booking operation.
+pub fn operations() -> Vec<Operation> {
+    vec![
+        Operation::AddShow(AddShow {
+            actor: s("ATWA0001"),
+            movie: s("Avatar"),
+            show_id: s("ATWM120526"),
+            capacity: 200,
+        }),
+        Operation::RemoveShow(RemoveShow {
+            actor: s("VERA0002"),
+            movie: s("Titanic"),
+            show_id: s("VERE130526"),
+        }),
+        Operation::Availability(Availability {
+            actor: s("OUTC0003"),
+            movie: s("Avengers"),
+        }),
+        book("ATWC1234", 3),
+        Operation::Schedule(Schedule {
+            actor: s("ATWC1234"),
+            customer: s("ATWC1234"),
+        }),
+        Operation::Cancel(Cancel {
+            actor: s("ATWA0001"),
+            customer: s("ATWC1234"),
+            movie: s("Avatar"),
+            show_id: s("ATWM120526"),
+            tickets: 1,
+        }),
+        Operation::Exchange(Exchange {
+            actor: s("ATWC1234"),
+            customer: s("ATWC1234"),
+            old_movie: s("Avatar"),
+            old_show_id: s("ATWM120526"),
+            new_movie: s("Titanic"),
+            new_show_id: s("ATWA140526"),
+            tickets: 2,
+        }),
+    ]
+}
+
+/// Successes and refusals of every shape.
+pub fn outcomes() -> Vec<dmtbs_contract::Outcome> {
+    vec![
+        Ok(Success::ShowAdded),
+        Ok(Success::ShowUpdated(150)),
+        Ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![MovedBooking {
+                customer: s("ATWC0001"),
+                to_show_id: s("ATWE120526"),
+                tickets: 2,
+            }],
+            dropped: vec![DroppedBooking {
+                customer: s("ATWC0002"),
+                tickets: 4,
+            }],
+        })),
+        Ok(Success::Availability(vec![
+            ShowRemaining {
+                show_id: s("ATWM120526"),
+                remaining: 0,
+            },
+            ShowRemaining {
+                show_id: s("VERA130526"),
+                remaining: 17,
+            },
+        ])),
+        Ok(Success::Booked(Booked {
+            held: 3,
+            remaining: 197,
+        })),
+        Ok(Success::Schedule(vec![ScheduledBooking {
+            movie: s("Avatar"),
+            show_id: s("ATWM120526"),
+            tickets: 3,
+        }])),
+        Ok(Success::Cancelled(0)),
+        Ok(Success::Exchanged(Exchanged {
+            old_held: 0,
+            new_held: 2,
+        })),
+        Err(BookingError::InvalidUserId),
+        Err(BookingError::ShowFull(4)),
+        Err(BookingError::TooManyTickets(2)),
+        Err(BookingError::WeeklyLimit),
+    ]
+}
+
+/// Every `Message` variant with realistic content.
+pub fn every_variant() -> Vec<Message> {
+    let ops = operations();
+    vec![
+        Message::Submit(
+            ops.iter()
+                .enumerate()
+                .map(|(i, operation)| ClientRequest {
+                    fe: 7,
+                    request_id: 1000 + i as u64,
+                    operation: operation.clone(),
+                })
+                .collect(),
+        ),
+        Message::Submit(Vec::new()),
+        Message::Accepted(vec![
+            Accepted {
+                request_id: 1000,
+                seq: 41,
+            },
+            Accepted {
+                request_id: 1001,
+                seq: 42,
+            },
+        ]),
+        Message::Deliver(
+            ops.iter()
+                .enumerate()
+                .map(|(i, operation)| Sequenced {
+                    seq: 41 + i as u64,
+                    today: today(),
+                    fe: 7,
+                    request_id: 1000 + i as u64,
+                    operation: operation.clone(),
+                })
+                .collect(),
+        ),
+        Message::Heartbeat { latest: 47 },
+        Message::Heartbeat { latest: u64::MAX },
+        Message::Ack { rm: 3, through: 47 },
+        Message::Nack {
+            rm: 2,
+            missing: vec![
+                SeqRange {
+                    first: 12,
+                    last: 15,
+                },
+                SeqRange {
+                    first: 40,
+                    last: 40,
+                },
+            ],
+        },
+        Message::Results(
+            outcomes()
+                .into_iter()
+                .enumerate()
+                .map(|(i, outcome)| ReplicaResult {
+                    rm: 4,
+                    seq: 41 + i as u64,
+                    request_id: 1000 + i as u64,
+                    outcome,
+                })
+                .collect(),
+        ),
+        Message::Verdict(Verdict {
+            seq: 42,
+            agreed: vec![1, 2, 4],
+            wrong: vec![3],
+            silent: vec![],
+        }),
+    ]
+}
+
+/// One encoded datagram of every variant, from the sequencer.
+pub fn valid_datagrams(sender: &Codec) -> Vec<Vec<u8>> {
+    every_variant().iter().map(|m| sender.encode(m)).collect()
+}

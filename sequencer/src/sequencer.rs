@@ -1,0 +1,295 @@
+//! The sequencer state machine: numbering, deduplication, multicast, acknowledgement,
+//! retransmission and heartbeats, with no I/O of its own.
+
+use std::time::Instant;
+
+use dmtbs_contract::Date;
+use dmtbs_proto::{Accepted, ClientRequest, Message, NodeId, Outgoing, RmId, SeqRange, Sequenced};
+
+use crate::buffer::RetransmitBuffer;
+use crate::config::SequencerConfig;
+use crate::dedup::{Dedup, Seen};
+
+/// What the sequencer has done so far, for the status page and for tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SequencerStats {
+    /// Requests given a sequence number (the latest number, since there are no gaps).
+    pub sequenced: u64,
+    /// Retransmitted requests recognised and answered with their original number.
+    pub duplicates: u64,
+    /// Retransmissions older than the dedup window: refused, not sequenced, not answered.
+    pub stale: u64,
+    /// Requests re-sent in answer to `Nack`s.
+    pub retransmitted: u64,
+    /// Requests an RM asked for that were no longer buffered (it must repair from a peer).
+    pub nack_misses: u64,
+    /// Heartbeats sent.
+    pub heartbeats: u64,
+    /// `Submit`s refused because they did not come from the front end they name.
+    pub bad_submits: u64,
+    /// Other messages refused: an `Ack`/`Nack` not from the RM it names or from an unknown RM,
+    /// or a message a sequencer never receives.
+    pub ignored: u64,
+    /// Requests pushed out of the buffer by its limit before every live RM acknowledged them.
+    pub evicted_unacked: u64,
+}
+
+/// Gives every new request the next sequence number and the date, multicasts it, and keeps it
+/// until the replica managers have it. Feed it messages and ticks; send what it returns.
+#[derive(Debug)]
+pub struct Sequencer {
+    /// Limits and the RM list, as configured (normalised by [`Sequencer::new`]).
+    config: SequencerConfig,
+    /// The highest sequence number given; 0 before the first request.
+    latest: u64,
+    /// Recognises retransmitted requests.
+    dedup: Dedup,
+    /// Sequenced requests not yet acknowledged by every live RM.
+    buffer: RetransmitBuffer,
+    /// When the next heartbeat is due; `None` sends one on the first tick.
+    next_heartbeat: Option<Instant>,
+    /// Counters, reported by [`Sequencer::stats`].
+    stats: SequencerStats,
+}
+
+impl Sequencer {
+    /// A sequencer that has sequenced nothing; the first request gets number 1. Zero limits are
+    /// raised to 1.
+    pub fn new(mut config: SequencerConfig) -> Self {
+        config.batch_limit = config.batch_limit.max(1);
+        config.buffer_limit = config.buffer_limit.max(1);
+        config.dedup_window = config.dedup_window.max(1);
+        Sequencer {
+            dedup: Dedup::new(config.dedup_window),
+            buffer: RetransmitBuffer::new(&config.rms, config.buffer_limit, config.rm_timeout),
+            config,
+            latest: 0,
+            next_heartbeat: None,
+            stats: SequencerStats::default(),
+        }
+    }
+
+    /// Handles one authenticated message from `from`. `today` is the cluster's date, stamped on
+    /// any request sequenced now.
+    pub fn on_message(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        today: Date,
+        now: Instant,
+    ) -> Vec<Outgoing> {
+        self.buffer.clock(now);
+        match msg {
+            Message::Submit(reqs) => self.on_submit(from, reqs, today),
+            Message::Ack { rm, through } => {
+                if self.rm_may_speak(from, rm) {
+                    // An RM cannot have delivered what was never sequenced.
+                    let through = through.min(self.latest);
+                    self.buffer.heard(rm, Some(through), now);
+                    self.buffer.release(now);
+                }
+                Vec::new()
+            }
+            Message::Nack { rm, missing } => {
+                if !self.rm_may_speak(from, rm) {
+                    return Vec::new();
+                }
+                self.buffer.heard(rm, None, now);
+                self.resend(rm, &missing)
+            }
+            Message::Accepted(_)
+            | Message::Deliver(_)
+            | Message::Heartbeat { .. }
+            | Message::Results(_)
+            | Message::Verdict(_) => {
+                self.stats.ignored += 1;
+                tracing::debug!(?from, "message a sequencer never receives, ignored");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Advances time: sends a heartbeat when one is due (also before anything is sequenced, so
+    /// RMs can tell the sequencer is up), and releases what RMs that fell silent were holding.
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Outgoing> {
+        self.buffer.clock(now);
+        self.buffer.release(now);
+        if self.next_heartbeat.is_some_and(|due| now < due) {
+            return Vec::new();
+        }
+        self.next_heartbeat = Some(now + self.config.heartbeat_interval);
+        self.stats.heartbeats += 1;
+        vec![Outgoing::ToAllRms(Message::Heartbeat {
+            latest: self.latest,
+        })]
+    }
+
+    /// The highest sequence number given so far (0 before the first request).
+    pub fn latest(&self) -> u64 {
+        self.latest
+    }
+
+    /// How many sequenced requests are held for retransmission.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The lowest sequence number still held for retransmission.
+    pub fn buffered_from(&self) -> Option<u64> {
+        self.buffer.first()
+    }
+
+    /// What `rm` has acknowledged (`None` for an RM not in the configuration).
+    pub fn acked_through(&self, rm: RmId) -> Option<u64> {
+        self.buffer.acked(rm)
+    }
+
+    /// Whether `rm` currently holds back the release of the buffer (see the crate docs).
+    pub fn is_live(&self, rm: RmId, now: Instant) -> bool {
+        self.buffer.is_live(rm, now)
+    }
+
+    /// The counters so far, for the status page and tests.
+    pub fn stats(&self) -> SequencerStats {
+        self.stats
+    }
+
+    /// The configuration in force (zero limits already raised to 1).
+    pub fn config(&self) -> &SequencerConfig {
+        &self.config
+    }
+
+    fn on_submit(&mut self, from: NodeId, reqs: Vec<ClientRequest>, today: Date) -> Vec<Outgoing> {
+        // A front end may only submit its own requests: anything else is a bug or a forgery,
+        // and the whole datagram is refused rather than half-applied.
+        let NodeId::FrontEnd(fe) = from else {
+            self.stats.bad_submits += 1;
+            tracing::warn!(?from, "submit from a node that is not a front end, refused");
+            return Vec::new();
+        };
+        if reqs.iter().any(|r| r.fe != fe) {
+            self.stats.bad_submits += 1;
+            tracing::warn!(fe, "submit naming another front end, refused");
+            return Vec::new();
+        }
+
+        let mut accepted = Vec::with_capacity(reqs.len());
+        let mut fresh = Vec::new();
+        for req in reqs {
+            match self.dedup.lookup(fe, req.request_id) {
+                Seen::Known(seq) => {
+                    self.stats.duplicates += 1;
+                    accepted.push(Accepted {
+                        request_id: req.request_id,
+                        seq,
+                    });
+                }
+                Seen::Stale => {
+                    self.stats.stale += 1;
+                    tracing::debug!(fe, req.request_id, "retransmission below the dedup window");
+                }
+                Seen::New => {
+                    self.latest += 1;
+                    let seq = self.latest;
+                    self.stats.sequenced += 1;
+                    self.dedup.record(fe, req.request_id, seq);
+                    accepted.push(Accepted {
+                        request_id: req.request_id,
+                        seq,
+                    });
+                    let item = Sequenced {
+                        seq,
+                        today,
+                        fe,
+                        request_id: req.request_id,
+                        operation: req.operation,
+                    };
+                    self.stats.evicted_unacked += self.buffer.push(item.clone());
+                    fresh.push(item);
+                }
+            }
+        }
+
+        let mut out: Vec<Outgoing> = fresh
+            .chunks(self.config.batch_limit)
+            .map(|batch| Outgoing::ToAllRms(Message::Deliver(batch.to_vec())))
+            .collect();
+        if !accepted.is_empty() {
+            out.push(Outgoing::To(from, Message::Accepted(accepted)));
+        }
+        out
+    }
+
+    /// Whether an `Ack`/`Nack` naming `rm` may be believed: it must come from that RM, and the RM
+    /// must be configured.
+    fn rm_may_speak(&mut self, from: NodeId, rm: RmId) -> bool {
+        if from == NodeId::Rm(rm) && self.buffer.is_configured(rm) {
+            return true;
+        }
+        self.stats.ignored += 1;
+        tracing::warn!(
+            ?from,
+            rm,
+            "ack/nack not from a configured RM it names, ignored"
+        );
+        false
+    }
+
+    /// Re-sends to `rm` what it asked for and is still buffered, batched.
+    fn resend(&mut self, rm: RmId, missing: &[SeqRange]) -> Vec<Outgoing> {
+        let lowest_held = self.buffer.first().unwrap_or(self.latest + 1);
+        let mut items = Vec::new();
+        for r in merge(missing) {
+            let last = r.last.min(self.latest);
+            if r.first > last {
+                continue;
+            }
+            // Asked for, sequenced, but already released or evicted.
+            let gone_last = last.min(lowest_held.saturating_sub(1));
+            if gone_last >= r.first {
+                self.stats.nack_misses += gone_last - r.first + 1;
+            }
+            items.extend(self.buffer.range(r.first, last).cloned());
+        }
+        self.stats.retransmitted += items.len() as u64;
+        items
+            .chunks(self.config.batch_limit)
+            .map(|batch| Outgoing::To(NodeId::Rm(rm), Message::Deliver(batch.to_vec())))
+            .collect()
+    }
+}
+
+/// Sorted, non-overlapping, non-adjacent ranges covering the same numbers (empty ranges dropped),
+/// so overlapping requests are never answered twice.
+fn merge(ranges: &[SeqRange]) -> Vec<SeqRange> {
+    let mut sorted: Vec<SeqRange> = ranges
+        .iter()
+        .copied()
+        .filter(|r| r.first <= r.last)
+        .collect();
+    sorted.sort_by_key(|r| r.first);
+    let mut out: Vec<SeqRange> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(prev) if r.first <= prev.last.saturating_add(1) => {
+                prev.last = prev.last.max(r.last)
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_coalesces_overlaps_and_drops_empty() {
+        let r = |first, last| SeqRange { first, last };
+        assert_eq!(
+            merge(&[r(5, 7), r(1, 2), r(3, 3), r(6, 9), r(20, 10), r(12, 12)]),
+            vec![r(1, 3), r(5, 9), r(12, 12)]
+        );
+    }
+}
