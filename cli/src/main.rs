@@ -110,7 +110,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         Command::Rm { config, id } => {
             let config = Arc::new(ClusterConfig::load(&config)?);
             let transport = Arc::new(Wire::udp(&config, NodeId::Rm(id)).await?);
-            dmtbs_cluster::rm::run(config, id, transport, shutdown).await
+            let replica = dmtbs_cluster::rm::start_replica(&config, id)?;
+            dmtbs_cluster::rm::run(config, id, replica, transport, shutdown).await
         }
         Command::Fe { config, id } => {
             let config = Arc::new(ClusterConfig::load(&config)?);

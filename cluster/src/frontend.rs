@@ -31,6 +31,8 @@ struct Pending {
     last_sent: Instant,
     /// Set once the sequencer accepted it (or a result named it).
     seq: Option<u64>,
+    /// When results were last asked for again.
+    last_asked: Instant,
 }
 
 /// The cluster as the HTTP layer sees it: hands operations to the node's protocol task.
@@ -130,7 +132,7 @@ async fn protocol(
                 for (operation, reply) in batch {
                     next_id += 1;
                     requests.push(ClientRequest { fe, request_id: next_id, operation: operation.clone() });
-                    pending.insert(next_id, Pending { operation, reply, submitted: now, last_sent: now, seq: None });
+                    pending.insert(next_id, Pending { operation, reply, submitted: now, last_sent: now, seq: None, last_asked: now });
                 }
                 out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(requests)));
             }
@@ -141,6 +143,7 @@ async fn protocol(
                         for a in list {
                             if let Some(p) = pending.get_mut(&a.request_id) {
                                 p.seq = Some(a.seq);
+                                p.last_asked = now;
                                 by_seq.insert(a.seq, a.request_id);
                                 voter.open(a.seq, p.submitted);
                             }
@@ -183,6 +186,19 @@ async fn protocol(
                     if let Some(p) = pending.remove(&id) {
                         let _ = p.reply.send(Err(ClusterError::Unavailable("the sequencer did not accept the request".into())));
                     }
+                }
+                // Accepted but undecided for a while: some results may have been lost.
+                let mut wanted = Vec::new();
+                for p in pending.values_mut() {
+                    if let Some(seq) = p.seq {
+                        if now.duration_since(p.last_asked) > retry {
+                            p.last_asked = now;
+                            wanted.push(seq);
+                        }
+                    }
+                }
+                if !wanted.is_empty() {
+                    out.push(Outgoing::ToAllRms(Message::ResultsWanted(wanted)));
                 }
                 if !resend.is_empty() {
                     tracing::debug!(count = resend.len(), "resending to the sequencer");

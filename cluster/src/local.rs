@@ -5,8 +5,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
 
+use dmtbs_host::ReplicaHandle;
 use dmtbs_net::{Transport, UdpTransport};
-use dmtbs_proto::{ClusterKey, NodeId};
+use dmtbs_proto::{ClusterKey, NodeId, RmId};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +18,8 @@ use crate::{frontend, rm, sequencer};
 /// A running local cluster. Dropping it without [`LocalCluster::stop`] cancels the nodes.
 pub struct LocalCluster {
     pub config: Arc<ClusterConfig>,
+    /// Each RM's replica, in configuration order: tests read their states.
+    pub replicas: Vec<(RmId, Arc<ReplicaHandle>)>,
     shutdown: CancellationToken,
     tasks: JoinSet<(NodeId, anyhow::Result<()>)>,
 }
@@ -41,13 +44,21 @@ impl LocalCluster {
         let config = Arc::new(config);
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        let mut replicas = Vec::new();
         // RMs first, so they are listening when the first request is sequenced.
         for section in &config.rms {
             let node = NodeId::Rm(section.id);
             let transport = wrap(node, Wire::udp(&config, node).await?);
+            let replica = rm::start_replica(&config, section.id)?;
+            replicas.push((section.id, replica.clone()));
             let (config, shutdown) = (config.clone(), shutdown.clone());
             let id = section.id;
-            tasks.spawn(async move { (node, rm::run(config, id, transport, shutdown).await) });
+            tasks.spawn(async move {
+                (
+                    node,
+                    rm::run(config, id, replica, transport, shutdown).await,
+                )
+            });
         }
         let node = NodeId::Sequencer;
         let transport = wrap(node, Wire::udp(&config, node).await?);
@@ -62,6 +73,7 @@ impl LocalCluster {
         }
         Ok(LocalCluster {
             config,
+            replicas,
             shutdown,
             tasks,
         })

@@ -16,7 +16,7 @@ use crate::config::{ClusterConfig, Timeouts};
 use crate::wire::Wire;
 
 /// Load the first module of the RM's list that loads (later issues: quarantine, swaps).
-fn load_module(config: &ClusterConfig, rm: RmId) -> anyhow::Result<ReplicaModule> {
+pub fn load_module(config: &ClusterConfig, rm: RmId) -> anyhow::Result<ReplicaModule> {
     let section = config
         .rm(rm)
         .ok_or_else(|| anyhow::anyhow!("rm {rm} is not in the cluster configuration"))?;
@@ -35,19 +35,32 @@ fn load_module(config: &ClusterConfig, rm: RmId) -> anyhow::Result<ReplicaModule
     )
 }
 
+/// A replica for RM `rm`: the first loadable module of its list, with the empty state.
+pub fn start_replica(config: &ClusterConfig, rm: RmId) -> anyhow::Result<Arc<ReplicaHandle>> {
+    let module = load_module(config, rm)?;
+    Ok(Arc::new(ReplicaHandle::spawn(
+        &module,
+        &CanonicalState::empty(),
+    )?))
+}
+
+/// Runs RM `rm` hosting `replica` until `shutdown`.
 pub async fn run(
     config: Arc<ClusterConfig>,
     rm: RmId,
+    replica: Arc<ReplicaHandle>,
     transport: Arc<dyn Transport>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let module = load_module(&config, rm)?;
-    let replica = Arc::new(ReplicaHandle::spawn(&module, &CanonicalState::empty())?);
+    let module = replica.status().module;
     let wire = Wire::new(config.clone(), NodeId::Rm(rm), transport);
     let peers = config.rm_ids();
     let mut delivery = Delivery::new(DeliveryConfig::new(rm, peers), 1);
     let mut tick = tokio::time::interval(Timeouts::ms(config.timeouts.rm_tick_ms));
-    tracing::info!(rm, module = module.name(), addr = %wire.transport.local_addr(), "replica manager up");
+    // Recent results by sequence number, with the front end they went to: results travel once,
+    // and a front end that lost some asks again (`ResultsWanted`).
+    let mut recent: BTreeMap<u64, (FeId, ReplicaResult)> = BTreeMap::new();
+    tracing::info!(rm, module, addr = %wire.transport.local_addr(), "replica manager up");
     loop {
         let mut out = Vec::new();
         tokio::select! {
@@ -58,7 +71,10 @@ pub async fn run(
                     Message::Deliver(items) if from == NodeId::Sequencer || matches!(from, NodeId::Rm(_)) => {
                         let ready = delivery.on_deliver(items);
                         if !ready.is_empty() {
-                            out.extend(apply(rm, &replica, ready).await);
+                            for o in apply(rm, &replica, ready).await {
+                                remember(&mut recent, &o);
+                                out.push(o);
+                            }
                         }
                     }
                     Message::Heartbeat { latest } if from == NodeId::Sequencer => {
@@ -66,6 +82,19 @@ pub async fn run(
                     }
                     Message::Nack { rm: peer, missing } if from == NodeId::Rm(peer) => {
                         out.extend(delivery.on_peer_nack(peer, &missing));
+                    }
+                    Message::ResultsWanted(seqs) => {
+                        if let NodeId::FrontEnd(fe) = from {
+                            let again: Vec<ReplicaResult> = seqs
+                                .iter()
+                                .filter_map(|seq| recent.get(seq))
+                                .filter(|(owner, _)| *owner == fe)
+                                .map(|(_, r)| r.clone())
+                                .collect();
+                            if !again.is_empty() {
+                                out.push(Outgoing::To(from, Message::Results(again)));
+                            }
+                        }
                     }
                     Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
                         // Acting on verdicts (three strikes, probing the silent) is the
@@ -92,6 +121,20 @@ pub async fn run(
         "replica manager stopped"
     );
     Ok(())
+}
+
+/// Results remembered for `ResultsWanted`: enough for every request in flight many times over.
+const RECENT_RESULTS: usize = 16_384;
+
+fn remember(recent: &mut BTreeMap<u64, (FeId, ReplicaResult)>, out: &Outgoing) {
+    if let Outgoing::To(NodeId::FrontEnd(fe), Message::Results(results)) = out {
+        for r in results {
+            recent.insert(r.seq, (*fe, r.clone()));
+        }
+    }
+    while recent.len() > RECENT_RESULTS {
+        recent.pop_first();
+    }
 }
 
 /// Apply requests delivered in order on the replica's thread; one `Results` per front end.

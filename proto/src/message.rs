@@ -124,4 +124,7 @@ pub enum Message {
     Results(Vec<ReplicaResult>),
     /// FE → RMs: which replicas agreed, were wrong, or stayed silent on a request.
     Verdict(Verdict),
+    /// FE → RMs: resend your results for these requests (theirs may have been lost). An RM
+    /// answers from the results it still remembers, to the front end that asks.
+    ResultsWanted(Vec<u64>),
 }

@@ -101,7 +101,8 @@ impl Sequencer {
             | Message::Deliver(_)
             | Message::Heartbeat { .. }
             | Message::Results(_)
-            | Message::Verdict(_) => {
+            | Message::Verdict(_)
+            | Message::ResultsWanted(_) => {
                 self.stats.ignored += 1;
                 tracing::debug!(?from, "message a sequencer never receives, ignored");
                 Vec::new()
