@@ -12,6 +12,10 @@ setup:
 build-replicas: setup
     replicas-wasm/build.sh
 
+# Start a whole local cluster (sequencer, four replica managers, a front end on :8080); Ctrl-C stops it.
+up: build-replicas
+    cargo run -q -p dmtbs-cli -- up
+
 # Load the four replicas and run a sample workload through them, showing they agree.
 demo requests="5000" seed="1": build-replicas
     cargo run --release -q -p dmtbs-cli -- replicas-demo --requests {{requests}} --seed {{seed}}
