@@ -148,10 +148,10 @@ impl ClusterConfig {
             config.cluster.components = base.join(&config.cluster.components);
         }
         for fe in &mut config.frontends {
-            if let Some(path) = &fe.audit_log {
-                if path.is_relative() {
-                    fe.audit_log = Some(base.join(path));
-                }
+            if let Some(path) = &fe.audit_log
+                && path.is_relative()
+            {
+                fe.audit_log = Some(base.join(path));
             }
         }
         config.check()?;
@@ -174,12 +174,12 @@ impl ClusterConfig {
         {
             return invalid("transport = \"multicast\" needs multicast_group".into());
         }
-        if let Some(group) = self.cluster.multicast_group {
-            if !group.ip().is_multicast() {
-                return invalid(format!(
-                    "multicast_group {group} is not a multicast address"
-                ));
-            }
+        if let Some(group) = self.cluster.multicast_group
+            && !group.ip().is_multicast()
+        {
+            return invalid(format!(
+                "multicast_group {group} is not a multicast address"
+            ));
         }
         if self.rms.is_empty() || self.frontends.is_empty() {
             return invalid("a cluster needs at least one [[rm]] and one [[frontend]]".into());
@@ -202,10 +202,10 @@ impl ClusterConfig {
         if self.cluster.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return invalid(format!("unknown time zone {:?}", self.cluster.time_zone));
         }
-        if let Some(day) = &self.cluster.today {
-            if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-                return invalid(format!("today = {day:?} is not a YYYY-MM-DD date"));
-            }
+        if let Some(day) = &self.cluster.today
+            && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err()
+        {
+            return invalid(format!("today = {day:?} is not a YYYY-MM-DD date"));
         }
         let t = &self.timeouts;
         if t.vote_floor_ms == 0 || t.vote_floor_ms > t.vote_ceiling_ms {

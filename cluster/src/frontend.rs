@@ -190,11 +190,11 @@ async fn protocol(
                 // Accepted but undecided for a while: some results may have been lost.
                 let mut wanted = Vec::new();
                 for p in pending.values_mut() {
-                    if let Some(seq) = p.seq {
-                        if now.duration_since(p.last_asked) > retry {
-                            p.last_asked = now;
-                            wanted.push(seq);
-                        }
+                    if let Some(seq) = p.seq
+                        && now.duration_since(p.last_asked) > retry
+                    {
+                        p.last_asked = now;
+                        wanted.push(seq);
                     }
                 }
                 if !wanted.is_empty() {

@@ -1273,7 +1273,7 @@ fn malformed_states_are_refused_and_change_nothing() {
         assert_eq!(h.import_state(before.clone()), Ok(Ok(())));
         for (what, state, expected) in &cases {
             let got = h.import_state(state.clone());
-            if got != Ok(Err(expected.clone())) {
+            if got != Ok(Err(*expected)) {
                 failures.push(format!(
                     "{name}, {what}: expected {expected:?}, got {got:?}"
                 ));
