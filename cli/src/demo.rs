@@ -62,13 +62,13 @@ pub fn run(args: Args) -> anyhow::Result<bool> {
                 anyhow::bail!("{} failed: {failure}", module.name());
             }
         }
-        for i in 0..batch.len() {
+        for (i, request) in batch.iter().enumerate() {
             if results
                 .iter()
                 .any(|r| r.outcomes[i] != results[0].outcomes[i])
             {
                 disagreements += 1;
-                println!("seq {}: replicas disagree", batch[i].context.seq);
+                println!("seq {}: replicas disagree", request.context.seq);
             }
         }
         applied += batch.len();

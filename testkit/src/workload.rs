@@ -53,7 +53,7 @@ impl Workload {
     }
 
     fn area(&mut self) -> &'static str {
-        *self.rng.pick(&AREAS)
+        AREAS[self.rng.below(AREAS.len() as u64) as usize]
     }
 
     fn admin(&mut self, area: &str) -> String {
