@@ -150,7 +150,7 @@ fn fresh_instance(
     state: &CanonicalState,
 ) -> Result<Instance, ReplaceError> {
     let mut instance = Instance::new(module).map_err(ReplaceError::Failed)?;
-    if !state.shows.is_empty() || !state.bookings.is_empty() {
+    if state.entries() > 0 {
         instance
             .import_state(state)
             .map_err(ReplaceError::Failed)?

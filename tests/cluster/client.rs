@@ -21,8 +21,6 @@ pub async fn start_with(
     transport: TransportMode,
     wrap: &dmtbs_cluster::local::Wrap,
 ) -> LocalCluster {
-    // The artifact cache must exist before four RMs compile at once.
-    let _ = components::runtime();
     let config = test_config(&components::dir(), IMPLEMENTATIONS, transport, TODAY)
         .expect("test configuration");
     LocalCluster::start_wrapped(config, wrap)

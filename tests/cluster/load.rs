@@ -9,9 +9,9 @@ use dmtbs_contract::{CanonicalState, Context, Operation, Request};
 use dmtbs_frontend::validate::canonicalise_operation;
 use dmtbs_host::{ReplicaHandle, StateDigest};
 use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults};
-use dmtbs_testkit::{build, components, workload::Workload};
+use dmtbs_testkit::{components, workload::Workload};
 
-use crate::client::{Api, Reply, TODAY, converged, start, start_with};
+use crate::client::{Api, Reply, converged, start, start_with};
 
 /// Runs `clients` concurrent clients of `per_client` requests each and checks every sequenced
 /// answer against a reference replica. Returns how many requests were sequenced.
@@ -74,10 +74,7 @@ async fn clients_agree_with_reference(
         &CanonicalState::empty(),
     )
     .expect("reference replica");
-    let today = {
-        let d: Vec<u16> = TODAY.split('-').map(|p| p.parse().expect("date")).collect();
-        build::date(d[0], d[1] as u8, d[2] as u8)
-    };
+    let today = dmtbs_cluster::wire::today(&cluster.config);
     let requests: Vec<Request> = sequenced
         .iter()
         .map(|(seq, op, _)| Request {

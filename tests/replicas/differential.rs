@@ -177,14 +177,8 @@ fn state_moves_between_implementations_mid_run() {
 #[test]
 #[should_panic(expected = "replicas disagree")]
 fn a_planted_bug_is_reported_as_a_disagreement() {
-    let (runtime, correct) = crate::fleet::modules();
-    let mut modules = vec![dmtbs_testkit::components::load(
-        runtime,
-        dmtbs_testkit::components::FAULTY_LOGIC,
-    )];
-    modules.extend(correct[1..].iter().cloned());
     run(
-        &Fleet::of(&modules),
+        &Fleet::with_faulty_first(dmtbs_testkit::components::FAULTY_LOGIC),
         7,
         requests_per_run(),
         "a_planted_bug_is_reported",

@@ -12,14 +12,6 @@ use dmtbs_testkit::workload::Workload;
 
 use crate::fleet::{Fleet, modules};
 
-/// The four implementations with `faulty` in place of the first one.
-fn fleet_with(faulty: &str) -> Fleet {
-    let (runtime, correct) = modules();
-    let mut list = vec![components::load(runtime, faulty)];
-    list.extend(correct[1..].iter().cloned());
-    Fleet::of(&list)
-}
-
 /// The result at least three of four replicas agree on.
 fn majority(results: &[Outcome]) -> Option<&Outcome> {
     results
@@ -50,7 +42,7 @@ fn replace_and_continue(fleet: &Fleet, workload: &mut Workload, more: usize) {
 
 #[test]
 fn logic_bug_is_outvoted_then_replaced() {
-    let fleet = fleet_with(components::FAULTY_LOGIC);
+    let fleet = Fleet::with_faulty_first(components::FAULTY_LOGIC);
     let mut workload = Workload::new(7);
     let mut wrong = None;
     for request in workload.by_ref().take(20_000) {
@@ -74,7 +66,7 @@ fn logic_bug_is_outvoted_then_replaced() {
 
 #[test]
 fn random_results_are_always_outvoted() {
-    let fleet = fleet_with(components::FAULTY_RANDOM);
+    let fleet = Fleet::with_faulty_first(components::FAULTY_RANDOM);
     let mut workload = Workload::new(11);
     for request in workload.by_ref().take(200) {
         let results = fleet.apply(&request);
@@ -86,7 +78,7 @@ fn random_results_are_always_outvoted() {
 
 #[test]
 fn panic_is_a_trap_and_the_instance_stays_dead_until_replaced() {
-    let fleet = fleet_with(components::FAULTY_PANIC);
+    let fleet = Fleet::with_faulty_first(components::FAULTY_PANIC);
     let mut workload = Workload::new(13);
     let batch: Vec<Request> = workload.by_ref().take(100).collect();
     let faulty = fleet.replicas[0].1.apply_batch(batch.clone());
@@ -122,7 +114,7 @@ fn titanic_availability(seq: u64) -> Request {
 
 #[test]
 fn endless_loop_runs_out_of_fuel() {
-    let fleet = fleet_with(components::FAULTY_LOOP);
+    let fleet = Fleet::with_faulty_first(components::FAULTY_LOOP);
     let mut workload = Workload::new(17);
     // Everything but the trigger is answered correctly.
     let harmless = workload

@@ -30,6 +30,14 @@ impl Fleet {
         Self::of(&modules().1)
     }
 
+    /// The four implementations with the component `faulty` in place of the first one.
+    pub fn with_faulty_first(faulty: &str) -> Self {
+        let (runtime, correct) = modules();
+        let mut list = vec![components::load(runtime, faulty)];
+        list.extend(correct[1..].iter().cloned());
+        Self::of(&list)
+    }
+
     /// One replica per module, empty states.
     pub fn of(modules: &[ReplicaModule]) -> Self {
         Fleet {
