@@ -2,7 +2,7 @@
 # Builds every replica component into target/components/:
 #   replica-a … replica-d   the four independent implementations
 #   faulty-logic            implementation A with a plausible off-by-one (weekly limit)
-#   faulty-random|panic|loop|memory   implementation B with a generic fault (guest crate features)
+#   faulty-random|panic|loop|memory|corrupt   implementation B with a generic fault (guest crate features)
 # Faulty variants build in their own target dir, so they never overwrite the correct artifacts.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,7 +20,7 @@ build_variant() { # name package features
   cp target/faulty/$target/release/${2//-/_}.wasm "$out/$1.wasm"
 }
 build_variant faulty-logic replica-a fault-logic
-for fault in random panic loop memory; do
+for fault in random panic loop memory corrupt; do
   build_variant faulty-$fault replica-b dmtbs-guest/fault-$fault
 done
 ls -l "$out"

@@ -36,6 +36,8 @@ pub struct ClusterConfig {
     pub rms: Vec<RmSection>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    #[serde(default)]
+    pub recovery: Recovery,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +134,43 @@ impl Timeouts {
     }
 }
 
+/// Failure detection and recovery (docs/recovery.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Recovery {
+    /// A checkpoint (state export + digest, exchanged among RMs) after every this many requests.
+    pub checkpoint_every: u64,
+    /// Consecutive wrong results that make an RM quarantine its module and swap.
+    pub strikes: u32,
+    /// Consecutive silences (results later than the front end's deadline) that make an RM
+    /// restart a merely slow replica; higher than `strikes`, since a replica lagging under load
+    /// is silent for many requests in a row and a restart costs a replay.
+    pub slow_strikes: u32,
+    /// How long a probed RM has to answer before the prober judges it dead.
+    pub probe_timeout_ms: u64,
+    /// A replica inside one call longer than this is reported stuck when probed.
+    pub hang_ms: u64,
+    /// How long a state transfer from a peer may take before the next peer is tried.
+    pub transfer_timeout_ms: u64,
+    /// Where each RM keeps what must survive a restart (the quarantine list), one folder per RM
+    /// (relative to the cluster file).
+    pub data_dir: PathBuf,
+}
+
+impl Default for Recovery {
+    fn default() -> Self {
+        Recovery {
+            checkpoint_every: 1_000,
+            strikes: 3,
+            slow_strikes: 20,
+            probe_timeout_ms: 500,
+            hang_ms: 1_000,
+            transfer_timeout_ms: 10_000,
+            data_dir: "dmtbs-data".into(),
+        }
+    }
+}
+
 fn default_time_zone() -> String {
     "America/Toronto".into()
 }
@@ -146,6 +185,9 @@ impl ClusterConfig {
         let mut config: ClusterConfig = toml::from_str(text)?;
         if config.cluster.components.is_relative() {
             config.cluster.components = base.join(&config.cluster.components);
+        }
+        if config.recovery.data_dir.is_relative() {
+            config.recovery.data_dir = base.join(&config.recovery.data_dir);
         }
         for fe in &mut config.frontends {
             if let Some(path) = &fe.audit_log
@@ -211,7 +253,18 @@ impl ClusterConfig {
         if t.vote_floor_ms == 0 || t.vote_floor_ms > t.vote_ceiling_ms {
             return invalid("timeouts: need 0 < vote_floor_ms <= vote_ceiling_ms".into());
         }
+        let r = &self.recovery;
+        if r.checkpoint_every == 0 || r.strikes == 0 || r.slow_strikes == 0 {
+            return invalid(
+                "recovery: checkpoint_every, strikes and slow_strikes must be at least 1".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The folder where RM `rm` keeps what survives its restarts.
+    pub fn rm_data_dir(&self, rm: RmId) -> PathBuf {
+        self.recovery.data_dir.join(format!("rm-{rm}"))
     }
 
     pub fn rm_ids(&self) -> Vec<RmId> {

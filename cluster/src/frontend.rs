@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::Operation;
 use dmtbs_frontend::vote::verdict_message;
 use dmtbs_frontend::{
-    AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, VotedOutcome, Voter, VoterConfig,
+    AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, Operator, OperatorAnswer,
+    OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
 };
 use dmtbs_net::Transport;
-use dmtbs_proto::{ClientRequest, FeId, Message, NodeId, Outgoing};
+use dmtbs_proto::{AdminCommand, ClientRequest, FeId, Message, NodeId, Outgoing, RmId};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +23,18 @@ use crate::wire::Wire;
 const TICK: Duration = Duration::from_millis(5);
 
 type Reply = oneshot::Sender<Result<VotedOutcome, ClusterError>>;
+type OperatorReply = oneshot::Sender<OperatorAnswer>;
+
+/// How long the front end waits for RMs to answer an operator command.
+const OPERATOR_WAIT: Duration = Duration::from_secs(1);
+
+/// An operator command waiting for the RMs' answers.
+struct PendingCommand {
+    asked: Vec<RmId>,
+    answer: OperatorAnswer,
+    reply: OperatorReply,
+    deadline: Instant,
+}
 
 /// A request waiting for its answer.
 struct Pending {
@@ -38,8 +51,21 @@ struct Pending {
 /// The cluster as the HTTP layer sees it: hands operations to the node's protocol task.
 pub struct ClusterClient {
     submit: mpsc::UnboundedSender<(Operation, Reply)>,
+    operate: mpsc::UnboundedSender<(OperatorCommand, OperatorReply)>,
     /// How long a client waits at most (resends, then the voting ceiling).
     patience: Duration,
+}
+
+impl Operator for ClusterClient {
+    async fn operate(&self, command: OperatorCommand) -> Result<OperatorAnswer, ClusterError> {
+        let (reply, answer) = oneshot::channel();
+        self.operate
+            .send((command, reply))
+            .map_err(|_| ClusterError::Unavailable("the front end is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| ClusterError::Unavailable("the front end is shutting down".into()))
+    }
 }
 
 impl Cluster for ClusterClient {
@@ -77,7 +103,12 @@ pub async fn run(
     let t = &config.timeouts;
     let patience = Timeouts::ms(t.submit_give_up_ms + t.vote_ceiling_ms);
     let (submit, submissions) = mpsc::unbounded_channel();
-    let client = Arc::new(ClusterClient { submit, patience });
+    let (operate, commands) = mpsc::unbounded_channel();
+    let client = Arc::new(ClusterClient {
+        submit,
+        operate,
+        patience,
+    });
     let app = dmtbs_frontend::router(client, AdminKey::new(&config.cluster.admin_key), audit);
     tracing::info!(fe, http = %listener.local_addr()?, "front end up");
 
@@ -86,6 +117,7 @@ pub async fn run(
         fe,
         transport,
         submissions,
+        commands,
         shutdown.clone(),
     ));
     dmtbs_frontend::serve(listener, app, shutdown.clone().cancelled_owned()).await?;
@@ -100,8 +132,11 @@ async fn protocol(
     fe: FeId,
     transport: Arc<dyn Transport>,
     mut submissions: mpsc::UnboundedReceiver<(Operation, Reply)>,
+    mut commands: mpsc::UnboundedReceiver<(OperatorCommand, OperatorReply)>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let mut operator: HashMap<u64, PendingCommand> = HashMap::new();
+    let mut next_nonce: u64 = 1;
     let wire = Wire::new(config.clone(), NodeId::FrontEnd(fe), transport);
     let t = config.timeouts.clone();
     let mut voter_config = VoterConfig::new(config.rm_ids());
@@ -136,9 +171,36 @@ async fn protocol(
                 }
                 out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(requests)));
             }
+            Some((command, reply)) = commands.recv() => {
+                let nonce = next_nonce;
+                next_nonce += 1;
+                let (asked, admin) = match command {
+                    OperatorCommand::Status => (config.rm_ids(), AdminCommand::Status { nonce }),
+                    OperatorCommand::Swap { rm, module } => (
+                        config.rm(rm).map(|r| vec![r.id]).unwrap_or_default(),
+                        AdminCommand::Swap { nonce, module },
+                    ),
+                    OperatorCommand::ClearQuarantine { module } => {
+                        (config.rm_ids(), AdminCommand::ClearQuarantine { nonce, module })
+                    }
+                };
+                for &rm in &asked {
+                    out.push(Outgoing::To(NodeId::Rm(rm), Message::Admin(admin.clone())));
+                }
+                operator.insert(nonce, PendingCommand { asked, answer: OperatorAnswer::default(), reply, deadline: now + OPERATOR_WAIT });
+            }
             received = wire.recv() => {
                 let (from, msg) = received?;
                 match msg {
+                    Message::Status { nonce, status, error } => {
+                        if let (NodeId::Rm(rm), Some(p)) = (from, operator.get_mut(&nonce))
+                            && status.rm == rm
+                            && p.asked.contains(&rm)
+                            && !p.answer.reports.iter().any(|r| r.status.rm == rm)
+                        {
+                            p.answer.reports.push(RmReport { status: *status, error });
+                        }
+                    }
                     Message::Accepted(list) if from == NodeId::Sequencer => {
                         for a in list {
                             if let Some(p) = pending.get_mut(&a.request_id) {
@@ -169,6 +231,23 @@ async fn protocol(
             }
             _ = tick.tick() => {
                 events.extend(voter.tick(now));
+                // Operator commands answered by every RM asked, or out of time.
+                let finished: Vec<u64> = operator
+                    .iter()
+                    .filter(|(_, p)| p.answer.reports.len() == p.asked.len() || now >= p.deadline)
+                    .map(|(&n, _)| n)
+                    .collect();
+                for nonce in finished {
+                    if let Some(mut p) = operator.remove(&nonce) {
+                        p.answer.silent = p
+                            .asked
+                            .iter()
+                            .copied()
+                            .filter(|rm| !p.answer.reports.iter().any(|r| r.status.rm == *rm))
+                            .collect();
+                        let _ = p.reply.send(p.answer);
+                    }
+                }
                 // Resend what the sequencer has not accepted yet; give up after the limit.
                 let retry = Timeouts::ms(t.submit_retry_ms);
                 let give_up = Timeouts::ms(t.submit_give_up_ms);

@@ -45,6 +45,7 @@ impl LocalCluster {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut replicas = Vec::new();
+        let mut joined = Vec::new();
         // RMs first, so they are listening when the first request is sequenced.
         for section in &config.rms {
             let node = NodeId::Rm(section.id);
@@ -53,10 +54,12 @@ impl LocalCluster {
             replicas.push((section.id, replica.clone()));
             let (config, shutdown) = (config.clone(), shutdown.clone());
             let id = section.id;
+            let (ready, watch) = tokio::sync::watch::channel(false);
+            joined.push(watch);
             tasks.spawn(async move {
                 (
                     node,
-                    rm::run(config, id, replica, transport, shutdown).await,
+                    rm::run_reporting(config, id, replica, transport, shutdown, ready).await,
                 )
             });
         }
@@ -70,6 +73,16 @@ impl LocalCluster {
             let listener = tokio::net::TcpListener::bind(section.http).await?;
             let (c, s, id) = (config.clone(), shutdown.clone(), section.id);
             tasks.spawn(async move { (node, frontend::run(c, id, transport, listener, s).await) });
+        }
+        // Ready when every RM has joined (a new cluster: within a few hundred milliseconds).
+        for mut watch in joined {
+            let wait = watch.wait_for(|ready| *ready);
+            if tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+                .await
+                .is_err()
+            {
+                anyhow::bail!("a replica manager did not join the cluster within 10 s");
+            }
         }
         Ok(LocalCluster {
             config,
@@ -149,6 +162,9 @@ pub fn test_config(
         "multicast_group = \"{group}\"\ncomponents = \"{}\"\n",
         components.display()
     );
+    // Each test cluster keeps its quarantine lists apart from every other's.
+    let data = std::env::temp_dir().join(format!("dmtbs-test-{}-{}", std::process::id(), port()?));
+    text += &format!("[recovery]\ndata_dir = \"{}\"\n", data.display());
     text += &format!("[sequencer]\naddr = \"{}\"\n", addr(port()?));
     text += &format!(
         "[[frontend]]\nid = 1\naddr = \"{}\"\nhttp = \"{}\"\n",

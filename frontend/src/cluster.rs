@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use dmtbs_contract::{Operation, Outcome};
-use dmtbs_proto::RmId;
+use dmtbs_proto::{RmId, RmStatus};
 
 /// The outcome at least two replicas computed for one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,11 +45,54 @@ pub enum ClusterError {
 /// the HTTP layer, before sequencing, so nothing about it needs to travel further. Authorisation
 /// (who may act for whom, which area) is the booking rules' business and is decided by the
 /// replicas (`not-authorized`).
-pub trait Cluster: Send + Sync + 'static {
+pub trait Cluster: Operator {
     /// Sequences `operation`, waits until two replicas return identical results, and returns that
     /// result. Implementations may also be written as `async fn`.
     fn execute(
         &self,
         operation: Operation,
     ) -> impl Future<Output = Result<VotedOutcome, ClusterError>> + Send;
+}
+
+/// An operator's command to the replica managers (the admin API under `/v1/admin/`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorCommand {
+    /// Every RM's status.
+    Status,
+    /// Replace RM `rm`'s replica by a fresh instance of `module` with the correct state.
+    Swap { rm: RmId, module: String },
+    /// Clear the quarantine of `module` (a name or hash; `None`: every module) on every RM.
+    ClearQuarantine { module: Option<String> },
+}
+
+/// One RM's answer to an operator command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RmReport {
+    pub status: RmStatus,
+    /// Why the RM refused the command, if it did.
+    pub error: Option<String>,
+}
+
+/// What the RMs answered; `silent` lists those asked that did not answer in time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperatorAnswer {
+    pub reports: Vec<RmReport>,
+    pub silent: Vec<RmId>,
+}
+
+/// The operator side of the cluster (separate from [`Cluster`] so test doubles of the booking
+/// path need not implement it; the default refuses).
+pub trait Operator: Send + Sync + 'static {
+    /// Sends `command` to the RMs concerned and collects their answers (bounded wait).
+    fn operate(
+        &self,
+        command: OperatorCommand,
+    ) -> impl Future<Output = Result<OperatorAnswer, ClusterError>> + Send {
+        let _ = command;
+        async {
+            Err(ClusterError::Unavailable(
+                "this front end has no replica managers to command".into(),
+            ))
+        }
+    }
 }

@@ -39,6 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditLog, AuditRecord};
 use crate::cluster::{Cluster, ClusterError, VotedOutcome};
+use crate::operator::{clear_quarantine, clear_quarantine_all, quarantine, replicas, swap};
 use crate::validate::{self, Invalid, RawOperation};
 
 /// The header naming the caller (a user ID, any letter case).
@@ -85,9 +86,9 @@ impl AdminKey {
 /// What the handlers share.
 pub struct FrontEnd<C> {
     /// Where validated operations go.
-    cluster: Arc<C>,
+    pub(crate) cluster: Arc<C>,
     /// Admins must present it.
-    admin_key: AdminKey,
+    pub(crate) admin_key: AdminKey,
     /// One line per answered request.
     audit: AuditLog,
 }
@@ -140,6 +141,11 @@ routes! {
     get "/v1/customers/{customer}/bookings" => schedule,
     delete "/v1/customers/{customer}/bookings/{movie}/{showId}" => cancel,
     post "/v1/customers/{customer}/exchanges" => exchange,
+    get "/v1/admin/replicas" => replicas,
+    post "/v1/admin/replicas/{rm}/swap" => swap,
+    get "/v1/admin/quarantine" => quarantine,
+    delete "/v1/admin/quarantine" => clear_quarantine_all,
+    delete "/v1/admin/quarantine/{module}" => clear_quarantine,
 }
 
 type St<C> = State<Arc<FrontEnd<C>>>;

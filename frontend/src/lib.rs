@@ -13,6 +13,7 @@
 //! - [`cluster`]: the [`Cluster`] seam trait and its result types.
 //! - [`http`]: the axum router, the route table, status codes and JSON shapes.
 //! - [`openapi`]: the OpenAPI 3 description served at `GET /openapi.json`.
+//! - [`operator`]: the operator's API (replica status, swaps, quarantine) under `/v1/admin/`.
 //! - [`audit`]: the JSON-lines audit log.
 //!
 //! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`):
@@ -32,11 +33,14 @@ pub mod audit;
 pub mod cluster;
 pub mod http;
 pub mod openapi;
+pub mod operator;
 pub mod validate;
 pub mod vote;
 
 pub use audit::{AuditLog, AuditRecord};
-pub use cluster::{Cluster, ClusterError, VotedOutcome};
+pub use cluster::{
+    Cluster, ClusterError, Operator, OperatorAnswer, OperatorCommand, RmReport, VotedOutcome,
+};
 pub use http::{AdminKey, ROUTES, router, serve};
 pub use validate::{Invalid, RawOperation, canonicalise};
 pub use vote::{Decision, Event, Voter, VoterConfig};

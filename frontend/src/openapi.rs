@@ -166,6 +166,71 @@ pub fn document() -> Value {
                         ("200", ok("Exchanged.", "Exchanged")),
                     ])
                 }
+            },
+            "/v1/admin/replicas": {
+                "get": {
+                    "operationId": "replicaStatus",
+                    "summary": "operator: every replica manager's status (module and hash, health, last sequence number, consecutive faults, swaps, stable checkpoint, quarantine)",
+                    "security": [{ "adminKey": [] }],
+                    "responses": {
+                        "200": { "description": "The RMs that answered (`replicas`) and those that did not (`silent`).", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                        "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                    }
+                }
+            },
+            "/v1/admin/replicas/{rm}/swap": {
+                "post": {
+                    "operationId": "swapReplica",
+                    "summary": "operator: replace RM `rm`'s replica by a fresh instance of `module` with the correct state (a rolling upgrade)",
+                    "security": [{ "adminKey": [] }],
+                    "parameters": [{ "name": "rm", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": 255 } }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["module"], "properties": { "module": { "type": "string" } }, "additionalProperties": false } } } },
+                    "responses": {
+                        "202": { "description": "The swap started; `replica` is the RM's status.", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "400": err("Malformed request (code `bad-request`)."),
+                        "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                        "404": err("No such replica manager (code `no-such-replica`)."),
+                        "409": err("The RM cannot load that module: unknown, invalid or quarantined (code `swap-refused`)."),
+                        "503": err("The RM did not answer (code `unavailable`).")
+                    }
+                }
+            },
+            "/v1/admin/quarantine": {
+                "get": {
+                    "operationId": "quarantineList",
+                    "summary": "operator: the modules quarantined cluster-wide",
+                    "security": [{ "adminKey": [] }],
+                    "responses": {
+                        "200": { "description": "`quarantine`: module, hash, the RM that judged it, why.", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                        "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                    }
+                },
+                "delete": {
+                    "operationId": "quarantineClearAll",
+                    "summary": "operator: clear every quarantine",
+                    "security": [{ "adminKey": [] }],
+                    "responses": {
+                        "200": { "description": "The quarantine list left.", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                        "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                    }
+                }
+            },
+            "/v1/admin/quarantine/{module}": {
+                "delete": {
+                    "operationId": "quarantineClear",
+                    "summary": "operator: clear the quarantine of one module (name or hash)",
+                    "security": [{ "adminKey": [] }],
+                    "parameters": [{ "name": "module", "in": "path", "required": true, "schema": { "type": "string" } }],
+                    "responses": {
+                        "200": { "description": "The quarantine list left.", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                        "404": err("That module is not quarantined (code `not-quarantined`)."),
+                        "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                    }
+                }
             }
         },
         "components": {

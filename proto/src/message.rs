@@ -90,6 +90,94 @@ pub struct Verdict {
     pub silent: Vec<RmId>,
 }
 
+/// A digest of a canonical state (SHA-256, see `dmtbs_host::StateDigest`): how replica managers
+/// compare states without shipping them.
+pub type Digest = [u8; 32];
+
+/// One replica manager's checkpoint: the digest of its replica's state after `seq`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointDigest {
+    /// The reporting replica manager.
+    pub rm: RmId,
+    /// The state is the one after applying every request up to and including `seq`.
+    pub seq: u64,
+    /// Its digest.
+    pub digest: Digest,
+}
+
+/// How a replica manager's replica is doing, as its status reports it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Applying requests and sending results.
+    Serving,
+    /// Being replaced: waiting for a correct state or replaying the log; results held back.
+    Recovering,
+    /// A restarted RM process that installed a state and is replaying up to the present.
+    CatchingUp,
+    /// No module of its list can run (all quarantined or failing); silent until an operator acts.
+    Failed,
+}
+
+/// A module judged faulty: never loaded again by any RM until an operator clears it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct QuarantineEntry {
+    /// The module's SHA-256 (what is quarantined: a renamed copy stays quarantined).
+    pub hash: String,
+    /// Its name when it was judged (file stem).
+    pub module: String,
+    /// The replica manager that judged it.
+    pub by: RmId,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+/// A replica manager's status: what an operator sees per replica.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RmStatus {
+    pub rm: RmId,
+    /// The operating-system process id of the RM.
+    pub pid: u32,
+    /// The module running now (file stem) and its SHA-256.
+    pub module: String,
+    pub hash: String,
+    pub health: Health,
+    /// Every request up to this one is applied (results computed).
+    pub applied_through: u64,
+    /// Every request up to this one is delivered (in the log).
+    pub delivered_through: u64,
+    /// Consecutive wrong results, as the front ends' verdicts report them.
+    pub consecutive_wrong: u32,
+    /// Consecutive silences, as the front ends' verdicts report them.
+    pub consecutive_silent: u32,
+    /// Replacements of the replica since the RM started.
+    pub swaps: u32,
+    /// The latest checkpoint at least two replicas agree on (seq 0: the empty state).
+    pub stable_checkpoint: u64,
+    pub stable_digest: Digest,
+    /// This replica's own latest checkpoint: (seq, digest of its state after seq).
+    pub own_checkpoint: Option<(u64, Digest)>,
+    /// Why the replica was last replaced, if it was.
+    pub last_swap_reason: Option<String>,
+    /// The modules quarantined cluster-wide, as this RM knows them.
+    pub quarantine: Vec<QuarantineEntry>,
+    /// Peer RMs a majority of RMs agreed are dead or hung (after probing them), most recent
+    /// judgement per peer.
+    pub agreed_dead: Vec<RmId>,
+}
+
+/// What an operator asks of replica managers (through a front end's admin API).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// Report your status (answered with `Message::Status`), quoting `nonce`.
+    Status { nonce: u64 },
+    /// Replace your replica by a fresh instance of `module` (a file stem in the components
+    /// folder) with the correct current state: a rolling upgrade. Answered with a status.
+    Swap { nonce: u64, module: String },
+    /// Forget the quarantine of the module with this hash or name (`None`: all). Answered with
+    /// a status.
+    ClearQuarantine { nonce: u64, module: Option<String> },
+}
+
 /// The body of a datagram. Lists let many items share one datagram under load.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -127,4 +215,36 @@ pub enum Message {
     /// FE → RMs: resend your results for these requests (theirs may have been lost). An RM
     /// answers from the results it still remembers, to the front end that asks.
     ResultsWanted(Vec<u64>),
+    /// RM → RMs: my replica's state digest at a checkpoint.
+    Checkpoint(CheckpointDigest),
+    /// RM → RMs: which is your latest stable checkpoint? (a restarted RM, before it recovers).
+    CheckpointWanted,
+    /// RM → RM: my latest stable checkpoint (the answer to `CheckpointWanted`); `rm` is the
+    /// sender, the digest the one at least two replicas agreed on.
+    StableCheckpoint(CheckpointDigest),
+    /// RM → RMs: this module is faulty; quarantine it cluster-wide.
+    Quarantined(QuarantineEntry),
+    /// RM → RM: are you alive, and how far are you? (the FE reported you silent).
+    Probe { nonce: u64 },
+    /// RM → RM: the answer to a `Probe`.
+    ProbeReply {
+        nonce: u64,
+        /// Every request up to this one is applied.
+        applied_through: u64,
+        /// The replica has been inside one call longer than the hang threshold, or has failed.
+        stuck: bool,
+    },
+    /// RM → RMs: my judgement of a suspect RM after probing it (`dead`: dead or hung).
+    Suspicion { suspect: RmId, dead: bool },
+    /// FE → RMs: an operator's command.
+    Admin(AdminCommand),
+    /// RM → FE: status, answering `AdminCommand`s (quoting their nonce).
+    Status {
+        nonce: u64,
+        status: Box<RmStatus>,
+        /// Why the command was refused, if it was (unknown or quarantined module, …).
+        error: Option<String>,
+    },
+    /// RM → RM over TCP (state transfer): send me your state at this checkpoint.
+    StateWanted { seq: u64, digest: Digest },
 }

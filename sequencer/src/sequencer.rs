@@ -102,7 +102,17 @@ impl Sequencer {
             | Message::Heartbeat { .. }
             | Message::Results(_)
             | Message::Verdict(_)
-            | Message::ResultsWanted(_) => {
+            | Message::ResultsWanted(_)
+            | Message::Checkpoint(_)
+            | Message::CheckpointWanted
+            | Message::StableCheckpoint(_)
+            | Message::Quarantined(_)
+            | Message::Probe { .. }
+            | Message::ProbeReply { .. }
+            | Message::Suspicion { .. }
+            | Message::Admin(_)
+            | Message::Status { .. }
+            | Message::StateWanted { .. } => {
                 self.stats.ignored += 1;
                 tracing::debug!(?from, "message a sequencer never receives, ignored");
                 Vec::new()

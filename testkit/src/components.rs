@@ -14,6 +14,7 @@ pub const FAULTY_RANDOM: &str = "faulty-random";
 pub const FAULTY_PANIC: &str = "faulty-panic";
 pub const FAULTY_LOOP: &str = "faulty-loop";
 pub const FAULTY_MEMORY: &str = "faulty-memory";
+pub const FAULTY_CORRUPT: &str = "faulty-corrupt";
 
 /// The folder holding the built components.
 pub fn dir() -> PathBuf {

@@ -58,6 +58,9 @@ impl FixedCluster {
     }
 }
 
+/// No replica managers behind it: operator routes answer 503.
+impl dmtbs_frontend::Operator for FixedCluster {}
+
 impl Cluster for FixedCluster {
     async fn execute(&self, operation: Operation) -> Result<VotedOutcome, ClusterError> {
         self.calls.lock().unwrap().push(operation);

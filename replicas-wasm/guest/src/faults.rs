@@ -38,6 +38,24 @@ pub fn apply<T: Replica>(replica: &mut T, req: Request) -> Outcome {
     outcome
 }
 
+/// The latent corruption of `fault-corrupt`: answers stay right, but the state the instance
+/// holds (as its export shows it) carries a show nobody added — what only a checkpoint's
+/// digest comparison can catch.
+#[cfg(feature = "fault-corrupt")]
+pub fn export_state(mut state: crate::CanonicalState) -> crate::CanonicalState {
+    state.shows.push(crate::ShowEntry {
+        movie: alloc::string::String::from("Phantom"),
+        show_id: alloc::string::String::from("ATWE010100"),
+        capacity: 1,
+    });
+    state
+}
+
+#[cfg(not(feature = "fault-corrupt"))]
+pub fn export_state(state: crate::CanonicalState) -> crate::CanonicalState {
+    state
+}
+
 #[cfg(feature = "fault-loop")]
 fn spin_forever() -> ! {
     let mut x: u64 = 1;

@@ -71,7 +71,7 @@ pub mod glue {
             self.with(|r| crate::faults::apply(r, req))
         }
         pub fn export_state(&self) -> CanonicalState {
-            self.with(|r| r.export_state())
+            self.with(|r| crate::faults::export_state(r.export_state()))
         }
         pub fn import_state(&self, state: CanonicalState) -> Result<(), StateError> {
             self.with(|r| r.import_state(state))

@@ -1,0 +1,215 @@
+//! Checkpoints: which state is known correct. Every RM exports its replica's state after every
+//! K-th request, keeps it, and tells its peers the digest; a checkpoint is *stable* once two
+//! RMs report the same digest for it (with at most one faulty replica, two equal digests are a
+//! correct state). A replica whose own digest differs from the stable one is faulty even if its
+//! answers looked right. Sans-IO: the RM feeds reports in and acts on what comes out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use dmtbs_contract::CanonicalState;
+use dmtbs_proto::{Digest, RmId};
+
+/// Most exported states kept (the stable one and newer ones awaiting agreement).
+const MAX_OWN_STATES: usize = 8;
+
+/// A state this RM's replica exported at a checkpoint.
+pub type OwnStates = Arc<Mutex<BTreeMap<u64, (Digest, Arc<CanonicalState>)>>>;
+
+/// The latest checkpoint two replicas agree on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stable {
+    pub seq: u64,
+    pub digest: Digest,
+    /// The RMs whose replica reported this digest (where its state can be fetched).
+    pub holders: BTreeSet<RmId>,
+}
+
+/// What a report changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    /// A newer checkpoint became stable (logs can be truncated below it).
+    pub new_stable: Option<u64>,
+    /// This RM's own digest disagrees with a stable checkpoint: its replica's state is corrupt.
+    pub own_mismatch: Option<u64>,
+}
+
+pub struct Checkpoints {
+    me: RmId,
+    /// Digests reported per checkpoint not older than the stable one.
+    reports: BTreeMap<u64, BTreeMap<RmId, Digest>>,
+    stable: Stable,
+    /// This RM's own exported states at recent checkpoints (shared with the state server).
+    own: OwnStates,
+}
+
+impl Checkpoints {
+    /// Starting from a stable checkpoint (the empty state at 0 for a new cluster).
+    pub fn new(me: RmId, stable: Stable) -> Self {
+        Checkpoints {
+            me,
+            reports: BTreeMap::new(),
+            stable,
+            own: Arc::default(),
+        }
+    }
+
+    pub fn stable(&self) -> &Stable {
+        &self.stable
+    }
+
+    /// The own states, for the state server.
+    pub fn own_states(&self) -> OwnStates {
+        self.own.clone()
+    }
+
+    /// Restart from a checkpoint installed by recovery (the peers' stable one).
+    pub fn reset_to(&mut self, stable: Stable) {
+        if stable.seq >= self.stable.seq {
+            self.stable = stable;
+        }
+        let seq = self.stable.seq;
+        self.reports.retain(|&s, _| s > seq);
+        self.own
+            .lock()
+            .expect("not poisoned")
+            .retain(|&s, _| s >= seq);
+    }
+
+    /// This RM's replica exported `state` with `digest` after `seq`.
+    pub fn own(&mut self, seq: u64, digest: Digest, state: Arc<CanonicalState>) -> Change {
+        {
+            let mut own = self.own.lock().expect("not poisoned");
+            own.insert(seq, (digest, state));
+            // Without peers agreeing nothing becomes stable; memory stays bounded anyway.
+            while own.len() > MAX_OWN_STATES {
+                own.pop_first();
+            }
+        }
+        self.report(self.me, seq, digest)
+    }
+
+    /// Our own state at the stable checkpoint, if our digest there is the stable one.
+    pub fn own_stable_state(&self) -> Option<Arc<CanonicalState>> {
+        let own = self.own.lock().expect("not poisoned");
+        own.get(&self.stable.seq)
+            .filter(|(d, _)| *d == self.stable.digest)
+            .map(|(_, s)| s.clone())
+    }
+
+    /// This replica's latest exported checkpoint and its digest.
+    pub fn own_latest(&self) -> Option<(u64, Digest)> {
+        let own = self.own.lock().expect("not poisoned");
+        own.last_key_value().map(|(&seq, (d, _))| (seq, *d))
+    }
+
+    /// RM `rm` reports `digest` after `seq`.
+    pub fn report(&mut self, rm: RmId, seq: u64, digest: Digest) -> Change {
+        let mut change = Change::default();
+        if seq < self.stable.seq {
+            return change;
+        }
+        if seq == self.stable.seq {
+            if digest == self.stable.digest {
+                self.stable.holders.insert(rm);
+            } else if rm == self.me {
+                change.own_mismatch = Some(seq);
+            }
+            return change;
+        }
+        let reports = self.reports.entry(seq).or_default();
+        reports.insert(rm, digest);
+        let agreeing: BTreeSet<RmId> = reports
+            .iter()
+            .filter(|&(_, d)| *d == digest)
+            .map(|(&r, _)| r)
+            .collect();
+        if agreeing.len() >= 2 {
+            let own = reports.get(&self.me).copied();
+            self.stable = Stable {
+                seq,
+                digest,
+                holders: agreeing,
+            };
+            self.reports.retain(|&s, _| s > seq);
+            self.own
+                .lock()
+                .expect("not poisoned")
+                .retain(|&s, _| s >= seq);
+            change.new_stable = Some(seq);
+            if own.is_some_and(|d| d != digest) {
+                change.own_mismatch = Some(seq);
+            }
+        }
+        change
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> Checkpoints {
+        Checkpoints::new(
+            1,
+            Stable {
+                seq: 0,
+                digest: [0; 32],
+                holders: [1, 2, 3, 4].into(),
+            },
+        )
+    }
+
+    fn state() -> Arc<CanonicalState> {
+        Arc::new(CanonicalState::empty())
+    }
+
+    #[test]
+    fn stable_once_two_agree_and_not_before() {
+        let mut c = start();
+        assert_eq!(c.report(2, 10, [7; 32]), Change::default());
+        assert_eq!(c.report(3, 10, [8; 32]), Change::default());
+        let change = c.report(4, 10, [7; 32]);
+        assert_eq!(change.new_stable, Some(10));
+        assert_eq!(c.stable().holders, [2, 4].into());
+        // A late matching report adds a holder; an old one changes nothing.
+        c.report(1, 10, [7; 32]);
+        assert_eq!(c.stable().holders, [1, 2, 4].into());
+        assert_eq!(c.report(2, 5, [9; 32]), Change::default());
+    }
+
+    #[test]
+    fn own_digest_disagreeing_with_the_stable_one_is_reported_whichever_comes_first() {
+        // Own first, then two peers agree on another digest.
+        let mut c = start();
+        c.own(10, [1; 32], state());
+        c.report(2, 10, [7; 32]);
+        let change = c.report(3, 10, [7; 32]);
+        assert_eq!(change.own_mismatch, Some(10));
+        assert!(c.own_stable_state().is_none());
+        // Peers first, own later.
+        let mut c = start();
+        c.report(2, 10, [7; 32]);
+        c.report(3, 10, [7; 32]);
+        assert_eq!(c.own(10, [1; 32], state()).own_mismatch, Some(10));
+        // Own agreeing: no mismatch, and the own state serves recovery.
+        let mut c = start();
+        c.report(2, 10, [7; 32]);
+        assert_eq!(c.own(10, [7; 32], state()).own_mismatch, None);
+        assert!(c.own_stable_state().is_some());
+    }
+
+    #[test]
+    fn old_own_states_are_dropped_when_a_newer_checkpoint_is_stable() {
+        let mut c = start();
+        c.own(10, [7; 32], state());
+        c.report(2, 10, [7; 32]);
+        c.own(20, [8; 32], state());
+        c.report(3, 20, [8; 32]);
+        let own = c.own_states();
+        assert_eq!(
+            own.lock().unwrap().keys().copied().collect::<Vec<_>>(),
+            [20]
+        );
+    }
+}

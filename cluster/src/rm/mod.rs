@@ -1,0 +1,872 @@
+//! The replica manager node: delivery (hold-back, gap repair) feeding a sandboxed replica,
+//! results to the front end named in each request — and the replica's lifecycle: failure
+//! detection, quarantine, replacement with a correct state, checkpoints. docs/recovery.md tells
+//! the protocol; this file is its event loop.
+//!
+//! Layout:
+//! - `applier`: the thread that runs jobs on the replica in order.
+//! - `checkpoints`: digests exchanged, the stable checkpoint, own exported states.
+//! - `strikes`: the front ends' verdicts counted in sequence order.
+//! - `modules`: the configured module list and the persisted, cluster-wide quarantine.
+//! - `transfer`: states between RMs over TCP.
+
+mod applier;
+mod checkpoints;
+mod modules;
+mod strikes;
+mod transfer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dmtbs_contract::CanonicalState;
+use dmtbs_host::delivery::{Delivery, DeliveryConfig};
+use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
+use dmtbs_net::Transport;
+use dmtbs_proto::{
+    AdminCommand, CheckpointDigest, Codec, FeId, Health, Message, NodeId, Outgoing,
+    QuarantineEntry, ReplicaResult, RmId, RmStatus, Sequenced,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ClusterConfig, Timeouts};
+use crate::wire::Wire;
+use applier::{Applier, Done, Job};
+use checkpoints::{Change, Checkpoints, Stable};
+pub use modules::{Modules, Quarantine};
+use strikes::{Strikes, Trigger};
+
+/// A replica for RM `rm`: the first usable module of its list (quarantined ones skipped),
+/// with the empty state. The RM installs the cluster's current state when it joins.
+pub fn start_replica(config: &ClusterConfig, rm: RmId) -> anyhow::Result<Arc<ReplicaHandle>> {
+    let module = Modules::new(config, rm)?.first_usable()?;
+    Ok(Arc::new(ReplicaHandle::spawn(
+        &module,
+        &CanonicalState::empty(),
+    )?))
+}
+
+/// Results remembered for `ResultsWanted`: enough for every request in flight many times over.
+const RECENT_RESULTS: usize = 16_384;
+/// Suspicion votes older than this are forgotten.
+const SUSPICION_FRESH: Duration = Duration::from_secs(5);
+/// A suspect is probed at most this often.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// A joining RM waits this long after the first answer for more (it takes the newest).
+const JOIN_GATHER: Duration = Duration::from_millis(300);
+/// With no answer at all for this long, a joining RM is alone: a new cluster, empty state.
+const JOIN_ALONE: Duration = Duration::from_millis(1_500);
+/// How often a joining RM asks again, and a failed fetch is retried.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// Where the RM is in its replica's lifecycle.
+enum Phase {
+    /// Just started: asking peers for their latest stable checkpoint.
+    Joining {
+        since: Instant,
+        first_answer: Option<Instant>,
+        last_ask: Instant,
+        answers: BTreeMap<RmId, CheckpointDigest>,
+    },
+    /// Waiting for a correct state (fetched from peers) to install with `module`.
+    Fetching {
+        module: ReplicaModule,
+        target: Stable,
+        cancel: CancellationToken,
+        joining: bool,
+    },
+    /// Applying requests (possibly replaying a backlog first).
+    Serving,
+    /// No usable module: the replica stays silent until an operator swaps one in.
+    Failed,
+}
+
+/// How to choose the module that replaces the replica.
+enum Choice {
+    /// Quarantine the current module and take the first usable one of the list.
+    Next,
+    /// A fresh instance of the current module (a slow replica, not a wrong one).
+    Same,
+    /// The operator's choice.
+    Named(String),
+}
+
+struct Node {
+    me: RmId,
+    config: Arc<ClusterConfig>,
+    transfer_codec: Arc<Codec>,
+    modules: Modules,
+    applier: Applier,
+    delivery: Delivery,
+    checkpoints: Checkpoints,
+    strikes: Strikes,
+    phase: Phase,
+    /// Bumped at every replacement: jobs of older generations are ignored.
+    generation: u64,
+    /// The module running now: name and hash (kept here: asking a hung replica would block).
+    module: (String, String),
+    /// Highest request handed to the applier in this generation.
+    fed_through: u64,
+    /// Highest request the replica has applied in this generation.
+    applied_through: u64,
+    /// Results are sent once per request: up to here they were (or are stale).
+    results_sent_through: u64,
+    /// A restarted RM answers only from here on (caught up).
+    caught_up_at: u64,
+    recent: BTreeMap<u64, (FeId, ReplicaResult)>,
+    swaps: u32,
+    last_swap_reason: Option<String>,
+    /// Outstanding probes: suspect → (nonce, when sent).
+    probes: HashMap<RmId, (u64, Instant)>,
+    last_probe: HashMap<RmId, Instant>,
+    next_nonce: u64,
+    /// Suspect → voter → (dead, when).
+    suspicions: HashMap<RmId, BTreeMap<RmId, (bool, Instant)>>,
+    agreed_dead: BTreeMap<RmId, Instant>,
+    fetched: mpsc::UnboundedSender<(u64, anyhow::Result<CanonicalState>)>,
+    out: Vec<Outgoing>,
+}
+
+/// Runs RM `rm` hosting `replica` until `shutdown`.
+pub async fn run(
+    config: Arc<ClusterConfig>,
+    rm: RmId,
+    replica: Arc<ReplicaHandle>,
+    transport: Arc<dyn Transport>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (ready, _) = tokio::sync::watch::channel(false);
+    run_reporting(config, rm, replica, transport, shutdown, ready).await
+}
+
+/// [`run`], setting `ready` once the RM has joined the cluster and serves (a local cluster
+/// waits for it before taking requests).
+pub async fn run_reporting(
+    config: Arc<ClusterConfig>,
+    rm: RmId,
+    replica: Arc<ReplicaHandle>,
+    transport: Arc<dyn Transport>,
+    shutdown: CancellationToken,
+    ready: tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<()> {
+    let status = replica.status();
+    let wire = Arc::new(Wire::new(config.clone(), NodeId::Rm(rm), transport));
+    let section = config
+        .rm(rm)
+        .ok_or_else(|| anyhow::anyhow!("rm {rm} is not in the cluster configuration"))?;
+    let listener = tokio::net::TcpListener::bind(section.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("rm {rm}: state transfer port {}: {e}", section.addr))?;
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let (fetched, mut fetched_rx) = mpsc::unbounded_channel();
+    let empty = StateDigest::of(&CanonicalState::empty()).0;
+    let now = Instant::now();
+    let mut node = Node {
+        me: rm,
+        transfer_codec: Arc::new(Codec::new(&config.cluster.key, NodeId::Rm(rm))),
+        modules: Modules::new(&config, rm)?,
+        applier: Applier::start(replica, done_tx),
+        delivery: Delivery::new(DeliveryConfig::new(rm, config.rm_ids()), 1),
+        checkpoints: Checkpoints::new(
+            rm,
+            Stable {
+                seq: 0,
+                digest: empty,
+                holders: config.rm_ids().into_iter().collect(),
+            },
+        ),
+        strikes: Strikes::new(rm, config.recovery.strikes, config.recovery.slow_strikes),
+        phase: Phase::Joining {
+            since: now,
+            first_answer: None,
+            last_ask: now - RETRY,
+            answers: BTreeMap::new(),
+        },
+        generation: 0,
+        module: (status.module, status.hash),
+        fed_through: 0,
+        applied_through: 0,
+        results_sent_through: 0,
+        caught_up_at: 0,
+        recent: BTreeMap::new(),
+        swaps: 0,
+        last_swap_reason: None,
+        probes: HashMap::new(),
+        last_probe: HashMap::new(),
+        next_nonce: 1,
+        suspicions: HashMap::new(),
+        agreed_dead: BTreeMap::new(),
+        fetched,
+        out: Vec::new(),
+        config: config.clone(),
+    };
+    tokio::spawn(transfer::serve(
+        listener,
+        node.transfer_codec.clone(),
+        node.checkpoints.own_states(),
+        shutdown.clone(),
+    ));
+    let mut tick = tokio::time::interval(Timeouts::ms(config.timeouts.rm_tick_ms));
+    tracing::info!(rm, module = node.module.0, addr = %wire.transport.local_addr(), "replica manager up");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            received = wire.recv() => {
+                let (from, msg) = received?;
+                node.on_message(from, msg);
+            }
+            Some(done) = done.recv() => node.on_done(done),
+            Some((generation, state)) = fetched_rx.recv() => node.on_fetched(generation, state),
+            _ = tick.tick() => node.on_tick(Instant::now()),
+        }
+        if !*ready.borrow() && matches!(node.phase, Phase::Serving) {
+            ready.send_replace(true);
+        }
+        for o in std::mem::take(&mut node.out) {
+            wire.send(o).await;
+        }
+    }
+    if let Phase::Fetching { cancel, .. } = &node.phase {
+        cancel.cancel();
+    }
+    tracing::info!(
+        rm,
+        delivered = node.delivery.delivered_through(),
+        applied = node.applied_through,
+        "replica manager stopped"
+    );
+    Ok(())
+}
+
+impl Node {
+    fn on_message(&mut self, from: NodeId, msg: Message) {
+        let peer = match from {
+            NodeId::Rm(r) if r != self.me => Some(r),
+            _ => None,
+        };
+        match msg {
+            Message::Deliver(items) if from == NodeId::Sequencer || peer.is_some() => {
+                if !self.delivery.on_deliver(items).is_empty() {
+                    self.feed();
+                }
+            }
+            Message::Heartbeat { latest } if from == NodeId::Sequencer => {
+                self.delivery.on_heartbeat(latest);
+            }
+            Message::Nack { rm, missing } if peer == Some(rm) => {
+                let answers = self.delivery.on_peer_nack(rm, &missing);
+                self.out.extend(answers);
+            }
+            Message::ResultsWanted(seqs) => {
+                if let NodeId::FrontEnd(fe) = from {
+                    let again: Vec<ReplicaResult> = seqs
+                        .iter()
+                        .filter_map(|seq| self.recent.get(seq))
+                        .filter(|(owner, _)| *owner == fe)
+                        .map(|(_, r)| r.clone())
+                        .collect();
+                    if !again.is_empty() {
+                        self.out.push(Outgoing::To(from, Message::Results(again)));
+                    }
+                }
+            }
+            Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
+                if matches!(self.phase, Phase::Serving) {
+                    match self.strikes.on_verdict(&verdict) {
+                        Some(Trigger::Wrong) => self.recover(
+                            format!(
+                                "{} consecutive wrong results (last at request {})",
+                                self.strikes.wrong, verdict.seq
+                            ),
+                            Choice::Next,
+                        ),
+                        Some(Trigger::Slow) => self.recover(
+                            format!(
+                                "silent past the deadline {} times in a row",
+                                self.strikes.silent
+                            ),
+                            Choice::Same,
+                        ),
+                        None => {}
+                    }
+                }
+                let me = self.me;
+                for &suspect in verdict.silent.iter().filter(|&&s| s != me) {
+                    self.probe(suspect);
+                }
+            }
+            Message::Checkpoint(c) if peer == Some(c.rm) => {
+                let change = self.checkpoints.report(c.rm, c.seq, c.digest);
+                self.on_change(change);
+            }
+            Message::CheckpointWanted if peer.is_some() => {
+                // A joining RM answers too (with the empty state at 0): in a new cluster every
+                // RM joins at once, and the one asking takes the newest answer anyway.
+                let stable = self.checkpoints.stable();
+                self.out.push(Outgoing::To(
+                    from,
+                    Message::StableCheckpoint(CheckpointDigest {
+                        rm: self.me,
+                        seq: stable.seq,
+                        digest: stable.digest,
+                    }),
+                ));
+            }
+            Message::StableCheckpoint(c) if peer == Some(c.rm) => {
+                if let Phase::Joining {
+                    answers,
+                    first_answer,
+                    ..
+                } = &mut self.phase
+                {
+                    answers.insert(c.rm, c);
+                    first_answer.get_or_insert_with(Instant::now);
+                }
+            }
+            Message::Quarantined(entry) if peer.is_some() => {
+                let running = entry.hash == self.module.1;
+                if self.modules.quarantine.add(entry) && running {
+                    self.recover("its module was quarantined by a peer".into(), Choice::Next);
+                }
+            }
+            Message::Probe { nonce } if peer.is_some() => {
+                let hang = Timeouts::ms(self.config.recovery.hang_ms);
+                let stuck = matches!(self.phase, Phase::Failed)
+                    || self.applier.busy_for().is_some_and(|t| t > hang);
+                self.out.push(Outgoing::To(
+                    from,
+                    Message::ProbeReply {
+                        nonce,
+                        applied_through: self.applied_through,
+                        stuck,
+                    },
+                ));
+            }
+            Message::ProbeReply { nonce, stuck, .. } => {
+                if let Some(p) = peer
+                    && self.probes.get(&p).is_some_and(|(n, _)| *n == nonce)
+                {
+                    self.probes.remove(&p);
+                    if !stuck {
+                        self.agreed_dead.remove(&p);
+                    }
+                    self.suspect(p, stuck);
+                }
+            }
+            Message::Suspicion { suspect, dead } => {
+                if let Some(voter) = peer {
+                    self.count_suspicion(suspect, voter, dead);
+                }
+            }
+            Message::Admin(command) => {
+                if let NodeId::FrontEnd(_) = from {
+                    self.on_admin(from, command);
+                }
+            }
+            other => tracing::debug!(?from, ?other, "message not for a replica manager; ignored"),
+        }
+    }
+
+    fn on_admin(&mut self, from: NodeId, command: AdminCommand) {
+        let (nonce, error) = match command {
+            AdminCommand::Status { nonce } => (nonce, None),
+            AdminCommand::Swap { nonce, module } => {
+                let error = match self.modules.load(&module) {
+                    Ok(_) => {
+                        self.recover(format!("operator swap to {module}"), Choice::Named(module));
+                        None
+                    }
+                    Err(e) => Some(format!("{e:#}")),
+                };
+                (nonce, error)
+            }
+            AdminCommand::ClearQuarantine { nonce, module } => {
+                let removed = self.modules.quarantine.clear(module.as_deref());
+                let error = (removed.is_empty() && module.is_some())
+                    .then(|| format!("{} is not quarantined", module.unwrap_or_default()));
+                (nonce, error)
+            }
+        };
+        self.out.push(Outgoing::To(
+            from,
+            Message::Status {
+                nonce,
+                status: Box::new(self.status()),
+                error,
+            },
+        ));
+    }
+
+    fn status(&self) -> RmStatus {
+        let stable = self.checkpoints.stable();
+        RmStatus {
+            rm: self.me,
+            pid: std::process::id(),
+            module: self.module.0.clone(),
+            hash: self.module.1.clone(),
+            health: match self.phase {
+                Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
+                Phase::Failed => Health::Failed,
+                Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
+                Phase::Serving => Health::Serving,
+            },
+            applied_through: self.applied_through,
+            delivered_through: self.delivery.delivered_through(),
+            consecutive_wrong: self.strikes.wrong,
+            consecutive_silent: self.strikes.silent,
+            swaps: self.swaps,
+            stable_checkpoint: stable.seq,
+            stable_digest: stable.digest,
+            own_checkpoint: self.checkpoints.own_latest(),
+            last_swap_reason: self.last_swap_reason.clone(),
+            quarantine: self.modules.quarantine.list(),
+            agreed_dead: self.agreed_dead.keys().copied().collect(),
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        match &mut self.phase {
+            Phase::Joining {
+                since,
+                first_answer,
+                last_ask,
+                answers,
+            } => {
+                let peers = self.config.rms.len() - 1;
+                let decided = answers.len() >= peers
+                    || first_answer.is_some_and(|t| now.duration_since(t) >= JOIN_GATHER)
+                    || (answers.is_empty() && now.duration_since(*since) >= JOIN_ALONE);
+                if decided {
+                    let newest = answers.values().map(|c| c.seq).max().unwrap_or(0);
+                    let digest = answers
+                        .values()
+                        .find(|c| c.seq == newest)
+                        .map(|c| c.digest)
+                        .unwrap_or(self.checkpoints.stable().digest);
+                    let holders = answers
+                        .values()
+                        .filter(|c| c.seq == newest && c.digest == digest)
+                        .map(|c| c.rm)
+                        .collect();
+                    let target = Stable {
+                        seq: newest,
+                        digest,
+                        holders,
+                    };
+                    tracing::info!(rm = self.me, checkpoint = newest, "joining the cluster");
+                    match self.modules.load(&self.module.0) {
+                        Ok(module) => self.obtain(module, target, true),
+                        Err(e) => self.fail(format!("{e:#}")),
+                    }
+                } else if now.duration_since(*last_ask) >= RETRY {
+                    *last_ask = now;
+                    self.out.push(Outgoing::ToAllRms(Message::CheckpointWanted));
+                }
+                return; // no acks or NACKs before the starting point is known
+            }
+            Phase::Fetching { .. } | Phase::Serving | Phase::Failed => {}
+        }
+        if let Some(nack) = self.delivery.nack(now) {
+            self.out.push(nack);
+        }
+        self.out.push(self.delivery.ack());
+        // Probes unanswered in time: the suspect is dead (or cannot be reached).
+        let timeout = Timeouts::ms(self.config.recovery.probe_timeout_ms);
+        let expired: Vec<RmId> = self
+            .probes
+            .iter()
+            .filter(|(_, (_, sent))| now.duration_since(*sent) > timeout)
+            .map(|(&r, _)| r)
+            .collect();
+        for suspect in expired {
+            self.probes.remove(&suspect);
+            self.suspect(suspect, true);
+        }
+    }
+
+    /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
+    /// every K-th.
+    fn feed(&mut self) {
+        if !matches!(self.phase, Phase::Serving) {
+            return;
+        }
+        let every = self.config.recovery.checkpoint_every;
+        let mut batch = Vec::new();
+        for item in self.delivery.log_from(self.fed_through + 1) {
+            let seq = item.seq;
+            batch.push(item.clone());
+            if seq % every == 0 {
+                self.applier.submit(Job::Apply {
+                    generation: self.generation,
+                    requests: std::mem::take(&mut batch),
+                });
+                self.applier.submit(Job::Checkpoint {
+                    generation: self.generation,
+                    seq,
+                });
+            }
+            self.fed_through = seq;
+        }
+        if !batch.is_empty() {
+            self.applier.submit(Job::Apply {
+                generation: self.generation,
+                requests: batch,
+            });
+        }
+    }
+
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Applied {
+                generation,
+                requests,
+                outcomes,
+                failure,
+            } if generation == self.generation => {
+                let mut per_fe: BTreeMap<FeId, Vec<ReplicaResult>> = BTreeMap::new();
+                for (s, outcome) in requests.iter().zip(outcomes) {
+                    self.applied_through = s.seq;
+                    if s.seq <= self.results_sent_through {
+                        continue; // a replay: its result went out before, or is stale
+                    }
+                    self.results_sent_through = s.seq;
+                    per_fe
+                        .entry(s.fe)
+                        .or_default()
+                        .push(self.result(s, outcome));
+                }
+                for (fe, results) in per_fe {
+                    for r in &results {
+                        self.recent.insert(r.seq, (fe, r.clone()));
+                    }
+                    self.out.push(Outgoing::To(
+                        NodeId::FrontEnd(fe),
+                        Message::Results(results),
+                    ));
+                }
+                while self.recent.len() > RECENT_RESULTS {
+                    self.recent.pop_first();
+                }
+                if let Some(failure) = failure {
+                    tracing::error!(rm = self.me, error.type = failure.kind(), %failure, "replica failed");
+                    self.recover(format!("the replica failed: {failure}"), Choice::Next);
+                }
+            }
+            Done::Checkpoint {
+                generation,
+                seq,
+                result,
+            } if generation == self.generation => match result {
+                Ok((digest, state)) => {
+                    self.out
+                        .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
+                            rm: self.me,
+                            seq,
+                            digest,
+                        })));
+                    let change = self.checkpoints.own(seq, digest, state);
+                    self.on_change(change);
+                }
+                Err(failure) => {
+                    self.recover(
+                        format!("the replica failed exporting its state: {failure}"),
+                        Choice::Next,
+                    );
+                }
+            },
+            Done::Replaced {
+                generation,
+                module,
+                hash,
+                result,
+            } if generation == self.generation => match result {
+                Ok(()) => {
+                    tracing::info!(rm = self.me, module, "replica serving again");
+                    self.module = (module, hash);
+                }
+                Err(e) => {
+                    // The new instance could not start or refused the state: that module is
+                    // no good either.
+                    self.quarantine(&module, &hash, format!("failed to take over: {e}"));
+                    self.recover(format!("{module} failed to take over: {e}"), Choice::Next);
+                }
+            },
+            _ => {} // from an instance since replaced
+        }
+    }
+
+    fn result(&self, s: &Sequenced, outcome: dmtbs_contract::Outcome) -> ReplicaResult {
+        ReplicaResult {
+            rm: self.me,
+            seq: s.seq,
+            request_id: s.request_id,
+            outcome,
+        }
+    }
+
+    fn on_change(&mut self, change: Change) {
+        if let Some(seq) = change.new_stable {
+            // Keep what the replica has not been handed yet, whatever the checkpoint says.
+            self.delivery
+                .truncate_below((seq + 1).min(self.fed_through + 1));
+        }
+        if let Some(seq) = change.own_mismatch
+            && matches!(self.phase, Phase::Serving)
+        {
+            self.recover(
+                format!("its state at checkpoint {seq} differs from the one the others agree on"),
+                Choice::Next,
+            );
+        }
+    }
+
+    fn quarantine(&mut self, module: &str, hash: &str, reason: String) {
+        let entry = QuarantineEntry {
+            hash: hash.to_owned(),
+            module: module.to_owned(),
+            by: self.me,
+            reason,
+        };
+        if self.modules.quarantine.add(entry.clone()) {
+            self.out
+                .push(Outgoing::ToAllRms(Message::Quarantined(entry)));
+        }
+    }
+
+    /// Replace the replica: pick the module, then install a correct state and replay.
+    fn recover(&mut self, reason: String, choice: Choice) {
+        tracing::warn!(
+            rm = self.me,
+            module = self.module.0,
+            reason,
+            "replacing the replica"
+        );
+        if let Phase::Fetching { cancel, .. } = &self.phase {
+            cancel.cancel();
+        }
+        self.generation += 1;
+        self.swaps += 1;
+        self.last_swap_reason = Some(reason.clone());
+        let module = match choice {
+            Choice::Next => {
+                let (name, hash) = self.module.clone();
+                self.quarantine(&name, &hash, reason);
+                self.modules.first_usable()
+            }
+            Choice::Same => self
+                .modules
+                .load(&self.module.0)
+                .or_else(|_| self.modules.first_usable()),
+            Choice::Named(name) => self.modules.load(&name),
+        };
+        match module {
+            Ok(module) => {
+                let target = self.checkpoints.stable().clone();
+                self.obtain(module, target, false);
+            }
+            Err(e) => self.fail(format!("{e:#}")),
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        tracing::error!(
+            rm = self.me,
+            why,
+            "no usable module: the replica stays silent until an operator swaps one in"
+        );
+        self.phase = Phase::Failed;
+    }
+
+    /// Get the state of checkpoint `target` — our own copy if it is the agreed one, the empty
+    /// state at 0, otherwise from a peer holding it — then install it.
+    fn obtain(&mut self, module: ReplicaModule, target: Stable, joining: bool) {
+        let own = if target.seq == 0 {
+            Some(Arc::new(CanonicalState::empty()))
+        } else if target.seq == self.checkpoints.stable().seq {
+            self.checkpoints.own_stable_state()
+        } else {
+            None
+        };
+        if let Some(state) = own {
+            self.install(module, target, state, joining);
+            return;
+        }
+        let cancel = CancellationToken::new();
+        let holders: Vec<_> = target
+            .holders
+            .iter()
+            .filter(|&&r| r != self.me)
+            .filter_map(|&r| self.config.rm(r).map(|s| (r, s.addr)))
+            .collect();
+        let (codec, generation, sender) = (
+            self.transfer_codec.clone(),
+            self.generation,
+            self.fetched.clone(),
+        );
+        let timeout = Timeouts::ms(self.config.recovery.transfer_timeout_ms);
+        let (seq, digest, token) = (target.seq, target.digest, cancel.clone());
+        tokio::spawn(async move {
+            // Each holder in turn; if none delivers, report it (after a pause) and the RM
+            // retries with the then-stable checkpoint — peers drop older states as new
+            // checkpoints become stable.
+            for &(peer, addr) in &holders {
+                let attempt = tokio::select! {
+                    _ = token.cancelled() => return,
+                    r = transfer::fetch(addr, &codec, seq, digest, timeout) => r,
+                };
+                match attempt {
+                    Ok(state) => {
+                        let _ = sender.send((generation, Ok(state)));
+                        return;
+                    }
+                    Err(e) => tracing::warn!(peer, seq, error = %e, "state transfer failed"),
+                }
+            }
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(RETRY) => {}
+            }
+            let _ = sender.send((
+                generation,
+                Err(anyhow::anyhow!("no peer delivered checkpoint {seq}")),
+            ));
+        });
+        self.phase = Phase::Fetching {
+            module,
+            target,
+            cancel,
+            joining,
+        };
+    }
+
+    fn on_fetched(&mut self, generation: u64, state: anyhow::Result<CanonicalState>) {
+        if generation != self.generation {
+            return;
+        }
+        let Phase::Fetching {
+            module,
+            target,
+            joining,
+            ..
+        } = std::mem::replace(&mut self.phase, Phase::Failed)
+        else {
+            return;
+        };
+        match state {
+            Ok(state) => self.install(module, target, Arc::new(state), joining),
+            Err(e) if joining => {
+                tracing::warn!(rm = self.me, error = %e, "joining again");
+                let now = Instant::now();
+                self.phase = Phase::Joining {
+                    since: now,
+                    first_answer: None,
+                    last_ask: now - RETRY,
+                    answers: BTreeMap::new(),
+                };
+            }
+            Err(e) => {
+                tracing::warn!(rm = self.me, error = %e, "fetching the newest stable checkpoint instead");
+                let target = self.checkpoints.stable().clone();
+                self.obtain(module, target, false);
+            }
+        }
+    }
+
+    /// Install `state` (the one after request `target.seq`) in a fresh instance of `module`,
+    /// then replay the log from there.
+    fn install(
+        &mut self,
+        module: ReplicaModule,
+        target: Stable,
+        state: Arc<CanonicalState>,
+        joining: bool,
+    ) {
+        if joining {
+            self.delivery.start_at(target.seq + 1);
+            self.caught_up_at = self.delivery.latest_known();
+            // A restarted RM answers only for requests after those already sequenced when it
+            // joined: older results are stale and the front ends have moved on. In a new
+            // cluster (nothing checkpointed yet) the first requests may arrive while every RM
+            // is still joining, so there it answers everything.
+            if target.seq > 0 {
+                self.results_sent_through = self.delivery.latest_known();
+            }
+        } else if let Some(range) = self.delivery.log_range()
+            && range.first > target.seq + 1
+        {
+            tracing::error!(
+                rm = self.me,
+                checkpoint = target.seq,
+                log_from = range.first,
+                "the log no longer reaches back to the checkpoint; the replay would be incomplete"
+            );
+        }
+        self.strikes.reset(self.results_sent_through);
+        self.checkpoints.reset_to(target.clone());
+        self.applier.submit(Job::Replace {
+            generation: self.generation,
+            module,
+            state,
+        });
+        self.applied_through = target.seq;
+        self.fed_through = target.seq;
+        self.phase = Phase::Serving;
+        self.feed();
+    }
+
+    /// Probe a peer the front end found silent (at most once per `PROBE_EVERY`).
+    fn probe(&mut self, suspect: RmId) {
+        let now = Instant::now();
+        if self
+            .last_probe
+            .get(&suspect)
+            .is_some_and(|t| now.duration_since(*t) < PROBE_EVERY)
+        {
+            return;
+        }
+        self.last_probe.insert(suspect, now);
+        let nonce = self.next_nonce;
+        self.next_nonce += 1;
+        self.probes.insert(suspect, (nonce, now));
+        self.out
+            .push(Outgoing::To(NodeId::Rm(suspect), Message::Probe { nonce }));
+    }
+
+    /// Our judgement of a probed suspect: counted here and told to the other RMs.
+    fn suspect(&mut self, suspect: RmId, dead: bool) {
+        self.out
+            .push(Outgoing::ToAllRms(Message::Suspicion { suspect, dead }));
+        self.count_suspicion(suspect, self.me, dead);
+    }
+
+    /// A majority of the RMs other than the suspect judging it dead or hung is an agreement.
+    fn count_suspicion(&mut self, suspect: RmId, voter: RmId, dead: bool) {
+        if voter == suspect {
+            return;
+        }
+        let now = Instant::now();
+        let votes = self.suspicions.entry(suspect).or_default();
+        votes.insert(voter, (dead, now));
+        votes.retain(|_, (_, t)| now.duration_since(*t) < SUSPICION_FRESH);
+        let dead_votes = votes.values().filter(|(d, _)| *d).count();
+        let majority = (self.config.rms.len() - 1) / 2 + 1;
+        if dead_votes < majority {
+            return;
+        }
+        self.suspicions.remove(&suspect);
+        self.agreed_dead.insert(suspect, now);
+        tracing::warn!(
+            rm = self.me,
+            suspect,
+            "a majority of replica managers agree the replica is dead or hung"
+        );
+        if suspect == self.me && matches!(self.phase, Phase::Serving) {
+            self.recover(
+                "a majority of replica managers found it hung".into(),
+                Choice::Next,
+            );
+        }
+    }
+}

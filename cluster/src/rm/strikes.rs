@@ -1,0 +1,151 @@
+//! Counting the front ends' verdicts about this RM's replica, in sequence order: consecutive
+//! wrong results (three strikes: quarantine and swap) and consecutive silences (a replica that
+//! is merely slow past the deadline again and again is restarted). A correct result resets both.
+
+use dmtbs_proto::{RmId, Verdict};
+
+/// What the verdicts call for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// `strikes` consecutive wrong results.
+    Wrong,
+    /// `strikes` consecutive silences.
+    Slow,
+}
+
+#[derive(Debug)]
+pub struct Strikes {
+    me: RmId,
+    limit: u32,
+    slow_limit: u32,
+    /// Verdicts about requests up to here are stale (older than one already counted, or about
+    /// a replica since replaced).
+    counted_through: u64,
+    pub wrong: u32,
+    pub silent: u32,
+}
+
+impl Strikes {
+    /// `limit` consecutive wrong results trigger a swap, `slow_limit` consecutive silences a
+    /// restart.
+    pub fn new(me: RmId, limit: u32, slow_limit: u32) -> Self {
+        Strikes {
+            me,
+            limit: limit.max(1),
+            slow_limit: slow_limit.max(1),
+            counted_through: 0,
+            wrong: 0,
+            silent: 0,
+        }
+    }
+
+    /// Forget everything up to `seq`: the replica was replaced and its new instance answers
+    /// from there on.
+    pub fn reset(&mut self, seq: u64) {
+        self.counted_through = self.counted_through.max(seq);
+        self.wrong = 0;
+        self.silent = 0;
+    }
+
+    pub fn on_verdict(&mut self, verdict: &Verdict) -> Option<Trigger> {
+        if verdict.seq <= self.counted_through {
+            return None;
+        }
+        if verdict.agreed.contains(&self.me) {
+            self.wrong = 0;
+            self.silent = 0;
+        } else if verdict.wrong.contains(&self.me) {
+            self.wrong += 1;
+            self.silent = 0;
+        } else if verdict.silent.contains(&self.me) {
+            self.silent += 1;
+        } else {
+            // A verdict that does not name this replica says nothing about it.
+            return None;
+        }
+        self.counted_through = verdict.seq;
+        if self.wrong >= self.limit {
+            Some(Trigger::Wrong)
+        } else if self.silent >= self.slow_limit {
+            Some(Trigger::Slow)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(seq: u64, me_is: &str) -> Verdict {
+        let mut v = Verdict {
+            seq,
+            agreed: vec![2, 3],
+            wrong: vec![],
+            silent: vec![],
+        };
+        match me_is {
+            "right" => v.agreed.push(1),
+            "wrong" => v.wrong.push(1),
+            "silent" => v.silent.push(1),
+            _ => unreachable!(),
+        }
+        v
+    }
+
+    fn run(pattern: &[&str]) -> Vec<Option<Trigger>> {
+        let mut s = Strikes::new(1, 3, 3);
+        pattern
+            .iter()
+            .enumerate()
+            .map(|(i, p)| s.on_verdict(&verdict(i as u64 + 1, p)))
+            .collect()
+    }
+
+    #[test]
+    fn three_consecutive_wrong_results_trigger_at_the_third() {
+        assert_eq!(
+            run(&["wrong", "wrong", "wrong"]),
+            [None, None, Some(Trigger::Wrong)]
+        );
+    }
+
+    #[test]
+    fn a_correct_result_in_between_resets_the_count() {
+        let out = run(&[
+            "wrong", "right", "wrong", "right", "wrong", "wrong", "right",
+        ]);
+        assert!(out.iter().all(Option::is_none), "{out:?}");
+    }
+
+    #[test]
+    fn silence_neither_resets_nor_counts_as_wrong() {
+        assert_eq!(
+            run(&["wrong", "silent", "wrong", "wrong"])[3],
+            Some(Trigger::Wrong)
+        );
+        assert_eq!(run(&["silent", "silent", "silent"])[2], Some(Trigger::Slow));
+    }
+
+    #[test]
+    fn stale_and_replaced_verdicts_are_ignored() {
+        let mut s = Strikes::new(1, 3, 3);
+        s.on_verdict(&verdict(5, "wrong"));
+        assert_eq!(
+            s.on_verdict(&verdict(4, "wrong")),
+            None,
+            "older than one counted"
+        );
+        assert_eq!(s.wrong, 1);
+        s.reset(10);
+        assert_eq!(s.wrong, 0);
+        for seq in [8, 9, 10] {
+            assert_eq!(s.on_verdict(&verdict(seq, "wrong")), None);
+        }
+        assert_eq!(
+            s.wrong, 0,
+            "verdicts about the replaced instance do not count"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! The operator's API under `/v1/admin/` (admin key required): each replica manager's status,
+//! swapping a replica's module on purpose (a rolling upgrade), and the cluster-wide quarantine.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/v1/admin/replicas` | every RM's status; `silent` lists RMs that did not answer |
+//! | POST | `/v1/admin/replicas/{rm}/swap` | `{module}`: replace RM `rm`'s replica (202) |
+//! | GET | `/v1/admin/quarantine` | the quarantined modules |
+//! | DELETE | `/v1/admin/quarantine[/{module}]` | clear one (name or hash) or every quarantine |
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use dmtbs_proto::{Health, QuarantineEntry, RmId, RmStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cluster::{Cluster, ClusterError, OperatorAnswer, OperatorCommand};
+use crate::http::FrontEnd;
+
+type St<C> = State<Arc<FrontEnd<C>>>;
+
+/// An error answer in the API's one shape.
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": { "code": code, "message": message.into(), "details": {} } });
+    (status, Json(body)).into_response()
+}
+
+fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Result<(), Response> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    match token {
+        Some(token) if fe.admin_key.verify(token) => Ok(()),
+        _ => {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "operator requests need the cluster's admin key: Authorization: Bearer <key>",
+            );
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"dmtbs\""),
+            );
+            Err(response)
+        }
+    }
+}
+
+async fn run<C: Cluster>(
+    fe: &FrontEnd<C>,
+    command: OperatorCommand,
+) -> Result<OperatorAnswer, Response> {
+    fe.cluster.operate(command).await.map_err(|e| {
+        let why = match e {
+            ClusterError::Unavailable(why) => why,
+            other => other.to_string(),
+        };
+        error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
+    })
+}
+
+/// One RM's status as JSON.
+pub fn status_json(s: &RmStatus) -> Value {
+    json!({
+        "rm": s.rm,
+        "pid": s.pid,
+        "module": s.module,
+        "hash": s.hash,
+        "health": match s.health {
+            Health::Serving => "serving",
+            Health::Recovering => "recovering",
+            Health::CatchingUp => "catching-up",
+            Health::Failed => "failed",
+        },
+        "appliedThrough": s.applied_through,
+        "deliveredThrough": s.delivered_through,
+        "consecutiveWrong": s.consecutive_wrong,
+        "consecutiveSilent": s.consecutive_silent,
+        "swaps": s.swaps,
+        "lastSwapReason": s.last_swap_reason,
+        "stableCheckpoint": { "seq": s.stable_checkpoint, "digest": hex::encode(s.stable_digest) },
+        "ownCheckpoint": s.own_checkpoint.map(|(seq, d)| json!({ "seq": seq, "digest": hex::encode(d) })),
+        "quarantine": s.quarantine.iter().map(quarantine_json).collect::<Vec<_>>(),
+        "agreedDead": s.agreed_dead,
+    })
+}
+
+fn quarantine_json(q: &QuarantineEntry) -> Value {
+    json!({ "module": q.module, "hash": q.hash, "by": q.by, "reason": q.reason })
+}
+
+fn answer_json(answer: &OperatorAnswer) -> Value {
+    let mut reports = answer.reports.clone();
+    reports.sort_by_key(|r| r.status.rm);
+    json!({
+        "replicas": reports.iter().map(|r| status_json(&r.status)).collect::<Vec<_>>(),
+        "silent": answer.silent,
+    })
+}
+
+/// The union of the quarantine lists the RMs reported.
+fn quarantine_union(answer: &OperatorAnswer) -> Value {
+    let mut all: BTreeMap<&str, &QuarantineEntry> = BTreeMap::new();
+    for r in &answer.reports {
+        for q in &r.status.quarantine {
+            all.entry(&q.hash).or_insert(q);
+        }
+    }
+    json!({
+        "quarantine": all.values().map(|q| quarantine_json(q)).collect::<Vec<_>>(),
+        "silent": answer.silent,
+    })
+}
+
+pub(crate) async fn replicas<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
+    if let Err(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    match run(&fe, OperatorCommand::Status).await {
+        Ok(answer) => Json(answer_json(&answer)).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SwapBody {
+    module: String,
+}
+
+pub(crate) async fn swap<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    rm: Result<Path<RmId>, PathRejection>,
+    body: Result<Json<SwapBody>, JsonRejection>,
+) -> Response {
+    if let Err(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    let Ok(Path(rm)) = rm else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "the replica manager must be a number (e.g. /v1/admin/replicas/2/swap)",
+        );
+    };
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!(
+                    "the body must be {{\"module\": \"<name>\"}}: {}",
+                    e.body_text()
+                ),
+            );
+        }
+    };
+    let answer = match run(
+        &fe,
+        OperatorCommand::Swap {
+            rm,
+            module: body.module.clone(),
+        },
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(r) => return r,
+    };
+    match answer.reports.first() {
+        None if answer.silent.is_empty() => error(
+            StatusCode::NOT_FOUND,
+            "no-such-replica",
+            format!("there is no replica manager {rm}"),
+        ),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("replica manager {rm} did not answer"),
+        ),
+        Some(report) => match &report.error {
+            Some(why) => error(
+                StatusCode::CONFLICT,
+                "swap-refused",
+                format!(
+                    "replica manager {rm} refused to load {}: {why}",
+                    body.module
+                ),
+            ),
+            None => (
+                StatusCode::ACCEPTED,
+                Json(json!({ "replica": status_json(&report.status) })),
+            )
+                .into_response(),
+        },
+    }
+}
+
+pub(crate) async fn quarantine<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
+    if let Err(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    match run(&fe, OperatorCommand::Status).await {
+        Ok(answer) => Json(quarantine_union(&answer)).into_response(),
+        Err(r) => r,
+    }
+}
+
+pub(crate) async fn clear_quarantine_all<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+) -> Response {
+    clear(&fe, &headers, None).await
+}
+
+pub(crate) async fn clear_quarantine<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    Path(module): Path<String>,
+) -> Response {
+    clear(&fe, &headers, Some(module)).await
+}
+
+async fn clear<C: Cluster>(
+    fe: &FrontEnd<C>,
+    headers: &HeaderMap,
+    module: Option<String>,
+) -> Response {
+    if let Err(r) = require_key(fe, headers) {
+        return r;
+    }
+    let answer = match run(
+        fe,
+        OperatorCommand::ClearQuarantine {
+            module: module.clone(),
+        },
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(r) => return r,
+    };
+    if !answer.reports.is_empty() && answer.reports.iter().all(|r| r.error.is_some()) {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not-quarantined",
+            format!("{} is not quarantined", module.unwrap_or_default()),
+        );
+    }
+    Json(quarantine_union(&answer)).into_response()
+}
