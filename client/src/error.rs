@@ -12,9 +12,10 @@ use crate::RmId;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The front end answered with an error: refused before sequencing (malformed, no admin key,
-    /// …), refused by the booking rules, or the cluster could not answer (503).
+    /// …), refused by the booking rules, or the cluster could not answer (503). Boxed: results
+    /// stay small on the success path.
     #[error(transparent)]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// No (complete) answer: the front end is unreachable, the connection broke, or the timeout
     /// passed. The request may or may not have been executed.
     #[error("no answer from the front end: {0}")]
@@ -42,7 +43,7 @@ impl Error {
     /// The API error, if the front end answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) => Some(e),
+            Error::Api(e) => Some(&**e),
             _ => None,
         }
     }

@@ -4,8 +4,8 @@
 //! below decode everything it can encode, so the two cannot drift apart silently.
 
 use dmtbs_contract::{
-    Booked, BookingError, DroppedBooking, Exchanged, MovedBooking, ScheduledBooking,
-    ShowRemaining, ShowRemoved, Success,
+    Booked, BookingError, DroppedBooking, Exchanged, MovedBooking, ScheduledBooking, ShowRemaining,
+    ShowRemoved, Success,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -206,9 +206,9 @@ mod tests {
         for e in &all {
             match e {
                 InvalidUserId | InvalidShowId | UnknownMovie | InvalidCapacity | InvalidTickets
-                | NotAuthorized | OutsideWindow | ShowNotFound | PastShow
-                | CapacityBelowBooked | SameShowOtherArea | WeeklyLimit | ShowFull(_)
-                | NotBooked | TooManyTickets(_) | SameShow => {}
+                | NotAuthorized | OutsideWindow | ShowNotFound | PastShow | CapacityBelowBooked
+                | SameShowOtherArea | WeeklyLimit | ShowFull(_) | NotBooked | TooManyTickets(_)
+                | SameShow => {}
             }
         }
         all
@@ -226,7 +226,11 @@ mod tests {
         }
         assert_eq!(booking_error("no-agreement", &json!({})), None);
         assert_eq!(booking_error("bad-request", &json!({})), None);
-        assert_eq!(booking_error("show-full", &json!({})), None, "detail missing");
+        assert_eq!(
+            booking_error("show-full", &json!({})),
+            None,
+            "detail missing"
+        );
     }
 
     #[test]

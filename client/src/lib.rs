@@ -320,7 +320,10 @@ impl Client {
     }
 
     /// The seats left on every non-past show of a movie, in show order.
-    pub async fn availability(&self, op: &Availability) -> Result<Answer<Vec<ShowRemaining>>, Error> {
+    pub async fn availability(
+        &self,
+        op: &Availability,
+    ) -> Result<Answer<Vec<ShowRemaining>>, Error> {
         let answer = self.execute(&Operation::Availability(op.clone())).await?;
         narrow(answer, "availability", |s| match s {
             Success::Availability(shows) => Ok(shows),
@@ -429,14 +432,14 @@ impl Client {
             let e = json::error(&body).map_err(|e| unexpected(format!("not an error: {e}")))?;
             // A `no-agreement` answer names its sequence number in the details only.
             let seq = seq.or_else(|| e.details.get("seq").and_then(|s| s.as_u64()));
-            Err(Error::Api(ApiError {
+            Err(Error::Api(Box::new(ApiError {
                 status,
                 code: e.code,
                 message: e.message,
                 details: e.details,
                 seq,
                 agreed,
-            }))
+            })))
         }
     }
 }

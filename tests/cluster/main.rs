@@ -4,4 +4,5 @@
 mod client;
 mod end_to_end;
 mod load;
+mod quorum;
 mod wire;

@@ -107,7 +107,10 @@ async fn every_operation_reaches_its_route_and_comes_back_typed() {
         dropped: vec![],
     };
     cluster.outcome(Ok(Success::ShowRemoved(removed.clone())));
-    assert_eq!(client.remove_show(&remove).await.expect("removed").value, removed);
+    assert_eq!(
+        client.remove_show(&remove).await.expect("removed").value,
+        removed
+    );
     assert_eq!(cluster.last(), Some(Operation::RemoveShow(remove)));
 
     let availability = Availability {
@@ -226,9 +229,15 @@ async fn refusals_come_back_as_typed_api_errors() {
     let calls = cluster.calls();
     let result = client.book(&book(0)).await;
     let e = result.as_ref().err().and_then(Error::api).expect("refused");
-    assert_eq!((e.status, e.code.as_str(), e.seq), (422, "invalid-tickets", None));
+    assert_eq!(
+        (e.status, e.code.as_str(), e.seq),
+        (422, "invalid-tickets", None)
+    );
     assert!(!e.refused_by_rules());
-    assert_eq!(outcome_of(&client.execute(&Operation::Book(book(0))).await), None);
+    assert_eq!(
+        outcome_of(&client.execute(&Operation::Book(book(0))).await),
+        None
+    );
     assert_eq!(cluster.calls(), calls);
 
     // An admin needs the key; a wrong key is refused; customers never send it.
@@ -238,7 +247,10 @@ async fn refusals_come_back_as_typed_api_errors() {
         show_id: s("ATWE251126"),
         capacity: 5,
     };
-    for keyless in [client.with_admin_key(None), client.with_admin_key(Some("wrong"))] {
+    for keyless in [
+        client.with_admin_key(None),
+        client.with_admin_key(Some("wrong")),
+    ] {
         let result = keyless.add_show(&add).await;
         let e = result.as_ref().err().and_then(Error::api).expect("refused");
         assert_eq!((e.status, e.code.as_str()), (401, "unauthenticated"));
@@ -249,14 +261,20 @@ async fn refusals_come_back_as_typed_api_errors() {
         remaining: 4,
     })));
     let wrong_key = client.with_admin_key(Some("wrong"));
-    wrong_key.book(&book(1)).await.expect("a customer needs no key");
+    wrong_key
+        .book(&book(1))
+        .await
+        .expect("a customer needs no key");
     assert_eq!(cluster.calls(), calls + 1);
 
     // The cluster could not answer: 503, with the sequence number when it was executed.
     cluster.answer(Err(ClusterError::NoAgreement { seq: 77 }));
     let result = client.book(&book(1)).await;
     let e = result.as_ref().err().and_then(Error::api).expect("failed");
-    assert_eq!((e.status, e.code.as_str(), e.seq), (503, "no-agreement", Some(77)));
+    assert_eq!(
+        (e.status, e.code.as_str(), e.seq),
+        (503, "no-agreement", Some(77))
+    );
     assert!(!e.refused_by_rules());
     cluster.answer(Err(ClusterError::Unavailable("test".into())));
     let result = client.book(&book(1)).await;
@@ -281,7 +299,11 @@ async fn no_front_end_and_bad_urls_are_errors_not_panics() {
     let client = Client::new(format!("http://127.0.0.1:{port}")).expect("client");
     let err = client.health().await.unwrap_err();
     assert_eq!(err.kind(), "connect", "{err}");
-    for url in ["not a url", "ftp://127.0.0.1/", "mailto:someone@example.org"] {
+    for url in [
+        "not a url",
+        "ftp://127.0.0.1/",
+        "mailto:someone@example.org",
+    ] {
         let err = Client::new(url).unwrap_err();
         assert_eq!(err.kind(), "invalid-url", "{url}: {err}");
     }
