@@ -50,7 +50,7 @@ const SETUP_CAPACITY: u32 = 60;
 /// end's own patience (7 s by default), so a stuck request comes back as `unavailable` first.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs --admin-key).
     #[arg(long, conflicts_with = "local", requires = "admin_key")]
@@ -95,7 +95,15 @@ pub struct Args {
     /// Print one JSON object with the result instead of the text summary.
     #[arg(long)]
     json: bool,
+    /// With --local: run four configurations back to back, each on a fresh cluster — 4 replicas,
+    /// 1 replica, 4 replicas under loss, 1 replica under loss (--loss, default 5) — and report
+    /// each and the ratios between them. --replicas and --quorum are ignored.
+    #[arg(long, requires = "local")]
+    matrix: bool,
 }
+
+/// The default loss of the lossy runs of `--matrix`.
+const MATRIX_LOSS: f64 = 5.0;
 
 /// What one request ended as.
 enum Kind {
@@ -348,9 +356,72 @@ async fn load(args: &Args, client: &Client, today: Date, progress: &ProgressBar)
     (tally, stopped)
 }
 
-/// Runs the benchmark; Ok(true) when no request ended in an error.
+/// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
 pub async fn run(args: Args) -> anyhow::Result<bool> {
-    let target = target(&args).await?;
+    if !args.matrix {
+        let result = run_one(&args).await?;
+        if args.json {
+            println!("{result}");
+        } else {
+            print_summary(&result);
+        }
+        return Ok(result["error_count"] == 0);
+    }
+    let loss = if args.loss > 0.0 {
+        args.loss
+    } else {
+        MATRIX_LOSS
+    };
+    let mut runs = Vec::new();
+    for (replicas, loss) in [(4, 0.0), (1, 0.0), (4, loss), (1, loss)] {
+        let args = Args {
+            replicas,
+            quorum: None,
+            loss,
+            ..args.clone()
+        };
+        let result = run_one(&args).await?;
+        if !args.json {
+            print_summary(&result);
+            println!();
+        }
+        runs.push(result);
+    }
+    let ratio = |a: &Value, b: &Value| -> Value {
+        match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) if b > 0.0 => json!((a / b * 100.0).round() / 100.0),
+            _ => Value::Null,
+        }
+    };
+    // Each ratio: first run ÷ second run, for throughput and the latency percentiles.
+    let compare = |a: &Value, b: &Value| {
+        json!({
+            "ops_per_s": ratio(&a["ops_per_s"], &b["ops_per_s"]),
+            "p50": ratio(&a["latency_ms"]["p50"], &b["latency_ms"]["p50"]),
+            "p99": ratio(&a["latency_ms"]["p99"], &b["latency_ms"]["p99"]),
+        })
+    };
+    let ratios = json!({
+        "four_vs_one": compare(&runs[0], &runs[1]),
+        "four_vs_one_under_loss": compare(&runs[2], &runs[3]),
+        "four_loss_vs_no_loss": compare(&runs[2], &runs[0]),
+        "one_loss_vs_no_loss": compare(&runs[3], &runs[1]),
+    });
+    let errors: u64 = runs.iter().filter_map(|r| r["error_count"].as_u64()).sum();
+    if args.json {
+        println!(
+            "{}",
+            json!({ "runs": runs, "ratios": ratios, "loss_pct": loss })
+        );
+    } else {
+        print_matrix(&runs, &ratios, loss);
+    }
+    Ok(errors == 0)
+}
+
+/// One run: the target, the setup, the timed load; the result as JSON.
+async fn run_one(args: &Args) -> anyhow::Result<Value> {
+    let target = target(args).await?;
     let (setup_requests, setup_time) = setup(&target.client, target.today).await?;
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(args.requests);
@@ -366,7 +437,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let (tally, stopped_by_time) = load(&args, &target.client, target.today, &progress).await;
+    let (tally, stopped_by_time) = load(args, &target.client, target.today, &progress).await;
     let elapsed = started.elapsed();
     progress.finish_and_clear();
     let fault_stats = target.faults.as_ref().map(FaultPlan::stats);
@@ -409,12 +480,48 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         "setup": { "requests": setup_requests, "seconds": (setup_time.as_secs_f64() * 1e3).round() / 1e3 },
         "faults": fault_stats.map(fault_json),
     });
-    if args.json {
-        println!("{result}");
-    } else {
-        print_summary(&result);
+    Ok(result)
+}
+
+fn print_matrix(runs: &[Value], ratios: &Value, loss: f64) {
+    println!("| replicas | loss | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in runs {
+        let l = &r["latency_ms"];
+        println!(
+            "| {} | {} % | {} | {} | {} | {} | {} | {} |",
+            r["target"]["replicas"],
+            r["target"]["loss_pct"],
+            r["ops_per_s"],
+            l["p50"],
+            l["p90"],
+            l["p99"],
+            l["max"],
+            r["error_count"]
+        );
     }
-    Ok(errors == 0)
+    println!();
+    for (name, key) in [
+        ("4 replicas ÷ 1 replica", "four_vs_one"),
+        (
+            &format!("4 ÷ 1 under {loss} % loss"),
+            "four_vs_one_under_loss",
+        ),
+        (
+            &format!("4 replicas: {loss} % loss ÷ none"),
+            "four_loss_vs_no_loss",
+        ),
+        (
+            &format!("1 replica: {loss} % loss ÷ none"),
+            "one_loss_vs_no_loss",
+        ),
+    ] {
+        let r = &ratios[key];
+        println!(
+            "{name}: throughput ×{} · p50 ×{} · p99 ×{}",
+            r["ops_per_s"], r["p50"], r["p99"]
+        );
+    }
 }
 
 fn fault_json(stats: FaultStats) -> Value {

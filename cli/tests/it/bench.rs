@@ -83,3 +83,68 @@ fn a_url_without_an_admin_key_is_refused_before_anything_runs() {
         .expect("dmtbs runs");
     assert_eq!(output.status.code(), Some(2), "clap's usage error");
 }
+
+#[test]
+fn the_matrix_runs_four_configurations_and_compares_them() {
+    let (code, result) = bench(&["--matrix", "--clients", "2", "--requests", "40"]);
+    let runs = result["runs"].as_array().expect("runs");
+    let shapes: Vec<(Value, Value)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["target"]["replicas"].clone(),
+                r["target"]["loss_pct"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [(4, 0.0), (1, 0.0), (4, 5.0), (1, 5.0)]
+            .map(|(n, loss)| (Value::from(n), Value::from(loss)))
+    );
+    for run in runs {
+        assert_eq!(run["completed"], 40, "{run:#}");
+        assert_eq!(run["error_count"], 0, "{run:#}");
+    }
+    for key in ["four_vs_one", "four_vs_one_under_loss"] {
+        assert!(
+            result["ratios"][key]["ops_per_s"].as_f64() > Some(0.0),
+            "{key}: {result:#}"
+        );
+    }
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_cluster_is_benchmarked_through_its_url() {
+    use dmtbs_cluster::config::TransportMode;
+    use dmtbs_cluster::local::{LocalCluster, local_config};
+    use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+
+    let config = local_config(
+        &components::dir(),
+        &IMPLEMENTATIONS,
+        2,
+        TransportMode::Unicast,
+        "2026-11-24",
+    )
+    .expect("configuration");
+    let cluster = LocalCluster::start(config).await.expect("cluster starts");
+    let (url, key) = (cluster.url(0), cluster.config.cluster.admin_key.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+            .args(["bench", "--url", &url, "--today", "2026-11-24", "--json"])
+            .args(["--clients", "2", "--requests", "60", "--max-seconds", "120"])
+            .env("DMTBS_ADMIN_KEY", key)
+            .output()
+            .expect("dmtbs runs")
+    })
+    .await
+    .expect("bench finished");
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&output.stderr));
+    });
+    check(&result, 60);
+    assert_eq!(output.status.code(), Some(0));
+    cluster.stop().await.expect("clean shutdown");
+}
