@@ -34,3 +34,8 @@ lint:
 # Run the benchmarks (figures go in docs/benchmarks.md).
 bench: build-replicas
     cargo bench -p dmtbs-tests --bench replicas
+
+# End-to-end benchmark through HTTP (release build): 4 replicas, 1 replica, then both under 5 % loss,
+# each on a fresh in-process cluster; prints each run, a table and the ratios (docs/benchmarks.md).
+bench-cluster requests="10000" clients="8" seed="1": build-replicas
+    cargo run --release -q -p dmtbs-cli -- bench --local --matrix --requests {{requests}} --clients {{clients}} --seed {{seed}}

@@ -1,6 +1,8 @@
 //! `dmtbs`: the command-line entry point — a whole local cluster (`up`), one node of a cluster
-//! (`sequencer`, `rm`, `fe`), and the replica demo. The booking commands come later.
+//! (`sequencer`, `rm`, `fe`), the replica demo, and the load generator (`bench`). The booking
+//! commands come later.
 
+mod bench;
 mod demo;
 
 use std::path::{Path, PathBuf};
@@ -57,18 +59,31 @@ enum Command {
     /// Load the four replica implementations and run a seeded workload through all of them,
     /// comparing every result and the final state digests.
     ReplicasDemo(demo::Args),
+    /// Load-test a cluster through its HTTP API — a running one (--url) or one started here
+    /// (--local, 1 or 4 replicas, optional loss) — and report throughput and latency.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The benchmark's output is its report. Its in-process cluster warns about every replica
+    // a verdict names silent, which loss makes routine: only errors are shown (RUST_LOG for more).
+    let default_filter = match cli.command {
+        Command::Bench(_) => "error",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::ReplicasDemo(args) => demo::run(args),
+        Command::Bench(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")
+            .and_then(|rt| rt.block_on(bench::run(args))),
         command => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(serve(command)).map(|()| true)),
@@ -122,7 +137,9 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             let transport = Arc::new(Wire::udp(&config, NodeId::FrontEnd(id)).await?);
             dmtbs_cluster::frontend::run(config, id, transport, listener, shutdown).await
         }
-        Command::ReplicasDemo(_) => unreachable!("handled in main without a runtime"),
+        Command::ReplicasDemo(_) | Command::Bench(_) => {
+            unreachable!("handled in main, without signal handling")
+        }
     }
 }
 

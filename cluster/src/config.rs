@@ -61,6 +61,11 @@ pub struct ClusterSection {
     /// Where replica modules named in `[[rm]] modules` are found (relative to this file).
     #[serde(default = "default_components")]
     pub components: PathBuf,
+    /// How many identical results a front end waits for before answering (1 ≤ quorum ≤ the
+    /// number of RMs). The default, 2, is what tolerates a replica computing wrong results; 1
+    /// (answer at the first result, tolerating nothing) serves one-replica baselines.
+    #[serde(default = "default_quorum")]
+    pub quorum: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -175,6 +180,10 @@ fn default_time_zone() -> String {
     "America/Toronto".into()
 }
 
+fn default_quorum() -> usize {
+    dmtbs_frontend::VoterConfig::DEFAULT_QUORUM
+}
+
 fn default_components() -> PathBuf {
     "replicas-wasm/target/components".into()
 }
@@ -225,6 +234,13 @@ impl ClusterConfig {
         }
         if self.rms.is_empty() || self.frontends.is_empty() {
             return invalid("a cluster needs at least one [[rm]] and one [[frontend]]".into());
+        }
+        let quorum = self.cluster.quorum;
+        if !(1..=self.rms.len()).contains(&quorum) {
+            return invalid(format!(
+                "quorum = {quorum}: need 1 <= quorum <= {} (the number of [[rm]] entries)",
+                self.rms.len()
+            ));
         }
         let mut rm_ids: Vec<RmId> = self.rms.iter().map(|r| r.id).collect();
         rm_ids.sort_unstable();
@@ -301,5 +317,48 @@ impl ClusterConfig {
             .iter()
             .find(|r| r.addr == addr)
             .map(|r| NodeId::Rm(r.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded default with its `[cluster]` section extended by `extra` and only the first
+    /// `rms` of its four replica managers.
+    fn with(extra: &str, rms: usize) -> Result<ClusterConfig, ConfigError> {
+        let mut text = DEFAULT.replacen("[cluster]\n", &format!("[cluster]\n{extra}\n"), 1);
+        // Each [[rm]] entry is three lines after its header; cut the file after the wanted ones.
+        if let Some(cut) = text.match_indices("[[rm]]").nth(rms).map(|(i, _)| i) {
+            text.truncate(cut);
+        }
+        ClusterConfig::parse(&text, Path::new("/"))
+    }
+
+    #[test]
+    fn quorum_defaults_to_two() {
+        assert_eq!(with("", 4).expect("valid").cluster.quorum, 2);
+    }
+
+    #[test]
+    fn quorum_within_one_to_the_number_of_rms_is_accepted() {
+        assert_eq!(with("quorum = 1", 1).expect("valid").cluster.quorum, 1);
+        assert_eq!(with("quorum = 3", 4).expect("valid").cluster.quorum, 3);
+        assert_eq!(with("quorum = 4", 4).expect("valid").cluster.quorum, 4);
+    }
+
+    #[test]
+    fn quorum_outside_one_to_the_number_of_rms_is_a_clear_error() {
+        for (quorum, rms) in [(0, 4), (5, 4), (2, 1)] {
+            let err = with(&format!("quorum = {quorum}"), rms).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid cluster configuration: quorum = {quorum}: need 1 <= quorum <= {rms} \
+                     (the number of [[rm]] entries)"
+                )
+            );
+        }
+        assert!(with("quorum = -1", 4).is_err(), "not a count");
     }
 }

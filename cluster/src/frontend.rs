@@ -142,6 +142,7 @@ async fn protocol(
     let mut voter_config = VoterConfig::new(config.rm_ids());
     voter_config.floor = Timeouts::ms(t.vote_floor_ms);
     voter_config.ceiling = Timeouts::ms(t.vote_ceiling_ms);
+    voter_config.quorum = config.cluster.quorum;
     let mut voter = Voter::new(voter_config);
     // Request ids start at the clock so a restarted front end never reuses one the sequencer
     // still remembers.

@@ -135,17 +135,37 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 /// A configuration for a local cluster of four RMs running `modules[i]`, one front end, on fresh
-/// loopback ports, with a fixed `today` and fresh random keys.
+/// loopback ports, with a fixed `today` and fresh random keys; the default quorum (2).
 pub fn test_config(
     components: &Path,
     modules: [&str; 4],
     transport: TransportMode,
     today: &str,
 ) -> anyhow::Result<ClusterConfig> {
+    local_config(
+        components,
+        &modules,
+        dmtbs_frontend::VoterConfig::DEFAULT_QUORUM,
+        transport,
+        today,
+    )
+}
+
+/// A configuration for a local cluster of `modules.len()` RMs (RM `i + 1` runs `modules[i]`)
+/// answering at `quorum` identical results, one front end, on fresh loopback ports, with a fixed
+/// `today` and fresh random keys. One RM with quorum 1 is the baseline benchmarks compare with.
+pub fn local_config(
+    components: &Path,
+    modules: &[&str],
+    quorum: usize,
+    transport: TransportMode,
+    today: &str,
+) -> anyhow::Result<ClusterConfig> {
     let port = || -> anyhow::Result<u16> { Ok(free_port()?) };
     let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
     let mut text = format!(
-        "[cluster]\nkey = \"{}\"\nadmin_key = \"{}\"\ntoday = \"{today}\"\ntransport = \"{}\"\n",
+        "[cluster]\nkey = \"{}\"\nadmin_key = \"{}\"\ntoday = \"{today}\"\ntransport = \"{}\"\n\
+         quorum = {quorum}\n",
         ClusterKey::generate().to_hex(),
         ClusterKey::generate().to_hex(),
         match transport {

@@ -1,4 +1,5 @@
-//! The voter: answers as soon as two replicas return identical results, then judges the rest.
+//! The voter: answers as soon as a quorum of replicas (two, by default) return identical results,
+//! then judges the rest.
 //!
 //! Sans-IO: no sockets and no clock. The caller feeds it results ([`Voter::record`]) and the time
 //! ([`Voter::tick`], at [`Voter::next_deadline`]), and acts on the [`Event`]s it returns: answer
@@ -6,13 +7,13 @@
 //! ([`verdict_message`]).
 //!
 //! Per request (ballot, keyed by sequence number):
-//! - two identical outcomes → [`Decision::Agreed`], at once;
+//! - [`VoterConfig::quorum`] identical outcomes (two by default) → [`Decision::Agreed`], at once;
 //! - the ballot stays open to judge the others until every configured RM has answered or the
 //!   **deadline** passes: `2 ×` the slowest result latency of the last [`VoterConfig::window`]
 //!   ballots, clamped to [`VoterConfig::floor`]`..=`[`VoterConfig::ceiling`] (the ceiling before
 //!   anything has been measured), fixed when the ballot opens. Then a [`Verdict`] names who
 //!   agreed, who was wrong, and who stayed silent;
-//! - no two identical outcomes by the ceiling (or once every RM answered and none match) →
+//! - no quorum of identical outcomes by the ceiling (or once every RM answered without one) →
 //!   [`Decision::NoAgreement`] — the client gets "unavailable", never a guess — and a verdict that
 //!   names only the silent RMs (without an agreed result nobody can be called wrong).
 //!
@@ -37,16 +38,22 @@ pub struct VoterConfig {
     pub ceiling: Duration,
     /// How many recent ballots' slowest latencies the deadline is computed from.
     pub window: usize,
+    /// How many identical results answer the client (at least 1; more than `rms.len()` never
+    /// agrees). Two tolerates one wrong replica among four, the design's promise; one answers
+    /// at the first result and tolerates nothing — for a one-replica baseline only.
+    pub quorum: usize,
 }
 
 impl VoterConfig {
     /// Default floor: results on one machine come in well under a millisecond; 50 ms leaves room
     /// for scheduling hiccups.
     pub const DEFAULT_FLOOR: Duration = Duration::from_millis(50);
-    /// Default ceiling: a client waits at most this long for two matching results.
+    /// Default ceiling: a client waits at most this long for a quorum of matching results.
     pub const DEFAULT_CEILING: Duration = Duration::from_secs(2);
     /// Default window: long enough to smooth out one slow ballot, short enough to follow change.
     pub const DEFAULT_WINDOW: usize = 64;
+    /// Default quorum: two identical results — one wrong replica alone can never make an answer.
+    pub const DEFAULT_QUORUM: usize = 2;
 
     /// The defaults for the given replica managers.
     pub fn new(rms: Vec<RmId>) -> Self {
@@ -55,6 +62,7 @@ impl VoterConfig {
             floor: Self::DEFAULT_FLOOR,
             ceiling: Self::DEFAULT_CEILING,
             window: Self::DEFAULT_WINDOW,
+            quorum: Self::DEFAULT_QUORUM,
         }
     }
 }
@@ -62,14 +70,14 @@ impl VoterConfig {
 /// The answer for one request; produced exactly once per ballot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    /// At least two replicas returned `outcome`.
+    /// At least a quorum of replicas returned `outcome`.
     Agreed {
         seq: u64,
         outcome: Outcome,
-        /// The RMs that returned `outcome` so far (at least two), ascending.
+        /// The RMs that returned `outcome` so far (at least a quorum), ascending.
         agreed: Vec<RmId>,
     },
-    /// No two replicas agreed by the ceiling, or all answered and no two agree.
+    /// No quorum of replicas agreed by the ceiling, or all answered without one.
     NoAgreement { seq: u64 },
 }
 
@@ -119,7 +127,7 @@ struct Ballot {
     deadline: Instant,
     /// Each RM's first result and when it arrived.
     results: BTreeMap<RmId, (Outcome, Instant)>,
-    /// The agreed outcome, once two results matched.
+    /// The agreed outcome, once a quorum of results matched.
     agreed: Option<Outcome>,
 }
 
@@ -225,7 +233,8 @@ impl Voter {
         ballot
             .results
             .insert(result.rm, (result.outcome.clone(), now));
-        if ballot.agreed.is_none() && same >= 1 {
+        // A quorum of 0 would agree on nothing at all: at least this one result counts.
+        if ballot.agreed.is_none() && same + 1 >= self.config.quorum.max(1) {
             let agreed: Vec<RmId> = ballot
                 .results
                 .iter()

@@ -11,7 +11,12 @@ use dmtbs_host::{ReplicaHandle, StateDigest};
 use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults};
 use dmtbs_testkit::{components, workload::Workload};
 
-use crate::client::{Api, Reply, converged, start, start_with};
+use dmtbs_client::{Answer, Error, outcome_of};
+use dmtbs_contract::Success;
+
+use crate::client::{client, converged, matches, start, start_with};
+
+type Reply = Result<Answer<Success>, Error>;
 
 /// Runs `clients` concurrent clients of `per_client` requests each and checks every sequenced
 /// answer against a reference replica. Returns how many requests were sequenced.
@@ -22,10 +27,10 @@ async fn clients_agree_with_reference(
     seed: u64,
 ) -> u64 {
     println!("seed {seed}: {clients} clients × {per_client} requests");
-    let api = Api::new(cluster);
+    let client = client(cluster);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let api = api.clone();
+        let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let ops: Vec<Operation> = Workload::new(seed + c)
                 .take(per_client)
@@ -33,7 +38,7 @@ async fn clients_agree_with_reference(
                 .collect();
             let mut answers = Vec::new();
             for op in ops {
-                let reply = api.call(&op).await;
+                let reply = client.execute(&op).await;
                 answers.push((op, reply));
             }
             answers
@@ -42,13 +47,18 @@ async fn clients_agree_with_reference(
     let mut sequenced: Vec<(u64, Operation, Reply)> = Vec::new();
     for task in tasks {
         for (op, reply) in task.await.expect("client task") {
-            match (canonicalise_operation(&op), reply.seq) {
+            let seq = outcome_of(&reply).map(|(seq, _)| seq);
+            match (canonicalise_operation(&op), seq) {
                 (Ok(canonical), Some(seq)) => sequenced.push((seq, canonical, reply)),
                 // Refused before sequencing: 422 with the rule's code, or no route at all when a
                 // malformed ID leaves a path segment empty.
                 (Err(_), None) => assert!(
-                    reply.status == 422
-                        || (reply.status == 404 && reply.code() == Some("no-such-route")),
+                    reply
+                        .as_ref()
+                        .err()
+                        .and_then(Error::api)
+                        .is_some_and(|e| e.seq.is_none()
+                            && (e.status == 422 || (e.status == 404 && e.code == "no-such-route"))),
                     "{op:?} → {reply:?}"
                 ),
                 (valid, seq) => panic!(
@@ -86,7 +96,7 @@ async fn clients_agree_with_reference(
     assert!(expected.failure.is_none());
     for ((seq, op, reply), outcome) in sequenced.iter().zip(&expected.outcomes) {
         assert!(
-            reply.matches(outcome),
+            matches(reply, outcome),
             "seq {seq}: {op:?}\n  answered: {reply:?}\n  reference: {outcome:?}"
         );
     }

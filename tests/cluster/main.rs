@@ -4,5 +4,6 @@
 mod client;
 mod end_to_end;
 mod load;
+mod quorum;
 mod recovery;
 mod wire;

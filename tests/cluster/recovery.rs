@@ -15,7 +15,59 @@ use serde_json::{Value, json};
 
 use dmtbs_testkit::workload::Workload;
 
-use crate::client::{Api, Reply, TODAY, converged};
+use dmtbs_client::{Client, Error};
+use dmtbs_frontend::http::success_json;
+
+use crate::client::{TODAY, client, converged};
+
+/// One answer: what the client saw (HTTP status, sequence number, JSON body) and, for
+/// sequenced answers, the outcome it stands for.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    seq: Option<u64>,
+    body: Value,
+    outcome: Option<dmtbs_contract::Outcome>,
+}
+
+impl Reply {
+    fn code(&self) -> Option<&str> {
+        self.body["error"]["code"].as_str()
+    }
+
+    fn matches(&self, outcome: &dmtbs_contract::Outcome) -> bool {
+        self.outcome.as_ref() == Some(outcome)
+    }
+}
+
+#[derive(Clone)]
+struct Api(Client);
+
+impl Api {
+    fn new(cluster: &LocalCluster) -> Self {
+        Api(client(cluster))
+    }
+
+    async fn call(&self, op: &Operation) -> Reply {
+        let result = self.0.execute(op).await;
+        let outcome = dmtbs_client::outcome_of(&result).map(|(_, o)| o);
+        match result {
+            Ok(answer) => Reply {
+                status: answer.status,
+                seq: Some(answer.seq),
+                body: success_json(&answer.value),
+                outcome,
+            },
+            Err(Error::Api(e)) => Reply {
+                status: e.status,
+                seq: e.seq,
+                body: json!({ "error": { "code": e.code, "message": e.message } }),
+                outcome,
+            },
+            Err(e) => panic!("the front end answers: {e}"),
+        }
+    }
+}
 
 /// One correct replica fed what the cluster sequenced, to check every answer a client saw.
 struct Reference {

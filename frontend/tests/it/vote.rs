@@ -14,6 +14,7 @@ fn config() -> VoterConfig {
         floor: 20 * MS,
         ceiling: 1000 * MS,
         window: 4,
+        quorum: 2,
     }
 }
 
@@ -259,4 +260,111 @@ fn verdicts_go_to_all_rms() {
         verdict_message(verdict.clone()),
         Outgoing::ToAllRms(Message::Verdict(verdict))
     );
+}
+
+#[test]
+fn the_default_quorum_is_two() {
+    assert_eq!(VoterConfig::new(vec![1, 2, 3, 4]).quorum, 2);
+}
+
+#[test]
+fn quorum_one_answers_at_the_first_result_and_still_judges_the_rest() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(VoterConfig {
+        quorum: 1,
+        ..config()
+    });
+    v.open(1, t0);
+    let events = v.record(result(3, 1, good()), t0 + MS);
+    assert_eq!(
+        decisions(&events),
+        [&Decision::Agreed {
+            seq: 1,
+            outcome: good(),
+            agreed: vec![3]
+        }]
+    );
+    assert!(verdicts(&events).is_empty(), "still collecting the rest");
+    v.record(result(1, 1, bad()), t0 + 2 * MS);
+    v.record(result(2, 1, good()), t0 + 2 * MS);
+    let events = v.record(result(4, 1, good()), t0 + 3 * MS);
+    assert!(decisions(&events).is_empty(), "answered once");
+    assert_eq!(
+        verdicts(&events),
+        [&Verdict {
+            seq: 1,
+            agreed: vec![2, 3, 4],
+            wrong: vec![1],
+            silent: vec![]
+        }]
+    );
+}
+
+#[test]
+fn quorum_one_over_a_single_replica_closes_at_its_result() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(VoterConfig {
+        rms: vec![1],
+        quorum: 1,
+        ..config()
+    });
+    v.open(5, t0);
+    let events = v.record(result(1, 5, good()), t0 + MS);
+    assert!(matches!(
+        decisions(&events)[..],
+        [Decision::Agreed { seq: 5, agreed, .. }] if agreed == &vec![1]
+    ));
+    assert_eq!(verdicts(&events)[0].agreed, vec![1]);
+    assert!(!v.is_open(5));
+    assert_eq!(v.next_deadline(), None);
+}
+
+#[test]
+fn quorum_three_waits_for_a_third_identical_result() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(VoterConfig {
+        quorum: 3,
+        ..config()
+    });
+    v.open(2, t0);
+    assert!(v.record(result(1, 2, good()), t0 + MS).is_empty());
+    assert!(v.record(result(2, 2, bad()), t0 + MS).is_empty());
+    assert!(
+        v.record(result(3, 2, good()), t0 + MS).is_empty(),
+        "two identical results are not enough"
+    );
+    let events = v.record(result(4, 2, good()), t0 + 2 * MS);
+    assert_eq!(
+        decisions(&events),
+        [&Decision::Agreed {
+            seq: 2,
+            outcome: good(),
+            agreed: vec![1, 3, 4]
+        }]
+    );
+    assert_eq!(verdicts(&events)[0].wrong, vec![2]);
+}
+
+#[test]
+fn quorum_three_without_three_identical_results_is_no_agreement() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(VoterConfig {
+        quorum: 3,
+        ..config()
+    });
+    // Two and two: every RM answered, no quorum — decided at once, never a guess.
+    v.open(8, t0);
+    v.record(result(1, 8, good()), t0);
+    v.record(result(2, 8, good()), t0);
+    v.record(result(3, 8, bad()), t0);
+    let events = v.record(result(4, 8, bad()), t0);
+    assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 8 }]);
+    // Two identical and one silent RM: no agreement by the ceiling.
+    v.open(9, t0);
+    v.record(result(1, 9, good()), t0);
+    v.record(result(2, 9, good()), t0);
+    assert!(v.tick(t0 + 999 * MS).is_empty());
+    let events = v.tick(t0 + 1000 * MS);
+    assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 9 }]);
+    assert_eq!(verdicts(&events)[0].silent, vec![3, 4]);
 }

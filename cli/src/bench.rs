@@ -1,0 +1,605 @@
+//! `dmtbs bench`: a load generator for the HTTP API — end-to-end throughput and latency through
+//! the front end, the sequencer, the replica managers and the replicas.
+//!
+//! The target is a running cluster (`--url` + `--admin-key`) or one started in this process
+//! (`--local`, real UDP over loopback) of one replica (quorum 1, the baseline) or four (quorum 2),
+//! optionally with a seeded fault layer dropping `--loss` percent of the datagrams on every link.
+//!
+//! A run has two phases. **Setup** (not timed) adds a catalogue of shows — every area, movie and
+//! slot for the eight days of the booking window — so bookings meet real shows from the start.
+//! **Load** (timed): `--clients` concurrent clients, each replaying its own seeded
+//! [`Workload`] (client `c` uses seed `seed + c`; malformed requests and refusals included, as
+//! real traffic has them), `--requests` in total, stopping early at `--max-seconds`. Every
+//! request's latency is measured from sending to the whole answer.
+//!
+//! Answers are sorted into: successes; refusals by the booking rules (sequenced and agreed:
+//! correct answers, e.g. `show-full`); refusals by the front end before sequencing (the workload's
+//! malformed requests); and **errors** — no agreement, unavailable, timeouts, connection
+//! failures, answers not understood. Exit status 0 when there were no errors, 1 otherwise.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use dmtbs_client::{Client, Error};
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_cluster::local::{LocalCluster, local_config};
+use dmtbs_host::contract::Date;
+use dmtbs_net::{FaultPlan, FaultStats, FaultTransport, LinkFaults, Transport};
+use dmtbs_testkit::build::{self, add_days};
+use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_testkit::workload::{AREAS, MOVIES, Workload};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+/// The date a `--local` cluster lives on: the workload's first day (the rules' examples' day).
+const LOCAL_TODAY: Date = Date {
+    year: 2026,
+    month: 11,
+    day: 24,
+};
+
+/// Capacity of each setup show: large enough that most bookings succeed for a while, small
+/// enough that some shows fill up during a long run.
+const SETUP_CAPACITY: u32 = 60;
+
+/// How long one request may take before it counts as a `timeout` error. Longer than a front
+/// end's own patience (7 s by default), so a stuck request comes back as `unavailable` first.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Args {
+    /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs --admin-key).
+    #[arg(long, conflicts_with = "local", requires = "admin_key")]
+    url: Option<String>,
+    /// The cluster's admin key (for the setup's add-show requests and the workload's admins).
+    #[arg(long, env = "DMTBS_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Start a cluster in this process instead (sequencer, RMs, a front end; UDP on loopback).
+    #[arg(long, required_unless_present = "url")]
+    local: bool,
+    /// With --local: how many replica managers (implementations A, B, C, D in that order).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=4))]
+    replicas: u8,
+    /// With --local: identical results needed to answer (default: 1 for one replica, else 2).
+    #[arg(long)]
+    quorum: Option<usize>,
+    /// With --local: percentage of datagrams dropped on every link (a seeded fault layer).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// With --local: multicast or unicast fan-out.
+    #[arg(long, default_value = "multicast", value_parser = ["multicast", "unicast"])]
+    transport: String,
+    /// With --local: folder of the built replica components.
+    #[arg(long)]
+    components: Option<PathBuf>,
+    /// Workload seed (client c replays seed + c); printed with the result.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    clients: u64,
+    /// Requests in the timed phase, over all clients.
+    #[arg(long, default_value_t = 10_000)]
+    requests: u64,
+    /// Stop sending new requests after this many seconds of the timed phase.
+    #[arg(long, default_value_t = 60)]
+    max_seconds: u64,
+    /// The cluster's date, YYYY-MM-DD, which the workload's show dates follow (default: with
+    /// --local its fixed 2026-11-24; with --url the local date of this machine).
+    #[arg(long)]
+    today: Option<String>,
+    /// Print one JSON object with the result instead of the text summary.
+    #[arg(long)]
+    json: bool,
+    /// With --local: run four configurations back to back, each on a fresh cluster — 4 replicas,
+    /// 1 replica, 4 replicas under loss, 1 replica under loss (--loss, default 5) — and report
+    /// each and the ratios between them. --replicas and --quorum are ignored.
+    #[arg(long, requires = "local")]
+    matrix: bool,
+}
+
+/// The default loss of the lossy runs of `--matrix`.
+const MATRIX_LOSS: f64 = 5.0;
+
+/// What one request ended as.
+enum Kind {
+    /// A success value.
+    Ok,
+    /// Refused by the booking rules (sequenced, agreed): a correct answer.
+    RefusedByRules(String),
+    /// Refused by the front end before sequencing (malformed input in the workload).
+    RefusedByFrontEnd(String),
+    /// No usable answer.
+    Error(String),
+}
+
+fn classify(result: &Result<dmtbs_client::Answer<dmtbs_client::Success>, Error>) -> Kind {
+    match result {
+        Ok(_) => Kind::Ok,
+        Err(Error::Api(e)) if e.refused_by_rules() => Kind::RefusedByRules(e.code.clone()),
+        // 4xx without a sequence number: the front end refused the input itself.
+        Err(Error::Api(e)) if e.seq.is_none() && (400..500).contains(&e.status) => {
+            Kind::RefusedByFrontEnd(e.code.clone())
+        }
+        Err(e) => Kind::Error(e.kind().to_owned()),
+    }
+}
+
+/// What the clients saw, merged.
+#[derive(Default)]
+struct Tally {
+    /// Every request's latency, in completion order per client.
+    latencies: Vec<Duration>,
+    ok: u64,
+    refused_by_rules: BTreeMap<String, u64>,
+    refused_by_front_end: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn record(&mut self, latency: Duration, kind: Kind) {
+        self.latencies.push(latency);
+        match kind {
+            Kind::Ok => self.ok += 1,
+            Kind::RefusedByRules(code) => *self.refused_by_rules.entry(code).or_default() += 1,
+            Kind::RefusedByFrontEnd(code) => {
+                *self.refused_by_front_end.entry(code).or_default() += 1
+            }
+            Kind::Error(kind) => *self.errors.entry(kind).or_default() += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.ok += other.ok;
+        for (mine, theirs) in [
+            (&mut self.refused_by_rules, other.refused_by_rules),
+            (&mut self.refused_by_front_end, other.refused_by_front_end),
+            (&mut self.errors, other.errors),
+        ] {
+            for (code, n) in theirs {
+                *mine.entry(code).or_default() += n;
+            }
+        }
+    }
+
+    fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// Latency percentiles (nearest rank) of a non-empty sorted list.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Where the load goes, and what to stop afterwards.
+struct Target {
+    client: Client,
+    today: Date,
+    /// The local cluster, when this run started one.
+    cluster: Option<LocalCluster>,
+    /// The fault layer's plan, when --loss was given.
+    faults: Option<FaultPlan>,
+    /// Describes the target in the result.
+    description: Value,
+}
+
+fn parse_date(text: &str) -> anyhow::Result<Date> {
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("--today {text:?} is not a YYYY-MM-DD date"))?;
+    use chrono::Datelike as _;
+    Ok(build::date(
+        date.year().try_into().context("year out of range")?,
+        date.month() as u8,
+        date.day() as u8,
+    ))
+}
+
+async fn target(args: &Args) -> anyhow::Result<Target> {
+    if args.url.is_some() && (args.loss > 0.0 || args.quorum.is_some()) {
+        bail!("--loss and --quorum shape a --local cluster; a running cluster has its own");
+    }
+    if let Some(url) = &args.url {
+        let today = match &args.today {
+            Some(text) => parse_date(text)?,
+            None => parse_date(&chrono::Local::now().date_naive().to_string())?,
+        };
+        let client = Client::builder(url.clone())
+            .admin_key(args.admin_key.clone().unwrap_or_default())
+            .timeout(REQUEST_TIMEOUT)
+            .build()?;
+        client
+            .health()
+            .await
+            .with_context(|| format!("no DMTBS front end at {url}"))?;
+        return Ok(Target {
+            client,
+            today,
+            cluster: None,
+            faults: None,
+            description: json!({ "url": url }),
+        });
+    }
+    if !(0.0..=100.0).contains(&args.loss) {
+        bail!("--loss {} is not a percentage within 0..=100", args.loss);
+    }
+    let replicas = usize::from(args.replicas);
+    let quorum = args.quorum.unwrap_or(if replicas == 1 { 1 } else { 2 });
+    let today = match &args.today {
+        Some(text) => parse_date(text)?,
+        None => LOCAL_TODAY,
+    };
+    let transport = match args.transport.as_str() {
+        "unicast" => TransportMode::Unicast,
+        _ => TransportMode::Multicast,
+    };
+    let dir = args.components.clone().unwrap_or_else(components::dir);
+    let config = local_config(
+        &dir,
+        &IMPLEMENTATIONS[..replicas],
+        quorum,
+        transport,
+        &format!("{}-{:02}-{:02}", today.year, today.month, today.day),
+    )?;
+    let faults = (args.loss > 0.0).then(|| FaultPlan::new(args.seed));
+    let cluster = match &faults {
+        None => LocalCluster::start(config).await,
+        Some(plan) => {
+            plan.set_all_links(LinkFaults::loss(args.loss))?;
+            let plan = plan.clone();
+            let wrap = move |_, udp| -> Arc<dyn Transport> {
+                Arc::new(FaultTransport::new(udp, plan.clone()))
+            };
+            LocalCluster::start_wrapped(config, &wrap).await
+        }
+    }
+    .context("starting the local cluster (are the replicas built? just build-replicas)")?;
+    let client = Client::builder(cluster.url(0))
+        .admin_key(cluster.config.cluster.admin_key.clone())
+        .timeout(REQUEST_TIMEOUT)
+        .build()?;
+    let description = json!({
+        "local": true,
+        "replicas": replicas,
+        "modules": &IMPLEMENTATIONS[..replicas],
+        "quorum": quorum,
+        "loss_pct": args.loss,
+        "transport": args.transport,
+    });
+    Ok(Target {
+        client,
+        today,
+        cluster: Some(cluster),
+        faults,
+        description,
+    })
+}
+
+/// Adds every area's shows for the booking window (today and seven days ahead), every movie and
+/// slot, by the area's admin. Returns how many requests that took and how long.
+async fn setup(client: &Client, today: Date) -> anyhow::Result<(u64, Duration)> {
+    let started = Instant::now();
+    let mut sent = 0;
+    for day in 0..=7 {
+        for area in AREAS {
+            for movie in MOVIES {
+                for slot in ['M', 'A', 'E'] {
+                    let show = build::show_id(area, slot, add_days(today, day));
+                    let op = build::add_show(&format!("{area}A0001"), movie, &show, SETUP_CAPACITY);
+                    sent += 1;
+                    client.execute(&op).await.with_context(|| {
+                        format!(
+                            "setup: adding show {show} failed — is --today the cluster's date, \
+                             and --admin-key its key?"
+                        )
+                    })?;
+                }
+            }
+        }
+    }
+    Ok((sent, started.elapsed()))
+}
+
+/// The timed phase: `clients` tasks sharing `requests`, each stopping at `deadline`.
+async fn load(args: &Args, client: &Client, today: Date, progress: &ProgressBar) -> (Tally, bool) {
+    let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
+    let mut tasks = Vec::new();
+    for c in 0..args.clients {
+        // An even share; the first `requests % clients` clients take one more.
+        let share = args.requests / args.clients + u64::from(c < args.requests % args.clients);
+        let (client, progress) = (client.clone(), progress.clone());
+        let seed = args.seed.wrapping_add(c);
+        tasks.push(tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let mut workload = Workload::starting(seed, today);
+            let mut stopped = false;
+            for _ in 0..share {
+                if Instant::now() >= deadline {
+                    stopped = true;
+                    break;
+                }
+                // The workload is endless.
+                let request = workload.next().expect("an endless workload");
+                let sent = Instant::now();
+                let result = client.execute(&request.operation).await;
+                tally.record(sent.elapsed(), classify(&result));
+                progress.inc(1);
+            }
+            (tally, stopped)
+        }));
+    }
+    let mut tally = Tally::default();
+    let mut stopped = false;
+    for task in tasks {
+        match task.await {
+            Ok((t, s)) => {
+                tally.merge(t);
+                stopped |= s;
+            }
+            Err(e) => {
+                // A client task cannot panic short of a bug; count it rather than lose the run.
+                tracing::error!("client task failed: {e}");
+                *tally.errors.entry("client-panic".into()).or_default() += 1;
+            }
+        }
+    }
+    (tally, stopped)
+}
+
+/// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
+pub async fn run(args: Args) -> anyhow::Result<bool> {
+    if !args.matrix {
+        let result = run_one(&args).await?;
+        if args.json {
+            println!("{result}");
+        } else {
+            print_summary(&result);
+        }
+        return Ok(result["error_count"] == 0);
+    }
+    let loss = if args.loss > 0.0 {
+        args.loss
+    } else {
+        MATRIX_LOSS
+    };
+    let mut runs = Vec::new();
+    for (replicas, loss) in [(4, 0.0), (1, 0.0), (4, loss), (1, loss)] {
+        let args = Args {
+            replicas,
+            quorum: None,
+            loss,
+            ..args.clone()
+        };
+        let result = run_one(&args).await?;
+        if !args.json {
+            print_summary(&result);
+            println!();
+        }
+        runs.push(result);
+    }
+    let ratio = |a: &Value, b: &Value| -> Value {
+        match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) if b > 0.0 => json!((a / b * 100.0).round() / 100.0),
+            _ => Value::Null,
+        }
+    };
+    // Each ratio: first run ÷ second run, for throughput and the latency percentiles.
+    let compare = |a: &Value, b: &Value| {
+        json!({
+            "ops_per_s": ratio(&a["ops_per_s"], &b["ops_per_s"]),
+            "p50": ratio(&a["latency_ms"]["p50"], &b["latency_ms"]["p50"]),
+            "p99": ratio(&a["latency_ms"]["p99"], &b["latency_ms"]["p99"]),
+        })
+    };
+    let ratios = json!({
+        "four_vs_one": compare(&runs[0], &runs[1]),
+        "four_vs_one_under_loss": compare(&runs[2], &runs[3]),
+        "four_loss_vs_no_loss": compare(&runs[2], &runs[0]),
+        "one_loss_vs_no_loss": compare(&runs[3], &runs[1]),
+    });
+    let errors: u64 = runs.iter().filter_map(|r| r["error_count"].as_u64()).sum();
+    if args.json {
+        println!(
+            "{}",
+            json!({ "runs": runs, "ratios": ratios, "loss_pct": loss })
+        );
+    } else {
+        print_matrix(&runs, &ratios, loss);
+    }
+    Ok(errors == 0)
+}
+
+/// One run: the target, the setup, the timed load; the result as JSON.
+async fn run_one(args: &Args) -> anyhow::Result<Value> {
+    let target = target(args).await?;
+    let (setup_requests, setup_time) = setup(&target.client, target.today).await?;
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(args.requests);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} (eta {eta})",
+            )
+            // A constant template: it parses.
+            .expect("progress template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let started = Instant::now();
+    let (tally, stopped_by_time) = load(args, &target.client, target.today, &progress).await;
+    let elapsed = started.elapsed();
+    progress.finish_and_clear();
+    let fault_stats = target.faults.as_ref().map(FaultPlan::stats);
+    if let Some(cluster) = target.cluster {
+        cluster.stop().await.context("stopping the local cluster")?;
+    }
+
+    let mut sorted = tally.latencies.clone();
+    sorted.sort_unstable();
+    let completed = sorted.len() as u64;
+    let errors = tally.error_count();
+    let latency = if sorted.is_empty() {
+        json!(null)
+    } else {
+        let mean = sorted.iter().sum::<Duration>() / sorted.len() as u32;
+        json!({
+            "p50": ms(percentile(&sorted, 0.50)),
+            "p90": ms(percentile(&sorted, 0.90)),
+            "p99": ms(percentile(&sorted, 0.99)),
+            "max": ms(*sorted.last().expect("not empty")),
+            "mean": ms(mean),
+        })
+    };
+    let ops_per_s = completed as f64 / elapsed.as_secs_f64().max(1e-9);
+    let result = json!({
+        "seed": args.seed,
+        "target": target.description,
+        "clients": args.clients,
+        "requests": args.requests,
+        "completed": completed,
+        "stopped_by_time_limit": stopped_by_time,
+        "elapsed_s": (elapsed.as_secs_f64() * 1e3).round() / 1e3,
+        "ops_per_s": ops_per_s.round() as u64,
+        "latency_ms": latency,
+        "ok": tally.ok,
+        "refused_by_rules": tally.refused_by_rules,
+        "refused_by_front_end": tally.refused_by_front_end,
+        "errors": tally.errors,
+        "error_count": errors,
+        "setup": { "requests": setup_requests, "seconds": (setup_time.as_secs_f64() * 1e3).round() / 1e3 },
+        "faults": fault_stats.map(fault_json),
+    });
+    Ok(result)
+}
+
+fn print_matrix(runs: &[Value], ratios: &Value, loss: f64) {
+    println!("| replicas | loss | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in runs {
+        let l = &r["latency_ms"];
+        println!(
+            "| {} | {} % | {} | {} | {} | {} | {} | {} |",
+            r["target"]["replicas"],
+            r["target"]["loss_pct"],
+            r["ops_per_s"],
+            l["p50"],
+            l["p90"],
+            l["p99"],
+            l["max"],
+            r["error_count"]
+        );
+    }
+    println!();
+    for (name, key) in [
+        ("4 replicas ÷ 1 replica", "four_vs_one"),
+        (
+            &format!("4 ÷ 1 under {loss} % loss"),
+            "four_vs_one_under_loss",
+        ),
+        (
+            &format!("4 replicas: {loss} % loss ÷ none"),
+            "four_loss_vs_no_loss",
+        ),
+        (
+            &format!("1 replica: {loss} % loss ÷ none"),
+            "one_loss_vs_no_loss",
+        ),
+    ] {
+        let r = &ratios[key];
+        println!(
+            "{name}: throughput ×{} · p50 ×{} · p99 ×{}",
+            r["ops_per_s"], r["p50"], r["p99"]
+        );
+    }
+}
+
+fn fault_json(stats: FaultStats) -> Value {
+    json!({ "arrived": stats.arrived, "dropped": stats.dropped })
+}
+
+fn print_summary(r: &Value) {
+    let t = &r["target"];
+    let what = match t["url"].as_str() {
+        Some(url) => format!("cluster at {url}"),
+        None => format!(
+            "local cluster: {} replica(s), quorum {}, {} % loss, {}",
+            t["replicas"],
+            t["quorum"],
+            t["loss_pct"],
+            t["transport"].as_str().unwrap_or("")
+        ),
+    };
+    println!("dmtbs bench — {what}");
+    println!(
+        "seed {} · {} clients · setup {} requests in {} s (not timed)",
+        r["seed"], r["clients"], r["setup"]["requests"], r["setup"]["seconds"]
+    );
+    println!(
+        "{} of {} requests in {} s{}: {} ops/s",
+        r["completed"],
+        r["requests"],
+        r["elapsed_s"],
+        if r["stopped_by_time_limit"] == true {
+            " (stopped at --max-seconds)"
+        } else {
+            ""
+        },
+        r["ops_per_s"]
+    );
+    let l = &r["latency_ms"];
+    if !l.is_null() {
+        println!(
+            "latency ms: p50 {} · p90 {} · p99 {} · max {} · mean {}",
+            l["p50"], l["p90"], l["p99"], l["max"], l["mean"]
+        );
+    }
+    let list = |v: &Value| -> String {
+        let items: Vec<String> = v
+            .as_object()
+            .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
+            .unwrap_or_default();
+        if items.is_empty() {
+            "none".into()
+        } else {
+            items.join(", ")
+        }
+    };
+    println!("answered: {} ok", r["ok"]);
+    println!("  refused by the rules: {}", list(&r["refused_by_rules"]));
+    println!(
+        "  refused by the front end: {}",
+        list(&r["refused_by_front_end"])
+    );
+    println!("errors: {}", list(&r["errors"]));
+    if let Some(f) = r["faults"].as_object() {
+        println!(
+            "fault layer: {} of {} datagrams dropped",
+            f["dropped"], f["arrived"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let sorted: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&sorted, 0.50), Duration::from_millis(50));
+        assert_eq!(percentile(&sorted, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&sorted, 1.0), Duration::from_millis(100));
+        assert_eq!(percentile(&sorted[..1], 0.5), Duration::from_millis(1));
+    }
+}

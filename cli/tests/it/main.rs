@@ -1,0 +1,3 @@
+//! The `dmtbs` command as a user runs it.
+
+mod bench;

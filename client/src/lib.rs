@@ -1,0 +1,471 @@
+//! A typed client for the DMTBS front end's HTTP/JSON API.
+//!
+//! One method per booking operation, each taking the contract's record for it
+//! ([`dmtbs_contract`], the WIT contract as Rust types) and returning a typed [`Answer`] — the
+//! success value, the request's sequence number (`X-DMTBS-Seq`) and the replica managers that
+//! agreed on it (`X-DMTBS-Agreed`) — or a typed [`Error`]: a refusal by the front end or by the
+//! booking rules ([`ApiError`]: HTTP status, error code, message, details), no answer at all, or
+//! an answer that is not the API's. [`Client::execute`] sends any contract [`Operation`], so
+//! generated workloads (`dmtbs-testkit`'s `Workload`) can be replayed through HTTP.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), dmtbs_client::Error> {
+//! use dmtbs_client::{Book, Client};
+//!
+//! let client = Client::builder("http://127.0.0.1:8080").admin_key("the-admin-key").build()?;
+//! let answer = client
+//!     .book(&Book {
+//!         actor: "ATWC0001".into(),
+//!         customer: "ATWC0001".into(),
+//!         movie: "Avatar".into(),
+//!         show_id: "ATWE251126".into(),
+//!         tickets: 2,
+//!     })
+//!     .await?;
+//! println!("booked; {} seats left (request {}, agreed by RMs {:?})",
+//!          answer.value.remaining, answer.seq, answer.agreed);
+//! # Ok(()) }
+//! ```
+//!
+//! Every request names its actor in `X-DMTBS-User` (the operation's `actor` field). Requests whose
+//! actor is an admin (role letter `A`) also present the admin key given to the builder as
+//! `Authorization: Bearer <key>`; customers' requests never carry it.
+//!
+//! Layout:
+//! - this file: [`Client`], its builder, [`Answer`], the routes;
+//! - [`error`]: [`Error`] and [`ApiError`];
+//! - `json` (private): the API's JSON shapes decoded into contract types, checked in its tests
+//!   against the front end's own encoders.
+
+pub mod error;
+mod json;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use dmtbs_contract::{
+    AddShow, Availability, Book, Booked, BookingError, Cancel, Exchange, Exchanged, Operation,
+    Outcome, RemoveShow, Schedule, ScheduledBooking, ShowRemaining, ShowRemoved, Success,
+};
+pub use error::{ApiError, Error};
+use serde_json::json;
+
+/// The header naming the caller.
+const USER_HEADER: &str = "x-dmtbs-user";
+/// Response header: the request's sequence number.
+const SEQ_HEADER: &str = "x-dmtbs-seq";
+/// Response header: the replica managers that agreed, comma-separated.
+const AGREED_HEADER: &str = "x-dmtbs-agreed";
+
+/// A replica manager's id, as in `X-DMTBS-Agreed`.
+pub type RmId = u8;
+
+/// A successful answer: what the replicas agreed on, and where it sits in the total order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer<T> {
+    /// The success value.
+    pub value: T,
+    /// The request's place in the total order (`X-DMTBS-Seq`).
+    pub seq: u64,
+    /// The replica managers whose identical results made the answer (`X-DMTBS-Agreed`), as
+    /// sent: ascending.
+    pub agreed: Vec<RmId>,
+    /// The HTTP status: 201 for a show added, 200 otherwise.
+    pub status: u16,
+}
+
+impl<T> Answer<T> {
+    /// The same answer carrying `f(value)`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answer<U> {
+        Answer {
+            value: f(self.value),
+            seq: self.seq,
+            agreed: self.agreed,
+            status: self.status,
+        }
+    }
+}
+
+/// What `add-show` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShowChange {
+    /// A new show (HTTP 201).
+    Added,
+    /// The show existed; its capacity was set.
+    Updated {
+        /// The capacity before the change.
+        old_capacity: u32,
+    },
+}
+
+/// The replicas' outcome carried by a client result, if the cluster executed the request and
+/// answered: a success, or a refusal by the booking rules (a sequenced [`ApiError`] whose code is
+/// a rule's). `None` for refusals by the front end before sequencing and for failures. Returns
+/// the sequence number with the outcome.
+pub fn outcome_of(result: &Result<Answer<Success>, Error>) -> Option<(u64, Outcome)> {
+    match result {
+        Ok(answer) => Some((answer.seq, Ok(answer.value.clone()))),
+        Err(Error::Api(e)) => match (e.seq, e.booking_error()) {
+            (Some(seq), Some(refusal)) if e.code != "no-agreement" => Some((seq, Err(refusal))),
+            _ => None,
+        },
+        Err(_) => None,
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Clone)]
+pub struct ClientBuilder {
+    /// The front end's base URL.
+    base: String,
+    /// See [`ClientBuilder::admin_key`].
+    admin_key: Option<String>,
+    /// See [`ClientBuilder::timeout`].
+    timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// The key admin actors present. Without one, admin requests are sent without a key (and
+    /// refused with 401 `unauthenticated`).
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
+        self
+    }
+
+    /// How long one request may take, from sending to the whole answer; default
+    /// [`Client::DEFAULT_TIMEOUT`]. Past it the result is [`Error::Transport`] (a timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The client. Fails if the base URL is not an `http`/`https` URL.
+    pub fn build(self) -> Result<Client, Error> {
+        let invalid = |reason: &str| Error::Url {
+            url: self.base.clone(),
+            reason: reason.into(),
+        };
+        let base = reqwest::Url::parse(&self.base).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid("not an http:// or https:// URL"));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .map_err(Error::Transport)?;
+        Ok(Client {
+            http,
+            base,
+            admin_key: self.admin_key,
+        })
+    }
+}
+
+/// A client of one front end. Cheap to clone; clones share one connection pool, so concurrent
+/// tasks should clone one client rather than build many.
+#[derive(Clone)]
+pub struct Client {
+    /// The connection pool and timeout.
+    http: reqwest::Client,
+    /// The front end's base URL; routes are appended to its path.
+    base: reqwest::Url,
+    /// Presented by admin actors only.
+    admin_key: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Whether a user ID names an admin: the role letter (4th character) is `A`, in any case — the
+/// front end canonicalises IDs, so `atwa0001` is an admin too.
+fn is_admin(actor: &str) -> bool {
+    actor
+        .as_bytes()
+        .get(3)
+        .is_some_and(|role| role.eq_ignore_ascii_case(&b'A'))
+}
+
+impl Client {
+    /// Default for [`ClientBuilder::timeout`]: longer than a front end's own patience
+    /// (resending to the sequencer, then the voting ceiling: 7 s by default), so the front end's
+    /// `unavailable` answer arrives before the client gives up.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A builder for a client of the front end at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base: base_url.into(),
+            admin_key: None,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A client without an admin key and with the default timeout.
+    pub fn new(base_url: impl Into<String>) -> Result<Client, Error> {
+        Self::builder(base_url).build()
+    }
+
+    /// The same client (same connection pool) presenting another admin key, or none.
+    pub fn with_admin_key(&self, key: Option<&str>) -> Client {
+        Client {
+            admin_key: key.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// The front end's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// `GET /healthz`: Ok when the front end is up (it says nothing about the replicas).
+    pub async fn health(&self) -> Result<(), Error> {
+        let response = self
+            .http
+            .get(self.url(&["healthz"]))
+            .send()
+            .await
+            .map_err(Error::Transport)?;
+        let status = response.status().as_u16();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(Error::Unexpected {
+                status,
+                reason: "the health check did not answer 200".into(),
+            })
+        }
+    }
+
+    /// Sends any operation to its route and returns the success value as the contract's
+    /// [`Success`]. The typed methods below narrow it to the operation's own success type.
+    pub async fn execute(&self, operation: &Operation) -> Result<Answer<Success>, Error> {
+        let (actor, request) = match operation {
+            Operation::AddShow(o) => (
+                &o.actor,
+                self.http.post(self.url(&["v1", "shows"])).json(&json!({
+                    "movie": o.movie, "showId": o.show_id, "capacity": o.capacity
+                })),
+            ),
+            Operation::RemoveShow(o) => (
+                &o.actor,
+                self.http
+                    .delete(self.url(&["v1", "shows", &o.movie, &o.show_id])),
+            ),
+            Operation::Availability(o) => (
+                &o.actor,
+                self.http
+                    .get(self.url(&["v1", "movies", &o.movie, "availability"])),
+            ),
+            Operation::Book(o) => (
+                &o.actor,
+                self.http
+                    .post(self.url(&["v1", "customers", &o.customer, "bookings"]))
+                    .json(&json!({ "movie": o.movie, "showId": o.show_id, "tickets": o.tickets })),
+            ),
+            Operation::Schedule(o) => (
+                &o.actor,
+                self.http
+                    .get(self.url(&["v1", "customers", &o.customer, "bookings"])),
+            ),
+            Operation::Cancel(o) => (
+                &o.actor,
+                self.http
+                    .delete(self.url(&[
+                        "v1",
+                        "customers",
+                        &o.customer,
+                        "bookings",
+                        &o.movie,
+                        &o.show_id,
+                    ]))
+                    .query(&[("tickets", o.tickets)]),
+            ),
+            Operation::Exchange(o) => (
+                &o.actor,
+                self.http
+                    .post(self.url(&["v1", "customers", &o.customer, "exchanges"]))
+                    .json(&json!({
+                        "oldMovie": o.old_movie, "oldShowId": o.old_show_id,
+                        "newMovie": o.new_movie, "newShowId": o.new_show_id, "tickets": o.tickets
+                    })),
+            ),
+        };
+        self.send(actor, request).await
+    }
+
+    /// Admin: add a show, or set the capacity of an existing one.
+    pub async fn add_show(&self, op: &AddShow) -> Result<Answer<ShowChange>, Error> {
+        let answer = self.execute(&Operation::AddShow(op.clone())).await?;
+        narrow(answer, "add-show", |s| match s {
+            Success::ShowAdded => Ok(ShowChange::Added),
+            Success::ShowUpdated(old_capacity) => Ok(ShowChange::Updated { old_capacity }),
+            other => Err(other),
+        })
+    }
+
+    /// Admin: remove a show; its bookings are moved to a later show or dropped.
+    pub async fn remove_show(&self, op: &RemoveShow) -> Result<Answer<ShowRemoved>, Error> {
+        let answer = self.execute(&Operation::RemoveShow(op.clone())).await?;
+        narrow(answer, "remove-show", |s| match s {
+            Success::ShowRemoved(removed) => Ok(removed),
+            other => Err(other),
+        })
+    }
+
+    /// The seats left on every non-past show of a movie, in show order.
+    pub async fn availability(
+        &self,
+        op: &Availability,
+    ) -> Result<Answer<Vec<ShowRemaining>>, Error> {
+        let answer = self.execute(&Operation::Availability(op.clone())).await?;
+        narrow(answer, "availability", |s| match s {
+            Success::Availability(shows) => Ok(shows),
+            other => Err(other),
+        })
+    }
+
+    /// Book tickets for a customer.
+    pub async fn book(&self, op: &Book) -> Result<Answer<Booked>, Error> {
+        let answer = self.execute(&Operation::Book(op.clone())).await?;
+        narrow(answer, "book", |s| match s {
+            Success::Booked(booked) => Ok(booked),
+            other => Err(other),
+        })
+    }
+
+    /// All of a customer's bookings, in show order.
+    pub async fn schedule(&self, op: &Schedule) -> Result<Answer<Vec<ScheduledBooking>>, Error> {
+        let answer = self.execute(&Operation::Schedule(op.clone())).await?;
+        narrow(answer, "schedule", |s| match s {
+            Success::Schedule(bookings) => Ok(bookings),
+            other => Err(other),
+        })
+    }
+
+    /// Cancel some of a customer's tickets on a show; the value is the tickets still held
+    /// (0: the booking is gone).
+    pub async fn cancel(&self, op: &Cancel) -> Result<Answer<u32>, Error> {
+        let answer = self.execute(&Operation::Cancel(op.clone())).await?;
+        narrow(answer, "cancel", |s| match s {
+            Success::Cancelled(held) => Ok(held),
+            other => Err(other),
+        })
+    }
+
+    /// Move tickets from one show to another in one step.
+    pub async fn exchange(&self, op: &Exchange) -> Result<Answer<Exchanged>, Error> {
+        let answer = self.execute(&Operation::Exchange(op.clone())).await?;
+        narrow(answer, "exchange", |s| match s {
+            Success::Exchanged(exchanged) => Ok(exchanged),
+            other => Err(other),
+        })
+    }
+
+    /// The base URL with `segments` appended, each percent-encoded (a movie name or ID with a
+    /// `/` or space in it stays one segment).
+    fn url(&self, segments: &[&str]) -> reqwest::Url {
+        let mut url = self.base.clone();
+        // `build` refused URLs that cannot be a base, the only case where this fails.
+        url.path_segments_mut()
+            .expect("an http(s) base URL")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    /// Sends one operation request as `actor` and reads the answer.
+    async fn send(
+        &self,
+        actor: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer<Success>, Error> {
+        let mut request = request.header(USER_HEADER, actor);
+        if is_admin(actor)
+            && let Some(key) = &self.admin_key
+        {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(Error::Transport)?;
+        let status = response.status().as_u16();
+        let unexpected = |reason: String| Error::Unexpected { status, reason };
+        let header = |name: &str| -> Result<Option<String>, Error> {
+            response
+                .headers()
+                .get(name)
+                .map(|v| {
+                    v.to_str()
+                        .map(str::to_owned)
+                        .map_err(|_| unexpected(format!("header {name} is not text")))
+                })
+                .transpose()
+        };
+        let seq = header(SEQ_HEADER)?
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| unexpected(format!("{SEQ_HEADER}: {s:?} is not a number")))
+            })
+            .transpose()?;
+        let agreed = match header(AGREED_HEADER)? {
+            None => Vec::new(),
+            Some(list) => json::agreed(&list)
+                .ok_or_else(|| unexpected(format!("{AGREED_HEADER}: {list:?} is not a list")))?,
+        };
+        let body = response.bytes().await.map_err(Error::Transport)?;
+        if (200..300).contains(&status) {
+            let value = json::success(&body)
+                .map_err(|e| unexpected(format!("not a success value: {e}")))?;
+            let seq = seq.ok_or_else(|| unexpected(format!("no {SEQ_HEADER} header")))?;
+            Ok(Answer {
+                value,
+                seq,
+                agreed,
+                status,
+            })
+        } else {
+            let e = json::error(&body).map_err(|e| unexpected(format!("not an error: {e}")))?;
+            // A `no-agreement` answer names its sequence number in the details only.
+            let seq = seq.or_else(|| e.details.get("seq").and_then(|s| s.as_u64()));
+            Err(Error::Api(Box::new(ApiError {
+                status,
+                code: e.code,
+                message: e.message,
+                details: e.details,
+                seq,
+                agreed,
+            })))
+        }
+    }
+}
+
+/// Narrows an answer to an operation's own success type; any other success is not the API's.
+fn narrow<T>(
+    answer: Answer<Success>,
+    operation: &str,
+    pick: impl FnOnce(Success) -> Result<T, Success>,
+) -> Result<Answer<T>, Error> {
+    let Answer {
+        value,
+        seq,
+        agreed,
+        status,
+    } = answer;
+    match pick(value) {
+        Ok(value) => Ok(Answer {
+            value,
+            seq,
+            agreed,
+            status,
+        }),
+        Err(other) => Err(Error::Unexpected {
+            status,
+            reason: format!("{operation} answered with {other:?}"),
+        }),
+    }
+}
