@@ -10,7 +10,6 @@ use dmtbs_frontend::vote::verdict_message;
 use dmtbs_frontend::{
     AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, VotedOutcome, Voter, VoterConfig,
 };
-use dmtbs_net::Transport;
 use dmtbs_proto::{ClientRequest, FeId, Message, NodeId, Outgoing};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -58,11 +57,12 @@ impl Cluster for ClusterClient {
     }
 }
 
-/// Runs a front end: its protocol task and its HTTP server on `listener`, until `shutdown`.
+/// Runs a front end: its protocol task on `wire` (made for `NodeId::FrontEnd(fe)`) and its
+/// HTTP server on `listener`, until `shutdown`.
 pub async fn run(
     config: Arc<ClusterConfig>,
     fe: FeId,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -84,7 +84,7 @@ pub async fn run(
     let protocol = tokio::spawn(protocol(
         config.clone(),
         fe,
-        transport,
+        wire,
         submissions,
         shutdown.clone(),
     ));
@@ -98,11 +98,10 @@ pub async fn run(
 async fn protocol(
     config: Arc<ClusterConfig>,
     fe: FeId,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     mut submissions: mpsc::UnboundedReceiver<(Operation, Reply)>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let wire = Wire::new(config.clone(), NodeId::FrontEnd(fe), transport);
     let t = config.timeouts.clone();
     let mut voter_config = VoterConfig::new(config.rm_ids());
     voter_config.floor = Timeouts::ms(t.vote_floor_ms);

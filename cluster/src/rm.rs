@@ -8,7 +8,6 @@ use std::time::Instant;
 use dmtbs_contract::{CanonicalState, Context, Request};
 use dmtbs_host::delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{Limits, ReplicaHandle, ReplicaModule, Runtime};
-use dmtbs_net::Transport;
 use dmtbs_proto::{FeId, Message, NodeId, Outgoing, ReplicaResult, RmId, Sequenced};
 use tokio_util::sync::CancellationToken;
 
@@ -49,11 +48,10 @@ pub async fn run(
     config: Arc<ClusterConfig>,
     rm: RmId,
     replica: Arc<ReplicaHandle>,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let module = replica.status().module;
-    let wire = Wire::new(config.clone(), NodeId::Rm(rm), transport);
     let peers = config.rm_ids();
     let mut delivery = Delivery::new(DeliveryConfig::new(rm, peers), 1);
     let mut tick = tokio::time::interval(Timeouts::ms(config.timeouts.rm_tick_ms));
