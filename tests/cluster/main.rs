@@ -3,5 +3,7 @@
 
 mod client;
 mod end_to_end;
+mod exactly_once;
 mod load;
+mod tap;
 mod wire;
