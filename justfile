@@ -12,7 +12,7 @@ setup:
 build-replicas: setup
     replicas-wasm/build.sh
 
-# Start a whole local cluster (sequencer, four replica managers, a front end on :8080); Ctrl-C stops it.
+# Start a whole local cluster, one process per node (sequencer, four replica managers, a front end on :8080); Ctrl-C stops it.
 up: build-replicas
     cargo run -q -p dmtbs-cli -- up
 
@@ -23,6 +23,7 @@ demo requests="5000" seed="1": build-replicas
 # Run every test: replica unit tests (native), then the host and acceptance suites.
 test: build-replicas
     cd replicas-wasm && cargo test --quiet --target "$(rustc -vV | sed -n 's/^host: //p')" --workspace
+    cargo build -p dmtbs-cli
     cargo test --workspace
 
 # Check formatting and lints of both workspaces.

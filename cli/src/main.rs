@@ -1,20 +1,24 @@
-//! `dmtbs`: the command-line entry point — a whole local cluster (`up`), one node of a cluster
-//! (`sequencer`, `rm`, `fe`), the replica demo, and the load generator (`bench`). The booking
-//! commands come later.
+//! `dmtbs`: the command-line entry point — a whole local cluster of supervised node processes
+//! (`up`), one node of a cluster (`sequencer`, `rm`, `fe`), the replica demo, and the load
+//! generator (`bench`). The booking commands come later.
+//!
+//! Layout: `main.rs` parses flags and runs one node; `up.rs` is the supervisor; `demo.rs` the
+//! replica demo; `bench.rs` the load generator.
 
 mod bench;
 mod demo;
+mod up;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use dmtbs_cluster::local::LocalCluster;
+use dmtbs_cluster::ClusterConfig;
+use dmtbs_cluster::rundir;
 use dmtbs_cluster::wire::Wire;
-use dmtbs_cluster::{ClusterConfig, config};
-use dmtbs_proto::{ClusterKey, NodeId};
+use dmtbs_proto::NodeId;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -31,16 +35,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start a whole local cluster (sequencer, four replica managers running the four
-    /// implementations, a front end) in this process; Ctrl-C stops it.
-    Up {
-        /// Cluster file; default: the embedded local configuration with fresh random keys.
-        #[arg(long)]
-        config: Option<PathBuf>,
-    },
+    /// implementations, a front end), each node a child process of this one; restart replica
+    /// managers and front ends that die; Ctrl-C or SIGTERM stops them all.
+    Up(up::Args),
     /// Run the sequencer of a cluster.
     Sequencer {
         #[arg(long)]
         config: PathBuf,
+        #[command(flatten)]
+        pid: PidFile,
     },
     /// Run one replica manager of a cluster.
     Rm {
@@ -48,6 +51,8 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         id: u8,
+        #[command(flatten)]
+        pid: PidFile,
     },
     /// Run one front end of a cluster.
     Fe {
@@ -55,6 +60,8 @@ enum Command {
         config: PathBuf,
         #[arg(long)]
         id: u16,
+        #[command(flatten)]
+        pid: PidFile,
     },
     /// Load the four replica implementations and run a seeded workload through all of them,
     /// comparing every result and the final state digests.
@@ -62,6 +69,43 @@ enum Command {
     /// Load-test a cluster through its HTTP API — a running one (--url) or one started here
     /// (--local, 1 or 4 replicas, optional loss) — and report throughput and latency.
     Bench(bench::Args),
+}
+
+#[derive(clap::Args)]
+struct PidFile {
+    /// Write this process's pid here once the node is ready (bound, replica loaded); removed
+    /// when it stops cleanly. `dmtbs up` uses it to know its children are up.
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+}
+
+impl PidFile {
+    /// Announces readiness; the returned guard removes the file when the node stops.
+    fn ready(&self) -> anyhow::Result<PidFileGuard> {
+        let pid = std::process::id();
+        if let Some(path) = &self.pid_file {
+            rundir::write_pid_file(path, pid)
+                .with_context(|| format!("writing pid file {}", path.display()))?;
+        }
+        Ok(PidFileGuard {
+            path: self.pid_file.clone(),
+            pid,
+        })
+    }
+}
+
+/// Removes a node's pid file when the node stops (unless a successor already replaced it).
+struct PidFileGuard {
+    path: Option<PathBuf>,
+    pid: u32,
+}
+
+impl Drop for PidFileGuard {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            rundir::remove_pid_file_of(path, self.pid);
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -115,92 +159,45 @@ fn stop_on_signal(token: CancellationToken) {
 async fn serve(command: Command) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     stop_on_signal(shutdown.clone());
-    match command {
-        Command::Up { config } => up(config, shutdown).await,
-        Command::Sequencer { config } => {
+    let (wire, result) = match command {
+        Command::Up(args) => return up::run(args, shutdown).await,
+        Command::Sequencer { config, pid } => {
             let config = Arc::new(ClusterConfig::load(&config)?);
-            let transport = Arc::new(Wire::udp(&config, NodeId::Sequencer).await?);
-            dmtbs_cluster::sequencer::run(config, transport, shutdown).await
+            let wire = Wire::connect(config.clone(), NodeId::Sequencer).await?;
+            let _pid = pid.ready()?;
+            let result = dmtbs_cluster::sequencer::run(config, wire.clone(), shutdown).await;
+            (wire, result)
         }
-        Command::Rm { config, id } => {
+        Command::Rm { config, id, pid } => {
             let config = Arc::new(ClusterConfig::load(&config)?);
-            let transport = Arc::new(Wire::udp(&config, NodeId::Rm(id)).await?);
+            let wire = Wire::connect(config.clone(), NodeId::Rm(id)).await?;
             let replica = dmtbs_cluster::rm::start_replica(&config, id)?;
-            dmtbs_cluster::rm::run(config, id, replica, transport, shutdown).await
+            let _pid = pid.ready()?;
+            let result = dmtbs_cluster::rm::run(config, id, replica, wire.clone(), shutdown).await;
+            (wire, result)
         }
-        Command::Fe { config, id } => {
+        Command::Fe { config, id, pid } => {
             let config = Arc::new(ClusterConfig::load(&config)?);
             let section = config
                 .frontend(id)
                 .with_context(|| format!("front end {id} is not in the configuration"))?;
-            let listener = tokio::net::TcpListener::bind(section.http).await?;
-            let transport = Arc::new(Wire::udp(&config, NodeId::FrontEnd(id)).await?);
-            dmtbs_cluster::frontend::run(config, id, transport, listener, shutdown).await
+            let listener = tokio::net::TcpListener::bind(section.http)
+                .await
+                .with_context(|| format!("binding the HTTP address {}", section.http))?;
+            let wire = Wire::connect(config.clone(), NodeId::FrontEnd(id)).await?;
+            let _pid = pid.ready()?;
+            let result =
+                dmtbs_cluster::frontend::run(config, id, wire.clone(), listener, shutdown).await;
+            (wire, result)
         }
         Command::ReplicasDemo(_) | Command::Bench(_) => {
             unreachable!("handled in main, without signal handling")
         }
-    }
-}
-
-async fn up(path: Option<PathBuf>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let config = match path {
-        Some(path) => ClusterConfig::load(&path)?,
-        None => {
-            // The embedded default, with fresh keys: nothing secret is ever in the source.
-            let mut config = ClusterConfig::parse(config::DEFAULT, Path::new("."))?;
-            config.cluster.key = ClusterKey::generate();
-            config.cluster.admin_key = ClusterKey::generate().to_hex()[..32].to_string();
-            config
-        }
     };
-    let cluster = LocalCluster::start(config).await?;
-    let c = &cluster.config;
-    let today = dmtbs_cluster::wire::today(c);
-    let show = format!(
-        "ATWE{:02}{:02}{:02}",
-        today.day,
-        today.month,
-        today.year % 100
+    tracing::info!(
+        node = rundir::node_name(wire.node()),
+        rejects = ?wire.rejects(),
+        "datagrams refused while running"
     );
-    println!(
-        "DMTBS local cluster is up ({} replica managers, {} transport).",
-        c.rms.len(),
-        match c.cluster.transport {
-            config::TransportMode::Multicast => "multicast",
-            config::TransportMode::Unicast => "unicast",
-        }
-    );
-    for fe in &c.frontends {
-        println!(
-            "  front end {}: http://{}  (API description: /openapi.json)",
-            fe.id, fe.http
-        );
-    }
-    println!("  admin key: {}", c.cluster.admin_key);
-    let url = format!("http://{}", c.frontends[0].http);
-    println!(
-        "\nTry it (today is {}-{:02}-{:02}):",
-        today.year, today.month, today.day
-    );
-    println!(
-        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H 'Authorization: Bearer {}' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'",
-        c.cluster.admin_key
-    );
-    println!(
-        "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"
-    );
-    println!("  curl -s {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001'");
-    println!("\nCtrl-C stops the cluster.");
-    let mut cluster = cluster;
-    tokio::select! {
-        _ = shutdown.cancelled() => {}
-        failed = cluster.failed() => {
-            if let Some((node, result)) = failed {
-                result.with_context(|| format!("{node:?} stopped"))?;
-                anyhow::bail!("{node:?} stopped unexpectedly");
-            }
-        }
-    }
-    cluster.stop().await
+    result
 }

@@ -214,7 +214,10 @@ impl ClusterConfig {
             path: path.to_owned(),
             source,
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Relative paths are read from the folder of the real file, so a symlink to a cluster
+        // file (as `dmtbs up` leaves in its run directory) means the same cluster.
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        let base = real.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base)
     }
 

@@ -11,7 +11,6 @@ use dmtbs_frontend::{
     AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, Operator, OperatorAnswer,
     OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
 };
-use dmtbs_net::Transport;
 use dmtbs_proto::{AdminCommand, ClientRequest, FeId, Message, NodeId, Outgoing, RmId};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -84,11 +83,12 @@ impl Cluster for ClusterClient {
     }
 }
 
-/// Runs a front end: its protocol task and its HTTP server on `listener`, until `shutdown`.
+/// Runs a front end: its protocol task on `wire` (made for `NodeId::FrontEnd(fe)`) and its
+/// HTTP server on `listener`, until `shutdown`.
 pub async fn run(
     config: Arc<ClusterConfig>,
     fe: FeId,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -115,7 +115,7 @@ pub async fn run(
     let protocol = tokio::spawn(protocol(
         config.clone(),
         fe,
-        transport,
+        wire,
         submissions,
         commands,
         shutdown.clone(),
@@ -130,14 +130,13 @@ pub async fn run(
 async fn protocol(
     config: Arc<ClusterConfig>,
     fe: FeId,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     mut submissions: mpsc::UnboundedReceiver<(Operation, Reply)>,
     mut commands: mpsc::UnboundedReceiver<(OperatorCommand, OperatorReply)>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut operator: HashMap<u64, PendingCommand> = HashMap::new();
     let mut next_nonce: u64 = 1;
-    let wire = Wire::new(config.clone(), NodeId::FrontEnd(fe), transport);
     let t = config.timeouts.clone();
     let mut voter_config = VoterConfig::new(config.rm_ids());
     voter_config.floor = Timeouts::ms(t.vote_floor_ms);

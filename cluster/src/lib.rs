@@ -5,12 +5,15 @@
 //! - [`config`]: the TOML cluster file and the embedded default.
 //! - [`wire`]: codec + transport + address book, shared by the drivers.
 //! - [`sequencer`], [`rm`], [`frontend`]: the node drivers (`run(config, …, shutdown)`).
-//! - [`local`]: a whole cluster in one process, for `dmtbs up` and tests.
+//! - [`local`]: a whole cluster in one process, for tests.
+//! - [`rundir`]: the run directory of a supervised cluster of processes (`dmtbs up`): the
+//!   cluster file and one pid file per node.
 
 pub mod config;
 pub mod frontend;
 pub mod local;
 pub mod rm;
+pub mod rundir;
 pub mod sequencer;
 pub mod wire;
 

@@ -1,5 +1,6 @@
 //! A whole cluster in one process — sequencer, replica managers, front ends — on real UDP over
-//! loopback. Used by `dmtbs up` and by the cluster tests.
+//! loopback. Used by the cluster tests, which read replica states and wire counters directly.
+//! (`dmtbs up` runs each node as its own process instead.)
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::Path;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use dmtbs_host::ReplicaHandle;
 use dmtbs_net::{Transport, UdpTransport};
-use dmtbs_proto::{ClusterKey, NodeId, RmId};
+use dmtbs_proto::{ClusterKey, NodeId, RejectCounts, RmId};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,8 @@ pub struct LocalCluster {
     pub config: Arc<ClusterConfig>,
     /// Each RM's replica, in configuration order: tests read their states.
     pub replicas: Vec<(RmId, Arc<ReplicaHandle>)>,
+    /// Every node's wire (RMs, the sequencer, then front ends): its reject counters.
+    pub wires: Vec<Arc<Wire>>,
     shutdown: CancellationToken,
     tasks: JoinSet<(NodeId, anyhow::Result<()>)>,
 }
@@ -46,10 +49,17 @@ impl LocalCluster {
         let mut tasks = JoinSet::new();
         let mut replicas = Vec::new();
         let mut joined = Vec::new();
+        let mut wires = Vec::new();
+        let mut connect = async |node| -> anyhow::Result<Arc<Wire>> {
+            let transport = wrap(node, Wire::udp(&config, node).await?);
+            let wire = Arc::new(Wire::new(config.clone(), node, transport));
+            wires.push(wire.clone());
+            Ok(wire)
+        };
         // RMs first, so they are listening when the first request is sequenced.
         for section in &config.rms {
             let node = NodeId::Rm(section.id);
-            let transport = wrap(node, Wire::udp(&config, node).await?);
+            let wire = connect(node).await?;
             let replica = rm::start_replica(&config, section.id)?;
             replicas.push((section.id, replica.clone()));
             let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -59,20 +69,20 @@ impl LocalCluster {
             tasks.spawn(async move {
                 (
                     node,
-                    rm::run_reporting(config, id, replica, transport, shutdown, ready).await,
+                    rm::run_reporting(config, id, replica, wire, shutdown, ready).await,
                 )
             });
         }
         let node = NodeId::Sequencer;
-        let transport = wrap(node, Wire::udp(&config, node).await?);
+        let wire = connect(node).await?;
         let (c, s) = (config.clone(), shutdown.clone());
-        tasks.spawn(async move { (node, sequencer::run(c, transport, s).await) });
+        tasks.spawn(async move { (node, sequencer::run(c, wire, s).await) });
         for section in &config.frontends {
             let node = NodeId::FrontEnd(section.id);
-            let transport = wrap(node, Wire::udp(&config, node).await?);
+            let wire = connect(node).await?;
             let listener = tokio::net::TcpListener::bind(section.http).await?;
             let (c, s, id) = (config.clone(), shutdown.clone(), section.id);
-            tasks.spawn(async move { (node, frontend::run(c, id, transport, listener, s).await) });
+            tasks.spawn(async move { (node, frontend::run(c, id, wire, listener, s).await) });
         }
         // Ready when every RM has joined (a new cluster: within a few hundred milliseconds).
         for mut watch in joined {
@@ -87,9 +97,20 @@ impl LocalCluster {
         Ok(LocalCluster {
             config,
             replicas,
+            wires,
             shutdown,
             tasks,
         })
+    }
+
+    /// A node's wire: its transport (tests inject through it) and its counters.
+    pub fn wire(&self, node: NodeId) -> Option<&Arc<Wire>> {
+        self.wires.iter().find(|w| w.node() == node)
+    }
+
+    /// Datagrams `node` refused so far, per reason (`None`: no such node).
+    pub fn rejects(&self, node: NodeId) -> Option<RejectCounts> {
+        self.wire(node).map(|w| w.rejects())
     }
 
     /// The base URL of front end `i` (in configuration order).
@@ -151,6 +172,24 @@ pub fn test_config(
     )
 }
 
+/// [`test_config`] as the text of a cluster file (checked), for tests that start node
+/// processes: `components` should be absolute, since relative paths are read from the file's
+/// folder.
+pub fn test_config_text(
+    components: &Path,
+    modules: [&str; 4],
+    transport: TransportMode,
+    today: &str,
+) -> anyhow::Result<String> {
+    local_config_text(
+        components,
+        &modules,
+        dmtbs_frontend::VoterConfig::DEFAULT_QUORUM,
+        transport,
+        today,
+    )
+}
+
 /// A configuration for a local cluster of `modules.len()` RMs (RM `i + 1` runs `modules[i]`)
 /// answering at `quorum` identical results, one front end, on fresh loopback ports, with a fixed
 /// `today` and fresh random keys. One RM with quorum 1 is the baseline benchmarks compare with.
@@ -161,6 +200,18 @@ pub fn local_config(
     transport: TransportMode,
     today: &str,
 ) -> anyhow::Result<ClusterConfig> {
+    let text = local_config_text(components, modules, quorum, transport, today)?;
+    Ok(ClusterConfig::parse(&text, Path::new("/"))?)
+}
+
+/// [`local_config`] as the text of a cluster file (checked).
+pub fn local_config_text(
+    components: &Path,
+    modules: &[&str],
+    quorum: usize,
+    transport: TransportMode,
+    today: &str,
+) -> anyhow::Result<String> {
     let port = || -> anyhow::Result<u16> { Ok(free_port()?) };
     let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
     let mut text = format!(
@@ -198,5 +249,6 @@ pub fn local_config(
             addr(port()?)
         );
     }
-    Ok(ClusterConfig::parse(&text, Path::new("/"))?)
+    ClusterConfig::parse(&text, Path::new("/"))?;
+    Ok(text)
 }

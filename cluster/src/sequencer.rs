@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dmtbs_net::Transport;
-use dmtbs_proto::NodeId;
 use dmtbs_sequencer::{Sequencer, SequencerConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -14,12 +12,12 @@ use crate::wire::Wire;
 /// How often the sequencer's clock advances (heartbeats, buffer release).
 const TICK: Duration = Duration::from_millis(10);
 
+/// Runs the sequencer on `wire` (made for `NodeId::Sequencer`) until `shutdown`.
 pub async fn run(
     config: Arc<ClusterConfig>,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let wire = Wire::new(config.clone(), NodeId::Sequencer, transport);
     let mut sequencer_config = SequencerConfig::new(config.rm_ids());
     sequencer_config.heartbeat_interval = Timeouts::ms(config.timeouts.heartbeat_ms);
     let mut sequencer = Sequencer::new(sequencer_config);

@@ -2,21 +2,23 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use dmtbs_contract::Date;
 use dmtbs_net::{Bytes, GroupMode, Transport, UdpConfig, UdpTransport};
-use dmtbs_proto::{Codec, Message, NodeId, Outgoing};
+use dmtbs_proto::{Codec, Message, NodeId, Outgoing, Reject, RejectCounts};
 
 use crate::config::{ClusterConfig, TransportMode};
 
-/// A node's connection to the cluster.
+/// A node's connection to the cluster. Shared (`Arc<Wire>`) between the node's driver, which
+/// sends and receives through it, and whoever reports on the node (the local cluster, the CLI,
+/// later a status page), which reads its counters with [`Wire::rejects`].
 pub struct Wire {
+    /// The cluster's address book and key.
     pub config: Arc<ClusterConfig>,
+    /// This node's framing: its nonces, the replay windows of its peers, its reject counters.
     pub codec: Codec,
+    /// Where datagrams go and come from.
     pub transport: Arc<dyn Transport>,
-    /// Authentic datagrams whose source address is not the address of the node they name.
-    pub misaddressed: AtomicU64,
 }
 
 impl Wire {
@@ -26,8 +28,24 @@ impl Wire {
             config,
             codec,
             transport,
-            misaddressed: AtomicU64::new(0),
         }
+    }
+
+    /// A node's wire on a real UDP endpoint, as configured: what a node process runs on.
+    pub async fn connect(config: Arc<ClusterConfig>, me: NodeId) -> anyhow::Result<Arc<Self>> {
+        let udp = Self::udp(&config, me).await?;
+        Ok(Arc::new(Self::new(config, me, Arc::new(udp))))
+    }
+
+    /// The node this wire belongs to.
+    pub fn node(&self) -> NodeId {
+        self.codec.node()
+    }
+
+    /// Datagrams this node refused so far, per reason: forged, malformed, oversized, replayed,
+    /// and authentic ones from an address that is not their sender's (`misaddressed`).
+    pub fn rejects(&self) -> RejectCounts {
+        self.codec.rejects()
     }
 
     /// The group mode the configuration asks for.
@@ -98,18 +116,22 @@ impl Wire {
     }
 
     /// The next authentic message and its sender. Forged, malformed, replayed and misaddressed
-    /// datagrams are counted (in the codec, or `misaddressed`) and skipped.
+    /// datagrams are counted by reason ([`Wire::rejects`]) and skipped.
     pub async fn recv(&self) -> anyhow::Result<(NodeId, Message)> {
         loop {
             let (from, datagram) = self.transport.recv().await?;
-            match self.codec.decode(&datagram) {
-                Ok((sender, msg)) if self.comes_from(sender, from) => return Ok((sender, msg)),
-                Ok((sender, _)) => {
-                    self.misaddressed.fetch_add(1, Ordering::Relaxed);
+            match self
+                .codec
+                .decode_from(&datagram, |sender| self.comes_from(sender, from))
+            {
+                Ok(received) => return Ok(received),
+                // Someone holding the cluster key sends from the wrong place: worth an
+                // operator's attention, unlike line noise.
+                Err(Reject::Misaddressed { sender }) => {
                     tracing::warn!(?sender, %from, "authentic datagram from the wrong address; dropped");
                 }
                 Err(reject) => {
-                    tracing::debug!(%from, %reject, "datagram rejected");
+                    tracing::debug!(%from, %reject, reason = reject.reason(), "datagram rejected");
                 }
             }
         }

@@ -11,9 +11,14 @@
 //!
 //! A receiver checks, in this order, stopping at the first failure: the size (at most
 //! [`MAX_DATAGRAM`], before any other work), the magic, the version, the tag (constant time,
-//! before a single byte of the body is deserialised), the body (postcard, no trailing bytes), and
+//! before a single byte of the body is deserialised), the body (postcard, no trailing bytes), the
+//! sender against the datagram's source (when the caller can tell, [`Codec::decode_from`]), and
 //! finally the nonce against the sender's replay window. Each failure is a [`Reject`] and is
 //! counted in [`RejectCounts`].
+//!
+//! The source check comes before the replay window on purpose: a copy of an authentic datagram
+//! sent from another address must not record its nonce, or it would make the genuine datagram
+//! (and, with a nonce far ahead, every later one of that sender) look like a replay.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -95,6 +100,13 @@ pub enum Reject {
         /// The nonce that was refused.
         nonce: u64,
     },
+    /// Authentic and well-formed, but it did not come from the address of the node it names
+    /// (judged by the caller of [`Codec::decode_from`]). Its nonce is not recorded.
+    #[error("authentic datagram naming {sender:?} came from another address")]
+    Misaddressed {
+        /// The (authenticated) sender the datagram names.
+        sender: NodeId,
+    },
 }
 
 impl Reject {
@@ -108,13 +120,36 @@ impl Reject {
             Reject::BadMac => 4,
             Reject::Malformed(_) => 5,
             Reject::Replayed { .. } => 6,
+            Reject::Misaddressed { .. } => 7,
         }
+    }
+
+    /// A stable, snake_case name for the reason (a metrics label, a log field); the same names
+    /// as [`RejectCounts::by_reason`] and the fields of [`RejectCounts`].
+    pub fn reason(&self) -> &'static str {
+        REASONS[self.slot()]
     }
 }
 
+/// The reasons in [`Reject::slot`] order, as metric labels.
+const REASONS: [&str; SLOTS] = [
+    "too_short",
+    "too_large",
+    "bad_magic",
+    "unsupported_version",
+    "bad_mac",
+    "malformed",
+    "replayed",
+    "misaddressed",
+];
+
+/// How many reject reasons there are.
+const SLOTS: usize = 8;
+
 /// How many datagrams a [`Codec`] refused, per reason: a snapshot, so services can report
-/// "rejected and counted" and tests can assert on it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// "rejected and counted" (a status page serialises it; a metrics endpoint walks
+/// [`RejectCounts::by_reason`]) and tests can assert on it. Counts only grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RejectCounts {
     /// [`Reject::TooShort`].
     pub too_short: u64,
@@ -130,6 +165,8 @@ pub struct RejectCounts {
     pub malformed: u64,
     /// [`Reject::Replayed`].
     pub replayed: u64,
+    /// [`Reject::Misaddressed`].
+    pub misaddressed: u64,
 }
 
 impl RejectCounts {
@@ -143,7 +180,14 @@ impl RejectCounts {
         self.as_array()[reject.slot()]
     }
 
-    fn as_array(&self) -> [u64; 7] {
+    /// Every reason with its count, under stable snake_case names (the field names), in a fixed
+    /// order: what a metrics endpoint exports as `…_rejected_total{reason="bad_mac"}`.
+    pub fn by_reason(&self) -> [(&'static str, u64); SLOTS] {
+        let counts = self.as_array();
+        std::array::from_fn(|i| (REASONS[i], counts[i]))
+    }
+
+    fn as_array(&self) -> [u64; SLOTS] {
         [
             self.too_short,
             self.too_large,
@@ -152,13 +196,14 @@ impl RejectCounts {
             self.bad_mac,
             self.malformed,
             self.replayed,
+            self.misaddressed,
         ]
     }
 }
 
 /// Live reject counters, one per [`Reject`] variant, in [`Reject::slot`] order.
 #[derive(Default)]
-struct Counters([AtomicU64; 7]);
+struct Counters([AtomicU64; SLOTS]);
 
 impl Counters {
     fn count(&self, reject: &Reject) {
@@ -174,6 +219,7 @@ impl Counters {
             bad_mac,
             malformed,
             replayed,
+            misaddressed,
         ] = self.0.each_ref().map(|c| c.load(Ordering::Relaxed));
         RejectCounts {
             too_short,
@@ -183,6 +229,7 @@ impl Counters {
             bad_mac,
             malformed,
             replayed,
+            misaddressed,
         }
     }
 }
@@ -322,9 +369,22 @@ impl Codec {
     }
 
     /// The sender and message of an authentic, fresh datagram, or why it was refused (and
-    /// counted). Never panics, whatever the input.
+    /// counted). Never panics, whatever the input. Does not check where the datagram came from:
+    /// nodes on a network use [`Codec::decode_from`].
     pub fn decode(&self, datagram: &[u8]) -> Result<(NodeId, Message), Reject> {
-        let result = self.open(datagram);
+        self.decode_from(datagram, |_| true)
+    }
+
+    /// [`Codec::decode`] for a datagram whose source the caller knows: `is_from(sender)` says
+    /// whether the source is the address of the node the datagram names. If not, the datagram
+    /// is refused as [`Reject::Misaddressed`] *before* its nonce reaches the replay window, so a
+    /// copy sent from elsewhere cannot get the genuine datagram refused as a replay.
+    pub fn decode_from(
+        &self,
+        datagram: &[u8],
+        is_from: impl FnOnce(NodeId) -> bool,
+    ) -> Result<(NodeId, Message), Reject> {
+        let result = self.open(datagram, is_from);
         if let Err(reject) = &result {
             self.rejects.count(reject);
         }
@@ -399,8 +459,12 @@ impl Codec {
         mac
     }
 
-    /// [`Codec::decode`] without the counting.
-    fn open(&self, datagram: &[u8]) -> Result<(NodeId, Message), Reject> {
+    /// [`Codec::decode_from`] without the counting.
+    fn open(
+        &self,
+        datagram: &[u8],
+        is_from: impl FnOnce(NodeId) -> bool,
+    ) -> Result<(NodeId, Message), Reject> {
         if datagram.len() > MAX_DATAGRAM {
             return Err(Reject::TooLarge(datagram.len()));
         }
@@ -433,6 +497,9 @@ impl Codec {
             nonce,
             body,
         } = envelope;
+        if !is_from(sender) {
+            return Err(Reject::Misaddressed { sender });
+        }
         // The map is left consistent at every point, so a panic elsewhere while it was held
         // cannot have corrupted it.
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);

@@ -57,10 +57,11 @@ pub fn matches(result: &Result<Answer<Success>, Error>, outcome: &Outcome) -> bo
     outcome_of(result).is_some_and(|(_, answered)| answered == *outcome)
 }
 
-/// One answer as the wire suite reads it (`seq`, the JSON body), built from the typed client's
-/// result. Kept for `wire.rs` (reworked on another branch); new tests use [`client`] directly.
+/// One answer as the wire suite reads it (HTTP status, `seq`, the JSON body), built from the typed client's
+/// result. Kept for `wire.rs` and `exactly_once.rs`; new tests use [`client`] directly.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    pub status: u16,
     pub seq: Option<u64>,
     pub body: Value,
 }
@@ -76,10 +77,12 @@ impl Api {
     pub async fn call(&self, op: &Operation) -> Reply {
         match self.0.execute(op).await {
             Ok(answer) => Reply {
+                status: answer.status,
                 seq: Some(answer.seq),
                 body: success_json(&answer.value),
             },
             Err(Error::Api(e)) => Reply {
+                status: e.status,
                 seq: e.seq,
                 body: json!({ "error": { "code": e.code, "message": e.message, "details": e.details } }),
             },

@@ -3,7 +3,9 @@
 
 mod client;
 mod end_to_end;
+mod exactly_once;
 mod load;
 mod quorum;
 mod recovery;
+mod tap;
 mod wire;

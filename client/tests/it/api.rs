@@ -41,6 +41,9 @@ impl Scripted {
     }
 }
 
+/// No replica managers behind it: operator routes answer 503.
+impl dmtbs_frontend::Operator for Scripted {}
+
 impl Cluster for Scripted {
     async fn execute(&self, operation: Operation) -> Result<VotedOutcome, ClusterError> {
         self.calls.lock().unwrap().push(operation);

@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::CanonicalState;
 use dmtbs_host::delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
-use dmtbs_net::Transport;
 use dmtbs_proto::{
     AdminCommand, CheckpointDigest, Codec, FeId, Health, Message, NodeId, Outgoing,
     QuarantineEntry, ReplicaResult, RmId, RmStatus, Sequenced,
@@ -134,11 +133,11 @@ pub async fn run(
     config: Arc<ClusterConfig>,
     rm: RmId,
     replica: Arc<ReplicaHandle>,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (ready, _) = tokio::sync::watch::channel(false);
-    run_reporting(config, rm, replica, transport, shutdown, ready).await
+    run_reporting(config, rm, replica, wire, shutdown, ready).await
 }
 
 /// [`run`], setting `ready` once the RM has joined the cluster and serves (a local cluster
@@ -147,12 +146,11 @@ pub async fn run_reporting(
     config: Arc<ClusterConfig>,
     rm: RmId,
     replica: Arc<ReplicaHandle>,
-    transport: Arc<dyn Transport>,
+    wire: Arc<Wire>,
     shutdown: CancellationToken,
     ready: tokio::sync::watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let status = replica.status();
-    let wire = Arc::new(Wire::new(config.clone(), NodeId::Rm(rm), transport));
     let section = config
         .rm(rm)
         .ok_or_else(|| anyhow::anyhow!("rm {rm} is not in the cluster configuration"))?;

@@ -101,3 +101,40 @@ fn a_forged_datagram_does_not_move_the_window() {
     // Had the forgery advanced the window, nonce 101 would now be "too old".
     assert!(rx.decode(&real.encode(&message)).is_ok());
 }
+
+#[test]
+fn a_copy_from_the_wrong_address_is_misaddressed_and_burns_no_nonce() {
+    let genuine = Codec::with_nonce_start(&key(), NodeId::Sequencer, 1_000);
+    // An insider sending as the sequencer from elsewhere, with nonces far ahead.
+    let impostor = Codec::with_nonce_start(&key(), NodeId::Sequencer, 1_000_000);
+    let rx = receiver();
+    let copy = genuine.encode(&Message::Heartbeat { latest: 1 });
+    let ahead = impostor.encode(&Message::Heartbeat { latest: 2 });
+    for datagram in [&copy, &ahead] {
+        assert_eq!(
+            rx.decode_from(datagram, |_| false),
+            Err(Reject::Misaddressed {
+                sender: NodeId::Sequencer
+            })
+        );
+    }
+    // The genuine datagram, from the right place, is still fresh; and so is the next one.
+    assert!(rx.decode_from(&copy, |s| s == NodeId::Sequencer).is_ok());
+    let next = genuine.encode(&Message::Heartbeat { latest: 3 });
+    assert!(rx.decode_from(&next, |_| true).is_ok());
+    // A replay from the right place is a replay.
+    assert!(matches!(
+        rx.decode_from(&copy, |_| true),
+        Err(Reject::Replayed { .. })
+    ));
+    let counts = rx.rejects();
+    assert_eq!((counts.misaddressed, counts.replayed), (2, 1), "{counts:?}");
+    assert_eq!(counts.total(), 3);
+    assert_eq!(
+        counts
+            .by_reason()
+            .iter()
+            .find(|(r, _)| *r == "misaddressed"),
+        Some(&("misaddressed", 2))
+    );
+}

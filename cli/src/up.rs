@@ -1,0 +1,549 @@
+//! `dmtbs up`: a whole cluster as separate processes of this binary, supervised.
+//!
+//! The supervisor writes the effective cluster file into the run directory, starts every node as
+//! a child (`dmtbs rm --id N --config … --pid-file …`, and so on), waits until each has written
+//! its pid file and the front ends answer HTTP, then prints how to use the cluster. While it
+//! runs it restarts replica managers and front ends that exit or are killed (with a growing
+//! delay when one keeps dying). The sequencer is not restarted: it is assumed failure-free, and a
+//! new one would number requests from 1 again, so its death stops the cluster with an error.
+//! Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after [`STOP_GRACE`]) and `up`
+//! exits 0.
+
+use std::net::SocketAddr;
+use std::os::fd::AsFd as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_cluster::rundir::{self, CONFIG_FILE, SUPERVISOR_PID_FILE};
+use dmtbs_cluster::{ClusterConfig, config};
+use dmtbs_proto::{ClusterKey, NodeId};
+use tokio_util::sync::CancellationToken;
+
+/// How often the supervisor looks at its children.
+const POLL: Duration = Duration::from_millis(100);
+/// How long a stopping child gets between SIGTERM and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Delay before the first restart of a child that died.
+const RESTART_DELAY_MIN: Duration = Duration::from_millis(250);
+/// The delay doubles each time a child dies soon after its start, up to this.
+const RESTART_DELAY_MAX: Duration = Duration::from_secs(30);
+/// A child that ran this long before dying counts as having been healthy: its delay resets.
+const HEALTHY_AFTER: Duration = Duration::from_secs(10);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Cluster file, used as is; default: the embedded local configuration with fresh random
+    /// keys, written into the run directory.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where the cluster file and one pid file per node are kept while the cluster runs.
+    #[arg(long, default_value = ".dmtbs/run")]
+    run_dir: PathBuf,
+    /// How long the nodes may take to become ready (seconds) before `up` gives up.
+    #[arg(long, default_value_t = 60)]
+    start_timeout: u64,
+}
+
+pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let run_dir = prepare_run_dir(&args.run_dir)?;
+    let config_path = write_config(&run_dir, args.config.as_deref())?;
+    let config = Arc::new(ClusterConfig::load(&config_path)?);
+    let supervisor_pid = run_dir.join(SUPERVISOR_PID_FILE);
+    rundir::write_pid_file(&supervisor_pid, std::process::id())?;
+    let mut cluster = Supervised::new(&config, &config_path, &run_dir)?;
+    let result = cluster
+        .supervise(&config, Duration::from_secs(args.start_timeout), &shutdown)
+        .await;
+    cluster.stop_all().await;
+    rundir::remove_pid_file_of(&supervisor_pid, std::process::id());
+    result
+}
+
+/// Creates the run directory; refuses one a running `up` is using.
+fn prepare_run_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the run directory {}", dir.display()))?;
+    let dir = std::fs::canonicalize(dir)?;
+    if let Some(pid) = rundir::read_pid_file(&dir.join(SUPERVISOR_PID_FILE))
+        && pid != std::process::id()
+        && alive(pid)
+    {
+        anyhow::bail!(
+            "another `dmtbs up` (pid {pid}) is using the run directory {}; stop it or pass --run-dir",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Puts the cluster file the nodes will read at `<run_dir>/cluster.toml` and returns the path
+/// they are given. A given file is used as is (a symlink to it is left in the run directory, and
+/// the nodes read the original, so its relative paths keep their meaning); without one, the
+/// embedded default gets fresh keys and absolute paths and is written there, readable by the
+/// owner only (it holds the keys).
+fn write_config(run_dir: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let link = run_dir.join(CONFIG_FILE);
+    if link.symlink_metadata().is_ok() {
+        std::fs::remove_file(&link)?;
+    }
+    if let Some(given) = given {
+        let given = std::fs::canonicalize(given)
+            .with_context(|| format!("reading the cluster file {}", given.display()))?;
+        ClusterConfig::load(&given)?;
+        std::os::unix::fs::symlink(&given, &link)?;
+        return Ok(given);
+    }
+    let cwd = std::env::current_dir()?;
+    let mut doc: toml::Table = config::DEFAULT
+        .parse()
+        .context("the embedded default configuration")?;
+    let absolute = |value: &mut toml::Value| {
+        if let Some(path) = value.as_str().map(PathBuf::from)
+            && path.is_relative()
+        {
+            *value = toml::Value::String(cwd.join(path).display().to_string());
+        }
+    };
+    // Nothing secret is ever in the source: both keys are made here.
+    let cluster = doc["cluster"]
+        .as_table_mut()
+        .expect("the default has a [cluster] table");
+    cluster.insert("key".into(), ClusterKey::generate().to_hex().into());
+    cluster.insert(
+        "admin_key".into(),
+        ClusterKey::generate().to_hex()[..32].to_string().into(),
+    );
+    if let Some(components) = cluster.get_mut("components") {
+        absolute(components);
+    }
+    if let Some(frontends) = doc.get_mut("frontend").and_then(|f| f.as_array_mut()) {
+        for fe in frontends.iter_mut().filter_map(|f| f.as_table_mut()) {
+            if let Some(audit) = fe.get_mut("audit_log") {
+                absolute(audit);
+            }
+        }
+    }
+    let text = format!(
+        "# Written by `dmtbs up` (pid {}): the embedded default with keys made for this run.\n\n{}",
+        std::process::id(),
+        toml::to_string(&doc)?
+    );
+    let mut options = std::fs::OpenOptions::new();
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&link)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    Ok(link)
+}
+
+/// One node process and what the supervisor knows about it.
+struct Node {
+    node: NodeId,
+    /// Arguments after the binary: `rm --id 2 --config … --pid-file …`.
+    args: Vec<String>,
+    pid_file: PathBuf,
+    /// The running process; `None` between a death and its restart.
+    child: Option<Child>,
+    started: Instant,
+    /// Current restart delay (grows while the node keeps dying young).
+    delay: Duration,
+    /// When a dead node is due to be started again.
+    restart_at: Option<Instant>,
+    restarts: u32,
+}
+
+impl Node {
+    fn name(&self) -> String {
+        rundir::node_name(self.node)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Ready: its process runs and has written its own pid into its pid file.
+    fn ready(&self) -> bool {
+        self.pid().is_some() && rundir::read_pid_file(&self.pid_file) == self.pid()
+    }
+
+    /// May be restarted when it dies (see the module comment for why the sequencer is not).
+    fn restartable(&self) -> bool {
+        !matches!(self.node, NodeId::Sequencer)
+    }
+
+    fn spawn(&mut self, exe: &Path) -> anyhow::Result<()> {
+        let _ = std::fs::remove_file(&self.pid_file);
+        let mut command = Command::new(exe);
+        command.args(&self.args).stdin(Stdio::null());
+        // Nodes log to stderr; anything a node printed to stdout would garble the banner, so
+        // stdout goes to stderr too.
+        command.stdout(std::io::stderr().as_fd().try_clone_to_owned()?);
+        // A group of its own, so a Ctrl-C at the terminal reaches only the supervisor, which
+        // then stops the children in order (and does not mistake them for crashed).
+        command.process_group(0);
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The signal
+        // fires when the thread that forked exits: children are spawned from the main thread
+        // (the future `block_on` polls), which lives as long as the supervisor.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {} ({})", self.name(), exe.display()))?;
+        tracing::info!(node = self.name(), pid = child.id(), "node process started");
+        self.child = Some(child);
+        self.started = Instant::now();
+        self.restart_at = None;
+        Ok(())
+    }
+
+    /// If the process has exited, reaps it and says how.
+    fn exited(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let pid = child.id();
+                self.child = None;
+                rundir::remove_pid_file_of(&self.pid_file, pid);
+                Some(status)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                // Only a pid that is not our child gets here, which cannot happen for a Child.
+                tracing::error!(node = self.name(), error = %e, "cannot check on the node process");
+                None
+            }
+        }
+    }
+
+    /// Plans the restart of a node that just died: soon if it had been running for a while,
+    /// later and later if it keeps dying young.
+    fn schedule_restart(&mut self) -> Duration {
+        self.delay = if self.started.elapsed() >= HEALTHY_AFTER {
+            RESTART_DELAY_MIN
+        } else {
+            (self.delay * 2).clamp(RESTART_DELAY_MIN, RESTART_DELAY_MAX)
+        };
+        self.restart_at = Some(Instant::now() + self.delay);
+        self.delay
+    }
+}
+
+/// Every node of the cluster as a child process.
+struct Supervised {
+    exe: PathBuf,
+    nodes: Vec<Node>,
+}
+
+impl Supervised {
+    fn new(config: &ClusterConfig, config_path: &Path, run_dir: &Path) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("finding this program to start the nodes")?;
+        let config_arg = config_path.display().to_string();
+        // RMs first, so they are listening when the first request is sequenced.
+        let mut nodes: Vec<(NodeId, Vec<String>)> = config
+            .rms
+            .iter()
+            .map(|r| {
+                (
+                    NodeId::Rm(r.id),
+                    vec!["rm".into(), "--id".into(), r.id.to_string()],
+                )
+            })
+            .collect();
+        nodes.push((NodeId::Sequencer, vec!["sequencer".into()]));
+        nodes.extend(config.frontends.iter().map(|f| {
+            (
+                NodeId::FrontEnd(f.id),
+                vec!["fe".into(), "--id".into(), f.id.to_string()],
+            )
+        }));
+        let nodes = nodes
+            .into_iter()
+            .map(|(node, mut args)| {
+                let pid_file = rundir::pid_file(run_dir, node);
+                args.extend([
+                    "--config".into(),
+                    config_arg.clone(),
+                    "--pid-file".into(),
+                    pid_file.display().to_string(),
+                ]);
+                Node {
+                    node,
+                    args,
+                    pid_file,
+                    child: None,
+                    started: Instant::now(),
+                    delay: Duration::ZERO,
+                    restart_at: None,
+                    restarts: 0,
+                }
+            })
+            .collect();
+        Ok(Supervised { exe, nodes })
+    }
+
+    /// Starts every node, waits until all are ready, prints the banner, then keeps them running
+    /// until `shutdown` (Ok) or the sequencer dies (an error).
+    async fn supervise(
+        &mut self,
+        config: &ClusterConfig,
+        start_timeout: Duration,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        for node in &mut self.nodes {
+            node.spawn(&self.exe)?;
+        }
+        if !self.wait_ready(config, start_timeout, shutdown).await? {
+            return Ok(());
+        }
+        print_banner(config, &self.nodes);
+        let mut poll = tokio::time::interval(POLL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = poll.tick() => self.check_on_children()?,
+            }
+        }
+    }
+
+    /// Waits until every node wrote its pid file and every front end answers HTTP. False when
+    /// `shutdown` came first; an error naming the node when one exits or the time runs out.
+    async fn wait_ready(
+        &mut self,
+        config: &ClusterConfig,
+        timeout: Duration,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for node in &mut self.nodes {
+                if let Some(status) = node.exited() {
+                    anyhow::bail!(
+                        "{} exited during start-up ({status}); its log is above. Command: {} {}",
+                        node.name(),
+                        self.exe.display(),
+                        node.args.join(" ")
+                    );
+                }
+            }
+            if self.nodes.iter().all(Node::ready) && frontends_answer(config).await {
+                return Ok(true);
+            }
+            if Instant::now() > deadline {
+                let waiting: Vec<String> = self
+                    .nodes
+                    .iter()
+                    .filter(|n| !n.ready())
+                    .map(Node::name)
+                    .collect();
+                anyhow::bail!(
+                    "the cluster did not become ready within {timeout:?} (not ready: {}; front ends answering HTTP: {})",
+                    if waiting.is_empty() {
+                        "none".into()
+                    } else {
+                        waiting.join(", ")
+                    },
+                    frontends_answer(config).await
+                );
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(false),
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Reaps children that died and restarts those that are due.
+    fn check_on_children(&mut self) -> anyhow::Result<()> {
+        for node in &mut self.nodes {
+            if let Some(status) = node.exited() {
+                if !node.restartable() {
+                    anyhow::bail!(
+                        "{} exited ({status}); it cannot be restarted without losing the order of requests, so the cluster stops",
+                        node.name()
+                    );
+                }
+                let delay = node.schedule_restart();
+                tracing::warn!(
+                    node = node.name(),
+                    %status,
+                    ran_for = ?node.started.elapsed(),
+                    restart_in = ?delay,
+                    "node process exited; restarting it"
+                );
+            }
+            if node.restart_at.is_some_and(|at| Instant::now() >= at) {
+                node.restarts += 1;
+                if let Err(e) = node.spawn(&self.exe) {
+                    let delay = node.schedule_restart();
+                    tracing::error!(node = node.name(), error = %e, retry_in = ?delay, "restart failed");
+                } else {
+                    tracing::warn!(
+                        node = node.name(),
+                        pid = node.pid(),
+                        restarts = node.restarts,
+                        "node process restarted"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every child: front ends first (no new requests), then the rest; SIGTERM, then
+    /// SIGKILL for those still running after [`STOP_GRACE`]. Every child is reaped.
+    async fn stop_all(&mut self) {
+        let order = |n: &Node| match n.node {
+            NodeId::FrontEnd(_) => 0,
+            NodeId::Sequencer => 1,
+            NodeId::Rm(_) => 2,
+        };
+        self.nodes.sort_by_key(order);
+        for node in &mut self.nodes {
+            node.restart_at = None;
+            if let Some(pid) = node.pid() {
+                signal(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        loop {
+            for node in &mut self.nodes {
+                if let Some(status) = node.exited() {
+                    tracing::info!(node = node.name(), %status, "node process stopped");
+                }
+            }
+            if self.nodes.iter().all(|n| n.child.is_none()) {
+                return;
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                tracing::warn!(
+                    node = node.name(),
+                    pid = child.id(),
+                    "node did not stop within {STOP_GRACE:?}; killing it"
+                );
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(&node.pid_file);
+            }
+        }
+    }
+}
+
+/// Sends `sig` to process `pid` (one of our children, or a pid read from our own pid file).
+fn signal(pid: u32, sig: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, sig);
+    }
+}
+
+/// Is there a process `pid`?
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Does every front end answer `GET /healthz` with 200?
+async fn frontends_answer(config: &ClusterConfig) -> bool {
+    let addrs: Vec<SocketAddr> = config
+        .frontends
+        .iter()
+        .map(|fe| {
+            let mut addr = fe.http;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            addr
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || addrs.iter().all(|a| healthz(*a).unwrap_or(false)))
+        .await
+        .unwrap_or(false)
+}
+
+/// One `GET /healthz`, bounded by a short timeout; true on a 200.
+fn healthz(addr: SocketAddr) -> std::io::Result<bool> {
+    use std::io::{Read as _, Write as _};
+    let timeout = Duration::from_secs(1);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: dmtbs\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(&head == b"HTTP/1.1 200")
+}
+
+/// What `up` prints once the cluster answers: where it is, the admin key, and commands to try.
+fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
+    let today = dmtbs_cluster::wire::today(c);
+    let show = format!(
+        "ATWE{:02}{:02}{:02}",
+        today.day,
+        today.month,
+        today.year % 100
+    );
+    println!(
+        "DMTBS local cluster is up ({} replica managers, {} transport; {} node processes).",
+        c.rms.len(),
+        match c.cluster.transport {
+            TransportMode::Multicast => "multicast",
+            TransportMode::Unicast => "unicast",
+        },
+        nodes.len()
+    );
+    for fe in &c.frontends {
+        println!(
+            "  front end {}: http://{}  (API description: /openapi.json)",
+            fe.id, fe.http
+        );
+    }
+    println!("  admin key: {}", c.cluster.admin_key);
+    if let Some(dir) = nodes.first().and_then(|n| n.pid_file.parent()) {
+        println!(
+            "  run directory (cluster file, pid files): {}",
+            dir.display()
+        );
+    }
+    let url = format!("http://{}", c.frontends[0].http);
+    println!(
+        "\nTry it (today is {}-{:02}-{:02}):",
+        today.year, today.month, today.day
+    );
+    println!(
+        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H 'Authorization: Bearer {}' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'",
+        c.cluster.admin_key
+    );
+    println!(
+        "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"
+    );
+    println!("  curl -s {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001'");
+    println!("\nCtrl-C stops the cluster.");
+    // The banner is how scripts and tests know the cluster is ready: make sure it is out.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+}

@@ -1,0 +1,290 @@
+//! Runs `dmtbs up` as a child process on a test cluster file, waits until it says the cluster is
+//! up, and stops it by its pid. Its log (its own and its nodes') goes to `up.log` in the test's
+//! temporary folder and is printed when something goes wrong.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_cluster::local::test_config_text;
+use dmtbs_cluster::{ClusterConfig, rundir};
+use dmtbs_proto::NodeId;
+use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use serde_json::Value;
+
+/// The day every test cluster lives on.
+pub const TODAY: &str = "2026-11-24";
+/// How long a cluster of six processes may take to come up on a busy two-core machine.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The `dmtbs` binary: `DMTBS_BIN`, or the one cargo built next to this test executable.
+pub fn dmtbs_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("DMTBS_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/processes-<hash> → target/<profile>/dmtbs
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in target/<profile>/deps")
+        .join("dmtbs");
+    assert!(
+        bin.exists(),
+        "the dmtbs binary is missing at {}: run `cargo build -p dmtbs-cli` first (or set DMTBS_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `dmtbs up`.
+pub struct Up {
+    child: Option<Child>,
+    /// Keeps the cluster file, the run directory and the log until the test ends.
+    dir: tempfile::TempDir,
+    pub run_dir: PathBuf,
+    pub config: ClusterConfig,
+    pub http: reqwest::Client,
+}
+
+impl Up {
+    /// A test cluster file (four RMs running `modules`) written into a fresh folder.
+    pub fn config_file(modules: [&str; 4], transport: TransportMode) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let text = test_config_text(&components::dir(), modules, transport, TODAY)
+            .expect("test configuration");
+        std::fs::write(dir.path().join("cluster.toml"), text).expect("write cluster file");
+        dir
+    }
+
+    /// Starts `dmtbs up` on a test cluster of the four implementations and waits for its banner.
+    pub fn start(transport: TransportMode) -> Up {
+        let dir = Self::config_file(IMPLEMENTATIONS, transport);
+        let mut up = Self::spawn(dir);
+        up.wait_ready();
+        up
+    }
+
+    /// Starts `dmtbs up --config <dir>/cluster.toml --run-dir <dir>/run` without waiting.
+    pub fn spawn(dir: tempfile::TempDir) -> Up {
+        let config_path = dir.path().join("cluster.toml");
+        let config = ClusterConfig::load(&config_path).expect("cluster file");
+        let run_dir = dir.path().join("run");
+        let log = std::fs::File::create(dir.path().join("up.log")).expect("log file");
+        let child = Command::new(dmtbs_bin())
+            .arg("up")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--run-dir")
+            .arg(&run_dir)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start dmtbs up");
+        Up {
+            child: Some(child),
+            dir,
+            run_dir,
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("http client"),
+        }
+    }
+
+    /// Waits (bounded) for the banner line that says the cluster is up.
+    fn wait_ready(&mut self) {
+        let stdout = self
+            .child
+            .as_mut()
+            .and_then(|c| c.stdout.take())
+            .expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        // Reads the banner, then keeps draining so `up` never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if line.contains("cluster is up") => return,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "dmtbs up did not report the cluster up ({e}); exit: {:?}\n{}",
+                    self.child.as_mut().map(|c| c.try_wait()),
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The pid a node's pid file names now.
+    pub fn node_pid(&self, node: NodeId) -> Option<u32> {
+        rundir::read_pid_file(&rundir::pid_file(&self.run_dir, node))
+    }
+
+    /// Every node's pid, in configuration order (RMs, sequencer, front ends).
+    pub fn node_pids(&self) -> Vec<(NodeId, u32)> {
+        self.nodes()
+            .into_iter()
+            .map(|n| {
+                let pid = self
+                    .node_pid(n)
+                    .unwrap_or_else(|| panic!("no pid file for {n:?}\n{}", self.log()));
+                (n, pid)
+            })
+            .collect()
+    }
+
+    pub fn nodes(&self) -> Vec<NodeId> {
+        let c = &self.config;
+        c.rms
+            .iter()
+            .map(|r| NodeId::Rm(r.id))
+            .chain([NodeId::Sequencer])
+            .chain(c.frontends.iter().map(|f| NodeId::FrontEnd(f.id)))
+            .collect()
+    }
+
+    /// Waits (bounded) until `node`'s pid file names a live process other than `old`.
+    pub async fn wait_new_pid(&self, node: NodeId, old: u32, timeout: Duration) -> u32 {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(pid) = self.node_pid(node)
+                && pid != old
+                && alive(pid)
+            {
+                return pid;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{node:?} was not restarted within {timeout:?}\n{}",
+            self.log()
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.config.frontends[0].http)
+    }
+
+    pub fn admin_key(&self) -> &str {
+        &self.config.cluster.admin_key
+    }
+
+    /// Sends a request as `user` (with the admin key for an admin) and returns the status, the
+    /// `X-DMTBS-Agreed` header and the body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &str,
+        body: Option<Value>,
+    ) -> (u16, Option<String>, Value) {
+        let mut request = self
+            .http
+            .request(method, self.url(path))
+            .header("X-DMTBS-User", user);
+        if user.as_bytes().get(3) == Some(&b'A') {
+            request = request.bearer_auth(self.admin_key());
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}\n{}", self.log()));
+        let status = response.status().as_u16();
+        let agreed = response
+            .headers()
+            .get("x-dmtbs-agreed")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, agreed, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// What `up` and its nodes logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("up.log")).unwrap_or_default()
+    }
+
+    /// Sends `sig` to `up` and waits (bounded) for it to exit.
+    pub fn signal_and_wait(&mut self, sig: libc::c_int, timeout: Duration) -> ExitStatus {
+        signal(self.pid(), sig);
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for dmtbs up") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("dmtbs up did not exit within {timeout:?}\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (bounded) for `up` to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        self.signal_and_wait(0, timeout)
+    }
+}
+
+impl Drop for Up {
+    /// A test that fails half-way still stops its cluster: SIGTERM, then SIGKILL.
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        signal(child.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Sends `sig` to `pid` (signal 0: only checks it exists).
+pub fn signal(pid: u32, sig: libc::c_int) -> bool {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits");
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// Is there a process `pid`?
+pub fn alive(pid: u32) -> bool {
+    signal(pid, 0)
+}
+
+/// The parent of process `pid`, from /proc.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid …": comm may hold spaces, so read after the last ')'.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

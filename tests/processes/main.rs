@@ -1,0 +1,8 @@
+//! The processes suite: `dmtbs up` as a supervisor of real node processes — started from the
+//! built `dmtbs` binary (`cargo build -p dmtbs-cli`; `DMTBS_BIN` overrides), driven through
+//! HTTP, its children killed and signalled by pid.
+
+mod booking;
+mod harness;
+mod restart;
+mod shutdown;

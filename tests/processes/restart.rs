@@ -1,0 +1,104 @@
+//! `kill -9` of a replica manager's process: the supervisor starts a new one, the cluster keeps
+//! answering meanwhile, and the new process — which starts with an empty replica — fetches the
+//! sequenced history from its peers (negative acknowledgements) until its answers agree again.
+
+use std::time::Duration;
+
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_proto::NodeId;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Up, alive, parent_of, signal};
+
+/// Resumes stopped processes however the test ends.
+struct Resume(Vec<u32>);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            signal(*pid, libc::SIGCONT);
+        }
+    }
+}
+
+async fn book(up: &Up, customer: &str, tickets: u32) -> (u16, Option<String>, serde_json::Value) {
+    up.call(
+        Method::POST,
+        &format!("/v1/customers/{customer}/bookings"),
+        customer,
+        Some(json!({"movie": "Avatar", "showId": "ATWE251126", "tickets": tickets})),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_replica_manager_is_restarted_and_catches_up() {
+    let up = Up::start(TransportMode::Multicast);
+    let (status, _, body) = up
+        .call(
+            Method::POST,
+            "/v1/shows",
+            "ATWA0001",
+            Some(json!({"movie": "Avatar", "showId": "ATWE251126", "capacity": 100})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // History the restarted replica manager will have to recover: 20 bookings.
+    for i in 1..=20 {
+        let (status, _, body) = book(&up, &format!("ATWC{i:04}"), 1).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let rm2 = NodeId::Rm(2);
+    let old = up.node_pid(rm2).expect("rm 2 runs");
+    assert!(signal(old, libc::SIGKILL));
+    // The cluster keeps answering with three replicas while rm 2 is down or restarting.
+    let (status, _, body) = book(&up, "ATWC0021", 1).await;
+    assert_eq!(
+        (status, &body["remaining"]),
+        (200, &json!(79)),
+        "{body}\n{}",
+        up.log()
+    );
+    let new = up.wait_new_pid(rm2, old, Duration::from_secs(60)).await;
+    assert!(!alive(old), "the killed process is gone");
+    assert_eq!(parent_of(new), Some(up.pid()), "restarted by up");
+    let log = up.log();
+    assert!(log.contains("node process restarted"), "{log}");
+
+    // Leave only rm 1 and the restarted rm 2 running: every answer now needs rm 2 to agree,
+    // so it must have recovered all 22 earlier requests and be executing new ones.
+    let others: Vec<u32> = [NodeId::Rm(3), NodeId::Rm(4)]
+        .into_iter()
+        .map(|n| up.node_pid(n).expect("running"))
+        .collect();
+    let _resume = Resume(others.clone());
+    for pid in &others {
+        assert!(signal(*pid, libc::SIGSTOP));
+    }
+    let (status, agreed, body) = book(&up, "ATWC0001", 2).await;
+    assert_eq!(
+        (status, agreed.as_deref()),
+        (200, Some("1,2")),
+        "{body}\n{}",
+        up.log()
+    );
+    assert_eq!(
+        body,
+        json!({"outcome": "booked", "held": 3, "remaining": 77})
+    );
+    let (status, agreed, body) = up
+        .call(
+            Method::GET,
+            "/v1/movies/Avatar/availability",
+            "VERC0001",
+            None,
+        )
+        .await;
+    assert_eq!((status, agreed.as_deref()), (200, Some("1,2")), "{body}");
+    assert_eq!(
+        body["shows"],
+        json!([{"showId": "ATWE251126", "remaining": 77}])
+    );
+}
