@@ -191,7 +191,9 @@ impl Node {
         command.process_group(0);
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The signal
         // fires when the thread that forked exits: children are spawned from the main thread
-        // (the future `block_on` polls), which lives as long as the supervisor.
+        // (the future `block_on` polls), which lives as long as the supervisor. Linux only;
+        // elsewhere children of a killed supervisor must be stopped by hand.
+        #[cfg(target_os = "linux")]
         unsafe {
             command.pre_exec(|| {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
