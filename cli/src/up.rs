@@ -191,7 +191,9 @@ impl Node {
         command.process_group(0);
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The signal
         // fires when the thread that forked exits: children are spawned from the main thread
-        // (the future `block_on` polls), which lives as long as the supervisor.
+        // (the future `block_on` polls), which lives as long as the supervisor. Linux only;
+        // elsewhere children of a killed supervisor must be stopped by hand.
+        #[cfg(target_os = "linux")]
         unsafe {
             command.pre_exec(|| {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
@@ -546,4 +548,46 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
     println!("\nCtrl-C stops the cluster.");
     // The banner is how scripts and tests know the cluster is ready: make sure it is out.
     let _ = std::io::Write::flush(&mut std::io::stdout());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(ran_for: Duration) -> Node {
+        Node {
+            node: NodeId::Rm(1),
+            args: Vec::new(),
+            pid_file: PathBuf::from("rm-1.pid"),
+            child: None,
+            started: Instant::now() - ran_for,
+            delay: Duration::ZERO,
+            restart_at: None,
+            restarts: 0,
+        }
+    }
+
+    #[test]
+    fn a_node_that_keeps_dying_young_waits_longer_each_time_up_to_the_cap() {
+        let mut n = node(Duration::from_secs(1));
+        let delays: Vec<Duration> = (0..10).map(|_| n.schedule_restart()).collect();
+        assert_eq!(delays[0], RESTART_DELAY_MIN);
+        assert_eq!(delays[1], RESTART_DELAY_MIN * 2);
+        assert_eq!(delays[2], RESTART_DELAY_MIN * 4);
+        assert_eq!(delays[9], RESTART_DELAY_MAX);
+        assert!(n.restart_at.is_some());
+        // After a healthy run, the next death is restarted promptly again.
+        n.started = Instant::now() - HEALTHY_AFTER;
+        assert_eq!(n.schedule_restart(), RESTART_DELAY_MIN);
+    }
+
+    #[test]
+    fn only_the_sequencer_is_never_restarted() {
+        let mut n = node(Duration::ZERO);
+        assert!(n.restartable());
+        n.node = NodeId::FrontEnd(1);
+        assert!(n.restartable());
+        n.node = NodeId::Sequencer;
+        assert!(!n.restartable());
+    }
 }

@@ -22,19 +22,29 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The `dmtbs` binary: `DMTBS_BIN`, or the one cargo built next to this test executable.
 pub fn dmtbs_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("DMTBS_BIN") {
-        return path.into();
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/processes-<hash> → target/<profile>/dmtbs
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps")
-        .join("dmtbs");
+    let bin = match std::env::var_os("DMTBS_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::current_exe()
+            .expect("test executable path")
+            // target/<profile>/deps/processes-<hash> → target/<profile>/dmtbs
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable lives in target/<profile>/deps")
+            .join("dmtbs"),
+    };
     assert!(
         bin.exists(),
         "the dmtbs binary is missing at {}: run `cargo build -p dmtbs-cli` first (or set DMTBS_BIN)",
+        bin.display()
+    );
+    // A binary left from before `up` supervised processes would fail in puzzling ways.
+    let help = Command::new(&bin)
+        .args(["up", "--help"])
+        .output()
+        .expect("run dmtbs up --help");
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("--run-dir"),
+        "{} is stale (its `up` has no --run-dir): run `cargo build -p dmtbs-cli`",
         bin.display()
     );
     bin

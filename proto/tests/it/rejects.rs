@@ -171,6 +171,8 @@ fn each_reason_has_its_own_counter() {
         assert_eq!(after.of(&reject), counter(&after));
         assert_eq!(after.total(), before.total() + 1);
     }
+    let elsewhere = rx.decode_from(&good, |_| false).unwrap_err();
+    assert!(matches!(elsewhere, Reject::Misaddressed { .. }));
     assert!(rx.decode(&good).is_ok());
     let replay = rx.decode(&good).unwrap_err();
     assert!(matches!(replay, Reject::Replayed { .. }));
@@ -184,9 +186,13 @@ fn each_reason_has_its_own_counter() {
             bad_mac: 1,
             malformed: 1,
             replayed: 1,
+            misaddressed: 1,
         }
     );
-    assert_eq!(rx.rejects().total(), 7);
+    assert_eq!(rx.rejects().total(), 8);
+    for (reject, label) in [(&replay, "replayed"), (&elsewhere, "misaddressed")] {
+        assert_eq!(reject.reason(), label);
+    }
     // The sender's counters are its own.
     assert_eq!(tx.rejects().total(), 0);
 }
