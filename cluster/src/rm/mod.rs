@@ -117,8 +117,8 @@ struct Node {
     recent: BTreeMap<u64, (FeId, ReplicaResult)>,
     swaps: u32,
     last_swap_reason: Option<String>,
-    /// Outstanding probes: suspect → (nonce, when sent).
-    probes: HashMap<RmId, (u64, Instant)>,
+    /// Outstanding probes: suspect → (nonce, first sent, last sent).
+    probes: HashMap<RmId, (u64, Instant, Instant)>,
     last_probe: HashMap<RmId, Instant>,
     next_nonce: u64,
     /// Suspect → voter → (dead, when).
@@ -344,7 +344,7 @@ impl Node {
             }
             Message::ProbeReply { nonce, stuck, .. } => {
                 if let Some(p) = peer
-                    && self.probes.get(&p).is_some_and(|(n, _)| *n == nonce)
+                    && self.probes.get(&p).is_some_and(|(n, _, _)| *n == nonce)
                 {
                     self.probes.remove(&p);
                     if !stuck {
@@ -475,9 +475,19 @@ impl Node {
         let expired: Vec<RmId> = self
             .probes
             .iter()
-            .filter(|(_, (_, sent))| now.duration_since(*sent) > timeout)
+            .filter(|(_, (_, first, _))| now.duration_since(*first) > timeout)
             .map(|(&r, _)| r)
             .collect();
+        // A probe or its answer may be lost: ask again, three times within the timeout.
+        for (&suspect, (nonce, _, last)) in self.probes.iter_mut() {
+            if now.duration_since(*last) > timeout / 3 {
+                *last = now;
+                self.out.push(Outgoing::To(
+                    NodeId::Rm(suspect),
+                    Message::Probe { nonce: *nonce },
+                ));
+            }
+        }
         for suspect in expired {
             self.probes.remove(&suspect);
             self.suspect(suspect, true);
@@ -827,7 +837,7 @@ impl Node {
         self.last_probe.insert(suspect, now);
         let nonce = self.next_nonce;
         self.next_nonce += 1;
-        self.probes.insert(suspect, (nonce, now));
+        self.probes.insert(suspect, (nonce, now, now));
         self.out
             .push(Outgoing::To(NodeId::Rm(suspect), Message::Probe { nonce }));
     }
@@ -861,10 +871,21 @@ impl Node {
             "a majority of replica managers agree the replica is dead or hung"
         );
         if suspect == self.me && matches!(self.phase, Phase::Serving) {
-            self.recover(
-                "a majority of replica managers found it hung".into(),
-                Choice::Next,
-            );
+            // This RM knows its own replica: only if it really is inside one call for too long
+            // is it hung. Otherwise the probes or their answers were lost on the network, and
+            // replacing a working replica (and quarantining a good module) would be wrong.
+            let hang = Timeouts::ms(self.config.recovery.hang_ms);
+            if self.applier.busy_for().is_some_and(|t| t > hang) {
+                self.recover(
+                    "a majority of replica managers found it hung".into(),
+                    Choice::Next,
+                );
+            } else {
+                tracing::warn!(
+                    rm = self.me,
+                    "peers judged this RM dead, but its replica is responsive: messages were lost"
+                );
+            }
         }
     }
 }
