@@ -99,7 +99,7 @@ impl ApiError {
     /// Whether the cluster executed the request and the booking rules refused it (as opposed to
     /// a refusal by the front end, or a failure).
     pub fn refused_by_rules(&self) -> bool {
-        self.seq.is_some() && self.code != "no-agreement" && self.booking_error().is_some()
+        self.seq.is_some() && self.booking_error().is_some()
     }
 }
 

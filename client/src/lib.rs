@@ -105,10 +105,7 @@ pub enum ShowChange {
 pub fn outcome_of(result: &Result<Answer<Success>, Error>) -> Option<(u64, Outcome)> {
     match result {
         Ok(answer) => Some((answer.seq, Ok(answer.value.clone()))),
-        Err(Error::Api(e)) => match (e.seq, e.booking_error()) {
-            (Some(seq), Some(refusal)) if e.code != "no-agreement" => Some((seq, Err(refusal))),
-            _ => None,
-        },
+        Err(Error::Api(e)) if e.refused_by_rules() => Some((e.seq?, Err(e.booking_error()?))),
         Err(_) => None,
     }
 }
