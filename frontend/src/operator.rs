@@ -32,7 +32,8 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     (status, Json(body)).into_response()
 }
 
-fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal to send when the admin key is missing or wrong; `None` when it is right.
+fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -41,7 +42,7 @@ fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Result<(), 
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
     match token {
-        Some(token) if fe.admin_key.verify(token) => Ok(()),
+        Some(token) if fe.admin_key.verify(token) => None,
         _ => {
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
@@ -52,7 +53,7 @@ fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Result<(), 
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"dmtbs\""),
             );
-            Err(response)
+            Some(response)
         }
     }
 }
@@ -60,13 +61,13 @@ fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Result<(), 
 async fn run<C: Cluster>(
     fe: &FrontEnd<C>,
     command: OperatorCommand,
-) -> Result<OperatorAnswer, Response> {
+) -> Result<OperatorAnswer, Box<Response>> {
     fe.cluster.operate(command).await.map_err(|e| {
         let why = match e {
             ClusterError::Unavailable(why) => why,
             other => other.to_string(),
         };
-        error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
+        Box::new(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why))
     })
 }
 
@@ -124,12 +125,12 @@ fn quarantine_union(answer: &OperatorAnswer) -> Value {
 }
 
 pub(crate) async fn replicas<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
-    if let Err(r) = require_key(&fe, &headers) {
+    if let Some(r) = require_key(&fe, &headers) {
         return r;
     }
     match run(&fe, OperatorCommand::Status).await {
         Ok(answer) => Json(answer_json(&answer)).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -145,7 +146,7 @@ pub(crate) async fn swap<C: Cluster>(
     rm: Result<Path<RmId>, PathRejection>,
     body: Result<Json<SwapBody>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = require_key(&fe, &headers) {
+    if let Some(r) = require_key(&fe, &headers) {
         return r;
     }
     let Ok(Path(rm)) = rm else {
@@ -178,7 +179,7 @@ pub(crate) async fn swap<C: Cluster>(
     .await
     {
         Ok(answer) => answer,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match answer.reports.first() {
         None if answer.silent.is_empty() => error(
@@ -210,12 +211,12 @@ pub(crate) async fn swap<C: Cluster>(
 }
 
 pub(crate) async fn quarantine<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
-    if let Err(r) = require_key(&fe, &headers) {
+    if let Some(r) = require_key(&fe, &headers) {
         return r;
     }
     match run(&fe, OperatorCommand::Status).await {
         Ok(answer) => Json(quarantine_union(&answer)).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -239,7 +240,7 @@ async fn clear<C: Cluster>(
     headers: &HeaderMap,
     module: Option<String>,
 ) -> Response {
-    if let Err(r) = require_key(fe, headers) {
+    if let Some(r) = require_key(fe, headers) {
         return r;
     }
     let answer = match run(
@@ -251,7 +252,7 @@ async fn clear<C: Cluster>(
     .await
     {
         Ok(answer) => answer,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !answer.reports.is_empty() && answer.reports.iter().all(|r| r.error.is_some()) {
         return error(
