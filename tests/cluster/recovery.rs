@@ -513,3 +513,69 @@ async fn the_operator_swaps_a_module_on_purpose_and_clears_a_quarantine() {
     assert_eq!(body["quarantine"], json!([]), "{body}");
     cluster.stop().await.expect("clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_rm_is_probed_agreed_dead_by_the_others_and_rejoins_when_reachable() {
+    // Unicast, so every link is a (sender address, receiver address) pair the fault layer knows.
+    let mut config = test_config(
+        &components::dir(),
+        IMPLEMENTATIONS,
+        TransportMode::Unicast,
+        TODAY,
+    )
+    .expect("test configuration");
+    config.recovery.checkpoint_every = 10;
+    let plan = dmtbs_net::FaultPlan::new(1);
+    let wrap_plan = plan.clone();
+    let wrap = move |_, udp| -> std::sync::Arc<dyn dmtbs_net::Transport> {
+        std::sync::Arc::new(dmtbs_net::FaultTransport::new(udp, wrap_plan.clone()))
+    };
+    let cluster = LocalCluster::start_wrapped(config, &wrap)
+        .await
+        .expect("cluster starts");
+    let api = Api::new(&cluster);
+    let mut reference = Reference::new();
+    checked_load(&api, &mut reference, 81, 15).await;
+    // Cut RM 3 off: nothing reaches it, nothing it sends arrives.
+    let c = &cluster.config;
+    let rm3 = c.rm(3).unwrap().addr;
+    let others: Vec<_> = [c.sequencer.addr, c.frontends[0].addr]
+        .into_iter()
+        .chain(c.rms.iter().filter(|r| r.id != 3).map(|r| r.addr))
+        .collect();
+    let cut = dmtbs_net::LinkFaults {
+        loss_pct: 100.0,
+        duplicate_pct: 0.0,
+        max_delay_ms: 0,
+    };
+    for &other in &others {
+        plan.set_link_faults(other, rm3, cut).unwrap();
+        plan.set_link_faults(rm3, other, cut).unwrap();
+    }
+    // The front end reports it silent; the others probe it, get no answer, and agree.
+    checked_load(&api, &mut reference, 82, 10).await;
+    for id in [1, 2, 4] {
+        wait_for(&cluster, id, "agreement that RM 3 is dead", |s| {
+            s["agreedDead"] == json!([3])
+        })
+        .await;
+    }
+    let status = replicas(&cluster).await;
+    assert_eq!(status["silent"], json!([3]), "{status}");
+    // Reachable again: it catches up (gap repair), is heard from, and no longer counts as dead.
+    for &other in &others {
+        plan.clear_link_faults(other, rm3);
+        plan.clear_link_faults(rm3, other);
+    }
+    checked_load(&api, &mut reference, 83, 25).await;
+    for id in [1, 2, 4] {
+        wait_for(&cluster, id, "RM 3 heard from again", |s| {
+            s["agreedDead"] == json!([])
+        })
+        .await;
+    }
+    let s = wait_for(&cluster, 3, "RM 3 serving", |s| s["health"] == "serving").await;
+    assert_eq!(s["swaps"], 0, "a network cut is not a replica fault: {s}");
+    converged(&cluster).await;
+    cluster.stop().await.expect("clean stop");
+}

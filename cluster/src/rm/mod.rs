@@ -57,6 +57,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const JOIN_GATHER: Duration = Duration::from_millis(300);
 /// With no answer at all for this long, a joining RM is alone: a new cluster, empty state.
 const JOIN_ALONE: Duration = Duration::from_millis(1_500);
+/// Behind the stable checkpoint this long, an RM catches up by state transfer.
+const BEHIND_FOR: Duration = Duration::from_secs(1);
 /// How often a joining RM asks again, and a failed fetch is retried.
 const RETRY: Duration = Duration::from_millis(200);
 
@@ -125,6 +127,8 @@ struct Node {
     suspicions: HashMap<RmId, BTreeMap<RmId, (bool, Instant)>>,
     agreed_dead: BTreeMap<RmId, Instant>,
     fetched: mpsc::UnboundedSender<(u64, anyhow::Result<CanonicalState>)>,
+    /// Since when delivery has been behind the stable checkpoint.
+    behind_since: Option<Instant>,
     out: Vec<Outgoing>,
 }
 
@@ -197,6 +201,7 @@ pub async fn run_reporting(
         suspicions: HashMap::new(),
         agreed_dead: BTreeMap::new(),
         fetched,
+        behind_since: None,
         out: Vec::new(),
         config: config.clone(),
     };
@@ -272,7 +277,8 @@ impl Node {
             }
             Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
                 if matches!(self.phase, Phase::Serving) {
-                    match self.strikes.on_verdict(&verdict) {
+                    let delivered = verdict.seq <= self.delivery.delivered_through();
+                    match self.strikes.on_verdict(&verdict, delivered) {
                         Some(Trigger::Wrong) => self.recover(
                             format!(
                                 "{} consecutive wrong results (last at request {})",
@@ -464,7 +470,19 @@ impl Node {
                 }
                 return; // no acks or NACKs before the starting point is known
             }
-            Phase::Fetching { .. } | Phase::Serving | Phase::Failed => {}
+            Phase::Serving => {
+                // Behind the stable checkpoint for a while (cut off, say): the peers have
+                // dropped those requests from their logs, so catch up by state transfer.
+                if self.delivery.delivered_through() < self.checkpoints.stable().seq {
+                    let since = *self.behind_since.get_or_insert(now);
+                    if now.duration_since(since) > BEHIND_FOR {
+                        self.catch_up();
+                    }
+                } else {
+                    self.behind_since = None;
+                }
+            }
+            Phase::Fetching { .. } | Phase::Failed => {}
         }
         if let Some(nack) = self.delivery.nack(now) {
             self.out.push(nack);
@@ -643,6 +661,25 @@ impl Node {
         }
     }
 
+    /// Install the stable checkpoint's state in a fresh instance of the same module: not a
+    /// replica fault (no quarantine, no swap counted), only a way past requests gone from the
+    /// peers' logs.
+    fn catch_up(&mut self) {
+        let target = self.checkpoints.stable().clone();
+        tracing::warn!(
+            rm = self.me,
+            delivered = self.delivery.delivered_through(),
+            checkpoint = target.seq,
+            "behind the stable checkpoint: catching up by state transfer"
+        );
+        self.behind_since = None;
+        self.generation += 1;
+        match self.modules.load(&self.module.0) {
+            Ok(module) => self.obtain(module, target, false),
+            Err(e) => self.fail(format!("{e:#}")),
+        }
+    }
+
     /// Replace the replica: pick the module, then install a correct state and replay.
     fn recover(&mut self, reason: String, choice: Choice) {
         tracing::warn!(
@@ -791,8 +828,9 @@ impl Node {
         state: Arc<CanonicalState>,
         joining: bool,
     ) {
+        // A state past what was delivered here moves delivery forward (a no-op otherwise).
+        self.delivery.start_at(target.seq + 1);
         if joining {
-            self.delivery.start_at(target.seq + 1);
             self.caught_up_at = self.delivery.latest_known();
             // A restarted RM answers only for requests after those already sequenced when it
             // joined: older results are stale and the front ends have moved on. In a new

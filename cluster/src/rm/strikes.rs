@@ -47,7 +47,10 @@ impl Strikes {
         self.silent = 0;
     }
 
-    pub fn on_verdict(&mut self, verdict: &Verdict) -> Option<Trigger> {
+    /// Counts one verdict. `delivered`: had this RM delivered the request to its replica when
+    /// the verdict came? A silence about a request it never got is the network's doing, not the
+    /// replica's, and does not count.
+    pub fn on_verdict(&mut self, verdict: &Verdict, delivered: bool) -> Option<Trigger> {
         if verdict.seq <= self.counted_through {
             return None;
         }
@@ -58,6 +61,9 @@ impl Strikes {
             self.wrong += 1;
             self.silent = 0;
         } else if verdict.silent.contains(&self.me) {
+            if !delivered {
+                return None;
+            }
             self.silent += 1;
         } else {
             // A verdict that does not name this replica says nothing about it.
@@ -99,7 +105,7 @@ mod tests {
         pattern
             .iter()
             .enumerate()
-            .map(|(i, p)| s.on_verdict(&verdict(i as u64 + 1, p)))
+            .map(|(i, p)| s.on_verdict(&verdict(i as u64 + 1, p), true))
             .collect()
     }
 
@@ -129,11 +135,20 @@ mod tests {
     }
 
     #[test]
+    fn silence_about_a_request_never_delivered_is_not_the_replicas_fault() {
+        let mut s = Strikes::new(1, 3, 3);
+        for seq in 1..=5 {
+            assert_eq!(s.on_verdict(&verdict(seq, "silent"), false), None);
+        }
+        assert_eq!(s.silent, 0);
+    }
+
+    #[test]
     fn stale_and_replaced_verdicts_are_ignored() {
         let mut s = Strikes::new(1, 3, 3);
-        s.on_verdict(&verdict(5, "wrong"));
+        s.on_verdict(&verdict(5, "wrong"), true);
         assert_eq!(
-            s.on_verdict(&verdict(4, "wrong")),
+            s.on_verdict(&verdict(4, "wrong"), true),
             None,
             "older than one counted"
         );
@@ -141,7 +156,7 @@ mod tests {
         s.reset(10);
         assert_eq!(s.wrong, 0);
         for seq in [8, 9, 10] {
-            assert_eq!(s.on_verdict(&verdict(seq, "wrong")), None);
+            assert_eq!(s.on_verdict(&verdict(seq, "wrong"), true), None);
         }
         assert_eq!(
             s.wrong, 0,
