@@ -1,12 +1,17 @@
 //! `dmtbs`: the command-line entry point — a whole local cluster of supervised node processes
 //! (`up`), one node of a cluster (`sequencer`, `rm`, `fe`), the replica demo, and the load
-//! generator (`bench`). The booking commands come later.
+//! generator (`bench`), the booking commands (`book`, `schedule`, …) and the operator's
+//! (`status`, `swap`, `quarantine`).
 //!
 //! Layout: `main.rs` parses flags and runs one node; `up.rs` is the supervisor; `demo.rs` the
-//! replica demo; `bench.rs` the load generator.
+//! replica demo; `bench.rs` the load generator; `booking.rs` the booking commands, `clientlog.rs`
+//! their per-user log; `status.rs` the operator's commands.
 
 mod bench;
+mod booking;
+mod clientlog;
 mod demo;
+mod status;
 mod up;
 
 use std::path::PathBuf;
@@ -69,6 +74,10 @@ enum Command {
     /// Load-test a cluster through its HTTP API — a running one (--url) or one started here
     /// (--local, 1 or 4 replicas, optional loss) — and report throughput and latency.
     Bench(bench::Args),
+    #[command(flatten)]
+    Booking(booking::Command),
+    #[command(flatten)]
+    Operator(status::Command),
 }
 
 #[derive(clap::Args)]
@@ -114,6 +123,8 @@ fn main() -> ExitCode {
     // a verdict names silent, which loss makes routine: only errors are shown (RUST_LOG for more).
     let default_filter = match cli.command {
         Command::Bench(_) => "error",
+        // The client commands' output is their answer.
+        Command::Booking(_) | Command::Operator(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -124,6 +135,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
+        // They print their own errors and choose their exit codes (0, 1 refused, 2 error).
+        Command::Booking(command) => return booking::main(command),
+        Command::Operator(command) => return status::main(command),
         Command::ReplicasDemo(args) => demo::run(args),
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
@@ -190,7 +204,10 @@ async fn serve(command: Command) -> anyhow::Result<()> {
                 dmtbs_cluster::frontend::run(config, id, wire.clone(), listener, shutdown).await;
             (wire, result)
         }
-        Command::ReplicasDemo(_) | Command::Bench(_) => {
+        Command::ReplicasDemo(_)
+        | Command::Bench(_)
+        | Command::Booking(_)
+        | Command::Operator(_) => {
             unreachable!("handled in main, without signal handling")
         }
     };

@@ -1,3 +1,4 @@
 //! The `dmtbs` command as a user runs it.
 
 mod bench;
+mod booking;

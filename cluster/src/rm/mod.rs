@@ -57,6 +57,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const JOIN_GATHER: Duration = Duration::from_millis(300);
 /// With no answer at all for this long, a joining RM is alone: a new cluster, empty state.
 const JOIN_ALONE: Duration = Duration::from_millis(1_500);
+/// No restart for slowness this soon after a replacement.
+const SLOW_COOLDOWN: Duration = Duration::from_secs(30);
 /// Behind the stable checkpoint this long, an RM catches up by state transfer.
 const BEHIND_FOR: Duration = Duration::from_secs(1);
 /// How often a joining RM asks again, and a failed fetch is retried.
@@ -129,6 +131,10 @@ struct Node {
     fetched: mpsc::UnboundedSender<(u64, anyhow::Result<CanonicalState>)>,
     /// Since when delivery has been behind the stable checkpoint.
     behind_since: Option<Instant>,
+    /// Silences about requests up to here do not count: they waited behind this RM's own work.
+    quiet_through: u64,
+    /// When the replica was last replaced (no restart for slowness soon after one).
+    last_replaced: Option<Instant>,
     out: Vec<Outgoing>,
 }
 
@@ -202,6 +208,8 @@ pub async fn run_reporting(
         agreed_dead: BTreeMap::new(),
         fetched,
         behind_since: None,
+        quiet_through: 0,
+        last_replaced: None,
         out: Vec::new(),
         config: config.clone(),
     };
@@ -277,8 +285,16 @@ impl Node {
             }
             Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
                 if matches!(self.phase, Phase::Serving) {
-                    let delivered = verdict.seq <= self.delivery.delivered_through();
-                    match self.strikes.on_verdict(&verdict, delivered) {
+                    // A silence counts against the replica only if the request had reached it
+                    // and was not waiting behind this RM's own work (an import, a checkpoint,
+                    // a replay) — otherwise restarts would feed on themselves under load.
+                    let counts = verdict.seq <= self.delivery.delivered_through()
+                        && verdict.seq > self.quiet_through
+                        && self.applied_through >= self.caught_up_at
+                        && self
+                            .last_replaced
+                            .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN);
+                    match self.strikes.on_verdict(&verdict, counts) {
                         Some(Trigger::Wrong) => self.recover(
                             format!(
                                 "{} consecutive wrong results (last at request {})",
@@ -552,6 +568,7 @@ impl Node {
                 failure,
             } if generation == self.generation => {
                 let mut per_fe: BTreeMap<FeId, Vec<ReplicaResult>> = BTreeMap::new();
+                let behind = self.applied_through < self.caught_up_at;
                 for (s, outcome) in requests.iter().zip(outcomes) {
                     self.applied_through = s.seq;
                     if s.seq <= self.results_sent_through {
@@ -575,6 +592,10 @@ impl Node {
                 while self.recent.len() > RECENT_RESULTS {
                     self.recent.pop_first();
                 }
+                if behind && self.applied_through >= self.caught_up_at {
+                    // The replay reached the present: what queued up meanwhile is not slowness.
+                    self.quiet_through = self.delivery.delivered_through();
+                }
                 if let Some(failure) = failure {
                     tracing::error!(rm = self.me, error.type = failure.kind(), %failure, "replica failed");
                     self.recover(format!("the replica failed: {failure}"), Choice::Next);
@@ -592,6 +613,7 @@ impl Node {
                             seq,
                             digest,
                         })));
+                    self.quiet_through = self.delivery.delivered_through();
                     let change = self.checkpoints.own(seq, digest, state);
                     self.on_change(change);
                 }
@@ -611,6 +633,7 @@ impl Node {
                 Ok(()) => {
                     tracing::info!(rm = self.me, module, "replica serving again");
                     self.module = (module, hash);
+                    self.quiet_through = self.delivery.delivered_through();
                 }
                 Err(e) => {
                     // The new instance could not start or refused the state: that module is
@@ -830,8 +853,10 @@ impl Node {
     ) {
         // A state past what was delivered here moves delivery forward (a no-op otherwise).
         self.delivery.start_at(target.seq + 1);
+        // Catching up (status) until the replay reaches what exists now.
+        self.caught_up_at = self.delivery.latest_known();
+        self.last_replaced = Some(Instant::now());
         if joining {
-            self.caught_up_at = self.delivery.latest_known();
             // A restarted RM answers only for requests after those already sequenced when it
             // joined: older results are stale and the front ends have moved on. In a new
             // cluster (nothing checkpointed yet) the first requests may arrive while every RM
