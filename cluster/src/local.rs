@@ -147,12 +147,21 @@ impl LocalCluster {
     }
 }
 
-/// Free loopback ports for a test cluster (bound then released: another process could take
-/// one in between, which on a test machine is rare enough).
+/// Free loopback ports for a test cluster, free for UDP *and* TCP (an RM serves state transfers
+/// on TCP with its UDP port number; a front end's HTTP port is TCP). Bound then released:
+/// another process could take one in between, which on a test machine is rare enough.
 fn free_port() -> std::io::Result<u16> {
-    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    for _ in 0..64 {
+        let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
+            .local_addr()?
+            .port();
+        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other(
+        "no loopback port free for both UDP and TCP",
+    ))
 }
 
 /// A configuration for a local cluster of four RMs running `modules[i]`, one front end, on fresh

@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 use dmtbs_contract::CanonicalState;
 use dmtbs_proto::{Digest, RmId};
 
-/// Most exported states kept (the stable one and newer ones awaiting agreement).
+/// Most exported states kept (recent stable ones and newer ones awaiting agreement).
 const MAX_OWN_STATES: usize = 8;
+/// Own states of this many latest stable checkpoints are kept for peers to fetch.
+const KEEP_STABLE: usize = 3;
 
 /// A state this RM's replica exported at a checkpoint.
 pub type OwnStates = Arc<Mutex<BTreeMap<u64, (Digest, Arc<CanonicalState>)>>>;
@@ -39,6 +41,8 @@ pub struct Checkpoints {
     /// Digests reported per checkpoint not older than the stable one.
     reports: BTreeMap<u64, BTreeMap<RmId, Digest>>,
     stable: Stable,
+    /// The latest stable checkpoints' sequence numbers (at most `KEEP_STABLE`).
+    recent_stable: std::collections::VecDeque<u64>,
     /// This RM's own exported states at recent checkpoints (shared with the state server).
     own: OwnStates,
 }
@@ -49,6 +53,7 @@ impl Checkpoints {
         Checkpoints {
             me,
             reports: BTreeMap::new(),
+            recent_stable: [stable.seq].into(),
             stable,
             own: Arc::default(),
         }
@@ -132,10 +137,17 @@ impl Checkpoints {
                 holders: agreeing,
             };
             self.reports.retain(|&s, _| s > seq);
+            // Own states of the last few stable checkpoints stay: an RM that chose one to
+            // fetch a moment ago must still find it here under load.
+            self.recent_stable.push_back(seq);
+            while self.recent_stable.len() > KEEP_STABLE {
+                self.recent_stable.pop_front();
+            }
+            let oldest = self.recent_stable.front().copied().unwrap_or(seq);
             self.own
                 .lock()
                 .expect("not poisoned")
-                .retain(|&s, _| s >= seq);
+                .retain(|&s, _| s >= oldest);
             change.new_stable = Some(seq);
             if own.is_some_and(|d| d != digest) {
                 change.own_mismatch = Some(seq);
@@ -200,16 +212,14 @@ mod tests {
     }
 
     #[test]
-    fn old_own_states_are_dropped_when_a_newer_checkpoint_is_stable() {
+    fn own_states_of_the_last_three_stable_checkpoints_are_kept() {
         let mut c = start();
-        c.own(10, [7; 32], state());
-        c.report(2, 10, [7; 32]);
-        c.own(20, [8; 32], state());
-        c.report(3, 20, [8; 32]);
+        for seq in [10u64, 20, 30, 40] {
+            c.own(seq, [seq as u8; 32], state());
+            c.report(2, seq, [seq as u8; 32]);
+        }
         let own = c.own_states();
-        assert_eq!(
-            own.lock().unwrap().keys().copied().collect::<Vec<_>>(),
-            [20]
-        );
+        let kept: Vec<u64> = own.lock().unwrap().keys().copied().collect();
+        assert_eq!(kept, [20, 30, 40]);
     }
 }

@@ -876,6 +876,9 @@ impl Node {
         }
         self.strikes.reset(self.results_sent_through);
         self.checkpoints.reset_to(target.clone());
+        // The installed state is this replica's own at that checkpoint too (and can be served).
+        self.checkpoints
+            .own(target.seq, target.digest, state.clone());
         self.applier.submit(Job::Replace {
             generation: self.generation,
             module,
