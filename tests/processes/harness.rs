@@ -72,7 +72,12 @@ impl Up {
 
     /// Starts `dmtbs up` on a test cluster of the four implementations and waits for its banner.
     pub fn start(transport: TransportMode) -> Up {
-        let dir = Self::config_file(IMPLEMENTATIONS, transport);
+        Self::start_in(Self::config_file(IMPLEMENTATIONS, transport))
+    }
+
+    /// Starts `dmtbs up` on the cluster file already written to `<dir>/cluster.toml` and waits
+    /// for its banner.
+    pub fn start_in(dir: tempfile::TempDir) -> Up {
         let mut up = Self::spawn(dir);
         up.wait_ready();
         up

@@ -4,5 +4,6 @@
 
 mod booking;
 mod harness;
+mod recovery;
 mod restart;
 mod shutdown;
