@@ -13,8 +13,8 @@ build-replicas: setup
     replicas-wasm/build.sh
 
 # Start a whole local cluster, one process per node (sequencer, four replica managers, a front end on :8080); Ctrl-C stops it.
-up: build-replicas
-    cargo run -q -p dmtbs-cli -- up
+up *flags: build-replicas
+    cargo run -q -p dmtbs-cli -- up {{flags}}
 
 # Load the four replicas and run a sample workload through them, showing they agree.
 demo requests="5000" seed="1": build-replicas

@@ -288,6 +288,17 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
 /// Adds every area's shows for the booking window (today and seven days ahead), every movie and
 /// slot, by the area's admin. Returns how many requests that took and how long.
 async fn setup(client: &Client, today: Date) -> anyhow::Result<(u64, Duration)> {
+    add_every_show(client, today, SETUP_CAPACITY).await
+}
+
+/// Adds every area's shows for the booking window (today and seven days ahead), every movie and
+/// slot, with `capacity` seats, by the area's admin (`dmtbs bench`'s setup, `dmtbs up
+/// --sample-shows`). Returns how many requests that took and how long.
+pub async fn add_every_show(
+    client: &Client,
+    today: Date,
+    capacity: u32,
+) -> anyhow::Result<(u64, Duration)> {
     let started = Instant::now();
     let mut sent = 0;
     for day in 0..=7 {
@@ -295,7 +306,7 @@ async fn setup(client: &Client, today: Date) -> anyhow::Result<(u64, Duration)> 
             for movie in MOVIES {
                 for slot in ['M', 'A', 'E'] {
                     let show = build::show_id(area, slot, add_days(today, day));
-                    let op = build::add_show(&format!("{area}A0001"), movie, &show, SETUP_CAPACITY);
+                    let op = build::add_show(&format!("{area}A0001"), movie, &show, capacity);
                     sent += 1;
                     client.execute(&op).await.with_context(|| {
                         format!(

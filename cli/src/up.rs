@@ -47,7 +47,14 @@ pub struct Args {
     /// How long the nodes may take to become ready (seconds) before `up` gives up.
     #[arg(long, default_value_t = 60)]
     start_timeout: u64,
+    /// Once the cluster is up, add sample shows — every area, movie and slot, today and the next
+    /// seven days, 50 seats each — so a newcomer can book at once.
+    #[arg(long)]
+    sample_shows: bool,
 }
+
+/// Seats of each sample show.
+const SAMPLE_CAPACITY: u32 = 50;
 
 pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> {
     let run_dir = prepare_run_dir(&args.run_dir)?;
@@ -57,7 +64,12 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
     rundir::write_pid_file(&supervisor_pid, std::process::id())?;
     let mut cluster = Supervised::new(&config, &config_path, &run_dir)?;
     let result = cluster
-        .supervise(&config, Duration::from_secs(args.start_timeout), &shutdown)
+        .supervise(
+            &config,
+            Duration::from_secs(args.start_timeout),
+            args.sample_shows,
+            &shutdown,
+        )
         .await;
     cluster.stop_all().await;
     rundir::remove_pid_file_of(&supervisor_pid, std::process::id());
@@ -303,6 +315,7 @@ impl Supervised {
         &mut self,
         config: &ClusterConfig,
         start_timeout: Duration,
+        sample_shows: bool,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         for node in &mut self.nodes {
@@ -311,7 +324,18 @@ impl Supervised {
         if !self.wait_ready(config, start_timeout, shutdown).await? {
             return Ok(());
         }
+        let samples = if sample_shows {
+            Some(add_sample_shows(config).await?)
+        } else {
+            None
+        };
         print_banner(config, &self.nodes);
+        if let Some(n) = samples {
+            println!(
+                "  {n} sample shows added: every area, movie (Avatar, Avengers, Titanic) and slot \
+                 (M, A, E), today and the next 7 days, {SAMPLE_CAPACITY} seats each."
+            );
+        }
         let mut poll = tokio::time::interval(POLL);
         loop {
             tokio::select! {
@@ -502,6 +526,18 @@ fn healthz(addr: SocketAddr) -> std::io::Result<bool> {
 }
 
 /// What `up` prints once the cluster answers: where it is, the admin key, and commands to try.
+/// `--sample-shows`: the shows `dmtbs bench` sets up, through the first front end.
+async fn add_sample_shows(c: &ClusterConfig) -> anyhow::Result<u64> {
+    let client = dmtbs_client::Client::builder(format!("http://{}", c.frontends[0].http))
+        .admin_key(c.cluster.admin_key.clone())
+        .build()?;
+    let today = dmtbs_cluster::wire::today(c);
+    let (added, _) = crate::bench::add_every_show(&client, today, SAMPLE_CAPACITY)
+        .await
+        .context("adding the sample shows")?;
+    Ok(added)
+}
+
 fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
     let today = dmtbs_cluster::wire::today(c);
     let show = format!(

@@ -78,13 +78,23 @@ impl Up {
     /// Starts `dmtbs up` on the cluster file already written to `<dir>/cluster.toml` and waits
     /// for its banner.
     pub fn start_in(dir: tempfile::TempDir) -> Up {
-        let mut up = Self::spawn(dir);
+        Self::start_in_with(dir, &[])
+    }
+
+    /// [`Up::start_in`] with more flags for `dmtbs up`.
+    pub fn start_in_with(dir: tempfile::TempDir, flags: &[&str]) -> Up {
+        let mut up = Self::spawn_with(dir, flags);
         up.wait_ready();
         up
     }
 
     /// Starts `dmtbs up --config <dir>/cluster.toml --run-dir <dir>/run` without waiting.
     pub fn spawn(dir: tempfile::TempDir) -> Up {
+        Self::spawn_with(dir, &[])
+    }
+
+    /// [`Up::spawn`] with more flags for `dmtbs up`.
+    pub fn spawn_with(dir: tempfile::TempDir, flags: &[&str]) -> Up {
         let config_path = dir.path().join("cluster.toml");
         let config = ClusterConfig::load(&config_path).expect("cluster file");
         let run_dir = dir.path().join("run");
@@ -95,6 +105,7 @@ impl Up {
             .arg(&config_path)
             .arg("--run-dir")
             .arg(&run_dir)
+            .args(flags)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
