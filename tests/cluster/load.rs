@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use dmtbs_cluster::config::TransportMode;
-use dmtbs_contract::{CanonicalState, Context, Operation, Request};
+use dmtbs_contract::{Context, Operation, Request};
 use dmtbs_frontend::validate::canonicalise_operation;
-use dmtbs_host::{ReplicaHandle, StateDigest};
+use dmtbs_host::StateDigest;
 use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults};
 use dmtbs_testkit::{components, workload::Workload};
 
@@ -78,12 +78,7 @@ async fn clients_agree_with_reference(
         );
     }
     // The reference: one replica fed the same sequence on its own.
-    let runtime = components::runtime();
-    let reference = ReplicaHandle::spawn(
-        &components::load(&runtime, "replica-a"),
-        &CanonicalState::empty(),
-    )
-    .expect("reference replica");
+    let reference = components::reference();
     let today = dmtbs_cluster::wire::today(&cluster.config);
     let requests: Vec<Request> = sequenced
         .iter()

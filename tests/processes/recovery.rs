@@ -371,13 +371,8 @@ struct Reference {
 
 impl Reference {
     fn new() -> Self {
-        let runtime = components::runtime();
         Reference {
-            replica: dmtbs_host::ReplicaHandle::spawn(
-                &components::load(&runtime, "replica-d"),
-                &dmtbs_contract::CanonicalState::empty(),
-            )
-            .expect("reference replica"),
+            replica: components::reference(),
             today: dmtbs_testkit::build::date(2026, 11, 24),
             applied: 0,
         }
