@@ -4,6 +4,9 @@
 //! The target is a running cluster (`--url` + `--admin-key`) or one started in this process
 //! (`--local`, real UDP over loopback) of one replica (quorum 1, the baseline) or four (quorum 2),
 //! optionally with a seeded fault layer dropping `--loss` percent of the datagrams on every link.
+//! `--inject RM:MODULE` swaps a (faulty) module into one replica manager during the timed phase,
+//! once `--inject-at` requests have completed: the errors line then shows whether any client
+//! noticed (it should not: the other replicas outvote it until it is replaced).
 //!
 //! A run has two phases. **Setup** (not timed) adds a catalogue of shows — every area, movie and
 //! slot for the eight days of the booking window — so bookings meet real shows from the start.
@@ -21,6 +24,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -100,6 +104,42 @@ pub struct Args {
     /// each and the ratios between them. --replicas and --quorum are ignored.
     #[arg(long, requires = "local")]
     matrix: bool,
+    /// Fault injection: swap MODULE (e.g. faulty-random, faulty-loop) into replica manager RM
+    /// during the timed phase, through the operator API.
+    #[arg(long, value_name = "RM:MODULE", value_parser = parse_injection, conflicts_with = "matrix")]
+    inject: Option<Injection>,
+    /// With --inject: after how many completed requests (default: a tenth of --requests).
+    #[arg(long, requires = "inject")]
+    inject_at: Option<u64>,
+}
+
+/// `--inject RM:MODULE`.
+#[derive(Clone, Debug)]
+pub struct Injection {
+    rm: u8,
+    module: String,
+}
+
+fn parse_injection(text: &str) -> Result<Injection, String> {
+    let (rm, module) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not RM:MODULE, e.g. 2:faulty-random"))?;
+    let rm = rm
+        .trim()
+        .trim_start_matches(['r', 'R'])
+        .trim_start_matches(['m', 'M'])
+        .parse::<u8>()
+        .ok()
+        .filter(|rm| (1..=4).contains(rm))
+        .ok_or_else(|| format!("{rm:?} is not a replica manager (1 to 4)"))?;
+    let module = module.trim();
+    if module.is_empty() {
+        return Err("the module name is empty".into());
+    }
+    Ok(Injection {
+        rm,
+        module: module.to_owned(),
+    })
 }
 
 /// The default loss of the lossy runs of `--matrix`.
@@ -192,6 +232,8 @@ struct Target {
     faults: Option<FaultPlan>,
     /// Describes the target in the result.
     description: Value,
+    /// The cluster's admin key (for --inject).
+    admin_key: String,
 }
 
 fn parse_date(text: &str) -> anyhow::Result<Date> {
@@ -228,6 +270,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
             cluster: None,
             faults: None,
             description: json!({ "url": url }),
+            admin_key: args.admin_key.clone().unwrap_or_default(),
         });
     }
     if !(0.0..=100.0).contains(&args.loss) {
@@ -264,8 +307,9 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         }
     }
     .context("starting the local cluster (are the replicas built? just build-replicas)")?;
+    let admin_key = cluster.config.cluster.admin_key.clone();
     let client = Client::builder(cluster.url(0))
-        .admin_key(cluster.config.cluster.admin_key.clone())
+        .admin_key(admin_key.clone())
         .timeout(REQUEST_TIMEOUT)
         .build()?;
     let description = json!({
@@ -282,6 +326,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         cluster: Some(cluster),
         faults,
         description,
+        admin_key,
     })
 }
 
@@ -322,13 +367,32 @@ pub async fn add_every_show(
 }
 
 /// The timed phase: `clients` tasks sharing `requests`, each stopping at `deadline`.
-async fn load(args: &Args, client: &Client, today: Date, progress: &ProgressBar) -> (Tally, bool) {
-    let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
+async fn load(
+    args: &Args,
+    client: &Client,
+    admin_key: &str,
+    today: Date,
+    progress: &ProgressBar,
+) -> (Tally, bool, Option<Value>) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.max_seconds);
+    let completed = Arc::new(AtomicU64::new(0));
+    let injector = args.inject.clone().map(|injection| {
+        let at = args.inject_at.unwrap_or(args.requests / 10);
+        let (completed, url, key) = (
+            completed.clone(),
+            client.base_url().trim_end_matches('/').to_owned(),
+            admin_key.to_owned(),
+        );
+        tokio::spawn(inject(
+            injection, at, completed, url, key, started, deadline,
+        ))
+    });
     let mut tasks = Vec::new();
     for c in 0..args.clients {
         // An even share; the first `requests % clients` clients take one more.
         let share = args.requests / args.clients + u64::from(c < args.requests % args.clients);
-        let (client, progress) = (client.clone(), progress.clone());
+        let (client, progress, completed) = (client.clone(), progress.clone(), completed.clone());
         let seed = args.seed.wrapping_add(c);
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
@@ -344,6 +408,7 @@ async fn load(args: &Args, client: &Client, today: Date, progress: &ProgressBar)
                 let sent = Instant::now();
                 let result = client.execute(&request.operation).await;
                 tally.record(sent.elapsed(), classify(&result));
+                completed.fetch_add(1, Ordering::Relaxed);
                 progress.inc(1);
             }
             (tally, stopped)
@@ -364,7 +429,84 @@ async fn load(args: &Args, client: &Client, today: Date, progress: &ProgressBar)
             }
         }
     }
-    (tally, stopped)
+    let injected = match injector {
+        Some(task) => Some(
+            task.await
+                .unwrap_or_else(|e| json!({ "error": e.to_string() })),
+        ),
+        None => None,
+    };
+    (tally, stopped, injected)
+}
+
+/// Waits until `at` requests have completed, then asks the front end to swap `injection.module`
+/// into its RM. What happened, as the result's `injected`.
+async fn inject(
+    injection: Injection,
+    at: u64,
+    completed: Arc<AtomicU64>,
+    url: String,
+    admin_key: String,
+    started: Instant,
+    deadline: Instant,
+) -> Value {
+    // Bounded by the run's own deadline: a run that ends early never injects.
+    while completed.load(Ordering::Relaxed) < at {
+        if Instant::now() >= deadline {
+            return json!({ "rm": injection.rm, "module": injection.module, "error": "the run ended before --inject-at" });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let at_request = completed.load(Ordering::Relaxed);
+    let at_s = started.elapsed().as_secs_f64();
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/v1/admin/replicas/{}/swap", injection.rm))
+        .bearer_auth(&admin_key)
+        .json(&json!({ "module": injection.module }))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let outcome = match answer {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => {
+            let status = r.status();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
+            Err(format!("{status}: {message}"))
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let mut report = json!({
+        "rm": injection.rm,
+        "module": injection.module,
+        "at_request": at_request,
+        "at_s": (at_s * 1e3).round() / 1e3,
+    });
+    if let Err(e) = outcome {
+        report["error"] = json!(e);
+    }
+    report
+}
+
+/// RM `rm`'s module, swaps and last swap reason from the operator API (null if unavailable).
+async fn replica_status(target: &Target, rm: u64) -> Value {
+    let answer = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/admin/replicas",
+            target.client.base_url().trim_end_matches('/')
+        ))
+        .bearer_auth(&target.admin_key)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    let Ok(body) = async { answer?.error_for_status()?.json::<Value>().await }.await else {
+        return Value::Null;
+    };
+    body["replicas"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["rm"] == rm))
+        .map(|r| json!({ "module": r["module"], "swaps": r["swaps"], "lastSwapReason": r["lastSwapReason"] }))
+        .unwrap_or(Value::Null)
 }
 
 /// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
@@ -448,10 +590,23 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let (tally, stopped_by_time) = load(args, &target.client, target.today, &progress).await;
+    let (tally, stopped_by_time, injected) = load(
+        args,
+        &target.client,
+        &target.admin_key,
+        target.today,
+        &progress,
+    )
+    .await;
     let elapsed = started.elapsed();
     progress.finish_and_clear();
     let fault_stats = target.faults.as_ref().map(FaultPlan::stats);
+    let mut injected = injected;
+    if let Some(report) = injected.as_mut().filter(|r| r["error"].is_null()) {
+        // What became of the injected replica by the end of the run (its status, as the
+        // operator API reports it): normally back on a known-good module.
+        report["after"] = replica_status(&target, report["rm"].as_u64().unwrap_or(0)).await;
+    }
     if let Some(cluster) = target.cluster {
         cluster.stop().await.context("stopping the local cluster")?;
     }
@@ -490,7 +645,16 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         "error_count": errors,
         "setup": { "requests": setup_requests, "seconds": (setup_time.as_secs_f64() * 1e3).round() / 1e3 },
         "faults": fault_stats.map(fault_json),
+        "injected": injected,
     });
+    // An injection that did not happen makes the run meaningless as a fault run: an error.
+    if let Some(e) = result["injected"]["error"].as_str() {
+        bail!(
+            "--inject {}:{} failed: {e}",
+            result["injected"]["rm"],
+            result["injected"]["module"].as_str().unwrap_or("")
+        );
+    }
     Ok(result)
 }
 
@@ -598,6 +762,25 @@ fn print_summary(r: &Value) {
             "fault layer: {} of {} datagrams dropped",
             f["dropped"], f["arrived"]
         );
+    }
+    if let Some(i) = r["injected"].as_object() {
+        println!(
+            "injected: {} into RM {} after {} requests ({} s into the run)",
+            i["module"].as_str().unwrap_or(""),
+            i["rm"],
+            i["at_request"],
+            i["at_s"]
+        );
+        let after = &i["after"];
+        if !after.is_null() {
+            println!(
+                "  RM {} at the end: {} ({} swaps; last: {})",
+                i["rm"],
+                after["module"].as_str().unwrap_or("?"),
+                after["swaps"],
+                after["lastSwapReason"].as_str().unwrap_or("none")
+            );
+        }
     }
 }
 

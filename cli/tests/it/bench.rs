@@ -75,6 +75,43 @@ fn one_replica_under_loss_answers_every_request_without_errors() {
 }
 
 #[test]
+fn a_lying_module_injected_mid_run_costs_no_client_an_error_and_is_replaced() {
+    let (code, result) = bench(&[
+        "--replicas",
+        "4",
+        "--clients",
+        "4",
+        "--requests",
+        "1500",
+        "--inject",
+        "rm2:faulty-random",
+        "--inject-at",
+        "100",
+    ]);
+    check(&result, 1500);
+    let injected = &result["injected"];
+    assert_eq!(injected["rm"], 2, "{result:#}");
+    assert_eq!(injected["module"], "faulty-random");
+    assert!(injected["at_request"].as_u64() >= Some(100), "{injected}");
+    // Replaced after three wrong results: a known-good module again, the operator's swap
+    // and the recovery's both counted.
+    assert_ne!(injected["after"]["module"], "faulty-random", "{injected}");
+    assert!(injected["after"]["swaps"].as_u64() >= Some(2), "{injected}");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn an_injection_that_is_not_rm_colon_module_is_refused_before_anything_runs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args(["bench", "--local", "--inject", "faulty-random"])
+        .output()
+        .expect("run dmtbs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("RM:MODULE"), "{stderr}");
+}
+
+#[test]
 fn a_url_without_an_admin_key_is_refused_before_anything_runs() {
     let output = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
         .args(["bench", "--url", "http://127.0.0.1:9"])

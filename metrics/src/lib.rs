@@ -1,0 +1,77 @@
+//! Prometheus metrics plumbing every node shares.
+//!
+//! Each node (front end, sequencer, replica manager) keeps its own typed metrics in a
+//! [`Registry`] (families of counters, gauges and histograms from [`prometheus_client`]) and
+//! exposes them in the Prometheus text format (0.0.4): the front end on its HTTP port, the
+//! sequencer and the replica managers on a small listener of their own ([`serve`]) at the address
+//! their configuration section gives as `metrics`. What each node counts is documented where it
+//! counts it; `docs/metrics.md` lists every series.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE as CONTENT_TYPE_HEADER;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+pub use prometheus_client;
+pub use prometheus_client::registry::Registry;
+
+/// The `Content-Type` of what [`encode`] produces (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A registry shared between the node that updates its metrics and the listener that reads them.
+/// Metrics are registered once at start; updates go through the metric handles (atomics), so the
+/// lock is only held while registering or encoding.
+pub type SharedRegistry = Arc<Mutex<Registry>>;
+
+/// A new, empty registry whose series all start with `prefix` (`dmtbs_fe`, `dmtbs_sequencer`,
+/// `dmtbs_rm`).
+pub fn registry(prefix: &str) -> SharedRegistry {
+    Arc::new(Mutex::new(Registry::with_prefix(prefix)))
+}
+
+/// The registry's metrics in the Prometheus text format.
+pub fn encode(registry: &SharedRegistry) -> String {
+    let mut text = String::new();
+    let registry = registry
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Writing to a String cannot fail.
+    prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+        .expect("encoding metrics into a String");
+    text
+}
+
+/// Latency buckets in seconds, 100 µs to ~13 s by factors of 2: requests through the cluster
+/// take around a millisecond on loopback, a replica swap a few hundred.
+pub fn latency_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 18)
+}
+
+/// A router answering `GET /metrics` with `registry`'s metrics (mounted by the front end beside
+/// its API; served alone by [`serve`]).
+pub fn router(registry: SharedRegistry) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let registry = registry.clone();
+            async move { ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], encode(&registry)).into_response() }
+        }),
+    )
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    registry: SharedRegistry,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    }
+    axum::serve(listener, router(registry))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,50 @@
+//! What every node's `/metrics` relies on: the encoding parses as Prometheus text.
+
+use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
+use dmtbs_metrics::prometheus_client::metrics::family::Family;
+use dmtbs_metrics::prometheus_client::metrics::histogram::Histogram;
+
+#[test]
+fn counters_and_histograms_parse_as_prometheus_text() {
+    let registry = dmtbs_metrics::registry("dmtbs_test");
+    let requests = Family::<Vec<(String, String)>, Counter>::default();
+    let latency = Histogram::new(dmtbs_metrics::latency_buckets());
+    {
+        let mut r = registry.lock().unwrap();
+        r.register("requests", "Requests answered", requests.clone());
+        r.register("latency_seconds", "Time to answer", latency.clone());
+    }
+    requests
+        .get_or_create(&vec![("rm".into(), "2".into())])
+        .inc_by(3);
+    latency.observe(0.0015);
+
+    let text = dmtbs_metrics::encode(&registry);
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+    let sample = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "dmtbs_test_requests_total")
+        .unwrap_or_else(|| panic!("no requests counter in:\n{text}"));
+    assert_eq!(sample.labels.get("rm"), Some("2"));
+    assert!(matches!(sample.value, prometheus_parse::Value::Counter(v) if v == 3.0));
+    let histogram = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "dmtbs_test_latency_seconds")
+        .unwrap_or_else(|| panic!("no latency histogram in:\n{text}"));
+    let prometheus_parse::Value::Histogram(buckets) = &histogram.value else {
+        panic!("latency is not a histogram: {:?}", histogram.value);
+    };
+    // 1.5 ms lies above the 0.8 ms bucket and within the 1.6 ms one.
+    let count_le = |le: f64| {
+        buckets
+            .iter()
+            .find(|b| (b.less_than - le).abs() < 1e-9)
+            .unwrap()
+            .count
+    };
+    assert_eq!(count_le(0.0008), 0.0);
+    assert_eq!(count_le(0.0016), 1.0);
+}
