@@ -1,14 +1,15 @@
 //! `dmtbs`: the command-line entry point — a whole local cluster of supervised node processes
 //! (`up`), one node of a cluster (`sequencer`, `rm`, `fe`), the replica demo, and the load
 //! generator (`bench`), the booking commands (`book`, `schedule`, …) and the operator's
-//! (`status`, `swap`, `quarantine`).
+//! (`status`, `swap`, `quarantine`), and fault injection for demos (`chaos`).
 //!
 //! Layout: `main.rs` parses flags and runs one node; `up.rs` is the supervisor; `demo.rs` the
 //! replica demo; `bench.rs` the load generator; `booking.rs` the booking commands, `clientlog.rs`
-//! their per-user log; `status.rs` the operator's commands.
+//! their per-user log; `status.rs` the operator's commands; `chaos.rs` fault injection.
 
 mod bench;
 mod booking;
+mod chaos;
 mod clientlog;
 mod demo;
 mod status;
@@ -78,6 +79,10 @@ enum Command {
     Booking(booking::Command),
     #[command(flatten)]
     Operator(status::Command),
+    /// Fault injection for demos and teaching: kill a replica manager, load a faulty module,
+    /// drop part of a link's traffic, heal.
+    #[command(subcommand)]
+    Chaos(chaos::Command),
 }
 
 #[derive(clap::Args)]
@@ -124,7 +129,7 @@ fn main() -> ExitCode {
     let default_filter = match cli.command {
         Command::Bench(_) => "error",
         // The client commands' output is their answer.
-        Command::Booking(_) | Command::Operator(_) => "warn",
+        Command::Booking(_) | Command::Operator(_) | Command::Chaos(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -138,6 +143,7 @@ fn main() -> ExitCode {
         // They print their own errors and choose their exit codes (0, 1 refused, 2 error).
         Command::Booking(command) => return booking::main(command),
         Command::Operator(command) => return status::main(command),
+        Command::Chaos(command) => return chaos::main(command),
         Command::ReplicasDemo(args) => demo::run(args),
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
@@ -207,7 +213,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         Command::ReplicasDemo(_)
         | Command::Bench(_)
         | Command::Booking(_)
-        | Command::Operator(_) => {
+        | Command::Operator(_)
+        | Command::Chaos(_) => {
             unreachable!("handled in main, without signal handling")
         }
     };

@@ -561,6 +561,22 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
             fe.id, fe.http
         );
     }
+    if let Some(fe) = c.frontends.first() {
+        println!("  live status page: http://{}/status", fe.http);
+    }
+    let mut metrics: Vec<String> = c
+        .frontends
+        .iter()
+        .map(|fe| format!("http://{}/metrics", fe.http))
+        .collect();
+    metrics.extend(c.sequencer.metrics.map(|a| format!("http://{a}/metrics")));
+    metrics.extend(
+        c.rms
+            .iter()
+            .filter_map(|r| r.metrics)
+            .map(|a| format!("http://{a}/metrics")),
+    );
+    println!("  Prometheus metrics: {}", metrics.join(" "));
     println!("  admin key: {}", c.cluster.admin_key);
     if let Some(dir) = nodes.first().and_then(|n| n.pid_file.parent()) {
         println!(

@@ -8,6 +8,9 @@
 //! an answer that is not the API's. [`Client::execute`] sends any contract [`Operation`], so
 //! generated workloads (`dmtbs-testkit`'s `Workload`) can be replayed through HTTP.
 //!
+//! A few operator methods (admin key): [`Client::replicas`], [`Client::swap`] and the chaos
+//! commands [`Client::chaos_drop`], [`Client::chaos_links`], [`Client::chaos_heal`].
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), dmtbs_client::Error> {
 //! use dmtbs_client::{Book, Client};
@@ -365,6 +368,90 @@ impl Client {
         })
     }
 
+    /// `GET /v1/admin/replicas` (admin key): every replica manager's status.
+    pub async fn replicas(&self) -> Result<Replicas, Error> {
+        self.admin(reqwest::Method::GET, &["replicas"], None).await
+    }
+
+    /// `POST /v1/admin/replicas/{rm}/swap` (admin key): RM `rm` replaces its replica by a fresh
+    /// instance of `module` with the correct state; its status once the swap has started.
+    pub async fn swap(&self, rm: RmId, module: &str) -> Result<ReplicaStatus, Error> {
+        #[derive(serde::Deserialize)]
+        struct Swapped {
+            replica: ReplicaStatus,
+        }
+        let rm = rm.to_string();
+        let body = json!({ "module": module });
+        let swapped: Swapped = self
+            .admin(
+                reqwest::Method::POST,
+                &["replicas", &rm, "swap"],
+                Some(body),
+            )
+            .await?;
+        Ok(swapped.replica)
+    }
+
+    /// `POST /v1/admin/chaos/drop` (admin key): node `to` drops `percent` % of the datagrams it
+    /// receives from node `from` (0 heals the link); node names as `sequencer`, `fe1`, `rm2`.
+    /// The answer lists the links into `to`.
+    pub async fn chaos_drop(&self, from: &str, to: &str, percent: u8) -> Result<ChaosLinks, Error> {
+        let body = json!({ "from": from, "to": to, "percent": percent });
+        self.admin(reqwest::Method::POST, &["chaos", "drop"], Some(body))
+            .await
+    }
+
+    /// `GET /v1/admin/chaos` (admin key): every node's links that drop or have dropped.
+    pub async fn chaos_links(&self) -> Result<ChaosLinks, Error> {
+        self.admin(reqwest::Method::GET, &["chaos"], None).await
+    }
+
+    /// `DELETE /v1/admin/chaos` (admin key): heal every link of every node.
+    pub async fn chaos_heal(&self) -> Result<ChaosLinks, Error> {
+        self.admin(reqwest::Method::DELETE, &["chaos"], None).await
+    }
+
+    /// Sends one operator request to `/v1/admin/<path>` with the admin key and decodes the
+    /// answer as `T`, or the API's error.
+    async fn admin<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &[&str],
+        body: Option<serde_json::Value>,
+    ) -> Result<T, Error> {
+        let mut segments = vec!["v1", "admin"];
+        segments.extend(path);
+        let mut request = self.http.request(method, self.url(&segments));
+        if let Some(key) = &self.admin_key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(Error::Transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(Error::Transport)?;
+        if (200..300).contains(&status) {
+            serde_json::from_slice(&body).map_err(|e| Error::Unexpected {
+                status,
+                reason: format!("not an operator answer: {e}"),
+            })
+        } else {
+            let e = json::error(&body).map_err(|e| Error::Unexpected {
+                status,
+                reason: format!("not an error: {e}"),
+            })?;
+            Err(Error::Api(Box::new(ApiError {
+                status,
+                code: e.code,
+                message: e.message,
+                details: e.details,
+                seq: None,
+                agreed: Vec::new(),
+            })))
+        }
+    }
+
     /// The base URL with `segments` appended, each percent-encoded (a movie name or ID with a
     /// `/` or space in it stays one segment).
     fn url(&self, segments: &[&str]) -> reqwest::Url {
@@ -439,6 +526,55 @@ impl Client {
             })))
         }
     }
+}
+
+/// Every replica manager's status (`GET /v1/admin/replicas`), as far as tools need it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Replicas {
+    /// The RMs that answered.
+    pub replicas: Vec<ReplicaStatus>,
+    /// The RMs that did not answer in time.
+    pub silent: Vec<RmId>,
+}
+
+/// One replica manager's status (a subset of the API's fields).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaStatus {
+    pub rm: RmId,
+    /// The RM's operating-system process id.
+    pub pid: u32,
+    /// The module it runs (file stem) and its SHA-256.
+    pub module: String,
+    pub hash: String,
+    /// `serving`, `recovering`, `catching-up` or `failed`.
+    pub health: String,
+    /// Every request up to this one is applied.
+    pub applied_through: u64,
+    /// Replacements of its replica since the RM started.
+    pub swaps: u32,
+    /// Why the replica was last replaced.
+    pub last_swap_reason: Option<String>,
+}
+
+/// The chaos links of a cluster (`/v1/admin/chaos…`): what the nodes drop on purpose.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct ChaosLinks {
+    /// Links that drop or have dropped, by receiving node.
+    pub links: Vec<ChaosLink>,
+    /// Nodes asked that did not answer (their links are unknown).
+    pub unanswered: Vec<String>,
+}
+
+/// One link: `to` drops `percent` % of what it receives from `from`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct ChaosLink {
+    pub from: String,
+    pub to: String,
+    /// 0..=100; 0: healed.
+    pub percent: u8,
+    /// Datagrams dropped on purpose since `to` started.
+    pub dropped: u64,
 }
 
 /// Narrows an answer to an operation's own success type; any other success is not the API's.

@@ -79,6 +79,9 @@ pub enum TransportMode {
 #[serde(deny_unknown_fields)]
 pub struct SequencerSection {
     pub addr: SocketAddr,
+    /// HTTP listen address for `GET /metrics` (Prometheus text); none: no metrics served.
+    #[serde(default)]
+    pub metrics: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +104,9 @@ pub struct RmSection {
     pub addr: SocketAddr,
     /// Known-good modules in order of preference (file stems in `components`).
     pub modules: Vec<String>,
+    /// HTTP listen address for `GET /metrics` (Prometheus text); none: no metrics served.
+    #[serde(default)]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Protocol timing, in milliseconds.
@@ -278,6 +284,40 @@ impl ClusterConfig {
                 "recovery: checkpoint_every, strikes and slow_strikes must be at least 1".into(),
             );
         }
+        self.check_metrics_addresses()
+    }
+
+    /// Every metrics listener needs an address of its own: one shared with another node's
+    /// address (UDP, state transfer, HTTP or metrics) would fail to bind, or answer for the wrong
+    /// node, only when the cluster starts.
+    fn check_metrics_addresses(&self) -> Result<(), ConfigError> {
+        let mut taken: Vec<(SocketAddr, String)> =
+            vec![(self.sequencer.addr, "the sequencer's addr".into())];
+        for fe in &self.frontends {
+            taken.push((fe.addr, format!("frontend {}'s addr", fe.id)));
+            taken.push((fe.http, format!("frontend {}'s http", fe.id)));
+        }
+        for rm in &self.rms {
+            taken.push((rm.addr, format!("rm {}'s addr", rm.id)));
+        }
+        let metrics =
+            std::iter::once((self.sequencer.metrics, "the sequencer's metrics".to_owned())).chain(
+                self.rms
+                    .iter()
+                    .map(|r| (r.metrics, format!("rm {}'s metrics", r.id))),
+            );
+        for (addr, name) in metrics {
+            let Some(addr) = addr else { continue };
+            // Port 0 asks the OS for any free port: never a clash.
+            if addr.port() != 0
+                && let Some((_, other)) = taken.iter().find(|(a, _)| *a == addr)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} address {addr} is also {other}: every node needs addresses of its own"
+                )));
+            }
+            taken.push((addr, name));
+        }
         Ok(())
     }
 
@@ -331,7 +371,7 @@ mod tests {
     /// `rms` of its four replica managers.
     fn with(extra: &str, rms: usize) -> Result<ClusterConfig, ConfigError> {
         let mut text = DEFAULT.replacen("[cluster]\n", &format!("[cluster]\n{extra}\n"), 1);
-        // Each [[rm]] entry is three lines after its header; cut the file after the wanted ones.
+        // Cut the file before the first unwanted [[rm]] header (the entries come last).
         if let Some(cut) = text.match_indices("[[rm]]").nth(rms).map(|(i, _)| i) {
             text.truncate(cut);
         }
@@ -363,5 +403,73 @@ mod tests {
             );
         }
         assert!(with("quorum = -1", 4).is_err(), "not a count");
+    }
+
+    #[test]
+    fn the_default_serves_metrics_for_the_sequencer_and_every_rm() {
+        let config = with("", 4).expect("valid");
+        assert_eq!(
+            config.sequencer.metrics,
+            Some("127.0.0.1:47702".parse().unwrap())
+        );
+        let rms: Vec<_> = config.rms.iter().map(|r| r.metrics).collect();
+        let expected: Vec<_> = (47731..=47734)
+            .map(|port| Some(SocketAddr::from(([127, 0, 0, 1], port))))
+            .collect();
+        assert_eq!(rms, expected);
+    }
+
+    #[test]
+    fn a_metrics_address_shared_with_another_node_is_a_clear_error() {
+        let clash = |from: &str, to: &str| {
+            let text = DEFAULT.replacen(from, to, 1);
+            assert_ne!(text, DEFAULT, "{from} is in the default");
+            ClusterConfig::parse(&text, Path::new("/"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            clash(
+                "metrics = \"127.0.0.1:47732\"",
+                "metrics = \"127.0.0.1:47701\""
+            ),
+            "invalid cluster configuration: rm 2's metrics address 127.0.0.1:47701 is also the \
+             sequencer's addr: every node needs addresses of its own"
+        );
+        assert_eq!(
+            clash(
+                "metrics = \"127.0.0.1:47702\"",
+                "metrics = \"127.0.0.1:8080\""
+            ),
+            "invalid cluster configuration: the sequencer's metrics address 127.0.0.1:8080 is \
+             also frontend 1's http: every node needs addresses of its own"
+        );
+        assert_eq!(
+            clash(
+                "metrics = \"127.0.0.1:47734\"",
+                "metrics = \"127.0.0.1:47731\""
+            ),
+            "invalid cluster configuration: rm 4's metrics address 127.0.0.1:47731 is also rm \
+             1's metrics: every node needs addresses of its own"
+        );
+        assert!(
+            clash(
+                "metrics = \"127.0.0.1:47733\"",
+                "metrics = \"127.0.0.1:47723\""
+            )
+            .contains("rm 3's metrics address 127.0.0.1:47723 is also rm 3's addr"),
+        );
+    }
+
+    #[test]
+    fn metrics_are_optional() {
+        let text: String = DEFAULT
+            .lines()
+            .filter(|l| !l.starts_with("metrics"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let config = ClusterConfig::parse(&text, Path::new("/")).expect("valid");
+        assert_eq!(config.sequencer.metrics, None);
+        assert!(config.rms.iter().all(|r| r.metrics.is_none()));
     }
 }

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::Operation;
 use dmtbs_frontend::vote::verdict_message;
 use dmtbs_frontend::{
-    AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, Operator, OperatorAnswer,
-    OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
+    AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, NodeReport, Operator,
+    OperatorAnswer, OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
 };
+use dmtbs_frontend::{Metrics, StatusBoard};
 use dmtbs_proto::{AdminCommand, ClientRequest, FeId, Message, NodeId, Outgoing, RmId};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -27,12 +28,34 @@ type OperatorReply = oneshot::Sender<OperatorAnswer>;
 /// How long the front end waits for RMs to answer an operator command.
 const OPERATOR_WAIT: Duration = Duration::from_secs(1);
 
+/// How often the front end asks every RM for its status, for the status page (always, watched
+/// or not: four small datagrams and their answers a second, and a swap is seen when it happens
+/// rather than when someone next opens the page). An RM that has not answered by the next
+/// request is shown as silent.
+const STATUS_POLL: Duration = Duration::from_secs(1);
+
 /// An operator command waiting for the RMs' answers.
 struct PendingCommand {
     asked: Vec<RmId>,
     answer: OperatorAnswer,
     reply: OperatorReply,
     deadline: Instant,
+}
+
+/// A chaos command waiting for the nodes' answers (any kind of node answers chaos).
+struct PendingChaos {
+    asked: Vec<NodeId>,
+    answer: OperatorAnswer,
+    reply: OperatorReply,
+    deadline: Instant,
+}
+
+/// Every node of the cluster: the sequencer, the front ends, the replica managers.
+fn all_nodes(config: &ClusterConfig) -> Vec<NodeId> {
+    std::iter::once(NodeId::Sequencer)
+        .chain(config.frontends.iter().map(|f| NodeId::FrontEnd(f.id)))
+        .chain(config.rms.iter().map(|r| NodeId::Rm(r.id)))
+        .collect()
 }
 
 /// A request waiting for its answer.
@@ -53,6 +76,8 @@ pub struct ClusterClient {
     operate: mpsc::UnboundedSender<(OperatorCommand, OperatorReply)>,
     /// How long a client waits at most (resends, then the voting ceiling).
     patience: Duration,
+    /// Every node of the cluster, for the operator's chaos commands.
+    nodes: Vec<NodeId>,
 }
 
 impl Operator for ClusterClient {
@@ -64,6 +89,10 @@ impl Operator for ClusterClient {
         answer
             .await
             .map_err(|_| ClusterError::Unavailable("the front end is shutting down".into()))
+    }
+
+    fn nodes(&self) -> Vec<NodeId> {
+        self.nodes.clone()
     }
 }
 
@@ -108,8 +137,18 @@ pub async fn run(
         submit,
         operate,
         patience,
+        nodes: all_nodes(&config),
     });
-    let app = dmtbs_frontend::router(client, AdminKey::new(&config.cluster.admin_key), audit);
+    let metrics = Arc::new(Metrics::new(&config.rm_ids()));
+    crate::metrics::WireRejects::register(metrics.registry(), &wire);
+    let board = Arc::new(StatusBoard::new(config.rm_ids()));
+    let app = dmtbs_frontend::router_with(
+        client,
+        AdminKey::new(&config.cluster.admin_key),
+        audit,
+        metrics.clone(),
+        board.clone(),
+    );
     tracing::info!(fe, http = %listener.local_addr()?, "front end up");
 
     let protocol = tokio::spawn(protocol(
@@ -118,6 +157,7 @@ pub async fn run(
         wire,
         submissions,
         commands,
+        (metrics, board),
         shutdown.clone(),
     ));
     dmtbs_frontend::serve(listener, app, shutdown.clone().cancelled_owned()).await?;
@@ -133,9 +173,11 @@ async fn protocol(
     wire: Arc<Wire>,
     mut submissions: mpsc::UnboundedReceiver<(Operation, Reply)>,
     mut commands: mpsc::UnboundedReceiver<(OperatorCommand, OperatorReply)>,
+    (metrics, board): (Arc<Metrics>, Arc<StatusBoard>),
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut operator: HashMap<u64, PendingCommand> = HashMap::new();
+    let mut chaos: HashMap<u64, PendingChaos> = HashMap::new();
     let mut next_nonce: u64 = 1;
     let t = config.timeouts.clone();
     let mut voter_config = VoterConfig::new(config.rm_ids());
@@ -151,6 +193,10 @@ async fn protocol(
     let mut pending: HashMap<u64, Pending> = HashMap::new();
     let mut by_seq: HashMap<u64, u64> = HashMap::new();
     let mut tick = tokio::time::interval(TICK);
+    // The status page's view of the RMs: who answered since the last poll (`None` before the
+    // first poll).
+    let mut status_poll = tokio::time::interval(STATUS_POLL);
+    let mut answered_poll: Option<Vec<RmId>> = None;
     loop {
         let now = Instant::now();
         let mut out = Vec::new();
@@ -172,8 +218,12 @@ async fn protocol(
                 out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(requests)));
             }
             Some((command, reply)) = commands.recv() => {
+                let mut reply = Some(reply);
                 let nonce = next_nonce;
                 next_nonce += 1;
+                if matches!(command, OperatorCommand::Swap { .. }) {
+                    metrics.operator_swap();
+                }
                 let (asked, admin) = match command {
                     OperatorCommand::Status => (config.rm_ids(), AdminCommand::Status { nonce }),
                     OperatorCommand::Swap { rm, module } => (
@@ -183,16 +233,32 @@ async fn protocol(
                     OperatorCommand::ClearQuarantine { module } => {
                         (config.rm_ids(), AdminCommand::ClearQuarantine { nonce, module })
                     }
+                    // Chaos: any kind of node answers; waits apart.
+                    OperatorCommand::Drop { .. } | OperatorCommand::Heal | OperatorCommand::Links => {
+                        let reply = reply.take().expect("taken once");
+                        let p = start_chaos(&config, fe, &wire, command, nonce, reply, now, &mut out);
+                        chaos.insert(nonce, p);
+                        (Vec::new(), AdminCommand::Status { nonce })
+                    }
                 };
                 for &rm in &asked {
                     out.push(Outgoing::To(NodeId::Rm(rm), Message::Admin(admin.clone())));
                 }
-                operator.insert(nonce, PendingCommand { asked, answer: OperatorAnswer::default(), reply, deadline: now + OPERATOR_WAIT });
+                if let Some(reply) = reply {
+                    operator.insert(nonce, PendingCommand { asked, answer: OperatorAnswer::default(), reply, deadline: now + OPERATOR_WAIT });
+                }
             }
             received = wire.recv() => {
                 let (from, msg) = received?;
                 match msg {
                     Message::Status { nonce, status, error } => {
+                        // Every RM's status answer feeds the status page, whoever asked.
+                        if from == NodeId::Rm(status.rm) {
+                            board.replica_status(&status);
+                            if let Some(answered) = answered_poll.as_mut() {
+                                answered.push(status.rm);
+                            }
+                        }
                         if let (NodeId::Rm(rm), Some(p)) = (from, operator.get_mut(&nonce))
                             && status.rm == rm
                             && p.asked.contains(&rm)
@@ -200,6 +266,18 @@ async fn protocol(
                         {
                             p.answer.reports.push(RmReport { status: *status, error });
                         }
+                    }
+                    Message::AdminReply { nonce, error, links } => {
+                        if let Some(p) = chaos.get_mut(&nonce)
+                            && p.asked.contains(&from)
+                            && !p.answer.nodes.iter().any(|r| r.node == from)
+                        {
+                            p.answer.nodes.push(NodeReport { node: from, error, links });
+                        }
+                    }
+                    // Another front end relays an operator's chaos command.
+                    Message::Admin(command) if matches!(from, NodeId::FrontEnd(_)) => {
+                        out.push(wire.answer_admin(from, &command));
                     }
                     Message::Accepted(list) if from == NodeId::Sequencer => {
                         for a in list {
@@ -237,6 +315,22 @@ async fn protocol(
                     .filter(|(_, p)| p.answer.reports.len() == p.asked.len() || now >= p.deadline)
                     .map(|(&n, _)| n)
                     .collect();
+                let chaos_done: Vec<u64> = chaos
+                    .iter()
+                    .filter(|(_, p)| p.answer.nodes.len() == p.asked.len() || now >= p.deadline)
+                    .map(|(&n, _)| n)
+                    .collect();
+                for nonce in chaos_done {
+                    if let Some(mut p) = chaos.remove(&nonce) {
+                        p.answer.unanswered = p
+                            .asked
+                            .iter()
+                            .copied()
+                            .filter(|node| !p.answer.nodes.iter().any(|r| r.node == *node))
+                            .collect();
+                        let _ = p.reply.send(p.answer);
+                    }
+                }
                 for nonce in finished {
                     if let Some(mut p) = operator.remove(&nonce) {
                         p.answer.silent = p
@@ -277,13 +371,40 @@ async fn protocol(
                     }
                 }
                 if !wanted.is_empty() {
+                    metrics.results_wanted(wanted.len() as u64);
                     out.push(Outgoing::ToAllRms(Message::ResultsWanted(wanted)));
                 }
                 if !resend.is_empty() {
+                    metrics.submit_retransmitted(resend.len() as u64);
                     tracing::debug!(count = resend.len(), "resending to the sequencer");
                     out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(resend)));
                 }
             }
+            _ = status_poll.tick() => {
+                let rms = config.rm_ids();
+                if let Some(answered) = answered_poll.take() {
+                    board.poll_unanswered(rms.iter().copied().filter(|rm| !answered.contains(rm)).collect());
+                }
+                answered_poll = Some(Vec::new());
+                let nonce = next_nonce;
+                next_nonce += 1;
+                for rm in rms {
+                    out.push(Outgoing::To(NodeId::Rm(rm), Message::Admin(AdminCommand::Status { nonce })));
+                }
+            }
+        }
+        // Metrics and the status page follow the voter: its own counters, each result's latency,
+        // its verdicts.
+        metrics.voter(voter.counters());
+        let latencies = voter.take_latencies();
+        for &(rm, latency) in &latencies {
+            metrics.result_latency(rm, latency);
+        }
+        if !latencies.is_empty() {
+            board.result_latencies(&latencies);
+        }
+        if !events.is_empty() {
+            board.voted(&events, voter.counters());
         }
         for event in events {
             match event {
@@ -318,4 +439,48 @@ async fn protocol(
         }
     }
     Ok(())
+}
+
+/// Sends a chaos command to the nodes it concerns (carrying it out here when this front end is
+/// one of them) and returns it waiting for their answers.
+#[allow(clippy::too_many_arguments)]
+fn start_chaos(
+    config: &ClusterConfig,
+    fe: FeId,
+    wire: &Wire,
+    command: OperatorCommand,
+    nonce: u64,
+    reply: OperatorReply,
+    now: Instant,
+    out: &mut Vec<Outgoing>,
+) -> PendingChaos {
+    let (asked, admin) = match command {
+        OperatorCommand::Drop { from, to, percent } => (
+            vec![to],
+            AdminCommand::Drop {
+                nonce,
+                from,
+                percent,
+            },
+        ),
+        OperatorCommand::Heal => (all_nodes(config), AdminCommand::Heal { nonce }),
+        // `Links`: only chaos commands come here.
+        _ => (all_nodes(config), AdminCommand::Links { nonce }),
+    };
+    let mut answer = OperatorAnswer::default();
+    for &node in &asked {
+        if node == NodeId::FrontEnd(fe) {
+            if let Some(Message::AdminReply { error, links, .. }) = wire.chaos(&admin) {
+                answer.nodes.push(NodeReport { node, error, links });
+            }
+        } else {
+            out.push(Outgoing::To(node, Message::Admin(admin.clone())));
+        }
+    }
+    PendingChaos {
+        asked,
+        answer,
+        reply,
+        deadline: now + OPERATOR_WAIT,
+    }
 }

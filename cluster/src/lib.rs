@@ -6,12 +6,14 @@
 //! - [`wire`]: codec + transport + address book, shared by the drivers.
 //! - [`sequencer`], [`rm`], [`frontend`]: the node drivers (`run(config, …, shutdown)`).
 //! - [`local`]: a whole cluster in one process, for tests.
+//! - `metrics`: what the sequencer's and RMs' Prometheus metrics share (docs/metrics.md).
 //! - [`rundir`]: the run directory of a supervised cluster of processes (`dmtbs up`): the
 //!   cluster file and one pid file per node.
 
 pub mod config;
 pub mod frontend;
 pub mod local;
+mod metrics;
 pub mod rm;
 pub mod rundir;
 pub mod sequencer;

@@ -84,14 +84,23 @@ impl LocalCluster {
             let (c, s, id) = (config.clone(), shutdown.clone(), section.id);
             tasks.spawn(async move { (node, frontend::run(c, id, wire, listener, s).await) });
         }
-        // Ready when every RM has joined (a new cluster: within a few hundred milliseconds).
+        // Ready when every RM has joined (a new cluster: within a few hundred milliseconds). A
+        // node that stops meanwhile failed to start (a port taken, say): its error is the answer.
         for mut watch in joined {
             let wait = watch.wait_for(|ready| *ready);
-            if tokio::time::timeout(std::time::Duration::from_secs(10), wait)
-                .await
-                .is_err()
-            {
-                anyhow::bail!("a replica manager did not join the cluster within 10 s");
+            let joined = tokio::time::timeout(std::time::Duration::from_secs(10), wait);
+            tokio::select! {
+                joined = joined => if joined.is_err() {
+                    anyhow::bail!("a replica manager did not join the cluster within 10 s");
+                },
+                Some(stopped) = tasks.join_next() => {
+                    shutdown.cancel();
+                    return Err(match stopped {
+                        Ok((node, Err(e))) => e.context(format!("{node:?} failed to start")),
+                        Ok((node, Ok(()))) => anyhow::anyhow!("{node:?} stopped while starting"),
+                        Err(e) => anyhow::anyhow!("node task panicked while starting: {e}"),
+                    });
+                }
             }
         }
         Ok(LocalCluster {
@@ -111,6 +120,17 @@ impl LocalCluster {
     /// Datagrams `node` refused so far, per reason (`None`: no such node).
     pub fn rejects(&self, node: NodeId) -> Option<RejectCounts> {
         self.wire(node).map(|w| w.rejects())
+    }
+
+    /// Where `node` serves `GET /metrics` (`None`: no such node, or none configured; a front
+    /// end serves them on its HTTP port, [`LocalCluster::url`]).
+    pub fn metrics_url(&self, node: NodeId) -> Option<String> {
+        let addr = match node {
+            NodeId::Sequencer => self.config.sequencer.metrics,
+            NodeId::Rm(id) => self.config.rm(id)?.metrics,
+            NodeId::FrontEnd(id) => Some(self.config.frontend(id)?.http),
+        }?;
+        Some(format!("http://{addr}/metrics"))
     }
 
     /// The base URL of front end `i` (in configuration order).
@@ -148,7 +168,7 @@ impl LocalCluster {
 }
 
 /// Free loopback ports for a test cluster, free for UDP *and* TCP (an RM serves state transfers
-/// on TCP with its UDP port number; a front end's HTTP port is TCP). Bound then released:
+/// on TCP with its UDP port number; a front end's HTTP port and the metrics ports are TCP). Bound then released:
 /// another process could take one in between, which on a test machine is rare enough.
 fn free_port() -> std::io::Result<u16> {
     for _ in 0..64 {
@@ -221,7 +241,17 @@ pub fn local_config_text(
     transport: TransportMode,
     today: &str,
 ) -> anyhow::Result<String> {
-    let port = || -> anyhow::Result<u16> { Ok(free_port()?) };
+    // A port is free again once released, so the OS may offer it twice: each is handed out once.
+    let given = std::cell::RefCell::new(std::collections::HashSet::new());
+    let port = || -> anyhow::Result<u16> {
+        for _ in 0..64 {
+            let port = free_port()?;
+            if given.borrow_mut().insert(port) {
+                return Ok(port);
+            }
+        }
+        anyhow::bail!("no loopback port free that was not handed out already")
+    };
     let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
     let mut text = format!(
         "[cluster]\nkey = \"{}\"\nadmin_key = \"{}\"\ntoday = \"{today}\"\ntransport = \"{}\"\n\
@@ -245,7 +275,11 @@ pub fn local_config_text(
     // Each test cluster keeps its quarantine lists apart from every other's.
     let data = std::env::temp_dir().join(format!("dmtbs-test-{}-{}", std::process::id(), port()?));
     text += &format!("[recovery]\ndata_dir = \"{}\"\n", data.display());
-    text += &format!("[sequencer]\naddr = \"{}\"\n", addr(port()?));
+    text += &format!(
+        "[sequencer]\naddr = \"{}\"\nmetrics = \"{}\"\n",
+        addr(port()?),
+        addr(port()?)
+    );
     text += &format!(
         "[[frontend]]\nid = 1\naddr = \"{}\"\nhttp = \"{}\"\n",
         addr(port()?),
@@ -253,8 +287,9 @@ pub fn local_config_text(
     );
     for (i, module) in modules.iter().enumerate() {
         text += &format!(
-            "[[rm]]\nid = {}\naddr = \"{}\"\nmodules = [\"{module}\"]\n",
+            "[[rm]]\nid = {}\naddr = \"{}\"\nmetrics = \"{}\"\nmodules = [\"{module}\"]\n",
             i + 1,
+            addr(port()?),
             addr(port()?)
         );
     }

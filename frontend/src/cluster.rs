@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use dmtbs_contract::{Operation, Outcome};
-use dmtbs_proto::{RmId, RmStatus};
+use dmtbs_proto::{LinkDrop, NodeId, RmId, RmStatus};
 
 /// The outcome at least two replicas computed for one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +63,26 @@ pub enum OperatorCommand {
     Swap { rm: RmId, module: String },
     /// Clear the quarantine of `module` (a name or hash; `None`: every module) on every RM.
     ClearQuarantine { module: Option<String> },
+    /// Chaos: node `to` drops `percent` % of what it receives from `from` (0 heals the link).
+    Drop {
+        from: NodeId,
+        to: NodeId,
+        percent: u8,
+    },
+    /// Chaos: every node stops dropping anything.
+    Heal,
+    /// Chaos: every node's links that drop or have dropped.
+    Links,
+}
+
+/// One node's answer to a chaos command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeReport {
+    pub node: NodeId,
+    /// Why the node refused the command, if it did.
+    pub error: Option<String>,
+    /// The links into the node that drop or have dropped, after the command.
+    pub links: Vec<LinkDrop>,
 }
 
 /// One RM's answer to an operator command.
@@ -73,11 +93,14 @@ pub struct RmReport {
     pub error: Option<String>,
 }
 
-/// What the RMs answered; `silent` lists those asked that did not answer in time.
+/// What the RMs answered; `silent` lists those asked that did not answer in time. Chaos
+/// commands are answered by any kind of node: in `nodes`, and those silent in `unanswered`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OperatorAnswer {
     pub reports: Vec<RmReport>,
     pub silent: Vec<RmId>,
+    pub nodes: Vec<NodeReport>,
+    pub unanswered: Vec<NodeId>,
 }
 
 /// The operator side of the cluster (separate from [`Cluster`] so test doubles of the booking
@@ -94,5 +117,10 @@ pub trait Operator: Send + Sync + 'static {
                 "this front end has no replica managers to command".into(),
             ))
         }
+    }
+
+    /// Every node of the cluster (chaos commands may name only these); none by default.
+    fn nodes(&self) -> Vec<NodeId> {
+        Vec::new()
     }
 }

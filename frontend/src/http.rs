@@ -24,14 +24,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use dmtbs_contract::{BookingError, Operation, Outcome, Success};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -39,7 +40,12 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditLog, AuditRecord};
 use crate::cluster::{Cluster, ClusterError, VotedOutcome};
-use crate::operator::{clear_quarantine, clear_quarantine_all, quarantine, replicas, swap};
+use crate::metrics::{Metrics, RequestOutcome};
+use crate::operator::{
+    chaos_drop, chaos_heal, chaos_links, clear_quarantine, clear_quarantine_all, quarantine,
+    replicas, swap,
+};
+use crate::status::{StatusBoard, page as status_page, status};
 use crate::validate::{self, Invalid, RawOperation};
 
 /// The header naming the caller (a user ID, any letter case).
@@ -91,15 +97,39 @@ pub struct FrontEnd<C> {
     pub(crate) admin_key: AdminKey,
     /// One line per answered request.
     audit: AuditLog,
+    /// Served at `GET /metrics`; requests are counted here.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Served at `GET /v1/status`; requests are counted here too (the page's request rate).
+    pub(crate) board: Arc<StatusBoard>,
 }
 
 /// Builds the API's router: every route of [`ROUTES`], a JSON 404 for anything else and a JSON
-/// 405 for a known path with another method.
+/// 405 for a known path with another method. Its metrics and status board know of no replica
+/// managers; a front end with a cluster behind it uses [`router_with`].
 pub fn router<C: Cluster>(cluster: Arc<C>, admin_key: AdminKey, audit: AuditLog) -> Router {
+    router_with(
+        cluster,
+        admin_key,
+        audit,
+        Arc::new(Metrics::new(&[])),
+        Arc::new(StatusBoard::new(Vec::new())),
+    )
+}
+
+/// [`router`] serving `metrics` and `board`, which the front end driver also feeds.
+pub fn router_with<C: Cluster>(
+    cluster: Arc<C>,
+    admin_key: AdminKey,
+    audit: AuditLog,
+    metrics: Arc<Metrics>,
+    board: Arc<StatusBoard>,
+) -> Router {
     let fe = Arc::new(FrontEnd {
         cluster,
         admin_key,
         audit,
+        metrics,
+        board,
     });
     routes::<C>()
         .fallback(no_such_route)
@@ -132,8 +162,12 @@ macro_rules! routes {
 }
 
 routes! {
+    get "/" => root,
     get "/healthz" => healthz,
     get "/openapi.json" => openapi,
+    get "/metrics" => metrics,
+    get "/status" => status_page,
+    get "/v1/status" => status,
     post "/v1/shows" => add_show,
     delete "/v1/shows/{movie}/{showId}" => remove_show,
     get "/v1/movies/{movie}/availability" => availability,
@@ -146,6 +180,9 @@ routes! {
     get "/v1/admin/quarantine" => quarantine,
     delete "/v1/admin/quarantine" => clear_quarantine_all,
     delete "/v1/admin/quarantine/{module}" => clear_quarantine,
+    post "/v1/admin/chaos/drop" => chaos_drop,
+    get "/v1/admin/chaos" => chaos_links,
+    delete "/v1/admin/chaos" => chaos_heal,
 }
 
 type St<C> = State<Arc<FrontEnd<C>>>;
@@ -156,6 +193,20 @@ async fn healthz<C: Cluster>(State(_): St<C>) -> Json<Value> {
 
 async fn openapi<C: Cluster>(State(_): St<C>) -> Json<Value> {
     Json(crate::openapi::document())
+}
+
+/// `GET /`: a person opening the front end's address lands on the status page.
+async fn root<C: Cluster>(State(_): St<C>) -> Redirect {
+    Redirect::to("/status")
+}
+
+/// `GET /metrics`: the Prometheus text format.
+async fn metrics<C: Cluster>(State(fe): St<C>) -> Response {
+    (
+        [(CONTENT_TYPE, dmtbs_metrics::CONTENT_TYPE)],
+        fe.metrics.encode(),
+    )
+        .into_response()
 }
 
 async fn no_such_route() -> Response {
@@ -425,6 +476,7 @@ impl<C: Cluster> FrontEnd<C> {
         headers: &HeaderMap,
         raw: Result<RawOperation, ApiError>,
     ) -> Response {
+        let started = Instant::now();
         let mut subject = Subject {
             actor: headers
                 .get(USER_HEADER)
@@ -434,16 +486,22 @@ impl<C: Cluster> FrontEnd<C> {
                 .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
                 .unwrap_or(Value::Null),
         };
-        let (response, outcome, seq, agreed) = match self.prepare(headers, raw, &mut subject) {
+        let (response, outcome, seq, agreed, class) = match self.prepare(headers, raw, &mut subject)
+        {
             Err(e) => {
                 let code = e.code;
-                (e.into_response(), code.to_owned(), None, Vec::new())
+                let class = RequestOutcome::Invalid;
+                (e.into_response(), code.to_owned(), None, Vec::new(), class)
             }
             Ok(op) => match self.cluster.execute(op).await {
                 Ok(voted) => {
                     let label = outcome_label(&voted.outcome).to_owned();
+                    let class = match voted.outcome {
+                        Ok(_) => RequestOutcome::Ok,
+                        Err(_) => RequestOutcome::Refused,
+                    };
                     let (seq, agreed) = (voted.seq, voted.agreed.clone());
-                    (voted_response(voted), label, Some(seq), agreed)
+                    (voted_response(voted), label, Some(seq), agreed, class)
                 }
                 Err(e) => {
                     let seq = match &e {
@@ -452,10 +510,14 @@ impl<C: Cluster> FrontEnd<C> {
                     };
                     let api = cluster_error(&e);
                     let code = api.code.to_owned();
-                    (api.into_response(), code, seq, Vec::new())
+                    let class = RequestOutcome::Unavailable;
+                    (api.into_response(), code, seq, Vec::new(), class)
                 }
             },
         };
+        self.metrics
+            .request(operation, class, &outcome, started.elapsed());
+        self.board.request_answered();
         let record = AuditRecord {
             time: AuditRecord::now(),
             actor: subject.actor,

@@ -13,8 +13,11 @@
 //! - [`cluster`]: the [`Cluster`] seam trait and its result types.
 //! - [`http`]: the axum router, the route table, status codes and JSON shapes.
 //! - [`openapi`]: the OpenAPI 3 description served at `GET /openapi.json`.
-//! - [`operator`]: the operator's API (replica status, swaps, quarantine) under `/v1/admin/`.
+//! - [`operator`]: the operator's API (replica status, swaps, quarantine, chaos) under
+//!   `/v1/admin/`.
 //! - [`audit`]: the JSON-lines audit log.
+//! - [`metrics`]: the Prometheus metrics served at `GET /metrics`.
+//! - [`status`]: the live status page (`GET /status`) and its JSON (`GET /v1/status`).
 //!
 //! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`):
 //!
@@ -28,19 +31,28 @@
 //! | DELETE | `/v1/customers/{customer}/bookings/{movie}/{showId}?tickets=N` | cancel |
 //! | POST | `/v1/customers/{customer}/exchanges` | exchange (`{oldMovie, oldShowId, newMovie, newShowId, tickets}`) |
 //! | GET | `/healthz`, `/openapi.json` | liveness, API description |
+//! | GET | `/metrics`, `/status`, `/v1/status` (`/` redirects to `/status`) | Prometheus metrics, status page and its JSON |
+
+// The OpenAPI document is one `json!` literal, deeper than the default limit of 128.
+#![recursion_limit = "256"]
 
 pub mod audit;
 pub mod cluster;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod status;
 pub mod validate;
 pub mod vote;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use cluster::{
-    Cluster, ClusterError, Operator, OperatorAnswer, OperatorCommand, RmReport, VotedOutcome,
+    Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, RmReport,
+    VotedOutcome,
 };
-pub use http::{AdminKey, ROUTES, router, serve};
+pub use http::{AdminKey, ROUTES, router, router_with, serve};
+pub use metrics::Metrics;
+pub use status::StatusBoard;
 pub use validate::{Invalid, RawOperation, canonicalise};
 pub use vote::{Decision, Event, Voter, VoterConfig};

@@ -53,7 +53,7 @@ pub fn document() -> Value {
     };
     let admin_security = json!([{ "adminKey": [] }, {}]);
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "DMTBS — distributed movie-ticket booking",
@@ -350,7 +350,79 @@ pub fn document() -> Value {
                 }))
             }
         }
-    })
+    });
+    // The chaos routes in a literal of their own: one literal for all would exceed the macro's
+    // recursion limit.
+    chaos_paths(&mut doc, &err);
+    status_paths(&mut doc, &err);
+    doc
+}
+
+/// The operator's chaos routes (fault injection, docs/chaos.md) and their answer's schema.
+fn chaos_paths(doc: &mut Value, err: &dyn Fn(&str) -> Value) {
+    let paths = json!({
+        "/v1/admin/chaos/drop": {
+            "post": {
+                "operationId": "chaosDrop",
+                "summary": "operator, chaos (demos and teaching): node `to` drops `percent` % of the datagrams it receives from node `from` (0 heals the link); operator messages are never dropped",
+                "security": [{ "adminKey": [] }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["from", "to", "percent"], "additionalProperties": false,
+                    "properties": {
+                        "from": { "type": "string", "description": "A node: sequencer, fe<N> or rm<N>, any letter case." },
+                        "to": { "type": "string", "description": "Another node, which does the dropping." },
+                        "percent": { "type": "integer", "minimum": 0, "maximum": 100 }
+                    }
+                } } } },
+                "responses": {
+                    "200": { "description": "`links`: the links into `to` (from, to, percent, dropped so far).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChaosLinks" } } } },
+                    "400": err("Not a node of this cluster, the same node twice, or percent above 100; nothing changed (code `bad-request`)."),
+                    "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                    "409": err("The node refused (code `chaos-refused`)."),
+                    "503": err("The node did not answer (code `unavailable`).")
+                }
+            }
+        },
+        "/v1/admin/chaos": {
+            "get": {
+                "operationId": "chaosLinks",
+                "summary": "operator, chaos: every node's links that drop or have dropped",
+                "security": [{ "adminKey": [] }],
+                "responses": {
+                    "200": { "description": "`links` (from, to, percent, dropped so far) and the nodes that did not answer (`unanswered`).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChaosLinks" } } } },
+                    "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                    "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                }
+            },
+            "delete": {
+                "operationId": "chaosHeal",
+                "summary": "operator, chaos: heal every link of every node (the dropped counts stay)",
+                "security": [{ "adminKey": [] }],
+                "responses": {
+                    "200": { "description": "Every link after healing, and the nodes that did not answer (`unanswered`).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChaosLinks" } } } },
+                    "401": err("No or a wrong admin key (code `unauthenticated`)."),
+                    "503": err("The front end cannot reach the cluster (code `unavailable`).")
+                }
+            }
+        }
+    });
+    for (path, item) in paths.as_object().expect("an object literal") {
+        doc["paths"][path] = item.clone();
+    }
+    doc["components"]["schemas"]["ChaosLinks"] = json!({
+        "type": "object", "required": ["links", "unanswered"],
+        "properties": {
+            "links": { "type": "array", "items": {
+                "type": "object", "required": ["from", "to", "percent", "dropped"],
+                "properties": {
+                    "from": { "type": "string" }, "to": { "type": "string" },
+                    "percent": { "type": "integer", "minimum": 0, "maximum": 100 },
+                    "dropped": { "type": "integer", "minimum": 0, "description": "Datagrams dropped on purpose since `to` started." }
+                }
+            } },
+            "unanswered": { "type": "array", "items": { "type": "string" } }
+        }
+    });
 }
 
 /// A success value's schema: `outcome` names the kind, the other properties are its fields.
@@ -364,4 +436,117 @@ fn outcome(kind: &str, fields: Value) -> Value {
         }
     }
     json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The routes of the metrics and the status page, described in a literal of their own (one
+/// literal for all would exceed the macro's recursion limit).
+fn status_paths(doc: &mut Value, err: &dyn Fn(&str) -> Value) {
+    let paths = json!({
+        "/": {
+            "get": {
+                "operationId": "root",
+                "summary": "Redirects to the status page",
+                "responses": { "303": {
+                    "description": "See /status.",
+                    "headers": { "Location": { "schema": { "const": "/status" } } }
+                } }
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of the front end (series dmtbs_fe_…, see docs/metrics.md)",
+                "responses": { "200": {
+                    "description": "The Prometheus text format 0.0.4.",
+                    "content": { "text/plain": { "schema": { "type": "string" } } }
+                } }
+            }
+        },
+        "/status": {
+            "get": {
+                "operationId": "statusPage",
+                "summary": "The live status page (HTML; polls /v1/status every second)",
+                "responses": { "200": {
+                    "description": "A self-contained HTML page.",
+                    "content": { "text/html": { "schema": { "type": "string" } } }
+                } }
+            }
+        },
+        "/v1/status": {
+            "get": {
+                "operationId": "status",
+                "summary": "What the status page shows: each replica's status, latency and counts, the request rate, recent events. Public: no customer data, read-only.",
+                "parameters": [{
+                    "name": "since", "in": "query", "required": false,
+                    "description": "Only events with a larger id (the lastEventId of a previous answer).",
+                    "schema": { "type": "integer", "minimum": 0 }
+                }],
+                "responses": {
+                    "200": {
+                        "description": "The status (shape in docs/status-page.md).",
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Status" } } }
+                    },
+                    "400": err("`since` is not a number (code `bad-request`).")
+                }
+            }
+        }
+    });
+    for (path, item) in paths.as_object().into_iter().flatten() {
+        doc["paths"][path] = item.clone();
+    }
+    doc["components"]["schemas"]["Status"] = json!({
+        "type": "object",
+        "required": ["time", "replicas", "silent", "requests", "votes", "noAgreement", "lastEventId", "events"],
+        "properties": {
+            "time": { "type": "string", "format": "date-time" },
+            "replicas": { "type": "array", "items": {
+                "type": "object", "required": ["rm", "health", "module", "latency", "disagreements", "silences"],
+                "description": "One per configured RM. health: serving, recovering, catching-up, failed (as the RM reports it), silent (no answer to the last status request) or unknown (never heard from; module null). latency: over its last 100 results, or null.",
+                "properties": {
+                    "rm": { "type": "integer" },
+                    "module": { "type": ["string", "null"] },
+                    "hash": { "type": "string", "description": "First 12 hex digits of the module's SHA-256." },
+                    "health": { "enum": ["serving", "recovering", "catching-up", "failed", "silent", "unknown"] },
+                    "answering": { "type": "boolean" },
+                    "reportedHealth": { "type": "string" },
+                    "lastHeardMs": { "type": "integer" },
+                    "appliedThrough": { "type": "integer" },
+                    "consecutiveWrong": { "type": "integer" },
+                    "consecutiveSilent": { "type": "integer" },
+                    "swaps": { "type": "integer" },
+                    "lastSwapReason": { "type": ["string", "null"] },
+                    "stableCheckpoint": { "type": "object", "properties": { "seq": { "type": "integer" }, "digest": { "type": "string" } } },
+                    "latency": { "type": ["object", "null"], "properties": {
+                        "count": { "type": "integer" }, "meanMs": { "type": "number" },
+                        "p50Ms": { "type": "number" }, "p95Ms": { "type": "number" }
+                    } },
+                    "disagreements": { "type": "integer" },
+                    "silences": { "type": "integer" }
+                }
+            } },
+            "silent": { "type": "array", "items": { "type": "integer" }, "description": "RMs that did not answer the last status request." },
+            "requests": { "type": "object", "properties": {
+                "total": { "type": "integer" },
+                "perSecond": { "type": "number" },
+                "windowSeconds": { "type": "integer" },
+                "history": { "type": "array", "items": { "type": "integer" }, "description": "Requests answered in each of the last 60 whole seconds, oldest first." }
+            } },
+            "votes": { "type": "integer" },
+            "noAgreement": { "type": "integer" },
+            "lastEventId": { "type": "integer" },
+            "events": { "type": "array", "description": "Oldest first; at most the last 200.", "items": {
+                "type": "object", "required": ["id", "time", "kind"],
+                "properties": {
+                    "id": { "type": "integer" },
+                    "time": { "type": "string", "format": "date-time" },
+                    "kind": { "enum": ["disagreement", "silence", "no-agreement", "swap"] },
+                    "rm": { "type": "integer" },
+                    "seq": { "type": "integer" },
+                    "from": { "type": "string" },
+                    "to": { "type": "string" },
+                    "reason": { "type": ["string", "null"] }
+                }
+            } }
+        }
+    });
 }

@@ -7,6 +7,9 @@
 //! | POST | `/v1/admin/replicas/{rm}/swap` | `{module}`: replace RM `rm`'s replica (202) |
 //! | GET | `/v1/admin/quarantine` | the quarantined modules |
 //! | DELETE | `/v1/admin/quarantine[/{module}]` | clear one (name or hash) or every quarantine |
+//! | POST | `/v1/admin/chaos/drop` | `{from, to, percent}`: node `to` drops that share of `from`'s datagrams |
+//! | GET | `/v1/admin/chaos` | every node's links that drop or have dropped |
+//! | DELETE | `/v1/admin/chaos` | heal every link |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use dmtbs_proto::{Health, QuarantineEntry, RmId, RmStatus};
+use dmtbs_proto::{Health, NodeId, QuarantineEntry, RmId, RmStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -262,4 +265,132 @@ async fn clear<C: Cluster>(
         );
     }
     Json(quarantine_union(&answer)).into_response()
+}
+
+/// Every link of a chaos answer as JSON, with the nodes that did not answer.
+fn links_json(answer: &OperatorAnswer) -> Value {
+    let mut nodes = answer.nodes.clone();
+    nodes.sort_by_key(|r| r.node);
+    let links: Vec<Value> = nodes
+        .iter()
+        .flat_map(|r| {
+            r.links.iter().map(|l| {
+                json!({
+                    "from": l.from.to_string(),
+                    "to": r.node.to_string(),
+                    "percent": l.percent,
+                    "dropped": l.dropped,
+                })
+            })
+        })
+        .collect();
+    let unanswered: Vec<String> = answer.unanswered.iter().map(|n| n.to_string()).collect();
+    json!({ "links": links, "unanswered": unanswered })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DropBody {
+    from: String,
+    to: String,
+    percent: u64,
+}
+
+/// A chaos link named in a request, checked against the cluster; why it is not valid.
+fn chaos_link<C: Cluster>(
+    fe: &FrontEnd<C>,
+    body: &DropBody,
+) -> Result<(NodeId, NodeId, u8), String> {
+    let nodes = fe.cluster.nodes();
+    let known = nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let node = |name: &str| -> Result<NodeId, String> {
+        let node: NodeId = name.parse().map_err(|e| format!("{e}"))?;
+        if !nodes.contains(&node) {
+            return Err(format!(
+                "there is no node {node} in this cluster (nodes: {known})"
+            ));
+        }
+        Ok(node)
+    };
+    let (from, to) = (node(&body.from)?, node(&body.to)?);
+    if from == to {
+        return Err(format!(
+            "{from} does not send to itself: name two different nodes"
+        ));
+    }
+    let percent = u8::try_from(body.percent)
+        .ok()
+        .filter(|p| *p <= 100)
+        .ok_or_else(|| format!("percent must be 0..=100, not {}", body.percent))?;
+    Ok((from, to, percent))
+}
+
+pub(crate) async fn chaos_drop<C: Cluster>(
+    State(fe): St<C>,
+    headers: HeaderMap,
+    body: Result<Json<DropBody>, JsonRejection>,
+) -> Response {
+    if let Some(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                format!(
+                    "the body must be {{\"from\": \"<node>\", \"to\": \"<node>\", \"percent\": 0..100}}: {}",
+                    e.body_text()
+                ),
+            );
+        }
+    };
+    let (from, to, percent) = match chaos_link(&fe, &body) {
+        Ok(link) => link,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "bad-request", why),
+    };
+    let answer = match run(&fe, OperatorCommand::Drop { from, to, percent }).await {
+        Ok(answer) => answer,
+        Err(r) => return *r,
+    };
+    match answer.nodes.first() {
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("{to} did not answer; nothing is known to have changed"),
+        ),
+        Some(report) => match &report.error {
+            Some(why) => error(
+                StatusCode::CONFLICT,
+                "chaos-refused",
+                format!("{to} refused to drop {from}'s datagrams: {why}"),
+            ),
+            None => Json(links_json(&answer)).into_response(),
+        },
+    }
+}
+
+pub(crate) async fn chaos_links<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
+    if let Some(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    match run(&fe, OperatorCommand::Links).await {
+        Ok(answer) => Json(links_json(&answer)).into_response(),
+        Err(r) => *r,
+    }
+}
+
+pub(crate) async fn chaos_heal<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -> Response {
+    if let Some(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    match run(&fe, OperatorCommand::Heal).await {
+        Ok(answer) => Json(links_json(&answer)).into_response(),
+        Err(r) => *r,
+    }
 }

@@ -134,6 +134,10 @@ struct Ballot {
 /// How many closed sequence numbers are remembered to recognise late results.
 const CLOSED_MEMORY: usize = 4096;
 
+/// How many result latencies wait for [`Voter::take_latencies`] at most: a caller that never
+/// takes them must not make the voter grow.
+const LATENCY_MEMORY: usize = 1024;
+
 /// The voter of one front end. See the module docs.
 #[derive(Debug)]
 pub struct Voter {
@@ -146,6 +150,9 @@ pub struct Voter {
     closed_order: VecDeque<u64>,
     closed: BTreeSet<u64>,
     counters: Counters,
+    /// Each counted result's latency (its RM, time from the ballot's opening), oldest first,
+    /// until the caller takes them for metrics and the status page; bounded.
+    latencies: VecDeque<(RmId, Duration)>,
 }
 
 impl Voter {
@@ -158,6 +165,7 @@ impl Voter {
             closed_order: VecDeque::new(),
             closed: BTreeSet::new(),
             counters: Counters::default(),
+            latencies: VecDeque::new(),
         }
     }
 
@@ -169,6 +177,13 @@ impl Voter {
     /// The counters so far.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// The latencies of the results counted since the last call — for each, its RM and the time
+    /// from the ballot's opening (the submission, when [`Voter::open`] was called) to its arrival
+    /// — oldest first. Only the newest 1,024 are kept between calls.
+    pub fn take_latencies(&mut self) -> Vec<(RmId, Duration)> {
+        self.latencies.drain(..).collect()
     }
 
     /// The deadline a ballot opened now would get: twice the slowest latency of the recent
@@ -233,6 +248,11 @@ impl Voter {
         ballot
             .results
             .insert(result.rm, (result.outcome.clone(), now));
+        self.latencies
+            .push_back((result.rm, now.saturating_duration_since(ballot.opened)));
+        if self.latencies.len() > LATENCY_MEMORY {
+            self.latencies.pop_front();
+        }
         // A quorum of 0 would agree on nothing at all: at least this one result counts.
         if ballot.agreed.is_none() && same + 1 >= self.config.quorum.max(1) {
             let agreed: Vec<RmId> = ballot

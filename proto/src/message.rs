@@ -176,6 +176,45 @@ pub enum AdminCommand {
     /// Forget the quarantine of the module with this hash or name (`None`: all). Answered with
     /// a status.
     ClearQuarantine { nonce: u64, module: Option<String> },
+    /// Chaos (fault injection for demos and teaching), to any node: drop `percent` % (0..=100;
+    /// 0 heals the link) of the authentic datagrams from `from`, operator messages excepted.
+    /// Answered with `Message::AdminReply`.
+    Drop {
+        nonce: u64,
+        from: NodeId,
+        percent: u8,
+    },
+    /// Chaos, to any node: stop dropping anything (every link into the node heals). Answered
+    /// with `Message::AdminReply`.
+    Heal { nonce: u64 },
+    /// Chaos, to any node: which links into you drop, and how much they dropped. Answered with
+    /// `Message::AdminReply`.
+    Links { nonce: u64 },
+}
+
+impl AdminCommand {
+    /// The nonce the answer quotes.
+    pub fn nonce(&self) -> u64 {
+        match self {
+            AdminCommand::Status { nonce }
+            | AdminCommand::Swap { nonce, .. }
+            | AdminCommand::ClearQuarantine { nonce, .. }
+            | AdminCommand::Drop { nonce, .. }
+            | AdminCommand::Heal { nonce }
+            | AdminCommand::Links { nonce } => *nonce,
+        }
+    }
+}
+
+/// One link into a node as its chaos filter sees it (fault injection, see `AdminCommand::Drop`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkDrop {
+    /// The sending node.
+    pub from: NodeId,
+    /// The share of its datagrams dropped now, 0..=100 (0: healed).
+    pub percent: u8,
+    /// Datagrams from it dropped since the receiving node started.
+    pub dropped: u64,
 }
 
 /// The body of a datagram. Lists let many items share one datagram under load.
@@ -247,4 +286,71 @@ pub enum Message {
     },
     /// RM → RM over TCP (state transfer): send me your state at this checkpoint.
     StateWanted { seq: u64, digest: Digest },
+    /// Any node → FE: the answer to a chaos command (`AdminCommand::Drop`, `Heal`, `Links`), or
+    /// the sequencer's and a front end's refusal of a command meant for RMs.
+    AdminReply {
+        nonce: u64,
+        /// Why the command was refused, if it was.
+        error: Option<String>,
+        /// The links into the answering node that drop or have dropped, after the command.
+        links: Vec<LinkDrop>,
+    },
+}
+
+impl Message {
+    /// An operator's command or its answer: never dropped by chaos, so an operator can always
+    /// see and heal the cluster.
+    pub fn is_operator_message(&self) -> bool {
+        matches!(
+            self,
+            Message::Admin(_) | Message::Status { .. } | Message::AdminReply { .. }
+        )
+    }
+}
+
+/// A node's name as operators write it: `sequencer`, `fe1`, `rm2`.
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeId::Sequencer => f.write_str("sequencer"),
+            NodeId::FrontEnd(id) => write!(f, "fe{id}"),
+            NodeId::Rm(id) => write!(f, "rm{id}"),
+        }
+    }
+}
+
+/// A node name that is none of `sequencer`, `fe<N>`, `rm<N>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a node name: sequencer, fe<N> (e.g. fe1) or rm<N> (e.g. rm2)")]
+pub struct NodeNameError(pub String);
+
+/// Parses `sequencer`, `fe1`, `rm2` in any letter case (also `fe-1`, `rm-2`, as in pid files).
+impl std::str::FromStr for NodeId {
+    type Err = NodeNameError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_ascii_lowercase();
+        let bad = || NodeNameError(text.to_owned());
+        if lower == "sequencer" {
+            return Ok(NodeId::Sequencer);
+        }
+        let number = |rest: &str| {
+            let rest = rest.strip_prefix('-').unwrap_or(rest);
+            // Digits only: `u8::from_str` would take a leading `+`.
+            if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            rest.parse::<u16>().ok()
+        };
+        if let Some(rest) = lower.strip_prefix("fe") {
+            return number(rest).map(NodeId::FrontEnd).ok_or_else(bad);
+        }
+        if let Some(rest) = lower.strip_prefix("rm") {
+            return number(rest)
+                .and_then(|n| RmId::try_from(n).ok())
+                .map(NodeId::Rm)
+                .ok_or_else(bad);
+        }
+        Err(bad())
+    }
 }

@@ -19,6 +19,8 @@ pub struct SequencerStats {
     pub duplicates: u64,
     /// Retransmissions older than the dedup window: refused, not sequenced, not answered.
     pub stale: u64,
+    /// `Nack`s answered (from configured RMs naming themselves), whatever they asked for.
+    pub nacks: u64,
     /// Requests re-sent in answer to `Nack`s.
     pub retransmitted: u64,
     /// Requests an RM asked for that were no longer buffered (it must repair from a peer).
@@ -95,6 +97,7 @@ impl Sequencer {
                     return Vec::new();
                 }
                 self.buffer.heard(rm, None, now);
+                self.stats.nacks += 1;
                 self.resend(rm, &missing)
             }
             Message::Accepted(_)
@@ -112,6 +115,7 @@ impl Sequencer {
             | Message::Suspicion { .. }
             | Message::Admin(_)
             | Message::Status { .. }
+            | Message::AdminReply { .. }
             | Message::StateWanted { .. } => {
                 self.stats.ignored += 1;
                 tracing::debug!(?from, "message a sequencer never receives, ignored");

@@ -1,11 +1,14 @@
 //! The cluster suite: whole local clusters (sequencer, four replica managers running the four
 //! implementations, a front end) on real UDP over loopback, driven through the HTTP API.
 
+mod chaos;
 mod client;
 mod end_to_end;
 mod exactly_once;
 mod load;
+mod metrics;
 mod quorum;
 mod recovery;
+mod status;
 mod tap;
 mod wire;

@@ -3,6 +3,7 @@
 //! HTTP, its children killed and signalled by pid.
 
 mod booking;
+mod chaos;
 mod harness;
 mod recovery;
 mod restart;

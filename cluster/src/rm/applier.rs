@@ -11,6 +11,8 @@ use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule, Sta
 use dmtbs_proto::{Digest, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::metrics::ApplyMetrics;
+
 /// Work for the replica. `generation` ties results to the instance they came from: a recovery
 /// starts a new generation and everything older is ignored.
 pub enum Job {
@@ -58,7 +60,11 @@ pub struct Applier {
 }
 
 impl Applier {
-    pub fn start(replica: Arc<ReplicaHandle>, done: UnboundedSender<Done>) -> Self {
+    pub fn start(
+        replica: Arc<ReplicaHandle>,
+        done: UnboundedSender<Done>,
+        metrics: ApplyMetrics,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>();
         let busy_since = Arc::new(Mutex::new(None));
         let busy = busy_since.clone();
@@ -67,7 +73,7 @@ impl Applier {
             .spawn(move || {
                 for job in rx {
                     *busy.lock().expect("not poisoned") = Some(Instant::now());
-                    let result = run(&replica, job);
+                    let result = run(&replica, job, &metrics);
                     *busy.lock().expect("not poisoned") = None;
                     if done.send(result).is_err() {
                         break; // the RM stopped
@@ -92,12 +98,13 @@ impl Applier {
     }
 }
 
-fn run(replica: &ReplicaHandle, job: Job) -> Done {
+fn run(replica: &ReplicaHandle, job: Job, metrics: &ApplyMetrics) -> Done {
     match job {
         Job::Apply {
             generation,
             requests,
         } => {
+            let started = Instant::now();
             let batch = replica.apply_batch(
                 requests
                     .iter()
@@ -110,6 +117,9 @@ fn run(replica: &ReplicaHandle, job: Job) -> Done {
                     })
                     .collect(),
             );
+            let applied = batch.outcomes.len();
+            let attempted = applied + usize::from(batch.failure.is_some());
+            metrics.batch(applied, attempted, started.elapsed());
             Done::Applied {
                 generation,
                 requests,

@@ -9,9 +9,11 @@
 //! - `strikes`: the front ends' verdicts counted in sequence order.
 //! - `modules`: the configured module list and the persisted, cluster-wide quarantine.
 //! - `transfer`: states between RMs over TCP.
+//! - `metrics`: the RM's Prometheus series, served at its `metrics` address.
 
 mod applier;
 mod checkpoints;
+mod metrics;
 mod modules;
 mod strikes;
 mod transfer;
@@ -34,6 +36,7 @@ use crate::config::{ClusterConfig, Timeouts};
 use crate::wire::Wire;
 use applier::{Applier, Done, Job};
 use checkpoints::{Change, Checkpoints, Stable};
+use metrics::{RmMetrics, Snapshot, SwapKind};
 pub use modules::{Modules, Quarantine};
 use strikes::{Strikes, Trigger};
 
@@ -135,7 +138,11 @@ struct Node {
     quiet_through: u64,
     /// When the replica was last replaced (no restart for slowness soon after one).
     last_replaced: Option<Instant>,
+    /// Its Prometheus series.
+    metrics: RmMetrics,
     out: Vec<Outgoing>,
+    /// The RM's connection, for the operator's chaos commands (its drop filter).
+    wire: Arc<Wire>,
 }
 
 /// Runs RM `rm` hosting `replica` until `shutdown`.
@@ -167,6 +174,12 @@ pub async fn run_reporting(
     let listener = tokio::net::TcpListener::bind(section.addr)
         .await
         .map_err(|e| anyhow::anyhow!("rm {rm}: state transfer port {}: {e}", section.addr))?;
+    let metrics = RmMetrics::new(rm);
+    if let Some(addr) = section.metrics {
+        let who = format!("rm {rm}");
+        crate::metrics::serve(&who, addr, metrics.registry.clone(), shutdown.clone()).await?;
+    }
+    crate::metrics::WireRejects::register(&metrics.registry, &wire);
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let (fetched, mut fetched_rx) = mpsc::unbounded_channel();
     let empty = StateDigest::of(&CanonicalState::empty()).0;
@@ -175,7 +188,7 @@ pub async fn run_reporting(
         me: rm,
         transfer_codec: Arc::new(Codec::new(&config.cluster.key, NodeId::Rm(rm))),
         modules: Modules::new(&config, rm)?,
-        applier: Applier::start(replica, done_tx),
+        applier: Applier::start(replica, done_tx, metrics.apply.clone()),
         delivery: Delivery::new(DeliveryConfig::new(rm, config.rm_ids()), 1),
         checkpoints: Checkpoints::new(
             rm,
@@ -210,14 +223,17 @@ pub async fn run_reporting(
         behind_since: None,
         quiet_through: 0,
         last_replaced: None,
+        metrics,
         out: Vec::new(),
         config: config.clone(),
+        wire: wire.clone(),
     };
     tokio::spawn(transfer::serve(
         listener,
         node.transfer_codec.clone(),
         node.checkpoints.own_states(),
         shutdown.clone(),
+        node.metrics.transfers_served.clone(),
     ));
     let mut tick = tokio::time::interval(Timeouts::ms(config.timeouts.rm_tick_ms));
     tracing::info!(rm, module = node.module.0, addr = %wire.transport.local_addr(), "replica manager up");
@@ -230,7 +246,10 @@ pub async fn run_reporting(
             }
             Some(done) = done.recv() => node.on_done(done),
             Some((generation, state)) = fetched_rx.recv() => node.on_fetched(generation, state),
-            _ = tick.tick() => node.on_tick(Instant::now()),
+            _ = tick.tick() => {
+                node.on_tick(Instant::now());
+                node.sync_metrics();
+            }
         }
         if !*ready.borrow() && matches!(node.phase, Phase::Serving) {
             ready.send_replace(true);
@@ -259,6 +278,7 @@ impl Node {
         };
         match msg {
             Message::Deliver(items) if from == NodeId::Sequencer || peer.is_some() => {
+                self.metrics.deliver(&self.delivery, &items);
                 if !self.delivery.on_deliver(items).is_empty() {
                     self.feed();
                 }
@@ -279,11 +299,13 @@ impl Node {
                         .map(|(_, r)| r.clone())
                         .collect();
                     if !again.is_empty() {
+                        self.metrics.results_resent(again.len());
                         self.out.push(Outgoing::To(from, Message::Results(again)));
                     }
                 }
             }
             Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
+                self.metrics.verdict(&verdict, self.me);
                 if matches!(self.phase, Phase::Serving) {
                     // A silence counts against the replica only if the request had reached it
                     // and was not waiting behind this RM's own work (an import, a checkpoint,
@@ -296,6 +318,7 @@ impl Node {
                             .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN);
                     match self.strikes.on_verdict(&verdict, counts) {
                         Some(Trigger::Wrong) => self.recover(
+                            SwapKind::Wrong,
                             format!(
                                 "{} consecutive wrong results (last at request {})",
                                 self.strikes.wrong, verdict.seq
@@ -303,6 +326,7 @@ impl Node {
                             Choice::Next,
                         ),
                         Some(Trigger::Slow) => self.recover(
+                            SwapKind::Silent,
                             format!(
                                 "silent past the deadline {} times in a row",
                                 self.strikes.silent
@@ -348,7 +372,11 @@ impl Node {
             Message::Quarantined(entry) if peer.is_some() => {
                 let running = entry.hash == self.module.1;
                 if self.modules.quarantine.add(entry) && running {
-                    self.recover("its module was quarantined by a peer".into(), Choice::Next);
+                    self.recover(
+                        SwapKind::Quarantined,
+                        "its module was quarantined by a peer".into(),
+                        Choice::Next,
+                    );
                 }
             }
             Message::Probe { nonce } if peer.is_some() => {
@@ -395,7 +423,11 @@ impl Node {
             AdminCommand::Swap { nonce, module } => {
                 let error = match self.modules.load(&module) {
                     Ok(_) => {
-                        self.recover(format!("operator swap to {module}"), Choice::Named(module));
+                        self.recover(
+                            SwapKind::Operator,
+                            format!("operator swap to {module}"),
+                            Choice::Named(module),
+                        );
                         None
                     }
                     Err(e) => Some(format!("{e:#}")),
@@ -407,6 +439,14 @@ impl Node {
                 let error = (removed.is_empty() && module.is_some())
                     .then(|| format!("{} is not quarantined", module.unwrap_or_default()));
                 (nonce, error)
+            }
+            // Chaos is the wire's business, answered as every kind of node answers it.
+            chaos @ (AdminCommand::Drop { .. }
+            | AdminCommand::Heal { .. }
+            | AdminCommand::Links { .. }) => {
+                let reply = self.wire.answer_admin(from, &chaos);
+                self.out.push(reply);
+                return;
             }
         };
         self.out.push(Outgoing::To(
@@ -426,12 +466,7 @@ impl Node {
             pid: std::process::id(),
             module: self.module.0.clone(),
             hash: self.module.1.clone(),
-            health: match self.phase {
-                Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
-                Phase::Failed => Health::Failed,
-                Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
-                Phase::Serving => Health::Serving,
-            },
+            health: self.health(),
             applied_through: self.applied_through,
             delivered_through: self.delivery.delivered_through(),
             consecutive_wrong: self.strikes.wrong,
@@ -444,6 +479,29 @@ impl Node {
             quarantine: self.modules.quarantine.list(),
             agreed_dead: self.agreed_dead.keys().copied().collect(),
         }
+    }
+
+    fn health(&self) -> Health {
+        match self.phase {
+            Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
+            Phase::Failed => Health::Failed,
+            Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
+            Phase::Serving => Health::Serving,
+        }
+    }
+
+    /// Mirrors the RM's state into its gauges (on ticks and after each replica job).
+    fn sync_metrics(&mut self) {
+        let snapshot = Snapshot {
+            health: self.health(),
+            applied_through: self.applied_through,
+            delivery: &self.delivery,
+            consecutive_wrong: self.strikes.wrong,
+            consecutive_silent: self.strikes.silent,
+            stable_checkpoint: self.checkpoints.stable().seq,
+            module: &self.module,
+        };
+        self.metrics.sync(&snapshot);
     }
 
     fn on_tick(&mut self, now: Instant) {
@@ -581,6 +639,7 @@ impl Node {
                         .push(self.result(s, outcome));
                 }
                 for (fe, results) in per_fe {
+                    self.metrics.results_sent(results.len());
                     for r in &results {
                         self.recent.insert(r.seq, (fe, r.clone()));
                     }
@@ -598,7 +657,11 @@ impl Node {
                 }
                 if let Some(failure) = failure {
                     tracing::error!(rm = self.me, error.type = failure.kind(), %failure, "replica failed");
-                    self.recover(format!("the replica failed: {failure}"), Choice::Next);
+                    self.recover(
+                        SwapKind::Crash,
+                        format!("the replica failed: {failure}"),
+                        Choice::Next,
+                    );
                 }
             }
             Done::Checkpoint {
@@ -607,6 +670,7 @@ impl Node {
                 result,
             } if generation == self.generation => match result {
                 Ok((digest, state)) => {
+                    self.metrics.checkpoint_taken();
                     self.out
                         .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
                             rm: self.me,
@@ -619,6 +683,7 @@ impl Node {
                 }
                 Err(failure) => {
                     self.recover(
+                        SwapKind::Crash,
                         format!("the replica failed exporting its state: {failure}"),
                         Choice::Next,
                     );
@@ -633,17 +698,23 @@ impl Node {
                 Ok(()) => {
                     tracing::info!(rm = self.me, module, "replica serving again");
                     self.module = (module, hash);
+                    self.metrics.installed();
                     self.quiet_through = self.delivery.delivered_through();
                 }
                 Err(e) => {
                     // The new instance could not start or refused the state: that module is
                     // no good either.
                     self.quarantine(&module, &hash, format!("failed to take over: {e}"));
-                    self.recover(format!("{module} failed to take over: {e}"), Choice::Next);
+                    self.recover(
+                        SwapKind::TakeoverFailed,
+                        format!("{module} failed to take over: {e}"),
+                        Choice::Next,
+                    );
                 }
             },
             _ => {} // from an instance since replaced
         }
+        self.sync_metrics();
     }
 
     fn result(&self, s: &Sequenced, outcome: dmtbs_contract::Outcome) -> ReplicaResult {
@@ -665,6 +736,7 @@ impl Node {
             && matches!(self.phase, Phase::Serving)
         {
             self.recover(
+                SwapKind::Corrupt,
                 format!("its state at checkpoint {seq} differs from the one the others agree on"),
                 Choice::Next,
             );
@@ -704,7 +776,7 @@ impl Node {
     }
 
     /// Replace the replica: pick the module, then install a correct state and replay.
-    fn recover(&mut self, reason: String, choice: Choice) {
+    fn recover(&mut self, kind: SwapKind, reason: String, choice: Choice) {
         tracing::warn!(
             rm = self.me,
             module = self.module.0,
@@ -716,6 +788,7 @@ impl Node {
         }
         self.generation += 1;
         self.swaps += 1;
+        self.metrics.swap_decided(kind);
         self.last_swap_reason = Some(reason.clone());
         let module = match choice {
             Choice::Next => {
@@ -744,6 +817,7 @@ impl Node {
             why,
             "no usable module: the replica stays silent until an operator swaps one in"
         );
+        self.metrics.swap_abandoned();
         self.phase = Phase::Failed;
     }
 
@@ -823,7 +897,10 @@ impl Node {
             return;
         };
         match state {
-            Ok(state) => self.install(module, target, Arc::new(state), joining),
+            Ok(state) => {
+                self.metrics.state_fetched();
+                self.install(module, target, Arc::new(state), joining);
+            }
             Err(e) if joining => {
                 tracing::warn!(rm = self.me, error = %e, "joining again");
                 let now = Instant::now();
@@ -879,6 +956,7 @@ impl Node {
         // The installed state is this replica's own at that checkpoint too (and can be served).
         self.checkpoints
             .own(target.seq, target.digest, state.clone());
+        self.metrics.installing();
         self.applier.submit(Job::Replace {
             generation: self.generation,
             module,
@@ -943,6 +1021,7 @@ impl Node {
             let hang = Timeouts::ms(self.config.recovery.hang_ms);
             if self.applier.busy_for().is_some_and(|t| t > hang) {
                 self.recover(
+                    SwapKind::Hung,
                     "a majority of replica managers found it hung".into(),
                     Choice::Next,
                 );

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use dmtbs_contract::CanonicalState;
 use dmtbs_host::StateDigest;
+use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_proto::{Codec, Digest, Message, NodeId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -32,12 +33,13 @@ const MAX_STATE: u64 = 1 << 30;
 /// How long a peer may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves `own` states on `listener` until `shutdown`.
+/// Serves `own` states on `listener` until `shutdown`, counting those sent in `served`.
 pub async fn serve(
     listener: TcpListener,
     codec: Arc<Codec>,
     own: OwnStates,
     shutdown: CancellationToken,
+    served: Counter,
 ) {
     loop {
         let (stream, peer) = tokio::select! {
@@ -50,16 +52,21 @@ pub async fn serve(
                 }
             },
         };
-        let (codec, own) = (codec.clone(), own.clone());
+        let (codec, own, served) = (codec.clone(), own.clone(), served.clone());
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &codec, &own).await {
-                tracing::warn!(%peer, error = %e, "state request refused");
+            match answer(stream, &codec, &own).await {
+                Ok(true) => {
+                    served.inc();
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(%peer, error = %e, "state request refused"),
             }
         });
     }
 }
 
-async fn answer(mut stream: TcpStream, codec: &Codec, own: &OwnStates) -> anyhow::Result<()> {
+/// Answers one state request; `true` if the state was sent.
+async fn answer(mut stream: TcpStream, codec: &Codec, own: &OwnStates) -> anyhow::Result<bool> {
     let request = tokio::time::timeout(REQUEST_TIMEOUT, async {
         let len = stream.read_u32().await?;
         anyhow::ensure!(len <= MAX_REQUEST, "request of {len} bytes is too large");
@@ -81,6 +88,7 @@ async fn answer(mut stream: TcpStream, codec: &Codec, own: &OwnStates) -> anyhow
         .get(&seq)
         .filter(|(d, _)| *d == digest)
         .map(|(_, s)| s.clone());
+    let sent = state.is_some();
     match state {
         Some(state) => {
             let bytes = postcard::to_allocvec(&*state)?;
@@ -92,7 +100,7 @@ async fn answer(mut stream: TcpStream, codec: &Codec, own: &OwnStates) -> anyhow
         None => stream.write_all(b"NO").await?,
     }
     stream.shutdown().await?;
-    Ok(())
+    Ok(sent)
 }
 
 /// Fetches the state at checkpoint `seq` with `digest` from the RM at `addr`, checking the

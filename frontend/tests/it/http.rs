@@ -139,10 +139,16 @@ pub async fn send(
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
+    // The API answers JSON; the page and the metrics (text/html, text/plain) come back as text.
+    let text = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/"));
     let body = if bytes.is_empty() {
         Value::Null
+    } else if text {
+        Value::String(String::from_utf8(bytes.to_vec()).expect("text answers are UTF-8"))
     } else {
-        serde_json::from_slice(&bytes).expect("every answer is JSON")
+        serde_json::from_slice(&bytes).expect("every API answer is JSON")
     };
     Answer {
         status,

@@ -2,5 +2,7 @@
 
 mod audit;
 mod http;
+mod metrics;
+mod status;
 mod validate;
 mod vote;

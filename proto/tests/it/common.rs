@@ -6,8 +6,8 @@ use dmtbs_contract::{
     ShowRemoved, Success,
 };
 use dmtbs_proto::{
-    Accepted, ClientRequest, ClusterKey, Codec, Message, NodeId, ReplicaResult, SeqRange,
-    Sequenced, Verdict,
+    Accepted, AdminCommand, ClientRequest, ClusterKey, Codec, LinkDrop, Message, NodeId,
+    ReplicaResult, SeqRange, Sequenced, Verdict,
 };
 
 /// The test cluster's key, raw, so tests can compute tags independently of the codec.
@@ -232,6 +232,48 @@ pub fn every_variant() -> Vec<Message> {
             wrong: vec![3],
             silent: vec![],
         }),
+    ]
+    .into_iter()
+    .chain(chaos_variants())
+    .collect()
+}
+
+/// The chaos (fault injection) commands and their answers.
+pub fn chaos_variants() -> Vec<Message> {
+    vec![
+        Message::Admin(AdminCommand::Drop {
+            nonce: 9,
+            from: NodeId::Sequencer,
+            percent: 30,
+        }),
+        Message::Admin(AdminCommand::Drop {
+            nonce: u64::MAX,
+            from: NodeId::FrontEnd(300),
+            percent: 100,
+        }),
+        Message::Admin(AdminCommand::Heal { nonce: 10 }),
+        Message::Admin(AdminCommand::Links { nonce: 11 }),
+        Message::AdminReply {
+            nonce: 9,
+            error: None,
+            links: vec![
+                LinkDrop {
+                    from: NodeId::Sequencer,
+                    percent: 30,
+                    dropped: 1234,
+                },
+                LinkDrop {
+                    from: NodeId::Rm(4),
+                    percent: 0,
+                    dropped: 0,
+                },
+            ],
+        },
+        Message::AdminReply {
+            nonce: 12,
+            error: Some(s("the sequencer hosts no replica")),
+            links: vec![],
+        },
     ]
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use dmtbs_proto::{Codec, FORMAT_VERSION, MAGIC, NodeId, RejectCounts};
 
-use crate::common::{KEY_BYTES, every_variant, key, pair};
+use crate::common::{KEY_BYTES, chaos_variants, every_variant, key, pair};
 
 #[test]
 fn every_variant_round_trips_with_its_sender() {
@@ -17,6 +17,72 @@ fn every_variant_round_trips_with_its_sender() {
             assert_eq!(rx.decode(&datagram), Ok((sender, message)));
         }
         assert_eq!(rx.rejects(), RejectCounts::default());
+    }
+}
+
+#[test]
+fn chaos_commands_round_trip_and_quote_their_nonce() {
+    let (tx, rx) = pair(NodeId::FrontEnd(1));
+    let chaos = chaos_variants();
+    assert!(chaos.len() >= 6);
+    for message in chaos {
+        assert_eq!(
+            rx.decode(&tx.encode(&message)),
+            Ok((NodeId::FrontEnd(1), message.clone()))
+        );
+        // An operator can always heal: chaos never drops its own commands and answers.
+        assert!(message.is_operator_message(), "{message:?}");
+    }
+    let drop = dmtbs_proto::AdminCommand::Drop {
+        nonce: 77,
+        from: NodeId::Rm(2),
+        percent: 5,
+    };
+    assert_eq!(drop.nonce(), 77);
+    assert_eq!(dmtbs_proto::AdminCommand::Heal { nonce: 78 }.nonce(), 78);
+    assert!(!dmtbs_proto::Message::Heartbeat { latest: 1 }.is_operator_message());
+}
+
+#[test]
+fn the_chaos_command_was_appended_so_older_messages_encode_as_before() {
+    // Postcard numbers enum variants in order: new ones go last, or every older datagram
+    // would change meaning without a format version bump.
+    let body = |m: &dmtbs_proto::Message| postcard::to_allocvec(m).unwrap();
+    let status = body(&dmtbs_proto::Message::Admin(
+        dmtbs_proto::AdminCommand::Status { nonce: 1 },
+    ));
+    assert_eq!(status, [16, 0, 1], "Message::Admin is variant 16, Status 0");
+    let heal = body(&dmtbs_proto::Message::Admin(
+        dmtbs_proto::AdminCommand::Heal { nonce: 1 },
+    ));
+    assert_eq!(heal, [16, 4, 1]);
+    let reply = body(&dmtbs_proto::Message::AdminReply {
+        nonce: 1,
+        error: None,
+        links: vec![],
+    });
+    assert_eq!(reply, [19, 1, 0, 0], "after StateWanted (18)");
+}
+
+#[test]
+fn node_names_parse_in_any_case_and_print_back() {
+    for (text, node) in [
+        ("sequencer", NodeId::Sequencer),
+        ("SEQUENCER", NodeId::Sequencer),
+        ("fe1", NodeId::FrontEnd(1)),
+        ("Fe-12", NodeId::FrontEnd(12)),
+        ("rm2", NodeId::Rm(2)),
+        ("RM4", NodeId::Rm(4)),
+        ("rm-3", NodeId::Rm(3)),
+    ] {
+        assert_eq!(text.parse::<NodeId>(), Ok(node), "{text}");
+        assert_eq!(node.to_string().parse::<NodeId>(), Ok(node));
+    }
+    assert_eq!(NodeId::Rm(2).to_string(), "rm2");
+    assert_eq!(NodeId::FrontEnd(1).to_string(), "fe1");
+    for bad in ["", "rm", "rm+2", "rm256", "replica2", "fe1x", "seq", "rm 2"] {
+        let e = bad.parse::<NodeId>().unwrap_err();
+        assert!(e.to_string().contains("not a node name"), "{bad}: {e}");
     }
 }
 

@@ -113,12 +113,16 @@ fn a_nack_is_answered_with_exactly_the_buffered_requests_asked_for() {
         ]
     );
     let stats = s.stats();
-    assert_eq!((stats.retransmitted, stats.nack_misses), (6, 2));
+    assert_eq!(
+        (stats.nacks, stats.retransmitted, stats.nack_misses),
+        (1, 6, 2)
+    );
 
-    // A Nack in another RM's name is ignored.
+    // A Nack in another RM's name is ignored (and not counted as answered).
     let forged = Message::Nack {
         rm: 3,
         missing: vec![r(6, 6)],
     };
     assert!(s.on_message(NodeId::Rm(2), forged, today(), now).is_empty());
+    assert_eq!(s.stats().nacks, 1);
 }

@@ -1,0 +1,461 @@
+//! The live status page: `GET /status` (one self-contained HTML page, [`PAGE`]) and the JSON it
+//! polls every second, `GET /v1/status`. docs/status-page.md describes both.
+//!
+//! The [`StatusBoard`] is what the front end knows about the cluster right now: each replica
+//! manager's last reported status (the front end driver asks every RM about once a second, and
+//! every operator command's answer counts too), the latencies of its recent results, the voter's
+//! totals, the request rate, and a ring of recent events — disagreements, silences, ballots
+//! without agreement, and swaps (seen as a change of an RM's `swaps` counter) — numbered so a
+//! poller asks only for the new ones (`?since=<id>`).
+//!
+//! Both routes are public, like `/healthz`: they show no customer data (no bookings, no user IDs,
+//! no request contents — only sequence numbers, module names and counts) and change nothing. The
+//! operator's API with the full status and the power to swap stays behind the admin key.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use dmtbs_proto::{Health, RmId, RmStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cluster::Cluster;
+use crate::http::FrontEnd;
+use crate::vote::{Counters, Decision, Event};
+
+/// The status page: plain HTML, CSS and JavaScript, no external resources.
+pub const PAGE: &str = include_str!("status.html");
+
+/// How many events the board keeps (older ones are dropped).
+pub const EVENT_MEMORY: usize = 200;
+/// How many recent results per replica its latency figures are computed from.
+pub const LATENCY_WINDOW: usize = 100;
+/// The request rate is the mean over this many whole seconds before the current one.
+pub const RATE_WINDOW: u64 = 5;
+/// How many whole seconds of request counts the JSON carries (the page's sparkline).
+pub const RATE_HISTORY: u64 = 60;
+/// A swap whose RM still names the old module this long after the swap was seen, and is not
+/// recovering, was a swap to the same module (a fresh instance): reported as such.
+pub const SWAP_SETTLE: Duration = Duration::from_secs(2);
+
+/// What happened, as an entry of the event feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatusEvent {
+    /// RM `rm`'s result for request `seq` differed from the agreed one.
+    Disagreement { rm: RmId, seq: u64 },
+    /// The ballot of request `seq` closed without RM `rm`'s result.
+    Silence { rm: RmId, seq: u64 },
+    /// No two replicas agreed on the result of request `seq`.
+    NoAgreement { seq: u64 },
+    /// RM `rm` replaced its replica running `from` by one running `to`.
+    Swap {
+        rm: RmId,
+        from: String,
+        to: String,
+        reason: Option<String>,
+    },
+}
+
+/// One numbered, timestamped event.
+#[derive(Clone, Debug)]
+struct Entry {
+    id: u64,
+    /// Wall-clock time, RFC 3339 in UTC.
+    time: String,
+    event: StatusEvent,
+}
+
+/// An RM's last reported status.
+#[derive(Debug)]
+struct Replica {
+    status: RmStatus,
+    /// When it was reported.
+    heard: Instant,
+    /// The module it ran before a swap still in progress, and when the swap was first seen: an
+    /// RM counts a swap when it decides it, and names the new module once the new instance is
+    /// installed.
+    swapping_from: Option<(String, Instant)>,
+}
+
+/// Requests answered per whole second, for the rate and its sparkline.
+#[derive(Debug)]
+struct Rate {
+    /// Seconds count from here.
+    started: Instant,
+    /// (second since `started`, requests answered in it), oldest first; seconds without requests
+    /// are absent. At most [`RATE_HISTORY`] + 1 entries.
+    seconds: VecDeque<(u64, u64)>,
+    total: u64,
+}
+
+impl Rate {
+    fn second(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.started).as_secs()
+    }
+
+    fn add(&mut self, now: Instant) {
+        let s = self.second(now);
+        match self.seconds.back_mut() {
+            Some((second, n)) if *second == s => *n += 1,
+            _ => self.seconds.push_back((s, 1)),
+        }
+        while self
+            .seconds
+            .front()
+            .is_some_and(|(second, _)| second + RATE_HISTORY < s)
+        {
+            self.seconds.pop_front();
+        }
+        self.total += 1;
+    }
+
+    /// Requests in each of the [`RATE_HISTORY`] whole seconds before `now`'s, oldest first.
+    fn history(&self, now: Instant) -> Vec<u64> {
+        let s = self.second(now);
+        (1..=RATE_HISTORY)
+            .rev()
+            .map(|back| {
+                s.checked_sub(back)
+                    .and_then(|want| self.seconds.iter().find(|(second, _)| *second == want))
+                    .map_or(0, |(_, n)| *n)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+struct Board {
+    /// The configured RMs: each gets a row, answering or not.
+    rms: Vec<RmId>,
+    replicas: BTreeMap<RmId, Replica>,
+    /// RMs that did not answer the last status poll (and have not answered since).
+    silent: Vec<RmId>,
+    /// Each RM's recent result latencies, oldest first.
+    latencies: BTreeMap<RmId, VecDeque<Duration>>,
+    /// The voter's totals.
+    counters: Counters,
+    rate: Rate,
+    /// The newest [`EVENT_MEMORY`] events, oldest first.
+    events: VecDeque<Entry>,
+    /// The id the next event gets (ids start at 1, so `since=0` means "all").
+    next_id: u64,
+}
+
+impl Board {
+    fn push(&mut self, event: StatusEvent) {
+        let entry = Entry {
+            id: self.next_id,
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event,
+        };
+        self.next_id += 1;
+        self.events.push_back(entry);
+        while self.events.len() > EVENT_MEMORY {
+            self.events.pop_front();
+        }
+    }
+}
+
+/// What the status page shows; shared by the HTTP layer (requests, the JSON) and the front end
+/// driver (everything about the replicas). Every method takes the lock briefly.
+#[derive(Debug)]
+pub struct StatusBoard {
+    board: Mutex<Board>,
+}
+
+impl StatusBoard {
+    /// An empty board for the configured replica managers.
+    pub fn new(rms: Vec<RmId>) -> Self {
+        StatusBoard {
+            board: Mutex::new(Board {
+                rms,
+                replicas: BTreeMap::new(),
+                silent: Vec::new(),
+                latencies: BTreeMap::new(),
+                counters: Counters::default(),
+                rate: Rate {
+                    started: Instant::now(),
+                    seconds: VecDeque::new(),
+                    total: 0,
+                },
+                events: VecDeque::new(),
+                next_id: 1,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        // A panic elsewhere while holding the lock leaves figures, not invariants, behind.
+        self.board
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The HTTP layer answered a booking request.
+    pub fn request_answered(&self) {
+        self.lock().rate.add(Instant::now());
+    }
+
+    /// The voter's events of one step (verdicts become disagreement and silence events, a
+    /// decision without agreement a no-agreement event) and its counters after it.
+    pub fn voted(&self, events: &[Event], counters: &Counters) {
+        let mut board = self.lock();
+        for event in events {
+            match event {
+                Event::Decide(Decision::NoAgreement { seq }) => {
+                    board.push(StatusEvent::NoAgreement { seq: *seq });
+                }
+                Event::Decide(Decision::Agreed { .. }) => {}
+                Event::Verdict(verdict) => {
+                    for &rm in &verdict.wrong {
+                        board.push(StatusEvent::Disagreement {
+                            rm,
+                            seq: verdict.seq,
+                        });
+                    }
+                    for &rm in &verdict.silent {
+                        board.push(StatusEvent::Silence {
+                            rm,
+                            seq: verdict.seq,
+                        });
+                    }
+                }
+            }
+        }
+        board.counters.clone_from(counters);
+    }
+
+    /// Results' latencies (RM, time from submission), oldest first.
+    pub fn result_latencies(&self, latencies: &[(RmId, Duration)]) {
+        let mut board = self.lock();
+        for &(rm, latency) in latencies {
+            let recent = board.latencies.entry(rm).or_default();
+            recent.push_back(latency);
+            while recent.len() > LATENCY_WINDOW {
+                recent.pop_front();
+            }
+        }
+    }
+
+    /// An RM reported its status. A higher `swaps` counter than last time (same process) is a
+    /// swap, reported as an event from the module it ran before to the one it runs now once the
+    /// RM names another module — or, still naming the same one [`SWAP_SETTLE`] later and not
+    /// recovering, as a swap to a fresh instance of the same module.
+    pub fn replica_status(&self, status: &RmStatus) {
+        let mut board = self.lock();
+        let rm = status.rm;
+        let now = Instant::now();
+        let mut swapping_from = board.replicas.get(&rm).and_then(|old| {
+            // A restarted RM (another pid) counts its swaps from zero again: no swap to report.
+            if old.status.pid != status.pid {
+                return None;
+            }
+            old.swapping_from.clone().or_else(|| {
+                (status.swaps > old.status.swaps).then(|| (old.status.module.clone(), now))
+            })
+        });
+        let settled = swapping_from.as_ref().is_some_and(|(from, since)| {
+            *from != status.module
+                || (status.health != Health::Recovering
+                    && now.saturating_duration_since(*since) >= SWAP_SETTLE)
+        });
+        if settled && let Some((from, _)) = swapping_from.take() {
+            board.push(StatusEvent::Swap {
+                rm,
+                from,
+                to: status.module.clone(),
+                reason: status.last_swap_reason.clone(),
+            });
+        }
+        board.silent.retain(|&r| r != rm);
+        board.replicas.insert(
+            rm,
+            Replica {
+                status: status.clone(),
+                heard: now,
+                swapping_from,
+            },
+        );
+    }
+
+    /// The RMs that did not answer the last status poll.
+    pub fn poll_unanswered(&self, silent: Vec<RmId>) {
+        self.lock().silent = silent;
+    }
+
+    /// The JSON of `GET /v1/status`: only events newer than `since`, if given (see
+    /// docs/status-page.md for the shape).
+    pub fn json(&self, since: Option<u64>) -> Value {
+        let board = self.lock();
+        let now = Instant::now();
+        let mut rms = board.rms.clone();
+        rms.extend(board.replicas.keys().filter(|rm| !board.rms.contains(rm)));
+        let replicas: Vec<Value> = rms
+            .iter()
+            .map(|&rm| replica_json(&board, rm, now))
+            .collect();
+        let since = since.unwrap_or(0);
+        let events: Vec<Value> = board
+            .events
+            .iter()
+            .filter(|e| e.id > since)
+            .map(event_json)
+            .collect();
+        let window: u64 = board
+            .rate
+            .history(now)
+            .iter()
+            .rev()
+            .take(RATE_WINDOW as usize)
+            .sum();
+        json!({
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "replicas": replicas,
+            "silent": board.silent,
+            "requests": {
+                "total": board.rate.total,
+                "perSecond": window as f64 / RATE_WINDOW as f64,
+                "windowSeconds": RATE_WINDOW,
+                "history": board.rate.history(now),
+            },
+            "votes": board.counters.votes,
+            "noAgreement": board.counters.no_agreement,
+            "lastEventId": board.next_id - 1,
+            "events": events,
+        })
+    }
+}
+
+/// The first 12 characters of a hex string (enough to tell modules and states apart).
+fn short(hex: &str) -> String {
+    hex.chars().take(12).collect()
+}
+
+fn health_name(health: Health) -> &'static str {
+    match health {
+        Health::Serving => "serving",
+        Health::Recovering => "recovering",
+        Health::CatchingUp => "catching-up",
+        Health::Failed => "failed",
+    }
+}
+
+/// Milliseconds, rounded to the microsecond.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn latency_json(recent: Option<&VecDeque<Duration>>) -> Value {
+    let Some(recent) = recent.filter(|r| !r.is_empty()) else {
+        return Value::Null;
+    };
+    let mut sorted: Vec<Duration> = recent.iter().copied().collect();
+    sorted.sort_unstable();
+    // Nearest rank: the smallest value with at least p% of the values at or below it.
+    let rank = |p: usize| sorted[(sorted.len() * p).div_ceil(100).max(1) - 1];
+    let mean = sorted.iter().sum::<Duration>() / sorted.len() as u32;
+    json!({
+        "count": sorted.len(),
+        "meanMs": ms(mean),
+        "p50Ms": ms(rank(50)),
+        "p95Ms": ms(rank(95)),
+    })
+}
+
+fn replica_json(board: &Board, rm: RmId, now: Instant) -> Value {
+    let disagreements = board.counters.disagreements.get(&rm).copied().unwrap_or(0);
+    let silences = board.counters.silences.get(&rm).copied().unwrap_or(0);
+    let latency = latency_json(board.latencies.get(&rm));
+    let silent = board.silent.contains(&rm);
+    let Some(Replica {
+        status: s, heard, ..
+    }) = board.replicas.get(&rm)
+    else {
+        return json!({
+            "rm": rm,
+            "health": if silent { "silent" } else { "unknown" },
+            "answering": false,
+            "module": null,
+            "latency": latency,
+            "disagreements": disagreements,
+            "silences": silences,
+        });
+    };
+    json!({
+        "rm": rm,
+        "module": s.module,
+        "hash": short(&s.hash),
+        // The RM's own health while it answers; "silent" once it stops answering.
+        "health": if silent { "silent" } else { health_name(s.health) },
+        "answering": !silent,
+        "reportedHealth": health_name(s.health),
+        "lastHeardMs": now.saturating_duration_since(*heard).as_millis() as u64,
+        "appliedThrough": s.applied_through,
+        "consecutiveWrong": s.consecutive_wrong,
+        "consecutiveSilent": s.consecutive_silent,
+        "swaps": s.swaps,
+        "lastSwapReason": s.last_swap_reason,
+        "stableCheckpoint": { "seq": s.stable_checkpoint, "digest": short(&hex::encode(s.stable_digest)) },
+        "latency": latency,
+        "disagreements": disagreements,
+        "silences": silences,
+    })
+}
+
+fn event_json(entry: &Entry) -> Value {
+    let mut v = match &entry.event {
+        StatusEvent::Disagreement { rm, seq } => {
+            json!({ "kind": "disagreement", "rm": rm, "seq": seq })
+        }
+        StatusEvent::Silence { rm, seq } => json!({ "kind": "silence", "rm": rm, "seq": seq }),
+        StatusEvent::NoAgreement { seq } => json!({ "kind": "no-agreement", "seq": seq }),
+        StatusEvent::Swap {
+            rm,
+            from,
+            to,
+            reason,
+        } => json!({ "kind": "swap", "rm": rm, "from": from, "to": to, "reason": reason }),
+    };
+    v["id"] = json!(entry.id);
+    v["time"] = json!(entry.time);
+    v
+}
+
+type St<C> = State<Arc<FrontEnd<C>>>;
+
+/// `GET /status`: the page.
+pub(crate) async fn page<C: Cluster>(State(_): St<C>) -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// Query of `GET /v1/status`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusQuery {
+    /// Only events with a larger id.
+    since: Option<u64>,
+}
+
+/// `GET /v1/status`: the board as JSON.
+pub(crate) async fn status<C: Cluster>(
+    State(fe): St<C>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(q)) => Json(fe.board.json(q.since)).into_response(),
+        Err(e) => {
+            let body = json!({ "error": {
+                "code": "bad-request",
+                "message": format!("the only parameter is since=<event id>: {}", e.body_text()),
+                "details": {},
+            } });
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
+}

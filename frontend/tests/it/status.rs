@@ -1,0 +1,313 @@
+//! The status page (`GET /status`, `GET /` redirecting to it) and its JSON (`GET /v1/status`):
+//! the DOM contract the page keeps, and what the board shows of replica statuses, verdicts,
+//! latencies, swaps and requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use dmtbs_contract::{Booked, Outcome, Success};
+use dmtbs_frontend::vote::{Decision, Event};
+use dmtbs_frontend::{AdminKey, AuditLog, Metrics, StatusBoard, router_with};
+use dmtbs_proto::{Health, RmId, RmStatus, Verdict};
+use serde_json::{Value, json};
+
+use crate::http::{FixedCluster, KEY, send};
+
+const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
+
+fn booked() -> Outcome {
+    Ok(Success::Booked(Booked {
+        held: 2,
+        remaining: 8,
+    }))
+}
+
+fn app(board: Arc<StatusBoard>) -> Router {
+    router_with(
+        FixedCluster::new(booked()),
+        AdminKey::new(KEY),
+        AuditLog::discard(),
+        Arc::new(Metrics::new(&[1, 2, 3, 4])),
+        board,
+    )
+}
+
+fn status(rm: RmId, module: &str, swaps: u32, reason: Option<&str>) -> RmStatus {
+    RmStatus {
+        rm,
+        pid: 4000 + u32::from(rm),
+        module: module.into(),
+        hash: "0123456789abcdef0123456789abcdef".into(),
+        health: Health::Serving,
+        applied_through: 7,
+        delivered_through: 7,
+        consecutive_wrong: 0,
+        consecutive_silent: 0,
+        swaps,
+        stable_checkpoint: 0,
+        stable_digest: [0xab; 32],
+        own_checkpoint: None,
+        last_swap_reason: reason.map(Into::into),
+        quarantine: Vec::new(),
+        agreed_dead: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_page_keeps_its_dom_contract_and_loads_nothing_from_elsewhere() {
+    let app = app(Arc::new(StatusBoard::new(vec![1, 2, 3, 4])));
+    let a = send(&app, Method::GET, "/status", &[], None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        a.headers
+    );
+    let page = a.body.as_str().expect("an HTML page");
+    for needle in [
+        r#"id="replicas""#,
+        r#"id="events""#,
+        r#"id="rate""#,
+        r#"id="error""#,
+        "data-rm",
+        "data-kind",
+        "dataset.ready",
+        "/v1/status",
+        // The row cells the browser test reads.
+        r#"class: "module""#,
+        "class: `pill h-",
+        r#"class: "n swaps""#,
+        r#"class: "n latency""#,
+        r#"class: "n disagreements""#,
+    ] {
+        assert!(page.contains(needle), "the page lacks {needle}");
+    }
+    // No build step, no external resources: no script or stylesheet from elsewhere.
+    for forbidden in [
+        "<script src",
+        "<link",
+        "@import",
+        "https://",
+        "http://127",
+        "cdn",
+    ] {
+        assert!(!page.contains(forbidden), "the page contains {forbidden}");
+    }
+
+    // The front end's root leads to the page.
+    let a = send(&app, Method::GET, "/", &[], None).await;
+    assert!(a.status.is_redirection(), "{}", a.status);
+    assert_eq!(a.headers["location"], "/status");
+}
+
+#[tokio::test]
+async fn the_status_json_shows_replicas_events_swaps_latency_and_requests() {
+    let board = Arc::new(StatusBoard::new(vec![1, 2, 3, 4]));
+    let app = app(board.clone());
+
+    // Before anything is heard: a row per configured RM, nothing else.
+    let a = send(&app, Method::GET, "/v1/status", &[], None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let s = a.body;
+    let rms: Vec<&Value> = s["replicas"].as_array().unwrap().iter().collect();
+    assert_eq!(rms.len(), 4, "{s:#}");
+    assert_eq!(rms[0]["health"], "unknown");
+    assert_eq!(rms[0]["module"], Value::Null);
+    assert_eq!(s["events"], json!([]));
+    assert_eq!(s["lastEventId"], 0);
+
+    for rm in 1..=4 {
+        board.replica_status(&status(
+            rm,
+            ["replica-a", "faulty-logic", "replica-c", "replica-d"][usize::from(rm) - 1],
+            0,
+            None,
+        ));
+    }
+    // Request 5: RM 2 wrong, RM 3 silent; request 6: no agreement.
+    let verdict = Verdict {
+        seq: 5,
+        agreed: vec![1, 4],
+        wrong: vec![2],
+        silent: vec![3],
+    };
+    let counters = dmtbs_frontend::vote::Counters {
+        votes: 1,
+        no_agreement: 1,
+        disagreements: [(2, 1)].into(),
+        silences: [(3, 1)].into(),
+        ..Default::default()
+    };
+    board.voted(
+        &[
+            Event::Decide(Decision::Agreed {
+                seq: 5,
+                outcome: booked(),
+                agreed: vec![1, 4],
+            }),
+            Event::Verdict(verdict),
+            Event::Decide(Decision::NoAgreement { seq: 6 }),
+        ],
+        &counters,
+    );
+    // RM 2 swaps its module: first it counts the swap, still naming the old module (no event
+    // yet), then it names the new one. RM 3 stopped answering.
+    board.replica_status(&status(
+        2,
+        "faulty-logic",
+        1,
+        Some("3 consecutive wrong results (last at request 9)"),
+    ));
+    assert_eq!(
+        board.json(None)["lastEventId"],
+        3,
+        "no swap event while the old module is named"
+    );
+    board.replica_status(&status(
+        2,
+        "replica-b",
+        1,
+        Some("3 consecutive wrong results (last at request 9)"),
+    ));
+    board.poll_unanswered(vec![3]);
+    // RM 1's last 100 results took 1..=100 ms (the first 20 of 120 fall out of the window).
+    let latencies: Vec<(RmId, Duration)> = (1..=120u64)
+        .map(|i| {
+            (
+                1,
+                Duration::from_millis(if i <= 20 { 1000 } else { i - 20 }),
+            )
+        })
+        .collect();
+    board.result_latencies(&latencies);
+    for _ in 0..3 {
+        let a = send(
+            &app,
+            Method::GET,
+            "/v1/movies/avatar/availability",
+            &[CUSTOMER],
+            None,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+
+    let s = send(&app, Method::GET, "/v1/status", &[], None).await.body;
+    let rm = |id: u64| {
+        s["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rm"] == id)
+            .unwrap_or_else(|| panic!("no rm {id}: {s:#}"))
+            .clone()
+    };
+    let r1 = rm(1);
+    assert_eq!(r1["module"], "replica-a");
+    assert_eq!(r1["health"], "serving");
+    assert_eq!(r1["hash"], "0123456789ab");
+    assert_eq!(r1["appliedThrough"], 7);
+    assert_eq!(
+        r1["stableCheckpoint"],
+        json!({ "seq": 0, "digest": "abababababab" })
+    );
+    assert_eq!(
+        r1["latency"],
+        json!({ "count": 100, "meanMs": 50.5, "p50Ms": 50.0, "p95Ms": 95.0 })
+    );
+    let r2 = rm(2);
+    assert_eq!(
+        (&r2["module"], &r2["swaps"], &r2["disagreements"]),
+        (&json!("replica-b"), &json!(1), &json!(1)),
+        "{r2:#}"
+    );
+    assert_eq!(
+        r2["lastSwapReason"],
+        "3 consecutive wrong results (last at request 9)"
+    );
+    let r3 = rm(3);
+    assert_eq!(
+        (&r3["health"], &r3["answering"], &r3["silences"]),
+        (&json!("silent"), &json!(false), &json!(1)),
+        "{r3:#}"
+    );
+    assert_eq!(s["silent"], json!([3]));
+    assert_eq!(rm(4)["latency"], Value::Null);
+    assert_eq!((&s["votes"], &s["noAgreement"]), (&json!(1), &json!(1)));
+    assert_eq!(s["requests"]["total"], 3);
+    assert_eq!(s["requests"]["history"].as_array().map(Vec::len), Some(60));
+    assert!(s["requests"]["perSecond"].is_number());
+
+    // Events, oldest first, numbered from 1, each with a time.
+    let events: Vec<Value> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{e}");
+            let mut e = e.clone();
+            e.as_object_mut().unwrap().remove("time");
+            e
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            json!({ "id": 1, "kind": "disagreement", "rm": 2, "seq": 5 }),
+            json!({ "id": 2, "kind": "silence", "rm": 3, "seq": 5 }),
+            json!({ "id": 3, "kind": "no-agreement", "seq": 6 }),
+            json!({ "id": 4, "kind": "swap", "rm": 2, "from": "faulty-logic", "to": "replica-b",
+                    "reason": "3 consecutive wrong results (last at request 9)" }),
+        ]
+    );
+    assert_eq!(s["lastEventId"], 4);
+
+    // Only newer events with ?since=; a restarted RM (another pid) is no swap.
+    let mut restarted = status(4, "replica-a", 0, None);
+    restarted.pid = 9999;
+    board.replica_status(&restarted);
+    let s = send(&app, Method::GET, "/v1/status?since=3", &[], None)
+        .await
+        .body;
+    let ids: Vec<&Value> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    assert_eq!(ids, [&json!(4)], "{s:#}");
+    let s = send(&app, Method::GET, "/v1/status?since=4", &[], None)
+        .await
+        .body;
+    assert_eq!(s["events"], json!([]));
+
+    let a = send(&app, Method::GET, "/v1/status?since=soon", &[], None).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "bad-request")
+    );
+}
+
+#[test]
+fn the_board_keeps_the_newest_200_events() {
+    let board = StatusBoard::new(vec![1, 2, 3, 4]);
+    for seq in 1..=250 {
+        board.voted(
+            &[Event::Decide(Decision::NoAgreement { seq })],
+            &Default::default(),
+        );
+    }
+    let s = board.json(None);
+    let events = s["events"].as_array().unwrap();
+    assert_eq!(events.len(), 200);
+    assert_eq!(
+        (&events[0]["id"], &events[199]["id"]),
+        (&json!(51), &json!(250))
+    );
+    assert_eq!(s["lastEventId"], 250);
+}

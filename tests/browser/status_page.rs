@@ -1,0 +1,334 @@
+//! The live status page as an operator sees it: a lying replica's module, its disagreements,
+//! the automatic swap to a known-good module; and the page saying so when the front end goes
+//! away. Reads the page only through its DOM contract (`#replicas tr[data-rm]` with `.module`,
+//! `.health`, `.swaps`, `.latency`, `.disagreements`; `#events [data-kind][data-rm]`; `#rate`;
+//! `body[data-ready="1"]`; `#error`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dmtbs_client::Client;
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_cluster::local::{LocalCluster, local_config, test_config};
+use dmtbs_contract::Operation;
+use dmtbs_testkit::build::{add_show, book};
+use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use serde_json::{Value, json};
+
+use crate::webdriver::{Browser, png_size};
+
+/// The day the test clusters live on: the day of the booking rules' examples.
+const TODAY: &str = "2026-11-24";
+
+/// The RM that runs the faulty module, and the known-good module it falls back to.
+const FAULTY_RM: usize = 2;
+const KNOWN_GOOD: &str = IMPLEMENTATIONS[FAULTY_RM - 1];
+
+/// The page's first refresh (a fresh Chromium on a busy machine: seconds).
+const FIRST_REFRESH: Duration = Duration::from_secs(15);
+/// From the third wrong result to the swap shown in the page (polled every second).
+const SWAP_SHOWN: Duration = Duration::from_secs(30);
+
+/// Four RMs, RM [`FAULTY_RM`] running `faulty-logic` (the weekly limit off by one) with its
+/// slot's correct implementation as the known-good fallback.
+async fn start_with_liar() -> LocalCluster {
+    let mut modules = IMPLEMENTATIONS;
+    modules[FAULTY_RM - 1] = components::FAULTY_LOGIC;
+    let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
+        .expect("test configuration");
+    for (i, rm) in config.rms.iter_mut().enumerate() {
+        if rm.modules[0] != IMPLEMENTATIONS[i] {
+            rm.modules.push(IMPLEMENTATIONS[i].to_owned());
+        }
+    }
+    LocalCluster::start(config).await.expect("cluster starts")
+}
+
+/// Sends `op` and asserts the HTTP status the client got (the vote must outvote the liar).
+async fn send(client: &Client, op: &Operation, status: u16) {
+    let result = client.execute(op).await;
+    let got = match &result {
+        Ok(answer) => answer.status,
+        Err(dmtbs_client::Error::Api(e)) => e.status,
+        Err(e) => panic!("{op:?}: the front end does not answer: {e}"),
+    };
+    assert_eq!(got, status, "{op:?} → {result:?}");
+}
+
+/// Three wrong results in a row from the liar: three Atwater customers each book three
+/// other-area shows this week (every replica agrees), then a fourth, which the rules refuse
+/// (`weekly-limit`) and `faulty-logic` accepts.
+async fn provoke_three_wrong_results(client: &Client) {
+    for (actor, movie, show) in [
+        ("VERA0001", "Avatar", "VERM251126"),
+        ("OUTA0001", "Avatar", "OUTA261126"),
+        ("VERA0001", "Titanic", "VERE251126"),
+        ("OUTA0001", "Titanic", "OUTM271126"),
+    ] {
+        send(client, &add_show(actor, movie, show, 100), 201).await;
+    }
+    let customers = ["ATWC0101", "ATWC0102", "ATWC0103"];
+    for c in customers {
+        for (movie, show) in [
+            ("Avatar", "VERM251126"),
+            ("Avatar", "OUTA261126"),
+            ("Titanic", "VERE251126"),
+        ] {
+            send(client, &book(c, c, movie, show, 1), 200).await;
+        }
+    }
+    for c in customers {
+        send(client, &book(c, c, "Titanic", "OUTM271126", 1), 409).await;
+    }
+}
+
+/// What the page shows, for assertions and failure messages: the rows, the events, the rate,
+/// readiness and the error box.
+const SNAPSHOT: &str = r#"
+const cell = (row, c) => { const e = row.querySelector('.' + c); return e ? e.innerText.trim() : null; };
+const error = document.getElementById('error');
+const style = error ? getComputedStyle(error) : null;
+return {
+  ready: document.body.dataset.ready || null,
+  rows: Array.from(document.querySelectorAll('#replicas tr[data-rm]')).map(r => ({
+    rm: r.dataset.rm, module: cell(r, 'module'), health: cell(r, 'health'),
+    swaps: cell(r, 'swaps'), latency: cell(r, 'latency'), disagreements: cell(r, 'disagreements'),
+  })),
+  events: Array.from(document.querySelectorAll('#events [data-kind]')).map(e => ({
+    kind: e.dataset.kind, rm: e.dataset.rm || null, text: e.innerText.trim(),
+  })),
+  rate: document.getElementById('rate') ? document.getElementById('rate').innerText.trim() : null,
+  error: error ? {
+    visible: !error.hidden && style.display !== 'none' && style.visibility !== 'hidden'
+      && error.getClientRects().length > 0,
+    text: error.innerText.trim(),
+  } : null,
+};
+"#;
+
+async fn snapshot(browser: &Browser) -> anyhow::Result<Value> {
+    browser.execute(SNAPSHOT, vec![]).await
+}
+
+/// The RM a row or an event is about (its `data-rm`).
+fn rm_of(item: &Value) -> Option<usize> {
+    item["rm"].as_str()?.parse().ok()
+}
+
+fn row(page: &Value, rm: usize) -> Option<&Value> {
+    page["rows"]
+        .as_array()?
+        .iter()
+        .find(|r| rm_of(r) == Some(rm))
+}
+
+/// Events of `kind` about RM `rm`.
+fn events<'a>(page: &'a Value, kind: &str, rm: usize) -> Vec<&'a Value> {
+    page["events"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|e| e["kind"] == kind && rm_of(e) == Some(rm))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first whole number in a cell (`"1"`, `"1 swap"`, …).
+fn number(cell: &Value) -> Option<u64> {
+    let text = cell.as_str()?;
+    let digits: String = text
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// Waits until the page has refreshed once and lists `rows` replicas; returns what it shows.
+async fn wait_ready(browser: &Browser, rows: usize) -> Value {
+    browser
+        .wait_for(
+            &format!("body[data-ready=\"1\"] and {rows} #replicas tr[data-rm] rows"),
+            FIRST_REFRESH,
+            async |b| {
+                let page = snapshot(b).await?;
+                let shown = page["rows"].as_array().map_or(0, Vec::len);
+                if page["ready"] == "1" && shown == rows {
+                    Ok(Some(page))
+                } else {
+                    anyhow::bail!("page shows {page}")
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Saves the screenshot where the test run keeps its files (and, with
+/// `DMTBS_UPDATE_SCREENSHOT=1`, as the README's picture); returns the path.
+fn save_screenshot(png: &[u8]) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    if std::env::var("DMTBS_UPDATE_SCREENSHOT").as_deref() == Ok("1") {
+        // The tests crate sits in the workspace root, beside docs/.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ has a parent");
+        let docs = root.join("docs/status-page.png");
+        std::fs::copy(&path, &docs)
+            .unwrap_or_else(|e| panic!("copying the screenshot to {}: {e}", docs.display()));
+        println!("updated {}", docs.display());
+    }
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module() {
+    let cluster = start_with_liar().await;
+    let fe = cluster.url(0);
+    let browser = Browser::start().await.expect("headless Chromium starts");
+    browser
+        .goto(&format!("{fe}/status"))
+        .await
+        .expect("open the status page");
+    let page = wait_ready(&browser, 4).await;
+    let liar = row(&page, FAULTY_RM).unwrap_or_else(|| panic!("no row for RM {FAULTY_RM}: {page}"));
+    assert!(
+        liar["module"]
+            .as_str()
+            .is_some_and(|m| m.contains(components::FAULTY_LOGIC)),
+        "RM {FAULTY_RM}'s row should show {}: {page:#}",
+        components::FAULTY_LOGIC
+    );
+    for class in ["health", "swaps", "latency", "disagreements"] {
+        assert!(
+            !liar[class].is_null(),
+            "RM {FAULTY_RM}'s row has no .{class} cell: {page:#}"
+        );
+    }
+    assert!(
+        page["rate"]
+            .as_str()
+            .is_some_and(|r| r.trim().parse::<f64>().is_ok()),
+        "#rate should show a request rate: {page:#}"
+    );
+
+    let client = Client::builder(fe.clone())
+        .admin_key(cluster.config.cluster.admin_key.clone())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client");
+    provoke_three_wrong_results(&client).await;
+
+    let page = browser
+        .wait_for(
+            &format!("the swap of RM {FAULTY_RM} to {KNOWN_GOOD} shown in the page"),
+            SWAP_SHOWN,
+            async |b| {
+                let page = snapshot(b).await?;
+                let swapped = row(&page, FAULTY_RM).is_some_and(|r| {
+                    r["module"].as_str().is_some_and(|m| m.contains(KNOWN_GOOD))
+                        && number(&r["swaps"]).is_some_and(|n| n >= 1)
+                });
+                if swapped && !events(&page, "swap", FAULTY_RM).is_empty() {
+                    Ok(Some(page))
+                } else {
+                    anyhow::bail!("page shows {page}")
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let swaps = events(&page, "swap", FAULTY_RM);
+    assert!(
+        swaps.iter().any(|e| {
+            let text = e["text"].as_str().unwrap_or_default();
+            text.contains(components::FAULTY_LOGIC) && text.contains(KNOWN_GOOD)
+        }),
+        "a swap entry should name {} and {KNOWN_GOOD}: {swaps:#?}",
+        components::FAULTY_LOGIC
+    );
+    assert!(
+        !events(&page, "disagreement", FAULTY_RM).is_empty(),
+        "the wrong results should show as disagreements of RM {FAULTY_RM}: {page:#}"
+    );
+    // Exactly the three wrong results, all the liar's; nobody else was ever out of step.
+    let counted = |rm| row(&page, rm).and_then(|r| number(&r["disagreements"]));
+    assert_eq!(counted(FAULTY_RM), Some(3), "{page:#}");
+    for rm in (1..=4).filter(|&rm| rm != FAULTY_RM) {
+        assert_eq!(counted(rm), Some(0), "RM {rm} never disagreed: {page:#}");
+        assert!(
+            events(&page, "swap", rm).is_empty() && events(&page, "disagreement", rm).is_empty(),
+            "RM {rm} never disagreed: {page:#}"
+        );
+    }
+
+    let png = browser.screenshot().await.expect("screenshot");
+    let (width, height) = png_size(&png).expect("the screenshot is a PNG");
+    assert!(
+        (640..=4096).contains(&width) && (480..=4096).contains(&height),
+        "screenshot {width}×{height}"
+    );
+    // A rendered table and feed, not a blank page: far more than a blank PNG's few kilobytes.
+    assert!(
+        (20_000..20_000_000).contains(&png.len()),
+        "screenshot of {} bytes",
+        png.len()
+    );
+    let path = save_screenshot(&png);
+    println!("status page screenshot: {}", path.display());
+    drop(browser);
+    cluster.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_says_so_when_the_front_end_is_unreachable() {
+    // One replica, quorum 1: the cheapest cluster with a front end.
+    let config = local_config(
+        &components::dir(),
+        &[IMPLEMENTATIONS[0]],
+        1,
+        TransportMode::Multicast,
+        TODAY,
+    )
+    .expect("test configuration");
+    let cluster = LocalCluster::start(config).await.expect("cluster starts");
+    let browser = Browser::start().await.expect("headless Chromium starts");
+    browser
+        .goto(&format!("{}/status", cluster.url(0)))
+        .await
+        .expect("open the status page");
+    let page = wait_ready(&browser, 1).await;
+    assert!(
+        page["error"].is_object(),
+        "the page has no #error element: {page:#}"
+    );
+    assert_eq!(
+        page["error"]["visible"],
+        json!(false),
+        "an error shown while the front end answers: {page:#}"
+    );
+
+    cluster.stop().await.expect("clean stop");
+    let page = browser
+        .wait_for(
+            "#error shown once the front end is gone",
+            Duration::from_secs(15),
+            async |b| {
+                let page = snapshot(b).await?;
+                if page["error"]["visible"] == true
+                    && page["error"]["text"]
+                        .as_str()
+                        .is_some_and(|t| !t.is_empty())
+                {
+                    Ok(Some(page))
+                } else {
+                    anyhow::bail!("page shows {page}")
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("the page says: {}", page["error"]["text"]);
+}
