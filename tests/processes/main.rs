@@ -5,6 +5,7 @@
 mod booking;
 mod chaos;
 mod harness;
+mod metrics;
 mod recovery;
 mod restart;
 mod shutdown;

@@ -1,0 +1,142 @@
+//! What Prometheus would scrape from a `dmtbs up` cluster: every node process serves `/metrics`
+//! in the Prometheus text format, and the counts follow what the cluster did.
+
+use std::time::{Duration, Instant};
+
+use dmtbs_cluster::config::TransportMode;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::Up;
+
+/// GETs `url` and parses it as Prometheus text (0.0.4), checking the content type on the way.
+async fn scrape(up: &Up, url: &str) -> prometheus_parse::Scrape {
+    let response = up
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}\n{}", up.log()));
+    assert_eq!(response.status(), 200, "{url}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{url}: content type {content_type:?}"
+    );
+    let text = response.text().await.expect("metrics body");
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .unwrap_or_else(|e| panic!("{url} is not Prometheus text: {e}\n{text}"))
+}
+
+/// The value of the sample `name` whose labels include every one of `labels`.
+fn value(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .find(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{name} is not a number: {other:?}"),
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_process_serves_prometheus_metrics_that_count_what_happened() {
+    let up = Up::start(TransportMode::Multicast);
+    let (status, _, _) = up
+        .call(
+            Method::POST,
+            "/v1/shows",
+            "ATWA0001",
+            Some(json!({"movie": "Avatar", "showId": "ATWE251126", "capacity": 50})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _, _) = up
+        .call(
+            Method::POST,
+            "/v1/customers/ATWC0001/bookings",
+            "ATWC0001",
+            Some(json!({"movie": "Avatar", "showId": "ATWE251126", "tickets": 2})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // The front end counted both answers and voted twice.
+    let fe = scrape(&up, &up.url("/metrics")).await;
+    let requests = |operation| {
+        fe.samples
+            .iter()
+            .filter(|s| s.metric == "dmtbs_fe_requests_total")
+            .filter(|s| s.labels.get("operation") == Some(operation))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) => v,
+                ref other => panic!("requests is not a counter: {other:?}"),
+            })
+            .sum::<f64>()
+    };
+    assert_eq!(requests("add-show"), 1.0);
+    assert_eq!(requests("book"), 1.0);
+    assert_eq!(value(&fe, "dmtbs_fe_votes_total", &[]), Some(2.0));
+
+    let sequencer = up
+        .config
+        .sequencer
+        .metrics
+        .expect("the test configuration gives the sequencer a metrics address");
+    let sequencer = scrape(&up, &format!("http://{sequencer}/metrics")).await;
+    assert_eq!(
+        value(&sequencer, "dmtbs_sequencer_requests_sequenced_total", &[]),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(&sequencer, "dmtbs_sequencer_latest_seq", &[]),
+        Some(2.0)
+    );
+
+    // Every RM applies both requests: two answered the client, the others follow within moments.
+    for rm in &up.config.rms {
+        let url = format!(
+            "http://{}/metrics",
+            rm.metrics
+                .expect("the test configuration gives every RM a metrics address")
+        );
+        let id = rm.id.to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let scrape = scrape(&up, &url).await;
+            let applied = value(&scrape, "dmtbs_rm_applied_through", &[("rm", &id)]);
+            if applied == Some(2.0) {
+                assert_eq!(
+                    value(&scrape, "dmtbs_rm_requests_applied_total", &[("rm", &id)]),
+                    Some(2.0),
+                    "RM {id}"
+                );
+                assert_eq!(
+                    value(
+                        &scrape,
+                        "dmtbs_rm_module",
+                        &[("rm", &id), ("module", &rm.modules[0])]
+                    ),
+                    Some(1.0),
+                    "RM {id} runs its first module"
+                );
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "RM {id} applied through {applied:?}, not 2, after 10 s\n{}",
+                up.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
