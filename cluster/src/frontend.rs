@@ -221,8 +221,9 @@ async fn protocol(
                 let mut reply = Some(reply);
                 let nonce = next_nonce;
                 next_nonce += 1;
-                if matches!(command, OperatorCommand::Swap { .. }) {
+                if let OperatorCommand::Swap { rm, module } = &command {
                     metrics.operator_swap();
+                    board.swap_requested(*rm, module);
                 }
                 let (asked, admin) = match command {
                     OperatorCommand::Status => (config.rm_ids(), AdminCommand::Status { nonce }),
@@ -254,6 +255,11 @@ async fn protocol(
                     Message::Status { nonce, status, error } => {
                         // Every RM's status answer feeds the status page, whoever asked.
                         if from == NodeId::Rm(status.rm) {
+                            if error.is_some() {
+                                // A refused command (a swap to a module it cannot load, a
+                                // quarantine it does not hold): no swap of ours is coming.
+                                board.swap_refused(status.rm);
+                            }
                             board.replica_status(&status);
                             if let Some(answered) = answered_poll.as_mut() {
                                 answered.push(status.rm);

@@ -81,6 +81,9 @@ struct Replica {
     /// RM counts a swap when it decides it, and names the new module once the new instance is
     /// installed.
     swapping_from: Option<(String, Instant)>,
+    /// The module an operator swap counted by the RM is installing while its status still
+    /// names the one before: the next swap is from this one.
+    installing: Option<String>,
 }
 
 /// Requests answered per whole second, for the rate and its sparkline.
@@ -145,6 +148,10 @@ struct Board {
     events: VecDeque<Entry>,
     /// The id the next event gets (ids start at 1, so `since=0` means "all").
     next_id: u64,
+    /// Operator swaps sent and not yet seen in a status: the module each RM was told to load.
+    /// A poll a second apart can miss the module altogether (a lying module is usually gone
+    /// within a few requests), so the swap's target comes from the command, not the status.
+    requested: BTreeMap<RmId, String>,
 }
 
 impl Board {
@@ -186,6 +193,7 @@ impl StatusBoard {
                 },
                 events: VecDeque::new(),
                 next_id: 1,
+                requested: BTreeMap::new(),
             }),
         }
     }
@@ -251,13 +259,54 @@ impl StatusBoard {
         let mut board = self.lock();
         let rm = status.rm;
         let now = Instant::now();
-        let mut swapping_from = board.replicas.get(&rm).and_then(|old| {
-            // A restarted RM (another pid) counts its swaps from zero again: no swap to report.
-            if old.status.pid != status.pid {
-                return None;
+        // An operator swap this front end sent, now counted by the RM: reported at once with
+        // the module it was told to load; a further swap in the same interval (the module was
+        // caught and replaced already) is reported from that module.
+        let operator = board.replicas.get(&rm).and_then(|old| {
+            (old.status.pid == status.pid && status.swaps > old.status.swaps)
+                .then(|| (old.status.module.clone(), old.status.swaps))
+        });
+        let mut further_from = None;
+        let mut installing = None;
+        if let Some((from, old_swaps)) = operator
+            && let Some(to) = board.requested.remove(&rm)
+        {
+            board.push(StatusEvent::Swap {
+                rm,
+                from,
+                to: to.clone(),
+                reason: Some(format!("operator swap to {to}")),
+            });
+            if status.swaps > old_swaps + 1 {
+                further_from = Some((to, now));
+            } else if status.module != to {
+                installing = Some(to);
             }
-            old.swapping_from.clone().or_else(|| {
-                (status.swaps > old.status.swaps).then(|| (old.status.module.clone(), now))
+            // This swap is reported; only a further one may follow from this status.
+            if let Some(old) = board.replicas.get_mut(&rm) {
+                old.status.swaps = status.swaps;
+                old.swapping_from = None;
+            }
+        } else if let Some(old) = board.replicas.get(&rm)
+            && old.status.pid == status.pid
+            && status.swaps == old.status.swaps
+        {
+            // Still installing the operator's module, or done (the status names it).
+            installing = old.installing.clone().filter(|m| *m != status.module);
+        }
+        let mut swapping_from = further_from.or_else(|| {
+            board.replicas.get(&rm).and_then(|old| {
+                // A restarted RM (another pid) counts its swaps from zero again: no swap to
+                // report.
+                if old.status.pid != status.pid {
+                    return None;
+                }
+                old.swapping_from.clone().or_else(|| {
+                    (status.swaps > old.status.swaps).then(|| {
+                        let from = old.installing.as_ref().unwrap_or(&old.status.module);
+                        (from.clone(), now)
+                    })
+                })
             })
         });
         let settled = swapping_from.as_ref().is_some_and(|(from, since)| {
@@ -280,8 +329,19 @@ impl StatusBoard {
                 status: status.clone(),
                 heard: now,
                 swapping_from,
+                installing,
             },
         );
+    }
+
+    /// This front end told RM `rm` to swap to `module` (the operator's API).
+    pub fn swap_requested(&self, rm: RmId, module: &str) {
+        self.lock().requested.insert(rm, module.to_owned());
+    }
+
+    /// RM `rm` refused an operator command: no requested swap of it is pending any more.
+    pub fn swap_refused(&self, rm: RmId) {
+        self.lock().requested.remove(&rm);
     }
 
     /// The RMs that did not answer the last status poll.

@@ -311,3 +311,95 @@ fn the_board_keeps_the_newest_200_events() {
     );
     assert_eq!(s["lastEventId"], 250);
 }
+
+/// What `dmtbs chaos module 2 faulty-random` does within one poll interval: the operator swap,
+/// three wrong results and the swap back, all before the next status. The feed must name
+/// both swaps, not "replica-b → replica-b".
+#[test]
+fn an_operator_swap_undone_between_two_polls_shows_both_swaps() {
+    let board = StatusBoard::new(vec![1, 2, 3, 4]);
+    board.replica_status(&status(2, "replica-b", 0, None));
+    board.swap_requested(2, "faulty-random");
+    let reason = "3 consecutive wrong results (last at request 4)";
+    board.replica_status(&status(2, "replica-b", 2, Some(reason)));
+    let swaps: Vec<(String, String, String)> = board.json(None)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "swap")
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or("").to_owned();
+            (text("from"), text("to"), text("reason"))
+        })
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![
+            (
+                "replica-b".into(),
+                "faulty-random".into(),
+                "operator swap to faulty-random".into()
+            ),
+            ("faulty-random".into(), "replica-b".into(), reason.into()),
+        ]
+    );
+}
+
+/// A swap the RM refused (it cannot load the module) leaves nothing pending: its next real swap
+/// is reported from and to the modules it really ran.
+#[test]
+fn a_refused_operator_swap_is_forgotten() {
+    let board = StatusBoard::new(vec![1, 2, 3, 4]);
+    board.replica_status(&status(3, "replica-c", 0, None));
+    board.swap_requested(3, "no-such-module");
+    board.swap_refused(3);
+    board.replica_status(&status(3, "replica-d", 1, Some("the replica trapped")));
+    let events = board.json(None)["events"].clone();
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events:#}");
+    assert_eq!(
+        (&events[0]["from"], &events[0]["to"]),
+        (&json!("replica-c"), &json!("replica-d"))
+    );
+}
+
+/// The same with a poll in between that catches the operator's swap counted but its module not
+/// yet installed (the status still names the module before it).
+#[test]
+fn an_operator_swap_seen_while_installing_then_undone_shows_both_swaps() {
+    let board = StatusBoard::new(vec![1, 2, 3, 4]);
+    board.replica_status(&status(2, "replica-b", 0, None));
+    board.swap_requested(2, "faulty-random");
+    board.replica_status(&status(
+        2,
+        "replica-b",
+        1,
+        Some("operator swap to faulty-random"),
+    ));
+    board.replica_status(&status(
+        2,
+        "replica-b",
+        1,
+        Some("operator swap to faulty-random"),
+    ));
+    let reason = "3 consecutive wrong results (last at request 4)";
+    board.replica_status(&status(2, "replica-b", 2, Some(reason)));
+    let swaps: Vec<(String, String)> = board.json(None)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "swap")
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().into(),
+                e["to"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        swaps,
+        vec![
+            ("replica-b".into(), "faulty-random".into()),
+            ("faulty-random".into(), "replica-b".into()),
+        ]
+    );
+}
