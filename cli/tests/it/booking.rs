@@ -3,108 +3,13 @@
 //! table, and the per-user client log.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use dmtbs_cluster::config::TransportMode;
-use dmtbs_cluster::local::{LocalCluster, test_config};
-use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_testkit::components::IMPLEMENTATIONS;
 use serde_json::Value;
 
-/// The cluster's date: shows from 24 Nov to 1 Dec 2026 are in the window.
-const TODAY: &str = "2026-11-24";
-
-/// A local cluster of the four implementations, and a folder for client logs.
-async fn start() -> (LocalCluster, tempfile::TempDir) {
-    let config = test_config(
-        &components::dir(),
-        IMPLEMENTATIONS,
-        TransportMode::Unicast,
-        TODAY,
-    )
-    .expect("configuration");
-    let cluster = LocalCluster::start(config).await.expect("cluster starts");
-    (cluster, tempfile::tempdir().expect("temporary folder"))
-}
-
-/// What one run of `dmtbs` printed and how it exited.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The one JSON object on stdout.
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "not one JSON object ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn expect_code(self, code: i32) -> Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-/// How the tests run `dmtbs`: against one front end, with or without the admin key, logging to
-/// one folder.
-struct Dmtbs {
-    url: String,
-    key: String,
-    log_dir: std::path::PathBuf,
-}
-
-impl Dmtbs {
-    fn new(cluster: &LocalCluster, log_dir: &Path) -> Dmtbs {
-        Dmtbs {
-            url: cluster.url(0),
-            key: cluster.config.cluster.admin_key.clone(),
-            log_dir: log_dir.to_owned(),
-        }
-    }
-
-    /// Runs `dmtbs args…` with the admin key in DMTBS_ADMIN_KEY.
-    async fn admin(&self, args: &[&str]) -> Run {
-        self.run(args, true).await
-    }
-
-    /// Runs `dmtbs args…` without any admin key.
-    async fn user(&self, args: &[&str]) -> Run {
-        self.run(args, false).await
-    }
-
-    async fn run(&self, args: &[&str], with_key: bool) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dmtbs"));
-        command
-            .args(args)
-            .env("DMTBS_URL", &self.url)
-            .env("DMTBS_LOG_DIR", &self.log_dir)
-            .env_remove("DMTBS_ADMIN_KEY")
-            .env_remove("DMTBS_USER");
-        if with_key {
-            command.env("DMTBS_ADMIN_KEY", &self.key);
-        }
-        let output: Output = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .expect("joined")
-            .expect("dmtbs runs");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
+use crate::support::{Dmtbs, start};
 
 /// The lines of a user's client log.
 fn log_lines(dir: &Path, user: &str) -> Vec<Value> {
@@ -124,7 +29,7 @@ fn agreed_by_two_or_more(answer: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_booking_command_answers_prints_logs_and_exits_by_its_outcome() {
-    let (cluster, logs) = start().await;
+    let (cluster, logs) = start(TransportMode::Unicast).await;
     let dmtbs = Dmtbs::new(&cluster, logs.path());
 
     // add-show: any letter case in, canonical values out; a new show, then an update.
@@ -474,7 +379,7 @@ async fn every_booking_command_answers_prints_logs_and_exits_by_its_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_show_swap_and_clear() {
-    let (cluster, logs) = start().await;
+    let (cluster, logs) = start(TransportMode::Unicast).await;
     let dmtbs = Dmtbs::new(&cluster, logs.path());
 
     // status: four replicas, as a table and as JSON.

@@ -2,83 +2,34 @@
 //! node names and percentages refused (exit 2), and a faulty module loaded on purpose that the
 //! cluster detects, quarantines and replaces.
 
-use std::process::Command;
 use std::time::Duration;
 
 use dmtbs_cluster::config::TransportMode;
-use dmtbs_cluster::local::{LocalCluster, test_config};
-use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_cluster::local::LocalCluster;
 use serde_json::Value;
 
-/// The cluster's date: shows from 24 Nov to 1 Dec 2026 are in the window.
-const TODAY: &str = "2026-11-24";
+use crate::support::{self, Dmtbs, Run};
 
-async fn start() -> Cluster {
-    let config = test_config(
-        &components::dir(),
-        IMPLEMENTATIONS,
-        TransportMode::Multicast,
-        TODAY,
-    )
-    .expect("configuration");
-    Cluster {
-        local: LocalCluster::start(config).await.expect("cluster starts"),
-        logs: tempfile::tempdir().expect("temporary folder"),
-    }
-}
-
-/// What one run of `dmtbs` printed and how it exited.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, Some(code), "{}", self.show());
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("not one JSON object ({e}):\n{}", self.show()))
-    }
-
-    fn show(&self) -> String {
-        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// A cluster and the folder where `dmtbs` keeps the users' client logs.
+/// A cluster, the folder where `dmtbs` keeps the users' client logs, and the runner.
 struct Cluster {
     local: LocalCluster,
-    logs: tempfile::TempDir,
+    cli: Dmtbs,
+    _logs: tempfile::TempDir,
+}
+
+async fn start() -> Cluster {
+    let (local, logs) = support::start(TransportMode::Multicast).await;
+    let cli = Dmtbs::new(&local, logs.path());
+    Cluster {
+        local,
+        cli,
+        _logs: logs,
+    }
 }
 
 /// Runs `dmtbs args…` against the cluster's front end, with the admin key if `key`.
 async fn dmtbs(cluster: &Cluster, args: &[&str], key: bool) -> Run {
-    let log_dir = cluster.logs.path().to_owned();
-    let cluster = &cluster.local;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dmtbs"));
-    command
-        .args(args)
-        .env("DMTBS_URL", cluster.url(0))
-        .env("DMTBS_LOG_DIR", log_dir)
-        .env_remove("DMTBS_ADMIN_KEY")
-        .env_remove("DMTBS_USER");
-    if key {
-        command.env("DMTBS_ADMIN_KEY", &cluster.config.cluster.admin_key);
-    }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("joined")
-        .expect("dmtbs runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    cluster.cli.run(args, key).await
 }
 
 /// The link `from` → `to` in a `--json` answer of a chaos command.

@@ -3,3 +3,4 @@
 mod bench;
 mod booking;
 mod chaos;
+mod support;
