@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use dmtbs_client::Client;
 use dmtbs_cluster::config::TransportMode;
-use dmtbs_cluster::local::{LocalCluster, local_config, test_config};
-use dmtbs_contract::Operation;
-use dmtbs_testkit::build::{add_show, book};
+use dmtbs_cluster::local::{LocalCluster, local_config};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_tests::liar;
 use serde_json::{Value, json};
 
 use crate::webdriver::{Browser, png_size};
@@ -28,59 +27,6 @@ const KNOWN_GOOD: &str = IMPLEMENTATIONS[FAULTY_RM - 1];
 const FIRST_REFRESH: Duration = Duration::from_secs(15);
 /// From the third wrong result to the swap shown in the page (polled every second).
 const SWAP_SHOWN: Duration = Duration::from_secs(30);
-
-/// Four RMs, RM [`FAULTY_RM`] running `faulty-logic` (the weekly limit off by one) with its
-/// slot's correct implementation as the known-good fallback.
-async fn start_with_liar() -> LocalCluster {
-    let mut modules = IMPLEMENTATIONS;
-    modules[FAULTY_RM - 1] = components::FAULTY_LOGIC;
-    let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
-        .expect("test configuration");
-    for (i, rm) in config.rms.iter_mut().enumerate() {
-        if rm.modules[0] != IMPLEMENTATIONS[i] {
-            rm.modules.push(IMPLEMENTATIONS[i].to_owned());
-        }
-    }
-    LocalCluster::start(config).await.expect("cluster starts")
-}
-
-/// Sends `op` and asserts the HTTP status the client got (the vote must outvote the liar).
-async fn send(client: &Client, op: &Operation, status: u16) {
-    let result = client.execute(op).await;
-    let got = match &result {
-        Ok(answer) => answer.status,
-        Err(dmtbs_client::Error::Api(e)) => e.status,
-        Err(e) => panic!("{op:?}: the front end does not answer: {e}"),
-    };
-    assert_eq!(got, status, "{op:?} → {result:?}");
-}
-
-/// Three wrong results in a row from the liar: three Atwater customers each book three
-/// other-area shows this week (every replica agrees), then a fourth, which the rules refuse
-/// (`weekly-limit`) and `faulty-logic` accepts.
-async fn provoke_three_wrong_results(client: &Client) {
-    for (actor, movie, show) in [
-        ("VERA0001", "Avatar", "VERM251126"),
-        ("OUTA0001", "Avatar", "OUTA261126"),
-        ("VERA0001", "Titanic", "VERE251126"),
-        ("OUTA0001", "Titanic", "OUTM271126"),
-    ] {
-        send(client, &add_show(actor, movie, show, 100), 201).await;
-    }
-    let customers = ["ATWC0101", "ATWC0102", "ATWC0103"];
-    for c in customers {
-        for (movie, show) in [
-            ("Avatar", "VERM251126"),
-            ("Avatar", "OUTA261126"),
-            ("Titanic", "VERE251126"),
-        ] {
-            send(client, &book(c, c, movie, show, 1), 200).await;
-        }
-    }
-    for c in customers {
-        send(client, &book(c, c, "Titanic", "OUTM271126", 1), 409).await;
-    }
-}
 
 /// What the page shows, for assertions and failure messages: the rows, the events, the rate,
 /// readiness and the error box.
@@ -185,7 +131,7 @@ fn save_screenshot(png: &[u8]) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module() {
-    let cluster = start_with_liar().await;
+    let cluster = liar::start(FAULTY_RM, TODAY).await;
     let fe = cluster.url(0);
     let browser = Browser::start().await.expect("headless Chromium starts");
     browser
@@ -219,7 +165,7 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
         .timeout(Duration::from_secs(20))
         .build()
         .expect("http client");
-    provoke_three_wrong_results(&client).await;
+    liar::provoke_three_wrong_results(&client).await;
 
     let page = browser
         .wait_for(

@@ -4,12 +4,9 @@
 
 use std::time::Duration;
 
-use dmtbs_client::Client;
-use dmtbs_cluster::config::TransportMode;
-use dmtbs_cluster::local::{LocalCluster, test_config};
-use dmtbs_contract::Operation;
-use dmtbs_testkit::build::{add_show, book};
+use dmtbs_cluster::local::LocalCluster;
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_tests::liar;
 use serde_json::Value;
 
 use crate::client::{TODAY, client};
@@ -17,32 +14,6 @@ use crate::client::{TODAY, client};
 /// The RM running the faulty module, and the known-good module it falls back to.
 const LIAR: u64 = 2;
 const KNOWN_GOOD: &str = IMPLEMENTATIONS[LIAR as usize - 1];
-
-/// Four RMs, RM [`LIAR`] running `faulty-logic` (the weekly limit off by one) with its slot's
-/// correct implementation as the fallback.
-async fn start_with_liar() -> LocalCluster {
-    let mut modules = IMPLEMENTATIONS;
-    modules[LIAR as usize - 1] = components::FAULTY_LOGIC;
-    let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
-        .expect("test configuration");
-    for (i, rm) in config.rms.iter_mut().enumerate() {
-        if rm.modules[0] != IMPLEMENTATIONS[i] {
-            rm.modules.push(IMPLEMENTATIONS[i].to_owned());
-        }
-    }
-    LocalCluster::start(config).await.expect("cluster starts")
-}
-
-/// Sends `op`; the answer must have HTTP status `status` (the vote outvotes the liar).
-async fn send(client: &Client, op: &Operation, status: u16) {
-    let result = client.execute(op).await;
-    let got = match &result {
-        Ok(answer) => answer.status,
-        Err(dmtbs_client::Error::Api(e)) => e.status,
-        Err(e) => panic!("{op:?}: no answer: {e}"),
-    };
-    assert_eq!(got, status, "{op:?} → {result:?}");
-}
 
 async fn get(url: &str) -> reqwest::Response {
     let response = reqwest::get(url).await.expect("the front end answers");
@@ -79,7 +50,7 @@ async fn counter(cluster: &LocalCluster, metric: &str, labels: &[(&str, &str)]) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_replica_shows_as_disagreements_then_a_swap_in_the_status_and_metrics() {
-    let cluster = start_with_liar().await;
+    let cluster = liar::start(LIAR as usize, TODAY).await;
     let client = client(&cluster);
 
     // The status knows every RM's module once they serve (the front end asks every RM about
@@ -109,31 +80,7 @@ async fn a_lying_replica_shows_as_disagreements_then_a_swap_in_the_status_and_me
 
     // Three customers hold three other-area bookings each this week; a fourth is refused by the
     // weekly limit, which faulty-logic gets wrong: three wrong results in a row.
-    let mut answered = 0u64;
-    for (actor, movie, show) in [
-        ("VERA0001", "Avatar", "VERM251126"),
-        ("OUTA0001", "Avatar", "OUTA261126"),
-        ("VERA0001", "Titanic", "VERE251126"),
-        ("OUTA0001", "Titanic", "OUTM271126"),
-    ] {
-        send(&client, &add_show(actor, movie, show, 100), 201).await;
-        answered += 1;
-    }
-    let customers = ["ATWC0101", "ATWC0102", "ATWC0103"];
-    for c in customers {
-        for (movie, show) in [
-            ("Avatar", "VERM251126"),
-            ("Avatar", "OUTA261126"),
-            ("Titanic", "VERE251126"),
-        ] {
-            send(&client, &book(c, c, movie, show, 1), 200).await;
-            answered += 1;
-        }
-    }
-    for c in customers {
-        send(&client, &book(c, c, "Titanic", "OUTM271126", 1), 409).await;
-        answered += 1;
-    }
+    let answered = liar::provoke_three_wrong_results(&client).await;
 
     // The status shows the disagreements, then the swap to the known-good module.
     let mut last = Value::Null;
