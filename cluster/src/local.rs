@@ -167,20 +167,29 @@ impl LocalCluster {
     }
 }
 
-/// Free loopback ports for a test cluster, free for UDP *and* TCP (an RM serves state transfers
-/// on TCP with its UDP port number; a front end's HTTP port and the metrics ports are TCP). Bound then released:
-/// another process could take one in between, which on a test machine is rare enough.
-fn free_port() -> std::io::Result<u16> {
-    for _ in 0..64 {
+/// A free loopback port for a test cluster (or anything a test starts beside one), free for UDP
+/// *and* TCP (an RM serves state transfers on TCP with its UDP port number; a front end's HTTP
+/// port and the metrics ports are TCP). Bound then released, so the OS may offer it again before
+/// its user binds it: every port is handed out at most once per process, so clusters that tests
+/// start in parallel (and their browsers' drivers) never share one. Another process could still
+/// take one in between, which on a test machine is rare enough.
+pub fn free_port() -> std::io::Result<u16> {
+    static GIVEN: std::sync::Mutex<Option<std::collections::HashSet<u16>>> =
+        std::sync::Mutex::new(None);
+    for _ in 0..256 {
         let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
             .local_addr()?
             .port();
-        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+            continue;
+        }
+        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+        if given.get_or_insert_with(Default::default).insert(port) {
             return Ok(port);
         }
     }
     Err(std::io::Error::other(
-        "no loopback port free for both UDP and TCP",
+        "no loopback port free for both UDP and TCP that was not handed out already",
     ))
 }
 
@@ -241,17 +250,6 @@ pub fn local_config_text(
     transport: TransportMode,
     today: &str,
 ) -> anyhow::Result<String> {
-    // A port is free again once released, so the OS may offer it twice: each is handed out once.
-    let given = std::cell::RefCell::new(std::collections::HashSet::new());
-    let port = || -> anyhow::Result<u16> {
-        for _ in 0..64 {
-            let port = free_port()?;
-            if given.borrow_mut().insert(port) {
-                return Ok(port);
-            }
-        }
-        anyhow::bail!("no loopback port free that was not handed out already")
-    };
     let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
     let mut text = format!(
         "[cluster]\nkey = \"{}\"\nadmin_key = \"{}\"\ntoday = \"{today}\"\ntransport = \"{}\"\n\
@@ -265,32 +263,36 @@ pub fn local_config_text(
     );
     // A distinct group per test cluster, so parallel tests never hear each other.
     let group = SocketAddrV4::new(
-        Ipv4Addr::new(239, 255, 77, (port()? % 250) as u8 + 1),
-        port()?,
+        Ipv4Addr::new(239, 255, 77, (free_port()? % 250) as u8 + 1),
+        free_port()?,
     );
     text += &format!(
         "multicast_group = \"{group}\"\ncomponents = \"{}\"\n",
         components.display()
     );
     // Each test cluster keeps its quarantine lists apart from every other's.
-    let data = std::env::temp_dir().join(format!("dmtbs-test-{}-{}", std::process::id(), port()?));
+    let data = std::env::temp_dir().join(format!(
+        "dmtbs-test-{}-{}",
+        std::process::id(),
+        free_port()?
+    ));
     text += &format!("[recovery]\ndata_dir = \"{}\"\n", data.display());
     text += &format!(
         "[sequencer]\naddr = \"{}\"\nmetrics = \"{}\"\n",
-        addr(port()?),
-        addr(port()?)
+        addr(free_port()?),
+        addr(free_port()?)
     );
     text += &format!(
         "[[frontend]]\nid = 1\naddr = \"{}\"\nhttp = \"{}\"\n",
-        addr(port()?),
-        addr(port()?)
+        addr(free_port()?),
+        addr(free_port()?)
     );
     for (i, module) in modules.iter().enumerate() {
         text += &format!(
             "[[rm]]\nid = {}\naddr = \"{}\"\nmetrics = \"{}\"\nmodules = [\"{module}\"]\n",
             i + 1,
-            addr(port()?),
-            addr(port()?)
+            addr(free_port()?),
+            addr(free_port()?)
         );
     }
     ClusterConfig::parse(&text, Path::new("/"))?;

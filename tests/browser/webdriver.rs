@@ -3,7 +3,7 @@
 //! for it, read it, run a script in it and take a screenshot.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -81,11 +81,9 @@ impl Browser {
             .tempdir()
             .context("a temporary directory for Chromium's profile")?;
         let log = dir.path().join("chromedriver.log");
-        // Bound then released so ChromeDriver can take it: another process could grab it in
-        // between, which on a test machine is rare enough.
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-            .local_addr()?
-            .port();
+        // From the local clusters' picker, so the driver never gets a port a cluster started in
+        // parallel was given (and will bind in a moment).
+        let port = dmtbs_cluster::local::free_port()?;
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
