@@ -212,7 +212,7 @@ async fn protocol(
                 let mut requests = Vec::with_capacity(batch.len());
                 for (operation, reply) in batch {
                     next_id += 1;
-                    requests.push(ClientRequest { fe, request_id: next_id, operation: operation.clone() });
+                    requests.push(ClientRequest { fe, request_id: next_id, key: None, operation: operation.clone() });
                     pending.insert(next_id, Pending { operation, reply, submitted: now, last_sent: now, seq: None, last_asked: now });
                 }
                 out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(requests)));
@@ -358,7 +358,7 @@ async fn protocol(
                         abandoned.push(*id);
                     } else if now.duration_since(p.last_sent) > retry {
                         p.last_sent = now;
-                        resend.push(ClientRequest { fe, request_id: *id, operation: p.operation.clone() });
+                        resend.push(ClientRequest { fe, request_id: *id, key: None, operation: p.operation.clone() });
                     }
                 }
                 for id in abandoned {

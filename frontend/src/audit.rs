@@ -37,6 +37,11 @@ pub struct AuditRecord {
     /// The replica managers whose results agreed with the answer (empty when not sequenced or no
     /// agreement).
     pub agreed: Vec<RmId>,
+    /// When the replicas recognised the request as executed before (an idempotency key used
+    /// again, a resubmission after a sequencer failover): the first execution's sequence number.
+    /// Nothing was executed for this line. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed: Option<u64>,
 }
 
 impl AuditRecord {

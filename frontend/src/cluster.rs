@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use dmtbs_contract::{Operation, Outcome};
+pub use dmtbs_proto::Replay;
 use dmtbs_proto::{LinkDrop, NodeId, RmId, RmStatus};
 
 /// The outcome at least two replicas computed for one request.
@@ -20,6 +21,11 @@ pub struct VotedOutcome {
     /// The replica managers whose result was `outcome` when the client was answered (at least
     /// two), ascending.
     pub agreed: Vec<RmId>,
+    /// Set when the replicas recognised the request as one executed before (the same front end
+    /// request resubmitted after a sequencer failover, or a client's retry with the same
+    /// idempotency key): `outcome` is then the first execution's, nothing was executed again,
+    /// and `Replay::seq` says where it was first executed. The replicas agreed on this too.
+    pub replay_of: Option<Replay>,
 }
 
 /// Why the cluster gave no voted outcome. The HTTP layer answers 503 for both: never a guess.
@@ -48,9 +54,15 @@ pub enum ClusterError {
 pub trait Cluster: Operator {
     /// Sequences `operation`, waits until two replicas return identical results, and returns that
     /// result. Implementations may also be written as `async fn`.
+    ///
+    /// `key` is the client's idempotency key (HTTP `Idempotency-Key`, already checked: 1 to
+    /// [`dmtbs_proto::MAX_IDEMPOTENCY_KEY`] bytes of printable ASCII), carried to the replicas in
+    /// `ClientRequest::key`: a request with a key the same actor used before is not executed
+    /// again — the answer is the first execution's, with [`VotedOutcome::replay_of`] set.
     fn execute(
         &self,
         operation: Operation,
+        key: Option<String>,
     ) -> impl Future<Output = Result<VotedOutcome, ClusterError>> + Send;
 }
 

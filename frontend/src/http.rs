@@ -9,7 +9,8 @@
 //! 2. authentication — an admin actor (role `A`) must present the cluster's admin key as
 //!    `Authorization: Bearer <key>`, compared in constant time; a presented key that is wrong is
 //!    refused whoever the actor: 401 `unauthenticated`;
-//! 3. the body, path and query — unreadable JSON, wrong types, missing or unknown fields: 400
+//! 3. the `Idempotency-Key` header, the body, path and query — a malformed key (see
+//!    [`crate::requests`]), unreadable JSON, wrong types, missing or unknown fields: 400
 //!    `bad-request`;
 //! 4. validation and canonicalisation ([`crate::validate`]) — 422 with the rule's code;
 //! 5. the cluster — the voted outcome: a success (200, or 201 for `show-added`) or a refusal by
@@ -20,6 +21,13 @@
 //! carry `X-DMTBS-Seq` (the sequence number) and `X-DMTBS-Agreed` (the RMs that agreed, e.g.
 //! `1,3`).
 //!
+//! A request the replicas recognised as executed before — a retry with the same
+//! `Idempotency-Key` by the same actor, or the front end's own resubmission after a sequencer
+//! failover — is not executed again: it is answered exactly as the first time (same status and
+//! body), plus `X-DMTBS-Replayed: <the first execution's sequence number>`; `X-DMTBS-Seq` is still
+//! this answer's own. A key reused for a *different* request is refused: 422
+//! `idempotency-key-reused` (details `{"firstSeq": N}`), nothing executed.
+//!
 //! Errors have one shape: `{"error": {"code": "...", "message": "...", "details": {...}}}`.
 
 use std::future::Future;
@@ -28,13 +36,11 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dmtbs_contract::{BookingError, Operation, Outcome, Success};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -45,6 +51,10 @@ use crate::operator::{
     chaos_drop, chaos_heal, chaos_links, clear_quarantine, clear_quarantine_all, quarantine,
     replicas, swap,
 };
+pub use crate::requests::IDEMPOTENCY_KEY_HEADER;
+use crate::requests::{
+    add_show, availability, book, cancel, exchange, idempotency_key, remove_show, schedule,
+};
 use crate::status::{StatusBoard, page as status_page, status};
 use crate::validate::{self, Invalid, RawOperation};
 
@@ -54,6 +64,11 @@ pub const USER_HEADER: &str = "x-dmtbs-user";
 pub const SEQ_HEADER: &str = "x-dmtbs-seq";
 /// Response header: the replica managers that agreed, comma-separated.
 pub const AGREED_HEADER: &str = "x-dmtbs-agreed";
+/// Response header: the request was executed before, at this sequence number; the answer is that
+/// first execution's.
+pub const REPLAYED_HEADER: &str = "x-dmtbs-replayed";
+/// The error code of a refusal: the idempotency key was used before for another request.
+pub const KEY_REUSED: &str = "idempotency-key-reused";
 
 /// The cluster's admin key. Only its SHA-256 digest is kept; presented keys are hashed and the
 /// digests compared in constant time, so the comparison time reveals neither the key's content
@@ -227,189 +242,9 @@ async fn method_not_allowed() -> Response {
     .into_response()
 }
 
-/// Body of `POST /v1/shows`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AddShowBody {
-    movie: String,
-    show_id: String,
-    capacity: i64,
-}
-
-/// Body of `POST /v1/customers/{customer}/bookings`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BookBody {
-    movie: String,
-    show_id: String,
-    tickets: i64,
-}
-
-/// Body of `POST /v1/customers/{customer}/exchanges`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ExchangeBody {
-    old_movie: String,
-    old_show_id: String,
-    new_movie: String,
-    new_show_id: String,
-    tickets: i64,
-}
-
-/// Query of the cancel route; `tickets` is read by hand so that a missing or non-numeric value
-/// gets a clear message.
-#[derive(Deserialize)]
-struct CancelQuery {
-    tickets: Option<String>,
-}
-
-fn body_error(rejection: JsonRejection) -> ApiError {
-    let status = match rejection {
-        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    ApiError::new(status, "bad-request", rejection.body_text())
-}
-
-fn path_error(rejection: PathRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad-request",
-        rejection.body_text(),
-    )
-}
-
-fn query_error(rejection: QueryRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad-request",
-        rejection.body_text(),
-    )
-}
-
-async fn add_show<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    body: Result<Json<AddShowBody>, JsonRejection>,
-) -> Response {
-    let raw = body
-        .map_err(body_error)
-        .map(|Json(b)| RawOperation::AddShow {
-            movie: b.movie,
-            show_id: b.show_id,
-            capacity: b.capacity,
-        });
-    fe.handle("add-show", &headers, raw).await
-}
-
-async fn remove_show<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Response {
-    let raw = path
-        .map_err(path_error)
-        .map(|Path((movie, show_id))| RawOperation::RemoveShow { movie, show_id });
-    fe.handle("remove-show", &headers, raw).await
-}
-
-async fn availability<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let raw = path
-        .map_err(path_error)
-        .map(|Path(movie)| RawOperation::Availability { movie });
-    fe.handle("availability", &headers, raw).await
-}
-
-async fn book<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Json<BookBody>, JsonRejection>,
-) -> Response {
-    let raw = path.map_err(path_error).and_then(|Path(customer)| {
-        let Json(b) = body.map_err(body_error)?;
-        Ok(RawOperation::Book {
-            customer,
-            movie: b.movie,
-            show_id: b.show_id,
-            tickets: b.tickets,
-        })
-    });
-    fe.handle("book", &headers, raw).await
-}
-
-async fn schedule<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let raw = path
-        .map_err(path_error)
-        .map(|Path(customer)| RawOperation::Schedule { customer });
-    fe.handle("schedule", &headers, raw).await
-}
-
-async fn cancel<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<(String, String, String)>, PathRejection>,
-    query: Result<Query<CancelQuery>, QueryRejection>,
-) -> Response {
-    let raw = path
-        .map_err(path_error)
-        .and_then(|Path((customer, movie, show_id))| {
-            let Query(q) = query.map_err(query_error)?;
-            let text = q.tickets.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    "missing query parameter `tickets` (how many tickets to cancel)".into(),
-                )
-            })?;
-            let tickets = text.trim().parse::<i64>().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    format!("query parameter `tickets` must be an integer, found {text:?}"),
-                )
-            })?;
-            Ok(RawOperation::Cancel {
-                customer,
-                movie,
-                show_id,
-                tickets,
-            })
-        });
-    fe.handle("cancel", &headers, raw).await
-}
-
-async fn exchange<C: Cluster>(
-    State(fe): St<C>,
-    headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-    body: Result<Json<ExchangeBody>, JsonRejection>,
-) -> Response {
-    let raw = path.map_err(path_error).and_then(|Path(customer)| {
-        let Json(b) = body.map_err(body_error)?;
-        Ok(RawOperation::Exchange {
-            customer,
-            old_movie: b.old_movie,
-            old_show_id: b.old_show_id,
-            new_movie: b.new_movie,
-            new_show_id: b.new_show_id,
-            tickets: b.tickets,
-        })
-    });
-    fe.handle("exchange", &headers, raw).await
-}
-
 /// A refusal by the front end itself or by the booking rules, as the JSON error shape.
 #[derive(Debug)]
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -419,7 +254,7 @@ struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: String) -> Self {
         ApiError {
             status,
             code,
@@ -470,7 +305,7 @@ struct Subject {
 
 impl<C: Cluster> FrontEnd<C> {
     /// Steps 1–5 of the module docs, then the audit line.
-    async fn handle(
+    pub(crate) async fn handle(
         &self,
         operation: &'static str,
         headers: &HeaderMap,
@@ -486,6 +321,7 @@ impl<C: Cluster> FrontEnd<C> {
                 .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
                 .unwrap_or(Value::Null),
         };
+        let mut replayed = None;
         let (response, outcome, seq, agreed, class) = match self.prepare(headers, raw, &mut subject)
         {
             Err(e) => {
@@ -493,15 +329,22 @@ impl<C: Cluster> FrontEnd<C> {
                 let class = RequestOutcome::Invalid;
                 (e.into_response(), code.to_owned(), None, Vec::new(), class)
             }
-            Ok(op) => match self.cluster.execute(op).await {
+            Ok((op, key)) => match self.cluster.execute(op, key).await {
                 Ok(voted) => {
-                    let label = outcome_label(&voted.outcome).to_owned();
+                    let reused = voted.replay_of.is_some_and(|r| !r.same_operation);
+                    let label = match &voted.outcome {
+                        _ if reused => KEY_REUSED,
+                        outcome => outcome_label(outcome),
+                    };
                     let class = match voted.outcome {
+                        // Sequenced, but refused by the front end: nothing was executed.
+                        _ if reused => RequestOutcome::Invalid,
                         Ok(_) => RequestOutcome::Ok,
                         Err(_) => RequestOutcome::Refused,
                     };
+                    replayed = voted.replay_of.map(|r| r.seq);
                     let (seq, agreed) = (voted.seq, voted.agreed.clone());
-                    (voted_response(voted), label, Some(seq), agreed, class)
+                    (voted_response(voted), label.to_owned(), Some(seq), agreed, class)
                 }
                 Err(e) => {
                     let seq = match &e {
@@ -527,6 +370,7 @@ impl<C: Cluster> FrontEnd<C> {
             status: response.status().as_u16(),
             seq,
             agreed,
+            replayed,
         };
         tracing::debug!(
             operation,
@@ -539,13 +383,14 @@ impl<C: Cluster> FrontEnd<C> {
         response
     }
 
-    /// Steps 1–4: the canonical operation, or why it is refused before sequencing.
+    /// Steps 1–4: the canonical operation and the idempotency key, or why the request is refused
+    /// before sequencing.
     fn prepare(
         &self,
         headers: &HeaderMap,
         raw: Result<RawOperation, ApiError>,
         subject: &mut Subject,
-    ) -> Result<Operation, ApiError> {
+    ) -> Result<(Operation, Option<String>), ApiError> {
         let actor = headers.get(USER_HEADER).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -563,11 +408,12 @@ impl<C: Cluster> FrontEnd<C> {
         let actor = validate::user_id("actor", actor).map_err(ApiError::invalid)?;
         subject.actor = Some(actor.clone());
         self.authenticate(headers, &actor)?;
+        let key = idempotency_key(headers)?;
         let raw = raw?;
         let op = validate::canonicalise(&actor, &raw).map_err(ApiError::invalid)?;
         let (_, canonical) = RawOperation::from_operation(&op);
         subject.parameters = serde_json::to_value(&canonical).unwrap_or(Value::Null);
-        Ok(op)
+        Ok((op, key))
     }
 
     /// Step 2: admins need the key; a presented key must be right.
@@ -617,8 +463,23 @@ fn cluster_error(e: &ClusterError) -> ApiError {
     }
 }
 
+/// The answer to a voted outcome: the success or the rule's refusal (as the first time, for a
+/// replay), or 422 when the key was used before for another request; with its headers.
 fn voted_response(voted: VotedOutcome) -> Response {
     let mut response = match &voted.outcome {
+        _ if voted.replay_of.is_some_and(|r| !r.same_operation) => {
+            let first = voted.replay_of.map_or(0, |r| r.seq);
+            let mut api = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                KEY_REUSED,
+                format!(
+                    "this Idempotency-Key was already used for a different request (executed at \
+                     seq {first}); nothing was executed — use a new key for a new request"
+                ),
+            );
+            api.details = json!({ "firstSeq": first });
+            api.into_response()
+        }
         Ok(success) => {
             let status = match success {
                 Success::ShowAdded => StatusCode::CREATED,
@@ -641,6 +502,9 @@ fn voted_response(voted: VotedOutcome) -> Response {
         AGREED_HEADER,
         HeaderValue::from_str(&agreed).expect("digits and commas"),
     );
+    if let Some(replay) = voted.replay_of {
+        h.insert(REPLAYED_HEADER, HeaderValue::from(replay.seq));
+    }
     response
 }
 

@@ -12,6 +12,7 @@
 //!   silent) by a dynamic deadline, emit verdicts for the replica managers.
 //! - [`cluster`]: the [`Cluster`] seam trait and its result types.
 //! - [`http`]: the axum router, the route table, status codes and JSON shapes.
+//! - [`requests`]: the booking routes' handlers — bodies, path, query, `Idempotency-Key`.
 //! - [`openapi`]: the OpenAPI 3 description served at `GET /openapi.json`.
 //! - [`operator`]: the operator's API (replica status, swaps, quarantine, chaos) under
 //!   `/v1/admin/`.
@@ -19,7 +20,8 @@
 //! - [`metrics`]: the Prometheus metrics served at `GET /metrics`.
 //! - [`status`]: the live status page (`GET /status`) and its JSON (`GET /v1/status`).
 //!
-//! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`):
+//! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`; every
+//! booking route takes an optional `Idempotency-Key`):
 //!
 //! | method | path | operation |
 //! |---|---|---|
@@ -42,14 +44,15 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod requests;
 pub mod status;
 pub mod validate;
 pub mod vote;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use cluster::{
-    Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, RmReport,
-    VotedOutcome,
+    Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, Replay,
+    RmReport, VotedOutcome,
 };
 pub use http::{AdminKey, ROUTES, router, router_with, serve};
 pub use metrics::Metrics;

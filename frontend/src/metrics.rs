@@ -35,7 +35,9 @@ pub enum RequestOutcome {
     Ok,
     /// The replicas agreed on a refusal by the booking rules (the `code` label names the rule).
     Refused,
-    /// Refused by the front end before sequencing: malformed, or the admin key missing or wrong.
+    /// Refused by the front end: before sequencing (malformed, or the admin key missing or
+    /// wrong), or an idempotency key reused for another request (sequenced, nothing executed;
+    /// code `idempotency-key-reused`).
     Invalid,
     /// No agreement, or no cluster to ask (503).
     Unavailable,

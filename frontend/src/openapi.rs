@@ -11,6 +11,7 @@ pub fn document() -> Value {
     let customer = json!({ "$ref": "#/components/parameters/Customer" });
     let movie = json!({ "$ref": "#/components/parameters/Movie" });
     let show_id = json!({ "$ref": "#/components/parameters/ShowId" });
+    let key = json!({ "$ref": "#/components/parameters/IdempotencyKey" });
     let err = |description: &str| {
         json!({
             "description": description,
@@ -22,7 +23,8 @@ pub fn document() -> Value {
             "description": description,
             "headers": {
                 "X-DMTBS-Seq": { "$ref": "#/components/headers/Seq" },
-                "X-DMTBS-Agreed": { "$ref": "#/components/headers/Agreed" }
+                "X-DMTBS-Agreed": { "$ref": "#/components/headers/Agreed" },
+                "X-DMTBS-Replayed": { "$ref": "#/components/headers/Replayed" }
             },
             "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
         })
@@ -36,12 +38,12 @@ pub fn document() -> Value {
     // The answers every operation route can give besides its success.
     let common = |codes: &str| {
         json!({
-            "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, missing X-DMTBS-User (code `bad-request`)."),
+            "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, missing X-DMTBS-User, a malformed Idempotency-Key (code `bad-request`)."),
             "401": err("An admin actor without the right admin key, or a wrong key (code `unauthenticated`)."),
             "403": err("Refused by the rules: `not-authorized`."),
             "404": err("Refused by the rules: `show-not-found` or `not-booked`."),
             "409": err(&format!("Refused by the rules (current state): {codes}.")),
-            "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`), or refused by the rules (`outside-window`, `same-show`)."),
+            "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`), refused by the rules (`outside-window`, `same-show`), or the Idempotency-Key was used before by the same user for a different request (`idempotency-key-reused`, details.firstSeq: where that request was executed; nothing executed)."),
             "503": err("No two replicas agreed in time (`no-agreement`, the request was executed) or the cluster is unavailable (`unavailable`).")
         })
     };
@@ -58,7 +60,7 @@ pub fn document() -> Value {
         "info": {
             "title": "DMTBS — distributed movie-ticket booking",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised. Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `no-agreement`, `unavailable`, `no-such-route`, `method-not-allowed`."
+            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised. Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `idempotency-key-reused`, `no-agreement`, `unavailable`, `no-such-route`, `method-not-allowed`. Booking requests may carry an `Idempotency-Key`: a request executed before is answered again as the first time, with `X-DMTBS-Replayed`, and never executed twice."
         },
         "paths": {
             "/healthz": {
@@ -88,7 +90,7 @@ pub fn document() -> Value {
                 "post": {
                     "operationId": "addShow",
                     "summary": "add-show: create a show, or set the capacity of an existing one (admin of the show's area)",
-                    "parameters": [user],
+                    "parameters": [user, key],
                     "security": admin_security,
                     "requestBody": body("AddShowRequest"),
                     "responses": with(common("`capacity-below-booked`"), &[
@@ -101,7 +103,7 @@ pub fn document() -> Value {
                 "delete": {
                     "operationId": "removeShow",
                     "summary": "remove-show: delete a show and move its bookings to the next show of the same movie in the area (admin of the show's area)",
-                    "parameters": [user, movie, show_id],
+                    "parameters": [user, key, movie, show_id],
                     "security": admin_security,
                     "responses": with(common("`past-show`"), &[
                         ("200", ok("The show was removed.", "ShowRemoved")),
@@ -112,7 +114,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "availability",
                     "summary": "availability: every non-past show of the movie in all areas, with seats left",
-                    "parameters": [user, movie],
+                    "parameters": [user, key, movie],
                     "security": admin_security,
                     "responses": with(common("none"), &[
                         ("200", ok("Shows in show order, full ones included.", "Availability")),
@@ -123,7 +125,7 @@ pub fn document() -> Value {
                 "post": {
                     "operationId": "book",
                     "summary": "book: tickets for a show (the customer itself, or an admin on its behalf)",
-                    "parameters": [user, customer],
+                    "parameters": [user, key, customer],
                     "security": admin_security,
                     "requestBody": body("BookRequest"),
                     "responses": with(common("`past-show`, `same-show-other-area`, `weekly-limit`, `show-full` (details.remaining)"), &[
@@ -133,7 +135,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "schedule",
                     "summary": "schedule: all of the customer's bookings, past ones included",
-                    "parameters": [user, customer],
+                    "parameters": [user, key, customer],
                     "security": admin_security,
                     "responses": with(common("none"), &[
                         ("200", ok("Bookings in show order.", "Schedule")),
@@ -144,7 +146,7 @@ pub fn document() -> Value {
                 "delete": {
                     "operationId": "cancel",
                     "summary": "cancel: give back tickets of a booking",
-                    "parameters": [user, customer, movie, show_id, {
+                    "parameters": [user, key, customer, movie, show_id, {
                         "name": "tickets", "in": "query", "required": true,
                         "description": "How many tickets to cancel (1..=10000).",
                         "schema": { "type": "integer" }
@@ -159,7 +161,7 @@ pub fn document() -> Value {
                 "post": {
                     "operationId": "exchange",
                     "summary": "exchange: move tickets of one booking to another show, atomically",
-                    "parameters": [user, customer],
+                    "parameters": [user, key, customer],
                     "security": admin_security,
                     "requestBody": body("ExchangeRequest"),
                     "responses": with(common("`past-show`, `same-show-other-area`, `weekly-limit`, `show-full` (details.remaining), `too-many-tickets` (details.held)"), &[
@@ -260,11 +262,17 @@ pub fn document() -> Value {
                     "name": "showId", "in": "path", "required": true,
                     "description": "Area + slot (M, A, E) + ddmmyy, e.g. ATWM251126, any letter case.",
                     "schema": { "type": "string" }
+                },
+                "IdempotencyKey": {
+                    "name": "Idempotency-Key", "in": "header", "required": false,
+                    "description": "The client's idempotency key (IETF draft-ietf-httpapi-idempotency-key-header): 1 to 128 characters of printable ASCII without spaces, bare or as the draft's quoted string (the same key). Send a new one for each new request and the same one when retrying it: a request whose key its user (X-DMTBS-User) used before is not executed again — it is answered exactly as the first time, with X-DMTBS-Replayed; used before for a different request: 422 `idempotency-key-reused`. Malformed: 400 `bad-request`, nothing sequenced.",
+                    "schema": { "type": "string", "minLength": 1, "maxLength": 130 }
                 }
             },
             "headers": {
                 "Seq": { "description": "The request's sequence number.", "schema": { "type": "integer" } },
-                "Agreed": { "description": "The replica managers whose results agreed, comma-separated.", "schema": { "type": "string" } }
+                "Agreed": { "description": "The replica managers whose results agreed, comma-separated.", "schema": { "type": "string" } },
+                "Replayed": { "description": "Present when the request was executed before (a retry with the same Idempotency-Key, or the front end's resubmission after a sequencer failover): the sequence number of that first execution. The answer (status and body) is the first execution's; nothing was executed again. X-DMTBS-Seq is this answer's own. Also sent on refusals by the rules.", "schema": { "type": "integer" } }
             },
             "schemas": {
                 "Error": {
@@ -272,9 +280,9 @@ pub fn document() -> Value {
                     "properties": { "error": {
                         "type": "object", "required": ["code", "message", "details"],
                         "properties": {
-                            "code": { "type": "string", "description": "The booking rules' error code (e.g. weekly-limit) or a front end code (bad-request, unauthenticated, no-agreement, unavailable, no-such-route, method-not-allowed)." },
+                            "code": { "type": "string", "description": "The booking rules' error code (e.g. weekly-limit) or a front end code (bad-request, unauthenticated, idempotency-key-reused, no-agreement, unavailable, no-such-route, method-not-allowed)." },
                             "message": { "type": "string" },
-                            "details": { "type": "object", "description": "show-full: {remaining}; too-many-tickets: {held}; malformed values: {field, value}; no-agreement: {seq}; otherwise {}." }
+                            "details": { "type": "object", "description": "show-full: {remaining}; too-many-tickets: {held}; malformed values: {field, value}; no-agreement: {seq}; idempotency-key-reused: {firstSeq}; otherwise {}." }
                         }
                     } }
                 },

@@ -17,14 +17,26 @@
 //!   [`Decision::NoAgreement`] — the client gets "unavailable", never a guess — and a verdict that
 //!   names only the silent RMs (without an agreed result nobody can be called wrong).
 //!
+//! Two results are identical when their outcomes are equal AND they agree on whether the request
+//! was a replay ([`ReplicaResult::replay_of`]: executed before, where, and whether with the same
+//! operation): a replica that executes a request again cannot agree with those that recognised
+//! it, nor the other way round.
+//!
 //! Results from RMs not in the configuration, second results from the same RM, and results for a
 //! ballot already closed are ignored (and counted).
+//!
+//! **Sequencer epochs.** A new sequencer incarnation numbers in a higher epoch and reuses the
+//! sequence numbers the dead one gave but never had executed. [`Voter::forget_open`] drops every
+//! open ballot and the memory of closed ones without deciding or judging anything (the results
+//! of a dead epoch prove nothing about the replicas), and from then on ignores results of older
+//! epochs, so a late result of the old epoch is never counted against a sequence number of the
+//! new one.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::Outcome;
-use dmtbs_proto::{Message, Outgoing, ReplicaResult, RmId, Verdict};
+use dmtbs_proto::{Epoch, Message, Outgoing, Replay, ReplicaResult, RmId, Verdict};
 
 /// Tunables of the voter.
 #[derive(Clone, Debug)]
@@ -76,6 +88,8 @@ pub enum Decision {
         outcome: Outcome,
         /// The RMs that returned `outcome` so far (at least a quorum), ascending.
         agreed: Vec<RmId>,
+        /// What they said about the request having been executed before (identical too).
+        replay_of: Option<Replay>,
     },
     /// No quorum of replicas agreed by the ceiling, or all answered without one.
     NoAgreement { seq: u64 },
@@ -114,9 +128,13 @@ pub struct Counters {
     pub unknown_rm: u64,
     /// Second (or later) results from the same RM for the same request.
     pub duplicates: u64,
-    /// Results that arrived after their ballot closed.
+    /// Results that arrived after their ballot closed, or that belong to an epoch older than
+    /// the one given to [`Voter::forget_open`].
     pub late: u64,
 }
+
+/// What a replica answered, as the vote compares it: the outcome and the replay note.
+type Answer = (Outcome, Option<Replay>);
 
 /// One request's collection of results.
 #[derive(Debug)]
@@ -126,9 +144,9 @@ struct Ballot {
     /// When to stop waiting for the remaining results once agreed.
     deadline: Instant,
     /// Each RM's first result and when it arrived.
-    results: BTreeMap<RmId, (Outcome, Instant)>,
-    /// The agreed outcome, once a quorum of results matched.
-    agreed: Option<Outcome>,
+    results: BTreeMap<RmId, (Answer, Instant)>,
+    /// The agreed answer, once a quorum of results matched.
+    agreed: Option<Answer>,
 }
 
 /// How many closed sequence numbers are remembered to recognise late results.
@@ -153,6 +171,8 @@ pub struct Voter {
     /// Each counted result's latency (its RM, time from the ballot's opening), oldest first,
     /// until the caller takes them for metrics and the status page; bounded.
     latencies: VecDeque<(RmId, Duration)>,
+    /// Results of older epochs are ignored (see [`Voter::forget_open`]).
+    epoch: Epoch,
 }
 
 impl Voter {
@@ -166,6 +186,7 @@ impl Voter {
             closed: BTreeSet::new(),
             counters: Counters::default(),
             latencies: VecDeque::new(),
+            epoch: 0,
         }
     }
 
@@ -222,6 +243,29 @@ impl Voter {
         self.ballots.contains_key(&seq)
     }
 
+    /// The sequencer was replaced; its successor numbers in `epoch`. Forgets every open ballot
+    /// and every closed one it remembered, WITHOUT deciding or judging anything: no
+    /// [`Decision`], no [`Verdict`], no counter or latency changes (what an abandoned epoch's
+    /// results say about the replicas is not known). From now on results of epochs older than
+    /// `epoch` are ignored (counted as late). Returns how many open ballots were dropped.
+    ///
+    /// The caller detaches its waiting requests from the forgotten sequence numbers (they are
+    /// resubmitted and get new ones); the new epoch reuses the numbers.
+    pub fn forget_open(&mut self, epoch: Epoch) -> usize {
+        let forgotten = self.ballots.len();
+        self.ballots.clear();
+        self.closed.clear();
+        self.closed_order.clear();
+        self.epoch = self.epoch.max(epoch);
+        forgotten
+    }
+
+    /// The oldest epoch whose results count (the one last given to [`Voter::forget_open`]; 0
+    /// before).
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
+    }
+
     /// Records one replica's result, received at `now`.
     pub fn record(&mut self, result: ReplicaResult, now: Instant) -> Vec<Event> {
         let mut events = Vec::new();
@@ -229,7 +273,7 @@ impl Voter {
             self.counters.unknown_rm += 1;
             return events;
         }
-        if self.closed.contains(&result.seq) {
+        if result.epoch < self.epoch || self.closed.contains(&result.seq) {
             self.counters.late += 1;
             return events;
         }
@@ -240,14 +284,13 @@ impl Voter {
             self.counters.duplicates += 1;
             return events;
         }
+        let answer: Answer = (result.outcome, result.replay_of);
         let same = ballot
             .results
             .values()
-            .filter(|(o, _)| *o == result.outcome)
+            .filter(|(a, _)| *a == answer)
             .count();
-        ballot
-            .results
-            .insert(result.rm, (result.outcome.clone(), now));
+        ballot.results.insert(result.rm, (answer.clone(), now));
         self.latencies
             .push_back((result.rm, now.saturating_duration_since(ballot.opened)));
         if self.latencies.len() > LATENCY_MEMORY {
@@ -258,15 +301,17 @@ impl Voter {
             let agreed: Vec<RmId> = ballot
                 .results
                 .iter()
-                .filter(|(_, (o, _))| *o == result.outcome)
+                .filter(|(_, (a, _))| *a == answer)
                 .map(|(rm, _)| *rm)
                 .collect();
-            ballot.agreed = Some(result.outcome.clone());
+            ballot.agreed = Some(answer.clone());
             self.counters.votes += 1;
+            let (outcome, replay_of) = answer;
             events.push(Event::Decide(Decision::Agreed {
                 seq: result.seq,
-                outcome: result.outcome,
+                outcome,
                 agreed,
+                replay_of,
             }));
         }
         let all_in = self

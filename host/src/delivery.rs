@@ -323,6 +323,23 @@ impl Delivery {
         self.on_deliver(Vec::new())
     }
 
+    /// A new sequencer epoch starts after `start`: whatever was delivered or held beyond it was
+    /// numbered by an older sequencer and seen by no majority. It is forgotten, and delivery
+    /// continues at `start + 1` (the new epoch's requests come again, by NACK if need be).
+    pub fn roll_back_to(&mut self, start: u64) {
+        self.held = {
+            let mut held = std::mem::take(&mut self.held);
+            held.split_off(&(start + 1));
+            held
+        };
+        while self.log.back().is_some_and(|i| i.seq > start) {
+            self.log.pop_back();
+        }
+        self.next = self.next.min(start + 1);
+        self.latest_known = start.max(self.next - 1);
+        self.gap = None;
+    }
+
     /// The counters so far, for the status page and tests.
     pub fn stats(&self) -> DeliveryStats {
         self.stats
@@ -411,6 +428,7 @@ mod tests {
 
     fn item(seq: u64) -> Sequenced {
         Sequenced {
+            epoch: 1,
             seq,
             today: Date {
                 year: 2026,
@@ -419,6 +437,7 @@ mod tests {
             },
             fe: 1,
             request_id: 1000 + seq,
+            key: None,
             operation: Operation::Schedule(Schedule {
                 actor: "ATWC1234".into(),
                 customer: "ATWC1234".into(),
@@ -629,6 +648,26 @@ mod tests {
         assert_eq!(d.stats().too_far, 2);
         assert_eq!(d.held_back(), 1);
         assert_eq!(d.missing(), vec![r(1, 4), r(6, 12)]);
+    }
+
+    #[test]
+    fn rolling_back_forgets_what_lies_beyond_the_new_start() {
+        let mut d = Delivery::new(config(), 1);
+        assert_eq!(seqs(&d.on_deliver(items(1..=5))), [1, 2, 3, 4, 5]);
+        d.on_deliver(items([8, 9]));
+        d.roll_back_to(3);
+        assert_eq!(d.delivered_through(), 3);
+        assert_eq!(d.latest_known(), 3);
+        assert_eq!(d.held_back(), 0);
+        assert_eq!(seqs(&d.log_from(1).cloned().collect::<Vec<_>>()), [1, 2, 3]);
+        // The new epoch's 4 is delivered, not the old one's.
+        let mut new = item(4);
+        new.epoch = 2;
+        assert_eq!(d.on_deliver(vec![new.clone()]), vec![new]);
+        // Rolling back to a point not reached yet forgets only what is held beyond it.
+        d.on_deliver(items([7]));
+        d.roll_back_to(6);
+        assert_eq!((d.delivered_through(), d.held_back()), (4, 0));
     }
 
     #[test]

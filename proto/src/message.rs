@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 pub type FeId = u16;
 /// A replica manager's identity, 1..=4 in the usual cluster (from the cluster configuration).
 pub type RmId = u8;
+/// A sequencer incarnation: each new sequencer numbers in a higher epoch than any before it
+/// (docs/protocol.md, "Sequencer failover").
+pub type Epoch = u64;
+/// Longest idempotency key a client may give (bytes of printable ASCII; the front end checks).
+pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// Who sent a datagram; bound to the datagram by the MAC.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,6 +32,9 @@ pub struct ClientRequest {
     pub fe: FeId,
     /// Unique per front end; a retransmission carries the same one.
     pub request_id: u64,
+    /// The client's idempotency key (HTTP `Idempotency-Key`), if it gave one: a retry with the
+    /// same key by the same user, through any front end, gets the first execution's result.
+    pub key: Option<String>,
     /// What the client asked for.
     pub operation: Operation,
 }
@@ -34,6 +42,8 @@ pub struct ClientRequest {
 /// A request with its place in the total order, as every replica manager delivers it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Sequenced {
+    /// The sequencer epoch that numbered it.
+    pub epoch: Epoch,
     /// 1, 2, 3, … with no gaps.
     pub seq: u64,
     /// The cluster's date when the request was sequenced: the replicas' only clock.
@@ -42,6 +52,8 @@ pub struct Sequenced {
     pub fe: FeId,
     /// The front end's id for it, so the front end can match results to clients.
     pub request_id: u64,
+    /// The client's idempotency key, if it gave one (see [`ClientRequest::key`]).
+    pub key: Option<String>,
     /// What the client asked for.
     pub operation: Operation,
 }
@@ -49,6 +61,8 @@ pub struct Sequenced {
 /// The sequence number given to a submitted request.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Accepted {
+    /// The sequencer epoch that numbered it.
+    pub epoch: Epoch,
     /// The front end's id for the request.
     pub request_id: u64,
     /// Its place in the total order.
@@ -60,12 +74,45 @@ pub struct Accepted {
 pub struct ReplicaResult {
     /// The replica manager whose replica computed it (what the vote is about).
     pub rm: RmId,
+    /// The epoch that numbered the request.
+    pub epoch: Epoch,
     /// The request's place in the total order.
     pub seq: u64,
     /// The front end's id for the request.
     pub request_id: u64,
     /// The replica's answer, compared exactly by the vote.
     pub outcome: Outcome,
+    /// Set when the request had been executed before (a resubmission after a sequencer
+    /// failover, or a client's retry with the same idempotency key): `outcome` is then that
+    /// first execution's, and nothing was executed again.
+    pub replay_of: Option<Replay>,
+}
+
+/// A request recognised as one executed before (at most once across epochs and restarts).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// Where it was first executed.
+    pub seq: u64,
+    /// Whether the request carried the same operation as the first time (a client reusing an
+    /// idempotency key for a different request gets a refusal from its front end).
+    pub same_operation: bool,
+}
+
+/// A replica manager's answer to a new sequencer (`Message::EpochWanted`): where its durable
+/// log ends, so the new epoch starts after everything a client may have been answered for.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochState {
+    /// The answering replica manager.
+    pub rm: RmId,
+    /// The highest epoch it has promised to (it refuses sequenced requests of older epochs
+    /// beyond the start of this one).
+    pub promised: Epoch,
+    /// The epoch it is in (the latest `EpochStart` it took), and where that epoch started.
+    pub epoch: Epoch,
+    /// Every request up to this one is on its disk.
+    pub durable_through: u64,
+    /// Its store holds nothing at all: a new replica manager, or one whose disk was lost.
+    pub fresh: bool,
 }
 
 /// An inclusive range of sequence numbers.
@@ -295,6 +342,15 @@ pub enum Message {
         /// The links into the answering node that drop or have dropped, after the command.
         links: Vec<LinkDrop>,
     },
+    /// New sequencer → RMs: I want to number in `epoch`; promise to take no older epoch's
+    /// requests beyond where mine starts, and tell me where your log ends (`EpochState`).
+    EpochWanted { epoch: Epoch },
+    /// RM → sequencer: the answer to `EpochWanted`.
+    EpochState(EpochState),
+    /// Sequencer → RMs, at its start and with every heartbeat: epoch `epoch` numbers from
+    /// `start + 1`. Whatever an RM holds of older epochs beyond `start` was seen by no
+    /// majority, never acknowledged, and is discarded.
+    EpochStart { epoch: Epoch, start: u64 },
 }
 
 impl Message {

@@ -52,6 +52,11 @@ impl RetransmitBuffer {
         self.started.get_or_insert(now);
     }
 
+    /// The configured RMs, in order.
+    pub(crate) fn rms(&self) -> impl Iterator<Item = RmId> + '_ {
+        self.rms.keys().copied()
+    }
+
     pub(crate) fn is_configured(&self, rm: RmId) -> bool {
         self.rms.contains_key(&rm)
     }

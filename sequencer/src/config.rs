@@ -19,12 +19,17 @@ pub const DEFAULT_RM_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default [`SequencerConfig::dedup_window`]: far more requests than one front end keeps in
 /// flight, so only a retransmission of a long-abandoned request can fall outside it.
 pub const DEFAULT_DEDUP_WINDOW: usize = 4_096;
+/// Default [`SequencerConfig::epoch_retry`]: a new sequencer asks the RMs again this often
+/// while it learns where the history ends, and repeats its `EpochStart` while it waits for
+/// them to catch up with it; a lost datagram costs a restart no more than this.
+pub const DEFAULT_EPOCH_RETRY: Duration = Duration::from_millis(50);
 
 /// How a [`Sequencer`](crate::Sequencer) is set up; [`SequencerConfig::new`] gives the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SequencerConfig {
-    /// The replica managers of the cluster: whose acknowledgements release the buffer and whose
-    /// `Ack`/`Nack` are accepted at all.
+    /// The replica managers of the cluster: whose acknowledgements release the buffer, whose
+    /// `Ack`/`Nack`/`EpochState` are accepted at all, and of which a majority must answer a new
+    /// sequencer before it numbers anything.
     pub rms: Vec<RmId>,
     /// Most sequenced requests kept for retransmission. Past it the oldest are dropped even if
     /// some RM has not acknowledged them; that RM repairs from its peers.
@@ -38,6 +43,9 @@ pub struct SequencerConfig {
     pub rm_timeout: Duration,
     /// Request ids remembered per front end to recognise retransmissions (the highest ones).
     pub dedup_window: usize,
+    /// While recovering, time between two rounds of `EpochWanted`; while starting, between two
+    /// `EpochStart`s (see the crate docs).
+    pub epoch_retry: Duration,
 }
 
 impl SequencerConfig {
@@ -50,6 +58,7 @@ impl SequencerConfig {
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             rm_timeout: DEFAULT_RM_TIMEOUT,
             dedup_window: DEFAULT_DEDUP_WINDOW,
+            epoch_retry: DEFAULT_EPOCH_RETRY,
         }
     }
 }

@@ -1,19 +1,26 @@
-//! The sequencer state machine: numbering, deduplication, multicast, acknowledgement,
-//! retransmission and heartbeats, with no I/O of its own.
+//! The sequencer state machine: recovery (which epoch, from where), numbering, deduplication,
+//! multicast, acknowledgement, retransmission and heartbeats, with no I/O of its own.
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::time::Instant;
 
 use dmtbs_contract::Date;
-use dmtbs_proto::{Accepted, ClientRequest, Message, NodeId, Outgoing, RmId, SeqRange, Sequenced};
+use dmtbs_proto::{
+    Accepted, ClientRequest, Epoch, EpochState, Message, NodeId, Outgoing, RmId, SeqRange,
+    Sequenced,
+};
 
 use crate::buffer::RetransmitBuffer;
 use crate::config::SequencerConfig;
 use crate::dedup::{Dedup, Seen};
+use crate::epoch::{Recovery, StartRefused, Step};
 
 /// What the sequencer has done so far, for the status page and for tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SequencerStats {
-    /// Requests given a sequence number (the latest number, since there are no gaps).
+    /// Requests given a sequence number in this epoch (the latest number is the epoch's start
+    /// plus this, since there are no gaps).
     pub sequenced: u64,
     /// Retransmitted requests recognised and answered with their original number.
     pub duplicates: u64,
@@ -23,17 +30,43 @@ pub struct SequencerStats {
     pub nacks: u64,
     /// Requests re-sent in answer to `Nack`s.
     pub retransmitted: u64,
-    /// Requests an RM asked for that were no longer buffered (it must repair from a peer).
+    /// Requests an RM asked for that were no longer buffered, or that were numbered before this
+    /// epoch (it must repair from a peer).
     pub nack_misses: u64,
     /// Heartbeats sent.
     pub heartbeats: u64,
     /// `Submit`s refused because they did not come from the front end they name.
     pub bad_submits: u64,
-    /// Other messages refused: an `Ack`/`Nack` not from the RM it names or from an unknown RM,
-    /// or a message a sequencer never receives.
+    /// Other messages refused: an `Ack`/`Nack`/`EpochState` not from the RM it names or from an
+    /// unknown RM, or a message a sequencer never receives.
     pub ignored: u64,
     /// Requests pushed out of the buffer by its limit before every live RM acknowledged them.
     pub evicted_unacked: u64,
+    /// `Submit`s that arrived before the epoch started numbering (while recovering or
+    /// starting): neither sequenced nor answered; the front ends send them again.
+    pub submits_while_recovering: u64,
+}
+
+/// Where a sequencer is in its life (see the crate docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Asking the RMs for promises and where their logs end (`EpochWanted` / `EpochState`).
+    Recovering,
+    /// The epoch and its start are decided (`EpochStart` sent); waiting for a majority of RMs
+    /// to have everything through the start.
+    Starting,
+    /// Numbering requests from the start on.
+    Numbering,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Recovering => "recovering",
+            Phase::Starting => "starting",
+            Phase::Numbering => "numbering",
+        })
+    }
 }
 
 /// Gives every new request the next sequence number and the date, multicasts it, and keeps it
@@ -42,21 +75,37 @@ pub struct SequencerStats {
 pub struct Sequencer {
     /// Limits and the RM list, as configured (normalised by [`Sequencer::new`]).
     config: SequencerConfig,
-    /// The highest sequence number given; 0 before the first request.
+    /// Recovering, starting or numbering.
+    phase: Phase,
+    /// The promises gathered while recovering (and, once decided, those it was decided on).
+    recovery: Recovery,
+    /// Why the sequencer refuses to start, once it does (it then does nothing more).
+    refusal: Option<StartRefused>,
+    /// The epoch numbered in (decided when recovery ends; 0 before).
+    epoch: Epoch,
+    /// The epoch's start: the last number of the history it continues.
+    start: u64,
+    /// RMs that acknowledged everything through `start` since the epoch was decided.
+    caught_up: BTreeSet<RmId>,
+    /// While recovering or starting, when `EpochWanted` / `EpochStart` is next sent; `None`
+    /// sends on the next tick.
+    next_retry: Option<Instant>,
+    /// The highest sequence number given (the start before the first request of the epoch;
+    /// 0 while recovering).
     latest: u64,
-    /// Recognises retransmitted requests.
+    /// Recognises retransmitted requests (this incarnation's only).
     dedup: Dedup,
     /// Sequenced requests not yet acknowledged by every live RM.
     buffer: RetransmitBuffer,
-    /// When the next heartbeat is due; `None` sends one on the first tick.
+    /// When the next heartbeat is due; `None` sends one on the first tick of numbering.
     next_heartbeat: Option<Instant>,
     /// Counters, reported by [`Sequencer::stats`].
     stats: SequencerStats,
 }
 
 impl Sequencer {
-    /// A sequencer that has sequenced nothing; the first request gets number 1. Zero limits are
-    /// raised to 1.
+    /// A new sequencer, recovering: its ticks ask the RMs where the history ends, and it numbers
+    /// nothing until its epoch has started (see the crate docs). Zero limits are raised to 1.
     pub fn new(mut config: SequencerConfig) -> Self {
         config.batch_limit = config.batch_limit.max(1);
         config.buffer_limit = config.buffer_limit.max(1);
@@ -64,7 +113,14 @@ impl Sequencer {
         Sequencer {
             dedup: Dedup::new(config.dedup_window),
             buffer: RetransmitBuffer::new(&config.rms, config.buffer_limit, config.rm_timeout),
+            recovery: Recovery::new(&config.rms),
             config,
+            phase: Phase::Recovering,
+            refusal: None,
+            epoch: 0,
+            start: 0,
+            caught_up: BTreeSet::new(),
+            next_retry: None,
             latest: 0,
             next_heartbeat: None,
             stats: SequencerStats::default(),
@@ -86,9 +142,19 @@ impl Sequencer {
             Message::Ack { rm, through } => {
                 if self.rm_may_speak(from, rm) {
                     // An RM cannot have delivered what was never sequenced.
-                    let through = through.min(self.latest);
-                    self.buffer.heard(rm, Some(through), now);
+                    self.buffer.heard(rm, Some(through.min(self.latest)), now);
                     self.buffer.release(now);
+                    if self.phase == Phase::Starting && through >= self.start {
+                        self.caught_up.insert(rm);
+                        if self.caught_up.len() >= self.recovery.majority() {
+                            self.phase = Phase::Numbering;
+                            tracing::debug!(
+                                epoch = self.epoch,
+                                start = self.start,
+                                "a majority of RMs has the history: numbering"
+                            );
+                        }
+                    }
                 }
                 Vec::new()
             }
@@ -99,6 +165,12 @@ impl Sequencer {
                 self.buffer.heard(rm, None, now);
                 self.stats.nacks += 1;
                 self.resend(rm, &missing)
+            }
+            Message::EpochState(state) => {
+                if !self.rm_may_speak(from, state.rm) {
+                    return Vec::new();
+                }
+                self.on_epoch_state(state, now)
             }
             Message::Accepted(_)
             | Message::Deliver(_)
@@ -116,7 +188,9 @@ impl Sequencer {
             | Message::Admin(_)
             | Message::Status { .. }
             | Message::AdminReply { .. }
-            | Message::StateWanted { .. } => {
+            | Message::StateWanted { .. }
+            | Message::EpochWanted { .. }
+            | Message::EpochStart { .. } => {
                 self.stats.ignored += 1;
                 tracing::debug!(?from, "message a sequencer never receives, ignored");
                 Vec::new()
@@ -124,22 +198,90 @@ impl Sequencer {
         }
     }
 
-    /// Advances time: sends a heartbeat when one is due (also before anything is sequenced, so
-    /// RMs can tell the sequencer is up), and releases what RMs that fell silent were holding.
+    /// Advances time. Recovering: asks every RM for a promise (`EpochWanted`) every
+    /// `epoch_retry`. Starting: repeats `EpochStart` every `epoch_retry`. Numbering: sends a
+    /// heartbeat, with the `EpochStart`, when one is due (the first tick of numbering sends one
+    /// at once, also before anything is sequenced, so RMs can tell the sequencer is up), and
+    /// releases what RMs that fell silent were holding.
     pub fn on_tick(&mut self, now: Instant) -> Vec<Outgoing> {
         self.buffer.clock(now);
         self.buffer.release(now);
-        if self.next_heartbeat.is_some_and(|due| now < due) {
-            return Vec::new();
+        match self.phase {
+            Phase::Recovering | Phase::Starting => {
+                if self.refusal.is_some() || self.next_retry.is_some_and(|due| now < due) {
+                    return Vec::new();
+                }
+                self.next_retry = Some(now + self.config.epoch_retry);
+                vec![Outgoing::ToAllRms(match self.phase {
+                    Phase::Recovering => Message::EpochWanted {
+                        epoch: self.recovery.candidate(),
+                    },
+                    _ => self.epoch_start(),
+                })]
+            }
+            Phase::Numbering => {
+                if self.next_heartbeat.is_some_and(|due| now < due) {
+                    return Vec::new();
+                }
+                self.next_heartbeat = Some(now + self.config.heartbeat_interval);
+                self.stats.heartbeats += 1;
+                vec![
+                    Outgoing::ToAllRms(Message::Heartbeat {
+                        latest: self.latest,
+                    }),
+                    Outgoing::ToAllRms(self.epoch_start()),
+                ]
+            }
         }
-        self.next_heartbeat = Some(now + self.config.heartbeat_interval);
-        self.stats.heartbeats += 1;
-        vec![Outgoing::ToAllRms(Message::Heartbeat {
-            latest: self.latest,
-        })]
     }
 
-    /// The highest sequence number given so far (0 before the first request).
+    /// Recovering, starting or numbering.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The epoch this sequencer numbers in; while recovering, the candidate it asks the RMs to
+    /// promise (1 at first, raised above any promise or epoch an RM reports).
+    pub fn epoch(&self) -> Epoch {
+        match self.phase {
+            Phase::Recovering => self.recovery.candidate(),
+            Phase::Starting | Phase::Numbering => self.epoch,
+        }
+    }
+
+    /// Where the epoch starts: it numbers from `start() + 1` (0 while recovering).
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Why the sequencer refuses to start, if it does: fatal, the driver stops with this error.
+    pub fn refusal(&self) -> Option<&StartRefused> {
+        self.refusal.as_ref()
+    }
+
+    /// While recovering, the promises for the current candidate; once the epoch is decided, the
+    /// answers it was decided on (what the history was learned from).
+    pub fn epoch_states(&self) -> impl Iterator<Item = &EpochState> {
+        self.recovery.answers()
+    }
+
+    /// While recovering, the configured RMs that have not promised the current candidate;
+    /// while starting, those that have not acknowledged everything through the start; empty
+    /// once numbering.
+    pub fn waiting_for(&self) -> Vec<RmId> {
+        match self.phase {
+            Phase::Recovering => self.recovery.not_answered(),
+            Phase::Starting => self
+                .buffer
+                .rms()
+                .filter(|rm| !self.caught_up.contains(rm))
+                .collect(),
+            Phase::Numbering => Vec::new(),
+        }
+    }
+
+    /// The highest sequence number in the history: the last one given, or the epoch's start
+    /// before its first request (0 while recovering).
     pub fn latest(&self) -> u64 {
         self.latest
     }
@@ -174,6 +316,49 @@ impl Sequencer {
         &self.config
     }
 
+    fn epoch_start(&self) -> Message {
+        Message::EpochStart {
+            epoch: self.epoch,
+            start: self.start,
+        }
+    }
+
+    /// An RM's answer to `EpochWanted`: may raise the candidate (ask again at once), decide the
+    /// epoch (send `EpochStart`), or refuse to start.
+    fn on_epoch_state(&mut self, state: EpochState, now: Instant) -> Vec<Outgoing> {
+        if self.phase != Phase::Recovering || self.refusal.is_some() {
+            tracing::debug!(rm = state.rm, "late epoch state, ignored");
+            return Vec::new();
+        }
+        match self.recovery.on_answer(state) {
+            Step::Wait => Vec::new(),
+            Step::Raised(candidate) => {
+                tracing::debug!(
+                    rm = state.rm,
+                    promised = state.promised,
+                    epoch = state.epoch,
+                    candidate,
+                    "an RM knows a higher epoch: asking again for a higher one"
+                );
+                self.next_retry = Some(now + self.config.epoch_retry);
+                vec![Outgoing::ToAllRms(Message::EpochWanted { epoch: candidate })]
+            }
+            Step::Decided { epoch, start } => {
+                self.phase = Phase::Starting;
+                self.epoch = epoch;
+                self.start = start;
+                self.latest = start;
+                self.next_retry = Some(now + self.config.epoch_retry);
+                vec![Outgoing::ToAllRms(self.epoch_start())]
+            }
+            Step::Refused(refusal) => {
+                tracing::debug!(%refusal, "refusing to start");
+                self.refusal = Some(refusal);
+                Vec::new()
+            }
+        }
+    }
+
     fn on_submit(&mut self, from: NodeId, reqs: Vec<ClientRequest>, today: Date) -> Vec<Outgoing> {
         // A front end may only submit its own requests: anything else is a bug or a forgery,
         // and the whole datagram is refused rather than half-applied.
@@ -187,6 +372,12 @@ impl Sequencer {
             tracing::warn!(fe, "submit naming another front end, refused");
             return Vec::new();
         }
+        if self.phase != Phase::Numbering {
+            // Nothing may be numbered before the history is known and held by a majority; the
+            // front end sends it again.
+            self.stats.submits_while_recovering += 1;
+            return Vec::new();
+        }
 
         let mut accepted = Vec::with_capacity(reqs.len());
         let mut fresh = Vec::new();
@@ -195,6 +386,7 @@ impl Sequencer {
                 Seen::Known(seq) => {
                     self.stats.duplicates += 1;
                     accepted.push(Accepted {
+                        epoch: self.epoch,
                         request_id: req.request_id,
                         seq,
                     });
@@ -209,14 +401,17 @@ impl Sequencer {
                     self.stats.sequenced += 1;
                     self.dedup.record(fe, req.request_id, seq);
                     accepted.push(Accepted {
+                        epoch: self.epoch,
                         request_id: req.request_id,
                         seq,
                     });
                     let item = Sequenced {
+                        epoch: self.epoch,
                         seq,
                         today,
                         fe,
                         request_id: req.request_id,
+                        key: req.key,
                         operation: req.operation,
                     };
                     self.stats.evicted_unacked += self.buffer.push(item.clone());
@@ -235,8 +430,8 @@ impl Sequencer {
         out
     }
 
-    /// Whether an `Ack`/`Nack` naming `rm` may be believed: it must come from that RM, and the RM
-    /// must be configured.
+    /// Whether an `Ack`/`Nack`/`EpochState` naming `rm` may be believed: it must come from that
+    /// RM, and the RM must be configured.
     fn rm_may_speak(&mut self, from: NodeId, rm: RmId) -> bool {
         if from == NodeId::Rm(rm) && self.buffer.is_configured(rm) {
             return true;
@@ -245,7 +440,7 @@ impl Sequencer {
         tracing::warn!(
             ?from,
             rm,
-            "ack/nack not from a configured RM it names, ignored"
+            "ack/nack/epoch state not from a configured RM it names, ignored"
         );
         false
     }
@@ -259,7 +454,8 @@ impl Sequencer {
             if r.first > last {
                 continue;
             }
-            // Asked for, sequenced, but already released or evicted.
+            // Asked for, sequenced, but already released or evicted, or numbered before this
+            // epoch (the RMs hold those).
             let gone_last = last.min(lowest_held.saturating_sub(1));
             if gone_last >= r.first {
                 self.stats.nack_misses += gone_last - r.first + 1;

@@ -45,6 +45,7 @@ async fn a_request_retransmitted_many_times_executes_exactly_once() {
     let request = ClientRequest {
         fe: 1,
         request_id: 42,
+        key: None,
         operation: build::book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
     };
     let fe = cluster.wire(NodeId::FrontEnd(1)).expect("front end 1");

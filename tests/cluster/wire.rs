@@ -140,15 +140,18 @@ async fn bad_datagrams_are_refused_counted_by_reason_and_execute_nothing() {
         insider.encode(&Message::Submit(vec![ClientRequest {
             fe: 1,
             request_id: 7,
+            key: None,
             operation: op.clone(),
         }]))
     });
     attack(&stranger, rm1, &deliver, &|| {
         impostor.encode(&Message::Deliver(vec![Sequenced {
+            epoch: 1,
             seq: 2,
             today: build::date(2026, 11, 24),
             fe: 1,
             request_id: 7,
+            key: None,
             operation: op.clone(),
         }]))
     });

@@ -6,11 +6,13 @@
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
-use dmtbs_contract::{CanonicalState, Context, Outcome, Request};
+use dmtbs_contract::{Context, Outcome, Request};
 use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule, StateDigest};
-use dmtbs_proto::{Digest, Sequenced};
+use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::checkpoints::RmState;
+use super::executed::{Decision, Executed};
 use super::metrics::ApplyMetrics;
 
 /// Work for the replica. `generation` ties results to the instance they came from: a recovery
@@ -27,7 +29,7 @@ pub enum Job {
     Replace {
         generation: u64,
         module: ReplicaModule,
-        state: Arc<CanonicalState>,
+        state: Arc<RmState>,
     },
 }
 
@@ -35,14 +37,15 @@ pub enum Done {
     Applied {
         generation: u64,
         requests: Vec<Sequenced>,
-        /// One per request applied, in order; fewer than `requests` if one failed.
-        outcomes: Vec<Outcome>,
+        /// One per request applied, in order; fewer than `requests` if one failed. A request
+        /// executed before is not applied again: its outcome is the first one, with `Replay`.
+        outcomes: Vec<(Outcome, Option<Replay>)>,
         failure: Option<ReplicaFailure>,
     },
     Checkpoint {
         generation: u64,
         seq: u64,
-        result: Result<(Digest, Arc<CanonicalState>), ReplicaFailure>,
+        result: Result<(Digest, Arc<RmState>), ReplicaFailure>,
     },
     Replaced {
         generation: u64,
@@ -71,9 +74,12 @@ impl Applier {
         std::thread::Builder::new()
             .name("rm-applier".into())
             .spawn(move || {
+                // Decided here, in the order requests are applied, so that every RM decides
+                // alike; replaced with the state at every `Replace`.
+                let mut executed = Executed::default();
                 for job in rx {
                     *busy.lock().expect("not poisoned") = Some(Instant::now());
-                    let result = run(&replica, job, &metrics);
+                    let result = run(&replica, &mut executed, job, &metrics);
                     *busy.lock().expect("not poisoned") = None;
                     if done.send(result).is_err() {
                         break; // the RM stopped
@@ -98,33 +104,57 @@ impl Applier {
     }
 }
 
-fn run(replica: &ReplicaHandle, job: Job, metrics: &ApplyMetrics) -> Done {
+fn run(
+    replica: &ReplicaHandle,
+    executed: &mut Executed,
+    job: Job,
+    metrics: &ApplyMetrics,
+) -> Done {
     match job {
         Job::Apply {
             generation,
             requests,
         } => {
             let started = Instant::now();
-            let batch = replica.apply_batch(
-                requests
-                    .iter()
-                    .map(|s| Request {
-                        context: Context {
-                            seq: s.seq,
-                            today: s.today,
-                        },
-                        operation: s.operation.clone(),
-                    })
-                    .collect(),
-            );
-            let applied = batch.outcomes.len();
-            let attempted = applied + usize::from(batch.failure.is_some());
-            metrics.batch(applied, attempted, started.elapsed());
+            let mut outcomes = Vec::with_capacity(requests.len());
+            let mut failure = None;
+            let mut attempted = 0;
+            // Requests that execute go to the replica in batches; one that ran before (rare:
+            // after a failover or a client's retry) is answered from the table. A batch is
+            // cut before a request that may repeat one inside it, so that one is recorded
+            // before the repeat is decided.
+            let mut run: Vec<&Sequenced> = Vec::new();
+            let mut in_run = RunIds::default();
+            for item in &requests {
+                if !in_run.insert(item) {
+                    in_run = RunIds::default();
+                    in_run.insert(item);
+                    failure = apply_run(replica, executed, &mut run, &mut outcomes, &mut attempted);
+                    if failure.is_some() {
+                        break;
+                    }
+                }
+                match executed.decide(item) {
+                    Decision::Execute => run.push(item),
+                    Decision::Replay(outcome, replay) => {
+                        failure =
+                            apply_run(replica, executed, &mut run, &mut outcomes, &mut attempted);
+                        if failure.is_some() {
+                            break;
+                        }
+                        outcomes.push((outcome, Some(replay)));
+                    }
+                }
+            }
+            if failure.is_none() {
+                failure = apply_run(replica, executed, &mut run, &mut outcomes, &mut attempted);
+            }
+            metrics.batch(outcomes.len(), attempted.max(outcomes.len()), started.elapsed());
             Done::Applied {
                 generation,
                 requests,
-                outcomes: batch.outcomes,
-                failure: batch.failure,
+                outcomes,
+                failure,
             }
         }
         Job::Checkpoint { generation, seq } => Done::Checkpoint {
@@ -132,18 +162,80 @@ fn run(replica: &ReplicaHandle, job: Job, metrics: &ApplyMetrics) -> Done {
             seq,
             result: replica.export_state().map(|state| {
                 let digest = StateDigest::of(&state).0;
-                (digest, Arc::new(state))
+                let saved = RmState {
+                    replica: state,
+                    executed: executed.clone(),
+                };
+                (digest, Arc::new(saved))
             }),
         },
         Job::Replace {
             generation,
             module,
             state,
-        } => Done::Replaced {
-            generation,
-            module: module.name().to_owned(),
-            hash: module.hash().to_owned(),
-            result: replica.replace(&module, (*state).clone()),
+        } => {
+            let result = replica.replace(&module, state.replica.clone());
+            if result.is_ok() {
+                *executed = state.executed.clone();
+            }
+            Done::Replaced {
+                generation,
+                module: module.name().to_owned(),
+                hash: module.hash().to_owned(),
+                result,
+            }
+        }
+    }
+}
+
+/// The requests of a batch being gathered, by both identities: a repeat must not join it.
+#[derive(Default)]
+struct RunIds<'a> {
+    requests: std::collections::HashSet<(dmtbs_proto::FeId, u64)>,
+    keys: std::collections::HashSet<(&'a str, &'a str)>,
+}
+
+impl<'a> RunIds<'a> {
+    /// Adds `item`; false if it may repeat one already in.
+    fn insert(&mut self, item: &'a Sequenced) -> bool {
+        if !super::executed::mutates(&item.operation) {
+            return true;
+        }
+        let fresh = self.requests.insert((item.fe, item.request_id));
+        match super::executed::client_key(item) {
+            Some(key) => self.keys.insert(key) && fresh,
+            None => fresh,
+        }
+    }
+}
+
+/// Applies `run` (emptying it) and records what executed; the failure, if one occurred.
+fn apply_run(
+    replica: &ReplicaHandle,
+    executed: &mut Executed,
+    run: &mut Vec<&Sequenced>,
+    outcomes: &mut Vec<(Outcome, Option<Replay>)>,
+    attempted: &mut usize,
+) -> Option<ReplicaFailure> {
+    if run.is_empty() {
+        return None;
+    }
+    let batch = replica.apply_batch(run.iter().map(|s| request(s)).collect());
+    *attempted += batch.outcomes.len() + usize::from(batch.failure.is_some());
+    for (item, outcome) in run.iter().zip(batch.outcomes) {
+        executed.record(item, &outcome);
+        outcomes.push((outcome, None));
+    }
+    run.clear();
+    batch.failure
+}
+
+fn request(s: &Sequenced) -> Request {
+    Request {
+        context: Context {
+            seq: s.seq,
+            today: s.today,
         },
+        operation: s.operation.clone(),
     }
 }

@@ -10,13 +10,33 @@ use std::sync::{Arc, Mutex};
 use dmtbs_contract::CanonicalState;
 use dmtbs_proto::{Digest, RmId};
 
+use super::executed::Executed;
+
+/// Everything an RM's replica state is at a checkpoint: the replica's canonical state (what
+/// the digest covers) and the RM's table of executed requests beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RmState {
+    pub replica: CanonicalState,
+    pub executed: Executed,
+}
+
+impl RmState {
+    /// The state of an RM that has applied nothing.
+    pub fn empty() -> Self {
+        RmState {
+            replica: CanonicalState::empty(),
+            executed: Executed::default(),
+        }
+    }
+}
+
 /// Most exported states kept (recent stable ones and newer ones awaiting agreement).
 const MAX_OWN_STATES: usize = 8;
 /// Own states of this many latest stable checkpoints are kept for peers to fetch.
 const KEEP_STABLE: usize = 3;
 
 /// A state this RM's replica exported at a checkpoint.
-pub type OwnStates = Arc<Mutex<BTreeMap<u64, (Digest, Arc<CanonicalState>)>>>;
+pub type OwnStates = Arc<Mutex<BTreeMap<u64, (Digest, Arc<RmState>)>>>;
 
 /// The latest checkpoint two replicas agree on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,7 +102,7 @@ impl Checkpoints {
     }
 
     /// This RM's replica exported `state` with `digest` after `seq`.
-    pub fn own(&mut self, seq: u64, digest: Digest, state: Arc<CanonicalState>) -> Change {
+    pub fn own(&mut self, seq: u64, digest: Digest, state: Arc<RmState>) -> Change {
         {
             let mut own = self.own.lock().expect("not poisoned");
             own.insert(seq, (digest, state));
@@ -95,11 +115,23 @@ impl Checkpoints {
     }
 
     /// Our own state at the stable checkpoint, if our digest there is the stable one.
-    pub fn own_stable_state(&self) -> Option<Arc<CanonicalState>> {
+    pub fn own_stable_state(&self) -> Option<Arc<RmState>> {
         let own = self.own.lock().expect("not poisoned");
         own.get(&self.stable.seq)
             .filter(|(d, _)| *d == self.stable.digest)
             .map(|(_, s)| s.clone())
+    }
+
+    /// Forget everything after `seq` (a new sequencer epoch discarded those requests).
+    pub fn forget_after(&mut self, seq: u64) {
+        self.reports.retain(|&s, _| s <= seq);
+        self.own.lock().expect("not poisoned").retain(|&s, _| s <= seq);
+    }
+
+    /// Our own state at `seq` if it is the agreed one there (for a snapshot).
+    pub fn own_agreed(&self, seq: u64, digest: Digest) -> Option<Arc<RmState>> {
+        let own = self.own.lock().expect("not poisoned");
+        own.get(&seq).filter(|(d, _)| *d == digest).map(|(_, s)| s.clone())
     }
 
     /// This replica's latest exported checkpoint and its digest.
@@ -172,8 +204,8 @@ mod tests {
         )
     }
 
-    fn state() -> Arc<CanonicalState> {
-        Arc::new(CanonicalState::empty())
+    fn state() -> Arc<RmState> {
+        Arc::new(RmState::empty())
     }
 
     #[test]

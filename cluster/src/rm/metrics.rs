@@ -139,6 +139,21 @@ pub struct RmMetrics {
     swap_started: Option<Instant>,
     /// Whether the replacement's new instance is installed (a `Replaced` for this generation).
     swap_installed: bool,
+    /// The durable log, snapshots and epochs.
+    durable: DurableMetrics,
+}
+
+/// The store's and the epochs' series.
+struct DurableMetrics {
+    durable_through: Gauge,
+    commits: Counter,
+    commit_operations: Counter,
+    commit_seconds: Histogram,
+    snapshots: Counter,
+    snapshot_seq: Gauge,
+    epoch: Gauge,
+    rolled_back: Counter,
+    refused_epoch: Counter,
 }
 
 impl RmMetrics {
@@ -176,6 +191,17 @@ impl RmMetrics {
             module_shown: None,
             swap_started: None,
             swap_installed: false,
+            durable: DurableMetrics {
+                durable_through: Gauge::default(),
+                commits: Counter::default(),
+                commit_operations: Counter::default(),
+                commit_seconds: Histogram::new(dmtbs_metrics::latency_buckets()),
+                snapshots: Counter::default(),
+                snapshot_seq: Gauge::default(),
+                epoch: Gauge::default(),
+                rolled_back: Counter::default(),
+                refused_epoch: Counter::default(),
+            },
         };
         // Every label value a user may look for is there from the start, at 0.
         for to in ["sequencer", "peer"] {
@@ -289,8 +315,82 @@ impl RmMetrics {
             "The module the replica runs (labels module and hash), always 1",
             m.module.clone(),
         );
+        let d = &m.durable;
+        r.register(
+            "durable_through",
+            "Every delivered request up to this one is on disk (results wait for it)",
+            d.durable_through.clone(),
+        );
+        r.register(
+            "store_commits",
+            "Commits (each one fsync) of the durable log",
+            d.commits.clone(),
+        );
+        r.register(
+            "store_commit_operations",
+            "Store operations made durable (group commit: many per commit under load)",
+            d.commit_operations.clone(),
+        );
+        r.register(
+            "store_commit_seconds",
+            "Time of one commit of the durable log, fsync included",
+            d.commit_seconds.clone(),
+        );
+        r.register(
+            "snapshots",
+            "Snapshots written (stable checkpoints this replica agreed with, installed states)",
+            d.snapshots.clone(),
+        );
+        r.register(
+            "snapshot_seq",
+            "The newest snapshot on disk: the state after this request",
+            d.snapshot_seq.clone(),
+        );
+        r.register(
+            "epoch",
+            "The sequencer epoch this RM is in",
+            d.epoch.clone(),
+        );
+        r.register(
+            "rolled_back_requests",
+            "Requests of an old epoch discarded at a new epoch's start (seen by no majority)",
+            d.rolled_back.clone(),
+        );
+        r.register(
+            "refused_epoch_requests",
+            "Sequenced requests refused: of an epoch not started yet, or beyond a newer one's start",
+            d.refused_epoch.clone(),
+        );
         drop(r);
         m
+    }
+
+    /// The store made a group of operations durable.
+    pub fn committed(&self, c: &dmtbs_store::Committed) {
+        let d = &self.durable;
+        d.durable_through.set(gauge(c.durable_through));
+        d.commits.inc();
+        d.commit_operations.inc_by(c.operations as u64);
+        d.commit_seconds.observe(c.commit_time.as_secs_f64());
+    }
+
+    pub fn snapshot_written(&self, seq: u64) {
+        self.durable.snapshots.inc();
+        self.durable.snapshot_seq.set(gauge(seq));
+    }
+
+    pub fn epoch(&self, epoch: u64) {
+        self.durable.epoch.set(gauge(epoch));
+    }
+
+    pub fn rolled_back(&self, n: u64) {
+        self.durable.rolled_back.inc_by(n);
+    }
+
+    pub fn refused_epoch(&self, n: usize) {
+        if n > 0 {
+            self.durable.refused_epoch.inc_by(n as u64);
+        }
     }
 
     /// A `Deliver` is about to be taken in: counts its requests that fill a known gap.

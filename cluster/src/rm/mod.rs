@@ -5,17 +5,29 @@
 //!
 //! Layout:
 //! - `applier`: the thread that runs jobs on the replica in order.
+//! - `executed`: the table of executed requests (at most once across epochs and retries).
+//! - `durable`: the log and snapshots on disk; results only for requests on disk; restart.
+//! - `epochs`: sequencer epochs — promises, epoch starts, rolling back what no majority saw.
 //! - `checkpoints`: digests exchanged, the stable checkpoint, own exported states.
+//! - `recovery`: replacing the replica with a correct state.
+//! - `suspicion`: probing silent peers and agreeing they are dead.
 //! - `strikes`: the front ends' verdicts counted in sequence order.
 //! - `modules`: the configured module list and the persisted, cluster-wide quarantine.
 //! - `transfer`: states between RMs over TCP.
+//! - `admin`: the operator's commands and the RM's status.
 //! - `metrics`: the RM's Prometheus series, served at its `metrics` address.
 
+mod admin;
 mod applier;
 mod checkpoints;
+mod durable;
+mod epochs;
+mod executed;
 mod metrics;
 mod modules;
+mod recovery;
 mod strikes;
+mod suspicion;
 mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,8 +38,7 @@ use dmtbs_contract::CanonicalState;
 use dmtbs_host::delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
 use dmtbs_proto::{
-    AdminCommand, CheckpointDigest, Codec, FeId, Health, Message, NodeId, Outgoing,
-    QuarantineEntry, ReplicaResult, RmId, RmStatus, Sequenced,
+    CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId, Sequenced,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -35,8 +46,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ClusterConfig, Timeouts};
 use crate::wire::Wire;
 use applier::{Applier, Done, Job};
-use checkpoints::{Change, Checkpoints, Stable};
-use metrics::{RmMetrics, Snapshot, SwapKind};
+use checkpoints::{Change, Checkpoints, RmState, Stable};
+use durable::Durable;
+use epochs::Epochs;
+use metrics::{RmMetrics, SwapKind};
 pub use modules::{Modules, Quarantine};
 use strikes::{Strikes, Trigger};
 
@@ -131,7 +144,7 @@ struct Node {
     /// Suspect → voter → (dead, when).
     suspicions: HashMap<RmId, BTreeMap<RmId, (bool, Instant)>>,
     agreed_dead: BTreeMap<RmId, Instant>,
-    fetched: mpsc::UnboundedSender<(u64, anyhow::Result<CanonicalState>)>,
+    fetched: mpsc::UnboundedSender<(u64, anyhow::Result<RmState>)>,
     /// Since when delivery has been behind the stable checkpoint.
     behind_since: Option<Instant>,
     /// Silences about requests up to here do not count: they waited behind this RM's own work.
@@ -143,6 +156,17 @@ struct Node {
     out: Vec<Outgoing>,
     /// The RM's connection, for the operator's chaos commands (its drop filter).
     wire: Arc<Wire>,
+    /// The durable log and snapshots (the store's writer thread).
+    store: durable::StoreQueue,
+    /// What the store has made durable.
+    durable: Durable,
+    /// Results computed but not sent yet: their requests are not on disk yet, or beyond an
+    /// epoch promise. Ascending by sequence number.
+    held_results: Vec<(FeId, ReplicaResult)>,
+    /// Sequencer epochs: the promise and the epoch starts taken.
+    epochs: Epochs,
+    /// Its store held nothing at start and nothing has been delivered or installed since.
+    fresh: bool,
 }
 
 /// Runs RM `rm` hosting `replica` until `shutdown`.
@@ -180,6 +204,15 @@ pub async fn run_reporting(
         crate::metrics::serve(&who, addr, metrics.registry.clone(), shutdown.clone()).await?;
     }
     crate::metrics::WireRejects::register(&metrics.registry, &wire);
+    let data_dir = config.rm_data_dir(rm);
+    let (store, mut recovered) = dmtbs_store::open(&data_dir)
+        .map_err(|e| anyhow::anyhow!("rm {rm}: store in {}: {e}", data_dir.display()))?;
+    for problem in &recovered.problems {
+        tracing::error!(rm, problem, "store: a damaged part was refused; the peers supply it");
+    }
+    let restored = durable::restored(rm, &mut recovered);
+    let (committed_tx, mut committed) = mpsc::unbounded_channel();
+    let store = durable::StoreQueue::new(store.start(committed_tx));
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let (fetched, mut fetched_rx) = mpsc::unbounded_channel();
     let empty = StateDigest::of(&CanonicalState::empty()).0;
@@ -227,7 +260,16 @@ pub async fn run_reporting(
         out: Vec::new(),
         config: config.clone(),
         wire: wire.clone(),
+        store,
+        durable: Durable::default(),
+        held_results: Vec::new(),
+        epochs: Epochs::new(recovered.meta.clone()),
+        fresh: recovered.fresh,
     };
+    node.durable.promised = recovered.meta.promised;
+    if let Some(restored) = restored {
+        node.restore(restored);
+    }
     tokio::spawn(transfer::serve(
         listener,
         node.transfer_codec.clone(),
@@ -246,6 +288,7 @@ pub async fn run_reporting(
             }
             Some(done) = done.recv() => node.on_done(done),
             Some((generation, state)) = fetched_rx.recv() => node.on_fetched(generation, state),
+            Some(c) = committed.recv() => node.on_committed(c),
             _ = tick.tick() => {
                 node.on_tick(Instant::now());
                 node.sync_metrics();
@@ -277,11 +320,19 @@ impl Node {
             _ => None,
         };
         match msg {
-            Message::Deliver(items) if from == NodeId::Sequencer || peer.is_some() => {
+            Message::Deliver(mut items) if from == NodeId::Sequencer || peer.is_some() => {
+                let before = items.len();
+                items.retain(|item| self.epochs.admits(item));
+                self.metrics.refused_epoch(before - items.len());
                 self.metrics.deliver(&self.delivery, &items);
-                if !self.delivery.on_deliver(items).is_empty() {
-                    self.feed();
-                }
+                let delivered = self.delivery.on_deliver(items);
+                self.delivered(delivered);
+            }
+            Message::EpochWanted { epoch } if from == NodeId::Sequencer => {
+                self.on_epoch_wanted(epoch);
+            }
+            Message::EpochStart { epoch, start } if from == NodeId::Sequencer => {
+                self.on_epoch_start(epoch, start);
             }
             Message::Heartbeat { latest } if from == NodeId::Sequencer => {
                 self.delivery.on_heartbeat(latest);
@@ -367,6 +418,11 @@ impl Node {
                 {
                     answers.insert(c.rm, c);
                     first_answer.get_or_insert_with(Instant::now);
+                } else {
+                    // An RM restored from its disk asks too: a peer's stable checkpoint is that
+                    // peer's report, and two equal ones tell it how far the cluster is.
+                    let change = self.checkpoints.report(c.rm, c.seq, c.digest);
+                    self.on_change(change);
                 }
             }
             Message::Quarantined(entry) if peer.is_some() => {
@@ -417,92 +473,6 @@ impl Node {
         }
     }
 
-    fn on_admin(&mut self, from: NodeId, command: AdminCommand) {
-        let (nonce, error) = match command {
-            AdminCommand::Status { nonce } => (nonce, None),
-            AdminCommand::Swap { nonce, module } => {
-                let error = match self.modules.load(&module) {
-                    Ok(_) => {
-                        self.recover(
-                            SwapKind::Operator,
-                            format!("operator swap to {module}"),
-                            Choice::Named(module),
-                        );
-                        None
-                    }
-                    Err(e) => Some(format!("{e:#}")),
-                };
-                (nonce, error)
-            }
-            AdminCommand::ClearQuarantine { nonce, module } => {
-                let removed = self.modules.quarantine.clear(module.as_deref());
-                let error = (removed.is_empty() && module.is_some())
-                    .then(|| format!("{} is not quarantined", module.unwrap_or_default()));
-                (nonce, error)
-            }
-            // Chaos is the wire's business, answered as every kind of node answers it.
-            chaos @ (AdminCommand::Drop { .. }
-            | AdminCommand::Heal { .. }
-            | AdminCommand::Links { .. }) => {
-                let reply = self.wire.answer_admin(from, &chaos);
-                self.out.push(reply);
-                return;
-            }
-        };
-        self.out.push(Outgoing::To(
-            from,
-            Message::Status {
-                nonce,
-                status: Box::new(self.status()),
-                error,
-            },
-        ));
-    }
-
-    fn status(&self) -> RmStatus {
-        let stable = self.checkpoints.stable();
-        RmStatus {
-            rm: self.me,
-            pid: std::process::id(),
-            module: self.module.0.clone(),
-            hash: self.module.1.clone(),
-            health: self.health(),
-            applied_through: self.applied_through,
-            delivered_through: self.delivery.delivered_through(),
-            consecutive_wrong: self.strikes.wrong,
-            consecutive_silent: self.strikes.silent,
-            swaps: self.swaps,
-            stable_checkpoint: stable.seq,
-            stable_digest: stable.digest,
-            own_checkpoint: self.checkpoints.own_latest(),
-            last_swap_reason: self.last_swap_reason.clone(),
-            quarantine: self.modules.quarantine.list(),
-            agreed_dead: self.agreed_dead.keys().copied().collect(),
-        }
-    }
-
-    fn health(&self) -> Health {
-        match self.phase {
-            Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
-            Phase::Failed => Health::Failed,
-            Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
-            Phase::Serving => Health::Serving,
-        }
-    }
-
-    /// Mirrors the RM's state into its gauges (on ticks and after each replica job).
-    fn sync_metrics(&mut self) {
-        let snapshot = Snapshot {
-            health: self.health(),
-            applied_through: self.applied_through,
-            delivery: &self.delivery,
-            consecutive_wrong: self.strikes.wrong,
-            consecutive_silent: self.strikes.silent,
-            stable_checkpoint: self.checkpoints.stable().seq,
-            module: &self.module,
-        };
-        self.metrics.sync(&snapshot);
-    }
 
     fn on_tick(&mut self, now: Instant) {
         match &mut self.phase {
@@ -561,7 +531,15 @@ impl Node {
         if let Some(nack) = self.delivery.nack(now) {
             self.out.push(nack);
         }
-        self.out.push(self.delivery.ack());
+        // What is on disk, not merely delivered: a new sequencer starts numbering once a
+        // majority has its history durably.
+        self.out.push(Outgoing::To(
+            NodeId::Sequencer,
+            Message::Ack {
+                rm: self.me,
+                through: self.durable.through,
+            },
+        ));
         // Probes unanswered in time: the suspect is dead (or cannot be reached).
         let timeout = Timeouts::ms(self.config.recovery.probe_timeout_ms);
         let expired: Vec<RmId> = self
@@ -585,6 +563,7 @@ impl Node {
             self.suspect(suspect, true);
         }
     }
+
 
     /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
     /// every K-th.
@@ -617,6 +596,7 @@ impl Node {
         }
     }
 
+
     fn on_done(&mut self, done: Done) {
         match done {
             Done::Applied {
@@ -625,29 +605,22 @@ impl Node {
                 outcomes,
                 failure,
             } if generation == self.generation => {
-                let mut per_fe: BTreeMap<FeId, Vec<ReplicaResult>> = BTreeMap::new();
                 let behind = self.applied_through < self.caught_up_at;
-                for (s, outcome) in requests.iter().zip(outcomes) {
+                for (s, (outcome, replay_of)) in requests.iter().zip(outcomes) {
                     self.applied_through = s.seq;
+                    let result = self.result(s, outcome, replay_of);
                     if s.seq <= self.results_sent_through {
-                        continue; // a replay: its result went out before, or is stale
+                        // A replay: its result went out before, or is stale. Remembered for a
+                        // front end that asks again (one that outlived a restart of this RM).
+                        if s.seq > self.durable.snapshot {
+                            self.recent.entry(s.seq).or_insert((s.fe, result));
+                        }
+                        continue;
                     }
                     self.results_sent_through = s.seq;
-                    per_fe
-                        .entry(s.fe)
-                        .or_default()
-                        .push(self.result(s, outcome));
+                    self.held_results.push((s.fe, result));
                 }
-                for (fe, results) in per_fe {
-                    self.metrics.results_sent(results.len());
-                    for r in &results {
-                        self.recent.insert(r.seq, (fe, r.clone()));
-                    }
-                    self.out.push(Outgoing::To(
-                        NodeId::FrontEnd(fe),
-                        Message::Results(results),
-                    ));
-                }
+                self.release_results();
                 while self.recent.len() > RECENT_RESULTS {
                     self.recent.pop_first();
                 }
@@ -680,6 +653,8 @@ impl Node {
                     self.quiet_through = self.delivery.delivered_through();
                     let change = self.checkpoints.own(seq, digest, state);
                     self.on_change(change);
+                    // Agreed by peers before this RM got there: its own state is the snapshot.
+                    self.persist_stable(seq);
                 }
                 Err(failure) => {
                     self.recover(
@@ -717,20 +692,30 @@ impl Node {
         self.sync_metrics();
     }
 
-    fn result(&self, s: &Sequenced, outcome: dmtbs_contract::Outcome) -> ReplicaResult {
+
+    fn result(
+        &self,
+        s: &Sequenced,
+        outcome: dmtbs_contract::Outcome,
+        replay_of: Option<dmtbs_proto::Replay>,
+    ) -> ReplicaResult {
         ReplicaResult {
             rm: self.me,
+            epoch: s.epoch,
             seq: s.seq,
             request_id: s.request_id,
             outcome,
+            replay_of,
         }
     }
+
 
     fn on_change(&mut self, change: Change) {
         if let Some(seq) = change.new_stable {
             // Keep what the replica has not been handed yet, whatever the checkpoint says.
             self.delivery
                 .truncate_below((seq + 1).min(self.fed_through + 1));
+            self.persist_stable(seq);
         }
         if let Some(seq) = change.own_mismatch
             && matches!(self.phase, Phase::Serving)
@@ -740,297 +725,6 @@ impl Node {
                 format!("its state at checkpoint {seq} differs from the one the others agree on"),
                 Choice::Next,
             );
-        }
-    }
-
-    fn quarantine(&mut self, module: &str, hash: &str, reason: String) {
-        let entry = QuarantineEntry {
-            hash: hash.to_owned(),
-            module: module.to_owned(),
-            by: self.me,
-            reason,
-        };
-        if self.modules.quarantine.add(entry.clone()) {
-            self.out
-                .push(Outgoing::ToAllRms(Message::Quarantined(entry)));
-        }
-    }
-
-    /// Install the stable checkpoint's state in a fresh instance of the same module: not a
-    /// replica fault (no quarantine, no swap counted), only a way past requests gone from the
-    /// peers' logs.
-    fn catch_up(&mut self) {
-        let target = self.checkpoints.stable().clone();
-        tracing::warn!(
-            rm = self.me,
-            delivered = self.delivery.delivered_through(),
-            checkpoint = target.seq,
-            "behind the stable checkpoint: catching up by state transfer"
-        );
-        self.behind_since = None;
-        self.generation += 1;
-        match self.modules.load(&self.module.0) {
-            Ok(module) => self.obtain(module, target, false),
-            Err(e) => self.fail(format!("{e:#}")),
-        }
-    }
-
-    /// Replace the replica: pick the module, then install a correct state and replay.
-    fn recover(&mut self, kind: SwapKind, reason: String, choice: Choice) {
-        tracing::warn!(
-            rm = self.me,
-            module = self.module.0,
-            reason,
-            "replacing the replica"
-        );
-        if let Phase::Fetching { cancel, .. } = &self.phase {
-            cancel.cancel();
-        }
-        self.generation += 1;
-        self.swaps += 1;
-        self.metrics.swap_decided(kind);
-        self.last_swap_reason = Some(reason.clone());
-        let module = match choice {
-            Choice::Next => {
-                let (name, hash) = self.module.clone();
-                self.quarantine(&name, &hash, reason);
-                self.modules.first_usable()
-            }
-            Choice::Same => self
-                .modules
-                .load(&self.module.0)
-                .or_else(|_| self.modules.first_usable()),
-            Choice::Named(name) => self.modules.load(&name),
-        };
-        match module {
-            Ok(module) => {
-                let target = self.checkpoints.stable().clone();
-                self.obtain(module, target, false);
-            }
-            Err(e) => self.fail(format!("{e:#}")),
-        }
-    }
-
-    fn fail(&mut self, why: String) {
-        tracing::error!(
-            rm = self.me,
-            why,
-            "no usable module: the replica stays silent until an operator swaps one in"
-        );
-        self.metrics.swap_abandoned();
-        self.phase = Phase::Failed;
-    }
-
-    /// Get the state of checkpoint `target` — our own copy if it is the agreed one, the empty
-    /// state at 0, otherwise from a peer holding it — then install it.
-    fn obtain(&mut self, module: ReplicaModule, target: Stable, joining: bool) {
-        let own = if target.seq == 0 {
-            Some(Arc::new(CanonicalState::empty()))
-        } else if target.seq == self.checkpoints.stable().seq {
-            self.checkpoints.own_stable_state()
-        } else {
-            None
-        };
-        if let Some(state) = own {
-            self.install(module, target, state, joining);
-            return;
-        }
-        let cancel = CancellationToken::new();
-        let holders: Vec<_> = target
-            .holders
-            .iter()
-            .filter(|&&r| r != self.me)
-            .filter_map(|&r| self.config.rm(r).map(|s| (r, s.addr)))
-            .collect();
-        let (codec, generation, sender) = (
-            self.transfer_codec.clone(),
-            self.generation,
-            self.fetched.clone(),
-        );
-        let timeout = Timeouts::ms(self.config.recovery.transfer_timeout_ms);
-        let (seq, digest, token) = (target.seq, target.digest, cancel.clone());
-        tokio::spawn(async move {
-            // Each holder in turn; if none delivers, report it (after a pause) and the RM
-            // retries with the then-stable checkpoint — peers drop older states as new
-            // checkpoints become stable.
-            for &(peer, addr) in &holders {
-                let attempt = tokio::select! {
-                    _ = token.cancelled() => return,
-                    r = transfer::fetch(addr, &codec, seq, digest, timeout) => r,
-                };
-                match attempt {
-                    Ok(state) => {
-                        let _ = sender.send((generation, Ok(state)));
-                        return;
-                    }
-                    Err(e) => tracing::warn!(peer, seq, error = %e, "state transfer failed"),
-                }
-            }
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = tokio::time::sleep(RETRY) => {}
-            }
-            let _ = sender.send((
-                generation,
-                Err(anyhow::anyhow!("no peer delivered checkpoint {seq}")),
-            ));
-        });
-        self.phase = Phase::Fetching {
-            module,
-            target,
-            cancel,
-            joining,
-        };
-    }
-
-    fn on_fetched(&mut self, generation: u64, state: anyhow::Result<CanonicalState>) {
-        if generation != self.generation {
-            return;
-        }
-        let Phase::Fetching {
-            module,
-            target,
-            joining,
-            ..
-        } = std::mem::replace(&mut self.phase, Phase::Failed)
-        else {
-            return;
-        };
-        match state {
-            Ok(state) => {
-                self.metrics.state_fetched();
-                self.install(module, target, Arc::new(state), joining);
-            }
-            Err(e) if joining => {
-                tracing::warn!(rm = self.me, error = %e, "joining again");
-                let now = Instant::now();
-                self.phase = Phase::Joining {
-                    since: now,
-                    first_answer: None,
-                    last_ask: now - RETRY,
-                    answers: BTreeMap::new(),
-                };
-            }
-            Err(e) => {
-                tracing::warn!(rm = self.me, error = %e, "fetching the newest stable checkpoint instead");
-                let target = self.checkpoints.stable().clone();
-                self.obtain(module, target, false);
-            }
-        }
-    }
-
-    /// Install `state` (the one after request `target.seq`) in a fresh instance of `module`,
-    /// then replay the log from there.
-    fn install(
-        &mut self,
-        module: ReplicaModule,
-        target: Stable,
-        state: Arc<CanonicalState>,
-        joining: bool,
-    ) {
-        // A state past what was delivered here moves delivery forward (a no-op otherwise).
-        self.delivery.start_at(target.seq + 1);
-        // Catching up (status) until the replay reaches what exists now.
-        self.caught_up_at = self.delivery.latest_known();
-        self.last_replaced = Some(Instant::now());
-        if joining {
-            // A restarted RM answers only for requests after those already sequenced when it
-            // joined: older results are stale and the front ends have moved on. In a new
-            // cluster (nothing checkpointed yet) the first requests may arrive while every RM
-            // is still joining, so there it answers everything.
-            if target.seq > 0 {
-                self.results_sent_through = self.delivery.latest_known();
-            }
-        } else if let Some(range) = self.delivery.log_range()
-            && range.first > target.seq + 1
-        {
-            tracing::error!(
-                rm = self.me,
-                checkpoint = target.seq,
-                log_from = range.first,
-                "the log no longer reaches back to the checkpoint; the replay would be incomplete"
-            );
-        }
-        self.strikes.reset(self.results_sent_through);
-        self.checkpoints.reset_to(target.clone());
-        // The installed state is this replica's own at that checkpoint too (and can be served).
-        self.checkpoints
-            .own(target.seq, target.digest, state.clone());
-        self.metrics.installing();
-        self.applier.submit(Job::Replace {
-            generation: self.generation,
-            module,
-            state,
-        });
-        self.applied_through = target.seq;
-        self.fed_through = target.seq;
-        self.phase = Phase::Serving;
-        self.feed();
-    }
-
-    /// Probe a peer the front end found silent (at most once per `PROBE_EVERY`).
-    fn probe(&mut self, suspect: RmId) {
-        let now = Instant::now();
-        if self
-            .last_probe
-            .get(&suspect)
-            .is_some_and(|t| now.duration_since(*t) < PROBE_EVERY)
-        {
-            return;
-        }
-        self.last_probe.insert(suspect, now);
-        let nonce = self.next_nonce;
-        self.next_nonce += 1;
-        self.probes.insert(suspect, (nonce, now, now));
-        self.out
-            .push(Outgoing::To(NodeId::Rm(suspect), Message::Probe { nonce }));
-    }
-
-    /// Our judgement of a probed suspect: counted here and told to the other RMs.
-    fn suspect(&mut self, suspect: RmId, dead: bool) {
-        self.out
-            .push(Outgoing::ToAllRms(Message::Suspicion { suspect, dead }));
-        self.count_suspicion(suspect, self.me, dead);
-    }
-
-    /// A majority of the RMs other than the suspect judging it dead or hung is an agreement.
-    fn count_suspicion(&mut self, suspect: RmId, voter: RmId, dead: bool) {
-        if voter == suspect {
-            return;
-        }
-        let now = Instant::now();
-        let votes = self.suspicions.entry(suspect).or_default();
-        votes.insert(voter, (dead, now));
-        votes.retain(|_, (_, t)| now.duration_since(*t) < SUSPICION_FRESH);
-        let dead_votes = votes.values().filter(|(d, _)| *d).count();
-        let majority = (self.config.rms.len() - 1) / 2 + 1;
-        if dead_votes < majority {
-            return;
-        }
-        self.suspicions.remove(&suspect);
-        self.agreed_dead.insert(suspect, now);
-        tracing::warn!(
-            rm = self.me,
-            suspect,
-            "a majority of replica managers agree the replica is dead or hung"
-        );
-        if suspect == self.me && matches!(self.phase, Phase::Serving) {
-            // This RM knows its own replica: only if it really is inside one call for too long
-            // is it hung. Otherwise the probes or their answers were lost on the network, and
-            // replacing a working replica (and quarantining a good module) would be wrong.
-            let hang = Timeouts::ms(self.config.recovery.hang_ms);
-            if self.applier.busy_for().is_some_and(|t| t > hang) {
-                self.recover(
-                    SwapKind::Hung,
-                    "a majority of replica managers found it hung".into(),
-                    Choice::Next,
-                );
-            } else {
-                tracing::warn!(
-                    rm = self.me,
-                    "peers judged this RM dead, but its replica is responsive: messages were lost"
-                );
-            }
         }
     }
 }

@@ -4,12 +4,14 @@
 //!
 //! ```text
 //! request:  u32 length (big-endian) | a codec-framed `Message::StateWanted { seq, digest }`
-//! answer:   "OK" | u64 length | postcard(CanonicalState)     or     "NO" (not held)
+//! answer:   "OK" | u64 length | postcard((CanonicalState, executed))     or     "NO" (not held)
 //! ```
 //!
 //! The request is authenticated like a datagram (cluster key, sender an RM). The answer needs
 //! no MAC: the fetcher hashes the state it receives and keeps it only if the digest is the one
-//! two replicas agreed on.
+//! two replicas agreed on. `executed` is the RM's table of executed requests at that checkpoint
+//! (`executed.rs`, as bytes), which the digest does not cover: it comes from an RM whose replica
+//! agreed, and only ever answers repeats of requests.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::checkpoints::OwnStates;
+use super::checkpoints::{OwnStates, RmState};
+use super::executed::Executed;
 
 /// Largest request accepted: a `StateWanted` is under 100 bytes.
 const MAX_REQUEST: u32 = 1_024;
@@ -91,7 +94,7 @@ async fn answer(mut stream: TcpStream, codec: &Codec, own: &OwnStates) -> anyhow
     let sent = state.is_some();
     match state {
         Some(state) => {
-            let bytes = postcard::to_allocvec(&*state)?;
+            let bytes = postcard::to_allocvec(&(&state.replica, state.executed.to_bytes()))?;
             stream.write_all(b"OK").await?;
             stream.write_u64(bytes.len() as u64).await?;
             stream.write_all(&bytes).await?;
@@ -111,7 +114,7 @@ pub async fn fetch(
     seq: u64,
     digest: Digest,
     timeout: Duration,
-) -> anyhow::Result<CanonicalState> {
+) -> anyhow::Result<RmState> {
     let request = codec.encode(&Message::StateWanted { seq, digest });
     let fetched = tokio::time::timeout(timeout, async {
         let mut stream = TcpStream::connect(addr).await?;
@@ -128,10 +131,12 @@ pub async fn fetch(
     })
     .await
     .map_err(|_| anyhow::anyhow!("state transfer from {addr} took longer than {timeout:?}"))??;
-    let state: CanonicalState = postcard::from_bytes(&fetched)?;
+    let (replica, executed): (CanonicalState, Vec<u8>) = postcard::from_bytes(&fetched)?;
     anyhow::ensure!(
-        StateDigest::of(&state).0 == digest,
+        StateDigest::of(&replica).0 == digest,
         "the state from {addr} does not have the agreed digest"
     );
-    Ok(state)
+    let executed = Executed::from_bytes(&executed)
+        .map_err(|e| anyhow::anyhow!("the executed-requests table from {addr}: {e}"))?;
+    Ok(RmState { replica, executed })
 }

@@ -187,9 +187,11 @@ async fn requests_are_counted_by_operation_and_outcome_and_timed() {
 fn result(rm: u8, seq: u64, outcome: Outcome) -> ReplicaResult {
     ReplicaResult {
         rm,
+        epoch: 1,
         seq,
         request_id: seq,
         outcome,
+        replay_of: None,
     }
 }
 

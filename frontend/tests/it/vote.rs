@@ -32,9 +32,11 @@ fn bad() -> Outcome {
 fn result(rm: RmId, seq: u64, outcome: Outcome) -> ReplicaResult {
     ReplicaResult {
         rm,
+        epoch: 1,
         seq,
         request_id: seq * 10,
         outcome,
+        replay_of: None,
     }
 }
 

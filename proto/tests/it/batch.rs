@@ -8,10 +8,12 @@ use crate::common::{book, key, outcomes, pair, s, today};
 fn sequenced(count: u64) -> Vec<Sequenced> {
     (1..=count)
         .map(|seq| Sequenced {
+            epoch: 1,
             seq,
             today: today(),
             fe: (seq % 3) as u16,
             request_id: 10_000 + seq,
+            key: None,
             operation: book(&format!("ATWC{:04}", seq % 10_000), (seq % 5) as u32 + 1),
         })
         .collect()
@@ -80,9 +82,11 @@ fn results_pack_too() {
     let items: Vec<ReplicaResult> = (0..20_000u64)
         .map(|i| ReplicaResult {
             rm: 3,
+            epoch: 1,
             seq: i + 1,
             request_id: i,
             outcome: outcomes()[(i % 12) as usize].clone(),
+            replay_of: None,
         })
         .collect();
     let datagrams = tx.encode_batched(items.clone(), Message::Results).unwrap();

@@ -6,8 +6,8 @@ use dmtbs_contract::{
     ShowRemoved, Success,
 };
 use dmtbs_proto::{
-    Accepted, AdminCommand, ClientRequest, ClusterKey, Codec, LinkDrop, Message, NodeId,
-    ReplicaResult, SeqRange, Sequenced, Verdict,
+    Accepted, AdminCommand, ClientRequest, ClusterKey, Codec, EpochState, LinkDrop, Message,
+    NodeId, Replay, ReplicaResult, SeqRange, Sequenced, Verdict,
 };
 
 /// The test cluster's key, raw, so tests can compute tags independently of the codec.
@@ -171,6 +171,7 @@ pub fn every_variant() -> Vec<Message> {
                 .map(|(i, operation)| ClientRequest {
                     fe: 7,
                     request_id: 1000 + i as u64,
+                    key: (i == 0).then(|| "retry-7f3a".to_owned()),
                     operation: operation.clone(),
                 })
                 .collect(),
@@ -178,10 +179,12 @@ pub fn every_variant() -> Vec<Message> {
         Message::Submit(Vec::new()),
         Message::Accepted(vec![
             Accepted {
+                epoch: 3,
                 request_id: 1000,
                 seq: 41,
             },
             Accepted {
+                epoch: 3,
                 request_id: 1001,
                 seq: 42,
             },
@@ -190,10 +193,12 @@ pub fn every_variant() -> Vec<Message> {
             ops.iter()
                 .enumerate()
                 .map(|(i, operation)| Sequenced {
+                    epoch: 3,
                     seq: 41 + i as u64,
                     today: today(),
                     fe: 7,
                     request_id: 1000 + i as u64,
+                    key: (i == 0).then(|| "retry-7f3a".to_owned()),
                     operation: operation.clone(),
                 })
                 .collect(),
@@ -220,9 +225,14 @@ pub fn every_variant() -> Vec<Message> {
                 .enumerate()
                 .map(|(i, outcome)| ReplicaResult {
                     rm: 4,
+                    epoch: 3,
                     seq: 41 + i as u64,
                     request_id: 1000 + i as u64,
                     outcome,
+                    replay_of: (i == 1).then_some(Replay {
+                        seq: 7,
+                        same_operation: true,
+                    }),
                 })
                 .collect(),
         ),
@@ -232,6 +242,18 @@ pub fn every_variant() -> Vec<Message> {
             wrong: vec![3],
             silent: vec![],
         }),
+        Message::EpochWanted { epoch: 4 },
+        Message::EpochState(EpochState {
+            rm: 2,
+            promised: 4,
+            epoch: 3,
+            durable_through: 1_234_567,
+            fresh: false,
+        }),
+        Message::EpochStart {
+            epoch: 4,
+            start: 1_234_567,
+        },
     ]
     .into_iter()
     .chain(chaos_variants())

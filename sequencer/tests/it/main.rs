@@ -10,5 +10,7 @@ mod retransmit;
 mod buffer;
 // Heartbeats on ticks.
 mod heartbeat;
+// A new sequencer's recovery: epochs, the start, the lost-majority refusal.
+mod epochs;
 // One sequencer and four RMs' delivery over a lossy, duplicating, reordering network.
 mod simulation;

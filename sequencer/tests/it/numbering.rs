@@ -11,8 +11,8 @@ fn many_front_ends_get_consecutive_numbers_and_every_rm_gets_every_request() {
     let seed = seed_from_env(0x5E0_0001);
     eprintln!("seed {seed} (DMTBS_SEED={seed} to reproduce)");
     let mut rng = Rng::new(seed);
-    let mut s = sequencer(8, 100_000);
     let now = Instant::now();
+    let mut s = sequencer(8, 100_000, now);
     let mut next_id: HashMap<u16, u64> = HashMap::new();
     let mut multicast_seqs = Vec::new();
     let mut given: HashMap<(u16, u64), u64> = HashMap::new();
@@ -51,8 +51,8 @@ fn many_front_ends_get_consecutive_numbers_and_every_rm_gets_every_request() {
 
 #[test]
 fn deliver_batches_respect_the_limit() {
-    let mut s = sequencer(4, 1000);
     let now = Instant::now();
+    let mut s = sequencer(4, 1000, now);
     let out = submit(&mut s, 1, &(1..=10).collect::<Vec<_>>(), now);
     let sizes: Vec<usize> = multicast(&out).iter().map(Vec::len).collect();
     assert_eq!(sizes, vec![4, 4, 2]);

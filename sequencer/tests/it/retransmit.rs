@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use dmtbs_proto::{Message, NodeId};
-use dmtbs_sequencer::{Sequencer, SequencerConfig};
+use dmtbs_sequencer::SequencerConfig;
 use dmtbs_testkit::rng::{Rng, seed_from_env};
 
 use crate::support::*;
@@ -12,8 +12,8 @@ fn retransmissions_keep_their_number_and_are_multicast_once() {
     let seed = seed_from_env(0x5E0_0002);
     eprintln!("seed {seed} (DMTBS_SEED={seed} to reproduce)");
     let mut rng = Rng::new(seed);
-    let mut s = sequencer(5, 100_000);
     let now = Instant::now();
+    let mut s = sequencer(5, 100_000, now);
 
     // Every (fe, id) submitted 1–6 times, all copies shuffled together, sent in small groups.
     let mut copies = Vec::new();
@@ -59,8 +59,8 @@ fn retransmissions_keep_their_number_and_are_multicast_once() {
 
 #[test]
 fn submits_not_from_the_named_front_end_are_refused() {
-    let mut s = sequencer(8, 100);
     let now = Instant::now();
+    let mut s = sequencer(8, 100, now);
     let forged = Message::Submit(vec![request(1, 1), request(2, 1)]);
     assert!(
         s.on_message(NodeId::FrontEnd(1), forged, today(), now)
@@ -82,8 +82,8 @@ fn submits_not_from_the_named_front_end_are_refused() {
 fn a_retransmission_older_than_the_window_is_never_sequenced_again() {
     let mut config = SequencerConfig::new(RMS);
     config.dedup_window = 3;
-    let mut s = Sequencer::new(config);
     let now = Instant::now();
+    let mut s = started(config, now);
     submit(&mut s, 1, &[1, 2, 3, 4, 5], now);
     // Ids 1 and 2 are forgotten: refused, neither answered nor multicast.
     assert!(submit(&mut s, 1, &[1], now).is_empty());

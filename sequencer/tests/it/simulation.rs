@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use dmtbs_host::delivery::{Delivery, DeliveryConfig};
 use dmtbs_proto::{ClientRequest, FeId, Message, NodeId, Outgoing, Sequenced};
-use dmtbs_sequencer::{Sequencer, SequencerConfig};
+use dmtbs_sequencer::SequencerConfig;
 use dmtbs_testkit::rng::{Rng, seed_from_env};
 
 use crate::support::*;
@@ -112,7 +112,7 @@ fn run(seed: u64) {
     config.buffer_limit = 256;
     config.heartbeat_interval = Duration::from_millis(25);
     config.rm_timeout = Duration::from_millis(200);
-    let mut sequencer = Sequencer::new(config);
+    let mut sequencer = started(config, at(0));
     let mut fes: Vec<Fe> = (1..=3)
         .map(|id| Fe {
             id,
@@ -180,6 +180,8 @@ fn run(seed: u64) {
                             rm.delivered.extend(ready);
                         }
                         Message::Heartbeat { latest } => rm.delivery.on_heartbeat(latest),
+                        // One epoch throughout (the sequencer had recovered before tick 0).
+                        Message::EpochStart { epoch: 1, start: 0 } => {}
                         Message::Nack { rm: peer, missing } => {
                             let out = rm.delivery.on_peer_nack(peer, &missing);
                             net.send_all(tick, to, out);

@@ -3,8 +3,10 @@
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::Date;
-use dmtbs_proto::{Accepted, ClientRequest, FeId, Message, NodeId, Outgoing, Sequenced};
-use dmtbs_sequencer::{Sequencer, SequencerConfig};
+use dmtbs_proto::{
+    Accepted, ClientRequest, Epoch, EpochState, FeId, Message, NodeId, Outgoing, RmId, Sequenced,
+};
+use dmtbs_sequencer::{Phase, Sequencer, SequencerConfig};
 use dmtbs_testkit::build;
 
 pub const RMS: [u8; 4] = [1, 2, 3, 4];
@@ -13,20 +15,79 @@ pub fn today() -> Date {
     build::date(2026, 3, 1)
 }
 
-/// A sequencer for RMs 1–4 with the given batch and buffer limits.
-pub fn sequencer(batch_limit: usize, buffer_limit: usize) -> Sequencer {
+/// The configuration of [`sequencer`]: RMs 1–4, the given batch and buffer limits.
+pub fn config(batch_limit: usize, buffer_limit: usize) -> SequencerConfig {
     let mut config = SequencerConfig::new(RMS);
     config.batch_limit = batch_limit;
     config.buffer_limit = buffer_limit;
     config.heartbeat_interval = Duration::from_millis(100);
     config.rm_timeout = Duration::from_secs(1);
-    Sequencer::new(config)
+    config.epoch_retry = Duration::from_millis(50);
+    config
+}
+
+/// A sequencer for RMs 1–4 with the given batch and buffer limits, numbering since `now` (see
+/// [`started`]).
+pub fn sequencer(batch_limit: usize, buffer_limit: usize, now: Instant) -> Sequencer {
+    started(config(batch_limit, buffer_limit), now)
+}
+
+/// A sequencer of a brand-new cluster that has finished its recovery at `now` and numbers from
+/// 1 in epoch 1: every configured RM answered that its store is empty, and acknowledged having
+/// everything through 0. Nothing was ticked or sequenced yet; every RM was heard from at `now`.
+pub fn started(config: SequencerConfig, now: Instant) -> Sequencer {
+    let rms = config.rms.clone();
+    let mut s = Sequencer::new(config);
+    for &rm in &rms {
+        answer(&mut s, epoch_state(rm, 1, 0, 0, true), now);
+    }
+    for &rm in &rms {
+        assert!(ack(&mut s, rm, 0, now).is_empty());
+    }
+    assert_eq!(
+        (s.phase(), s.epoch(), s.start(), s.latest()),
+        (Phase::Numbering, 1, 0, 0)
+    );
+    s
+}
+
+/// An RM's answer to `EpochWanted`.
+pub fn epoch_state(
+    rm: RmId,
+    promised: Epoch,
+    epoch: Epoch,
+    durable_through: u64,
+    fresh: bool,
+) -> EpochState {
+    EpochState {
+        rm,
+        promised,
+        epoch,
+        durable_through,
+        fresh,
+    }
+}
+
+/// Hands the sequencer an RM's `EpochState`, from that RM.
+pub fn answer(s: &mut Sequencer, state: EpochState, now: Instant) -> Vec<Outgoing> {
+    s.on_message(
+        NodeId::Rm(state.rm),
+        Message::EpochState(state),
+        today(),
+        now,
+    )
+}
+
+/// Hands the sequencer an RM's `Ack`, from that RM.
+pub fn ack(s: &mut Sequencer, rm: RmId, through: u64, now: Instant) -> Vec<Outgoing> {
+    s.on_message(NodeId::Rm(rm), Message::Ack { rm, through }, today(), now)
 }
 
 pub fn request(fe: FeId, request_id: u64) -> ClientRequest {
     ClientRequest {
         fe,
         request_id,
+        key: None,
         operation: build::schedule("ATWC1234", &format!("ATWC{:04}", request_id % 10_000)),
     }
 }

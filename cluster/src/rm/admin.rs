@@ -1,0 +1,100 @@
+//! The operator's side of a replica manager: commands through a front end (status, swap,
+//! quarantine, chaos), the status it reports, and its metrics mirrored from its state.
+
+use dmtbs_proto::{AdminCommand, Health, Message, NodeId, Outgoing, RmStatus};
+
+use super::metrics::{Snapshot, SwapKind};
+use super::{Choice, Node, Phase};
+
+impl Node {
+
+    pub(super) fn on_admin(&mut self, from: NodeId, command: AdminCommand) {
+        let (nonce, error) = match command {
+            AdminCommand::Status { nonce } => (nonce, None),
+            AdminCommand::Swap { nonce, module } => {
+                let error = match self.modules.load(&module) {
+                    Ok(_) => {
+                        self.recover(
+                            SwapKind::Operator,
+                            format!("operator swap to {module}"),
+                            Choice::Named(module),
+                        );
+                        None
+                    }
+                    Err(e) => Some(format!("{e:#}")),
+                };
+                (nonce, error)
+            }
+            AdminCommand::ClearQuarantine { nonce, module } => {
+                let removed = self.modules.quarantine.clear(module.as_deref());
+                let error = (removed.is_empty() && module.is_some())
+                    .then(|| format!("{} is not quarantined", module.unwrap_or_default()));
+                (nonce, error)
+            }
+            // Chaos is the wire's business, answered as every kind of node answers it.
+            chaos @ (AdminCommand::Drop { .. }
+            | AdminCommand::Heal { .. }
+            | AdminCommand::Links { .. }) => {
+                let reply = self.wire.answer_admin(from, &chaos);
+                self.out.push(reply);
+                return;
+            }
+        };
+        self.out.push(Outgoing::To(
+            from,
+            Message::Status {
+                nonce,
+                status: Box::new(self.status()),
+                error,
+            },
+        ));
+    }
+
+
+    pub(super) fn status(&self) -> RmStatus {
+        let stable = self.checkpoints.stable();
+        RmStatus {
+            rm: self.me,
+            pid: std::process::id(),
+            module: self.module.0.clone(),
+            hash: self.module.1.clone(),
+            health: self.health(),
+            applied_through: self.applied_through,
+            delivered_through: self.delivery.delivered_through(),
+            consecutive_wrong: self.strikes.wrong,
+            consecutive_silent: self.strikes.silent,
+            swaps: self.swaps,
+            stable_checkpoint: stable.seq,
+            stable_digest: stable.digest,
+            own_checkpoint: self.checkpoints.own_latest(),
+            last_swap_reason: self.last_swap_reason.clone(),
+            quarantine: self.modules.quarantine.list(),
+            agreed_dead: self.agreed_dead.keys().copied().collect(),
+        }
+    }
+
+
+    pub(super) fn health(&self) -> Health {
+        match self.phase {
+            Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
+            Phase::Failed => Health::Failed,
+            Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
+            Phase::Serving => Health::Serving,
+        }
+    }
+
+
+    /// Mirrors the RM's state into its gauges (on ticks and after each replica job).
+    pub(super) fn sync_metrics(&mut self) {
+        let snapshot = Snapshot {
+            health: self.health(),
+            applied_through: self.applied_through,
+            delivery: &self.delivery,
+            consecutive_wrong: self.strikes.wrong,
+            consecutive_silent: self.strikes.silent,
+            stable_checkpoint: self.checkpoints.stable().seq,
+            module: &self.module,
+        };
+        self.metrics.sync(&snapshot);
+    }
+}

@@ -1,0 +1,237 @@
+//! A new sequencer's recovery: which epoch it numbers in, and where the history it continues
+//! ends — learned from a majority of the replica managers' durable logs (anchor: Viewstamped
+//! Replication's view change, NOPaxos' session change).
+//!
+//! The rules, for a candidate epoch (1 at first):
+//! - An answer (`EpochState`) whose `promised` is higher than the candidate, or whose `epoch`
+//!   is the candidate or higher, shows that the candidate is not new: the candidate becomes the
+//!   highest of those numbers plus one, every answer is forgotten and the RMs are asked again.
+//! - An answer promising a lower epoch answered an earlier, lower candidate: it is ignored.
+//! - With promises for the candidate from a majority of the configured RMs, the start is the
+//!   highest `durable_through` among them — provided the RMs that still hold data (`fresh ==
+//!   false`) are themselves a majority, or none does (a brand-new cluster). Otherwise more
+//!   answers are awaited, and once every configured RM has promised with fewer than a majority
+//!   still holding data, the sequencer refuses to start ([`StartRefused`]): a majority lost its
+//!   disks, and what it held cannot be told from what it never had.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use dmtbs_proto::{Epoch, EpochState, RmId};
+
+/// What an answer changed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing decided: more answers are needed (or the answer was stale).
+    Wait,
+    /// The candidate was raised to this epoch: ask every RM again, at once.
+    Raised(Epoch),
+    /// The epoch and where it starts (it numbers from `start + 1`).
+    Decided { epoch: Epoch, start: u64 },
+    /// The sequencer must not start.
+    Refused(StartRefused),
+}
+
+/// The answers gathered for the current candidate epoch.
+#[derive(Debug)]
+pub(crate) struct Recovery {
+    /// The configured RMs.
+    rms: BTreeSet<RmId>,
+    /// The epoch promises are asked for.
+    candidate: Epoch,
+    /// Promises for `candidate`, one per RM (the latest one).
+    answers: BTreeMap<RmId, EpochState>,
+}
+
+impl Recovery {
+    pub(crate) fn new(rms: &[RmId]) -> Self {
+        Recovery {
+            rms: rms.iter().copied().collect(),
+            candidate: 1,
+            answers: BTreeMap::new(),
+        }
+    }
+
+    /// More than half of the configured RMs (3 of 4).
+    pub(crate) fn majority(&self) -> usize {
+        self.rms.len() / 2 + 1
+    }
+
+    pub(crate) fn candidate(&self) -> Epoch {
+        self.candidate
+    }
+
+    /// The promises for the current candidate, by RM.
+    pub(crate) fn answers(&self) -> impl Iterator<Item = &EpochState> {
+        self.answers.values()
+    }
+
+    /// The configured RMs that have not promised the current candidate.
+    pub(crate) fn not_answered(&self) -> Vec<RmId> {
+        self.rms
+            .iter()
+            .copied()
+            .filter(|rm| !self.answers.contains_key(rm))
+            .collect()
+    }
+
+    /// Takes one answer from a configured RM (the caller checked the sender).
+    pub(crate) fn on_answer(&mut self, state: EpochState) -> Step {
+        if !self.rms.contains(&state.rm) {
+            return Step::Wait;
+        }
+        if state.promised > self.candidate || state.epoch >= self.candidate {
+            self.candidate = state.promised.max(state.epoch).saturating_add(1);
+            self.answers.clear();
+            return Step::Raised(self.candidate);
+        }
+        if state.promised < self.candidate {
+            // The answer to an earlier, lower candidate.
+            return Step::Wait;
+        }
+        self.answers.insert(state.rm, state);
+        self.decide()
+    }
+
+    fn decide(&self) -> Step {
+        let majority = self.majority();
+        if self.answers.len() < majority {
+            return Step::Wait;
+        }
+        let kept = self.answers.values().filter(|s| !s.fresh).count();
+        if kept == 0 || kept >= majority {
+            let start = self
+                .answers
+                .values()
+                .map(|s| s.durable_through)
+                .max()
+                .unwrap_or(0);
+            return Step::Decided {
+                epoch: self.candidate,
+                start,
+            };
+        }
+        if self.answers.len() < self.rms.len() {
+            // Someone not heard from yet may still hold data.
+            return Step::Wait;
+        }
+        Step::Refused(StartRefused {
+            epoch: self.candidate,
+            holding: self
+                .answers
+                .values()
+                .filter(|s| !s.fresh)
+                .map(|s| (s.rm, s.durable_through))
+                .collect(),
+            empty: self
+                .answers
+                .values()
+                .filter(|s| s.fresh)
+                .map(|s| s.rm)
+                .collect(),
+            majority,
+            rms: self.rms.len(),
+        })
+    }
+}
+
+/// Why a new sequencer refuses to number anything: every configured RM answered, some still
+/// hold data but fewer than a majority do — a majority lost its disks. Numbering on would
+/// invent a history (requests clients were answered for could be given out again), so the
+/// sequencer stops and an operator decides. Its message says who holds what and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartRefused {
+    /// The epoch the sequencer asked for.
+    pub epoch: Epoch,
+    /// The RMs whose store holds requests, each with the last one of its durable log.
+    pub holding: Vec<(RmId, u64)>,
+    /// The RMs reporting an empty store.
+    pub empty: Vec<RmId>,
+    /// How many RMs must hold data (more than half of them).
+    pub majority: usize,
+    /// How many RMs are configured.
+    pub rms: usize,
+}
+
+impl fmt::Display for StartRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let holding: Vec<String> = self
+            .holding
+            .iter()
+            .map(|(rm, through)| format!("RM {rm} holds requests through seq {through}"))
+            .collect();
+        let empty: Vec<String> = self.empty.iter().map(|rm| format!("RM {rm}")).collect();
+        write!(
+            f,
+            "the sequencer refuses to start: {}, but {} {} an empty store. A majority of the \
+             replica managers has lost its disks (only {} of {} still hold data, {} are needed to \
+             know where the history ends), and the cluster refuses to invent state. Restore the \
+             lost replica managers' data folders (from a backup), or start a fresh cluster with \
+             an empty data directory for every replica manager (every booking is then lost)",
+            and_list(&holding),
+            and_list(&empty),
+            if self.empty.len() == 1 {
+                "reports"
+            } else {
+                "report"
+            },
+            self.holding.len(),
+            self.rms,
+            self.majority,
+        )
+    }
+}
+
+impl std::error::Error for StartRefused {}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(rm: RmId, promised: Epoch, epoch: Epoch, through: u64, fresh: bool) -> EpochState {
+        EpochState {
+            rm,
+            promised,
+            epoch,
+            durable_through: through,
+            fresh,
+        }
+    }
+
+    #[test]
+    fn the_refusal_names_who_holds_what() {
+        let mut r = Recovery::new(&[1, 2, 3, 4]);
+        assert_eq!(r.on_answer(state(1, 1, 0, 120, false)), Step::Wait);
+        assert_eq!(r.on_answer(state(2, 1, 0, 118, false)), Step::Wait);
+        assert_eq!(r.on_answer(state(3, 1, 0, 0, true)), Step::Wait);
+        let Step::Refused(refused) = r.on_answer(state(4, 1, 0, 0, true)) else {
+            panic!("expected a refusal");
+        };
+        assert_eq!(
+            refused.to_string(),
+            "the sequencer refuses to start: RM 1 holds requests through seq 120 and RM 2 holds \
+             requests through seq 118, but RM 3 and RM 4 report an empty store. A majority of the \
+             replica managers has lost its disks (only 2 of 4 still hold data, 3 are needed to \
+             know where the history ends), and the cluster refuses to invent state. Restore the \
+             lost replica managers' data folders (from a backup), or start a fresh cluster with \
+             an empty data directory for every replica manager (every booking is then lost)"
+        );
+    }
+
+    #[test]
+    fn an_answer_from_an_unknown_rm_counts_for_nothing() {
+        let mut r = Recovery::new(&[1, 2, 3, 4]);
+        assert_eq!(r.on_answer(state(9, 7, 7, 5, false)), Step::Wait);
+        assert_eq!(r.candidate(), 1);
+        assert_eq!(r.not_answered(), vec![1, 2, 3, 4]);
+    }
+}
