@@ -41,8 +41,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start a whole local cluster (sequencer, four replica managers running the four
-    /// implementations, a front end), each node a child process of this one; restart replica
-    /// managers and front ends that die; Ctrl-C or SIGTERM stops them all.
+    /// implementations, a front end), each node a child process of this one; restart any node
+    /// that dies (a sequencer that refuses to start stops the cluster); Ctrl-C or SIGTERM stops
+    /// them all.
     Up(up::Args),
     /// Run the sequencer of a cluster.
     Sequencer {
@@ -157,7 +158,13 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            // A sequencer that refused to start has a code of its own: `dmtbs up` stops the
+            // cluster rather than restart it.
+            if dmtbs_cluster::sequencer::is_start_refusal(&e) {
+                ExitCode::from(dmtbs_cluster::sequencer::EXIT_START_REFUSED)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

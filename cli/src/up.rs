@@ -3,23 +3,29 @@
 //! The supervisor writes the effective cluster file into the run directory, starts every node as
 //! a child (`dmtbs rm --id N --config … --pid-file …`, and so on), waits until each has written
 //! its pid file and the front ends answer HTTP, then prints how to use the cluster. While it
-//! runs it restarts replica managers and front ends that exit or are killed (with a growing
-//! delay when one keeps dying). The sequencer is not restarted: it is assumed failure-free, and a
-//! new one would number requests from 1 again, so its death stops the cluster with an error.
-//! Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after [`STOP_GRACE`]) and `up`
-//! exits 0.
+//! runs it restarts every node that exits or is killed — replica managers, front ends and the
+//! sequencer alike (with a growing delay when one keeps dying). A restarted sequencer learns
+//! from the replica managers' durable logs where the history ends and numbers on after it in a
+//! new epoch. One exit is not retried: a sequencer that refused to start because a majority of
+//! the replica managers lost their disks exits with
+//! [`EXIT_START_REFUSED`](dmtbs_cluster::sequencer::EXIT_START_REFUSED); restarting it could not
+//! help, so `up` stops the cluster with its message (which `up` relays from the sequencer's
+//! stderr). Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after [`STOP_GRACE`]) and
+//! `up` exits 0.
 
+use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
 use std::os::fd::AsFd as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use dmtbs_cluster::config::TransportMode;
 use dmtbs_cluster::rundir::{self, CONFIG_FILE, SUPERVISOR_PID_FILE};
+use dmtbs_cluster::sequencer::EXIT_START_REFUSED;
 use dmtbs_cluster::{ClusterConfig, config};
 use dmtbs_proto::{ClusterKey, NodeId};
 use tokio_util::sync::CancellationToken;
@@ -170,6 +176,10 @@ struct Node {
     /// When a dead node is due to be started again.
     restart_at: Option<Instant>,
     restarts: u32,
+    /// The sequencer's stderr is relayed through `up` (see [`relay`]) by this thread, which
+    /// keeps the last `error: …` line in `last_error`.
+    relay: Option<std::thread::JoinHandle<()>>,
+    last_error: Arc<Mutex<Option<String>>>,
 }
 
 impl Node {
@@ -186,9 +196,35 @@ impl Node {
         self.pid().is_some() && rundir::read_pid_file(&self.pid_file) == self.pid()
     }
 
-    /// May be restarted when it dies (see the module comment for why the sequencer is not).
-    fn restartable(&self) -> bool {
-        !matches!(self.node, NodeId::Sequencer)
+    /// If the node exited because it refused to start (see [`refused_to_start`]), the error
+    /// that stops the cluster, with the node's own message when it was caught.
+    fn refusal(&mut self, status: ExitStatus) -> Option<anyhow::Error> {
+        if !refused_to_start(self.node, status) {
+            return None;
+        }
+        // The process is gone, so its stderr is at its end: the relay is finishing.
+        if let Some(relay) = self.relay.take() {
+            let _ = relay.join();
+        }
+        let message = self
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        Some(match message {
+            Some(message) => anyhow::anyhow!(
+                "{message} [the {} exited with code {EXIT_START_REFUSED}; restarting it cannot \
+                 help, so the cluster stops]",
+                self.name()
+            ),
+            None => anyhow::anyhow!(
+                "the {} refused to start (exit code {EXIT_START_REFUSED}): a majority of the \
+                 replica managers lost their disks, and the cluster refuses to invent state (its \
+                 message above says which RMs hold data through which seq). Restore their data \
+                 folders, or start a fresh cluster with an empty data directory; the cluster stops",
+                self.name()
+            ),
+        })
     }
 
     fn spawn(&mut self, exe: &Path) -> anyhow::Result<()> {
@@ -198,6 +234,12 @@ impl Node {
         // Nodes log to stderr; anything a node printed to stdout would garble the banner, so
         // stdout goes to stderr too.
         command.stdout(std::io::stderr().as_fd().try_clone_to_owned()?);
+        // The sequencer's stderr is relayed, so that the reason of a refusal to start can end
+        // `up` too.
+        let relayed = matches!(self.node, NodeId::Sequencer);
+        if relayed {
+            command.stderr(Stdio::piped());
+        }
         // A group of its own, so a Ctrl-C at the terminal reaches only the supervisor, which
         // then stops the children in order (and does not mistake them for crashed).
         command.process_group(0);
@@ -214,10 +256,26 @@ impl Node {
                 Ok(())
             });
         }
-        let child = command
+        let mut child = command
             .spawn()
             .with_context(|| format!("starting {} ({})", self.name(), exe.display()))?;
         tracing::info!(node = self.name(), pid = child.id(), "node process started");
+        if let Some(stderr) = child.stderr.take() {
+            let last_error = Arc::clone(&self.last_error);
+            *last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            self.relay = Some(
+                std::thread::Builder::new()
+                    .name(format!("{}-stderr", self.name()))
+                    .spawn(move || {
+                        relay(
+                            std::io::BufReader::new(stderr),
+                            std::io::stderr(),
+                            &last_error,
+                        )
+                    })
+                    .context("starting the thread relaying the sequencer's stderr")?,
+            );
+        }
         self.child = Some(child);
         self.started = Instant::now();
         self.restart_at = None;
@@ -303,6 +361,8 @@ impl Supervised {
                     delay: Duration::ZERO,
                     restart_at: None,
                     restarts: 0,
+                    relay: None,
+                    last_error: Arc::default(),
                 }
             })
             .collect();
@@ -310,7 +370,7 @@ impl Supervised {
     }
 
     /// Starts every node, waits until all are ready, prints the banner, then keeps them running
-    /// until `shutdown` (Ok) or the sequencer dies (an error).
+    /// until `shutdown` (Ok) or the sequencer refuses to start (an error).
     async fn supervise(
         &mut self,
         config: &ClusterConfig,
@@ -357,6 +417,9 @@ impl Supervised {
         loop {
             for node in &mut self.nodes {
                 if let Some(status) = node.exited() {
+                    if let Some(refusal) = node.refusal(status) {
+                        return Err(refusal);
+                    }
                     anyhow::bail!(
                         "{} exited during start-up ({status}); its log is above. Command: {} {}",
                         node.name(),
@@ -392,15 +455,13 @@ impl Supervised {
         }
     }
 
-    /// Reaps children that died and restarts those that are due.
+    /// Reaps children that died and restarts those that are due; an error when the sequencer
+    /// refused to start.
     fn check_on_children(&mut self) -> anyhow::Result<()> {
         for node in &mut self.nodes {
             if let Some(status) = node.exited() {
-                if !node.restartable() {
-                    anyhow::bail!(
-                        "{} exited ({status}); it cannot be restarted without losing the order of requests, so the cluster stops",
-                        node.name()
-                    );
+                if let Some(refusal) = node.refusal(status) {
+                    return Err(refusal);
                 }
                 let delay = node.schedule_restart();
                 tracing::warn!(
@@ -470,6 +531,36 @@ impl Supervised {
                 let _ = child.wait();
                 let _ = std::fs::remove_file(&node.pid_file);
             }
+        }
+    }
+}
+
+/// Whether `node` exited because it refused to start: a sequencer that found a majority of the
+/// replica managers without their data exits with [`EXIT_START_REFUSED`], and starting it again
+/// would only refuse again. Any other exit, of any node, is a crash to restart.
+fn refused_to_start(node: NodeId, status: ExitStatus) -> bool {
+    matches!(node, NodeId::Sequencer) && status.code() == Some(i32::from(EXIT_START_REFUSED))
+}
+
+/// Copies a child's stderr to `to` line by line as it comes, keeping in `last_error` the last
+/// line `dmtbs` printed for a fatal error (`error: …`, without the prefix). Returns at the end
+/// of the stream (the child exited); a failed write to `to` drops the line, never the relay.
+fn relay(
+    mut from: impl std::io::BufRead,
+    mut to: impl std::io::Write,
+    last_error: &Mutex<Option<String>>,
+) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match from.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let _ = to.write_all(&line).and_then(|()| to.flush());
+        let text = String::from_utf8_lossy(&line);
+        if let Some(message) = text.trim_end().strip_prefix("error: ") {
+            *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(message.to_owned());
         }
     }
 }
@@ -616,6 +707,15 @@ mod tests {
             delay: Duration::ZERO,
             restart_at: None,
             restarts: 0,
+            relay: None,
+            last_error: Arc::default(),
+        }
+    }
+
+    fn node_of(id: NodeId) -> Node {
+        Node {
+            node: id,
+            ..node(Duration::ZERO)
         }
     }
 
@@ -634,12 +734,57 @@ mod tests {
     }
 
     #[test]
-    fn only_the_sequencer_is_never_restarted() {
-        let mut n = node(Duration::ZERO);
-        assert!(n.restartable());
-        n.node = NodeId::FrontEnd(1);
-        assert!(n.restartable());
-        n.node = NodeId::Sequencer;
-        assert!(!n.restartable());
+    fn the_sequencer_is_restarted_like_every_node_unless_it_refused_to_start() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let killed = ExitStatus::from_raw(libc::SIGKILL);
+        let exited = |code: i32| ExitStatus::from_raw(code << 8);
+        for node in [NodeId::Rm(1), NodeId::FrontEnd(1), NodeId::Sequencer] {
+            for status in [killed, exited(0), exited(1), exited(2)] {
+                assert!(!refused_to_start(node, status), "{node} {status}");
+                let mut n = node_of(node);
+                assert!(n.refusal(status).is_none(), "{node} {status}");
+                assert_eq!(n.schedule_restart(), RESTART_DELAY_MIN);
+                assert!(n.restart_at.is_some());
+            }
+        }
+        let refused = exited(i32::from(EXIT_START_REFUSED));
+        assert!(refused_to_start(NodeId::Sequencer, refused));
+        // Only the sequencer means it so; another node exiting with that code is restarted.
+        assert!(!refused_to_start(NodeId::Rm(2), refused));
+        assert!(!refused_to_start(NodeId::FrontEnd(1), refused));
+
+        // The sequencer's own message, as its relayed stderr caught it, ends `up`.
+        let mut n = node_of(NodeId::Sequencer);
+        *n.last_error.lock().unwrap() = Some("the sequencer refuses to start: RM 1 …".into());
+        let error = n
+            .refusal(refused)
+            .expect("a refusal stops the cluster")
+            .to_string();
+        assert!(
+            error.starts_with("the sequencer refuses to start: RM 1 …"),
+            "{error}"
+        );
+        assert!(error.contains("code 3"), "{error}");
+        // Without it, a message that still says what happened.
+        let error = node_of(NodeId::Sequencer)
+            .refusal(refused)
+            .expect("a refusal stops the cluster")
+            .to_string();
+        assert!(error.contains("refused to start (exit code 3)"), "{error}");
+        assert!(error.contains("lost their disks"), "{error}");
+    }
+
+    #[test]
+    fn the_relay_copies_every_line_and_keeps_the_last_error() {
+        let stderr = b"2026-12-07T10:00:00Z  INFO sequencer up\nerror: first\n\
+                       error: the sequencer refuses to start: RM 1 holds ...\npartial";
+        let mut copy = Vec::new();
+        let last = Mutex::new(None);
+        relay(&stderr[..], &mut copy, &last);
+        assert_eq!(copy, stderr);
+        assert_eq!(
+            last.into_inner().unwrap().as_deref(),
+            Some("the sequencer refuses to start: RM 1 holds ...")
+        );
     }
 }

@@ -1,5 +1,21 @@
 //! The front end node: the HTTP API over a [`Cluster`] implementation that submits requests to
 //! the sequencer (resending until accepted), collects the replicas' results and votes.
+//!
+//! **Sequencer failover.** Each sequencer incarnation numbers in a higher epoch (`Accepted::epoch`,
+//! `ReplicaResult::epoch`) and reuses the sequence numbers its predecessor gave but never had
+//! executed. The front end keeps the highest epoch it has seen; when a message shows a higher
+//! one, the sequencer was replaced:
+//! - every waiting request that had a sequence number is detached from it and resubmitted at
+//!   once, unchanged (same front end, request id and idempotency key): the replicas execute it
+//!   if it never ran, and return the first execution's outcome (`replay_of`) if it did;
+//! - the voter forgets its open ballots and its memory of closed ones without deciding or judging
+//!   anything ([`Voter::forget_open`]), so no waiting request is answered from a ballot of the
+//!   old epoch and no late result of the old epoch counts against a replica;
+//! - from then on, results and acceptances of older epochs are ignored, as are results whose
+//!   sequence number belongs to another request.
+//!
+//! While no sequencer answers, waiting requests are resent every `submit_retry_ms` and given up
+//! (503 `unavailable`) after `submit_give_up_ms`, counted from their last (re)submission.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +28,9 @@ use dmtbs_frontend::{
     OperatorAnswer, OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
 };
 use dmtbs_frontend::{Metrics, StatusBoard};
-use dmtbs_proto::{AdminCommand, ClientRequest, FeId, Message, NodeId, Outgoing, RmId};
+use dmtbs_proto::{
+    AdminCommand, ClientRequest, Epoch, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -58,21 +76,166 @@ fn all_nodes(config: &ClusterConfig) -> Vec<NodeId> {
         .collect()
 }
 
+/// An operation to execute, as the HTTP layer hands it over: with the client's idempotency key.
+type Submission = (Operation, Option<String>, Reply);
+
 /// A request waiting for its answer.
 struct Pending {
     operation: Operation,
+    /// The client's idempotency key, sent with every (re)submission.
+    key: Option<String>,
     reply: Reply,
+    /// When it was last submitted afresh (first, or again after a sequencer failover): its
+    /// ballot's latencies and the give-up limit count from here.
     submitted: Instant,
     last_sent: Instant,
-    /// Set once the sequencer accepted it (or a result named it).
+    /// Its sequence number in the current epoch, once the sequencer accepted it (or a result of
+    /// the current epoch named it).
     seq: Option<u64>,
     /// When results were last asked for again.
     last_asked: Instant,
 }
 
+/// The requests waiting for their answers, the sequence numbers they have in the current epoch,
+/// and the epoch (see the module docs).
+struct Requests {
+    fe: FeId,
+    pending: HashMap<u64, Pending>,
+    /// Sequence number (current epoch) → request id, for the voter's decisions.
+    by_seq: HashMap<u64, u64>,
+    /// The highest sequencer epoch seen; 0 before any.
+    epoch: Epoch,
+}
+
+impl Requests {
+    fn new(fe: FeId) -> Self {
+        Requests {
+            fe,
+            pending: HashMap::new(),
+            by_seq: HashMap::new(),
+            epoch: 0,
+        }
+    }
+
+    /// The request as sent to the sequencer.
+    fn request(&self, request_id: u64, p: &Pending) -> ClientRequest {
+        ClientRequest {
+            fe: self.fe,
+            request_id,
+            key: p.key.clone(),
+            operation: p.operation.clone(),
+        }
+    }
+
+    /// Notes an epoch seen in a message. A higher one than known means the sequencer was
+    /// replaced: detaches every waiting request from its sequence number, has the voter forget
+    /// its ballots, and returns the requests to resubmit at once.
+    fn observe_epoch(
+        &mut self,
+        epoch: Epoch,
+        voter: &mut Voter,
+        now: Instant,
+    ) -> Vec<ClientRequest> {
+        if epoch <= self.epoch {
+            return Vec::new();
+        }
+        let old = std::mem::replace(&mut self.epoch, epoch);
+        let forgotten = voter.forget_open(epoch);
+        // Every number mapped belongs to an older epoch; the new one reuses them.
+        self.by_seq.clear();
+        let mut resubmit = Vec::new();
+        for (&id, p) in self.pending.iter_mut() {
+            if p.seq.take().is_some() {
+                p.submitted = now;
+                p.last_sent = now;
+                p.last_asked = now;
+                resubmit.push(ClientRequest {
+                    fe: self.fe,
+                    request_id: id,
+                    key: p.key.clone(),
+                    operation: p.operation.clone(),
+                });
+            }
+        }
+        if old > 0 {
+            tracing::info!(
+                old,
+                epoch,
+                resubmitted = resubmit.len(),
+                forgotten,
+                "the sequencer was replaced: requests it numbered are submitted again"
+            );
+        }
+        resubmit
+    }
+
+    /// The sequencer (of the current epoch; older ones are ignored) gave `request_id` the number
+    /// `seq`.
+    fn accepted(
+        &mut self,
+        epoch: Epoch,
+        request_id: u64,
+        seq: u64,
+        voter: &mut Voter,
+        now: Instant,
+    ) {
+        if epoch < self.epoch {
+            return;
+        }
+        if self.by_seq.get(&seq).is_some_and(|&id| id != request_id) {
+            tracing::warn!(seq, request_id, "a sequence number given twice; ignored");
+            return;
+        }
+        let Some(p) = self.pending.get_mut(&request_id) else {
+            return;
+        };
+        if p.seq.is_some_and(|s| s != seq) {
+            tracing::warn!(
+                seq,
+                request_id,
+                "a request numbered twice in one epoch; ignored"
+            );
+            return;
+        }
+        p.seq = Some(seq);
+        p.last_asked = now;
+        self.by_seq.insert(seq, request_id);
+        voter.open(seq, p.submitted);
+    }
+
+    /// Whether the voter should count result `r` (its epoch already observed): not of an older
+    /// epoch, and for the request its sequence number belongs to. A result naming a waiting
+    /// request that has no number yet gives it that number (current epoch only).
+    fn admit(&mut self, r: &ReplicaResult, voter: &mut Voter) -> bool {
+        if r.epoch < self.epoch {
+            return false;
+        }
+        if self
+            .by_seq
+            .get(&r.seq)
+            .is_some_and(|&id| id != r.request_id)
+        {
+            return false;
+        }
+        if let Some(p) = self.pending.get_mut(&r.request_id) {
+            match p.seq {
+                None if r.epoch == self.epoch => {
+                    p.seq = Some(r.seq);
+                    voter.open(r.seq, p.submitted);
+                    self.by_seq.insert(r.seq, r.request_id);
+                }
+                None => return false,
+                Some(seq) if seq != r.seq => return false,
+                Some(_) => {}
+            }
+        }
+        true
+    }
+}
+
 /// The cluster as the HTTP layer sees it: hands operations to the node's protocol task.
 pub struct ClusterClient {
-    submit: mpsc::UnboundedSender<(Operation, Reply)>,
+    submit: mpsc::UnboundedSender<Submission>,
     operate: mpsc::UnboundedSender<(OperatorCommand, OperatorReply)>,
     /// How long a client waits at most (resends, then the voting ceiling).
     patience: Duration,
@@ -97,10 +260,14 @@ impl Operator for ClusterClient {
 }
 
 impl Cluster for ClusterClient {
-    async fn execute(&self, operation: Operation) -> Result<VotedOutcome, ClusterError> {
+    async fn execute(
+        &self,
+        operation: Operation,
+        key: Option<String>,
+    ) -> Result<VotedOutcome, ClusterError> {
         let (reply, answer) = oneshot::channel();
         self.submit
-            .send((operation, reply))
+            .send((operation, key, reply))
             .map_err(|_| ClusterError::Unavailable("the front end is shutting down".into()))?;
         match tokio::time::timeout(self.patience, answer).await {
             Ok(Ok(result)) => result,
@@ -171,7 +338,7 @@ async fn protocol(
     config: Arc<ClusterConfig>,
     fe: FeId,
     wire: Arc<Wire>,
-    mut submissions: mpsc::UnboundedReceiver<(Operation, Reply)>,
+    mut submissions: mpsc::UnboundedReceiver<Submission>,
     mut commands: mpsc::UnboundedReceiver<(OperatorCommand, OperatorReply)>,
     (metrics, board): (Arc<Metrics>, Arc<StatusBoard>),
     shutdown: CancellationToken,
@@ -190,8 +357,7 @@ async fn protocol(
     let mut next_id: u64 = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_micros() as u64);
-    let mut pending: HashMap<u64, Pending> = HashMap::new();
-    let mut by_seq: HashMap<u64, u64> = HashMap::new();
+    let mut requests = Requests::new(fe);
     let mut tick = tokio::time::interval(TICK);
     // The status page's view of the RMs: who answered since the last poll (`None` before the
     // first poll).
@@ -201,21 +367,24 @@ async fn protocol(
         let now = Instant::now();
         let mut out = Vec::new();
         let mut events = Vec::new();
+        // Requests to submit again at once: the sequencer was replaced.
+        let mut resubmit = Vec::new();
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some((operation, reply)) = submissions.recv() => {
+            Some(submission) = submissions.recv() => {
                 // Everything queued meanwhile goes in the same Submit: batching under load.
-                let mut batch = vec![(operation, reply)];
+                let mut batch = vec![submission];
                 while let Ok(more) = submissions.try_recv() {
                     batch.push(more);
                 }
-                let mut requests = Vec::with_capacity(batch.len());
-                for (operation, reply) in batch {
+                let mut submit = Vec::with_capacity(batch.len());
+                for (operation, key, reply) in batch {
                     next_id += 1;
-                    requests.push(ClientRequest { fe, request_id: next_id, key: None, operation: operation.clone() });
-                    pending.insert(next_id, Pending { operation, reply, submitted: now, last_sent: now, seq: None, last_asked: now });
+                    let p = Pending { operation, key, reply, submitted: now, last_sent: now, seq: None, last_asked: now };
+                    submit.push(requests.request(next_id, &p));
+                    requests.pending.insert(next_id, p);
                 }
-                out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(requests)));
+                out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(submit)));
             }
             Some((command, reply)) = commands.recv() => {
                 let mut reply = Some(reply);
@@ -287,12 +456,8 @@ async fn protocol(
                     }
                     Message::Accepted(list) if from == NodeId::Sequencer => {
                         for a in list {
-                            if let Some(p) = pending.get_mut(&a.request_id) {
-                                p.seq = Some(a.seq);
-                                p.last_asked = now;
-                                by_seq.insert(a.seq, a.request_id);
-                                voter.open(a.seq, p.submitted);
-                            }
+                            resubmit.extend(requests.observe_epoch(a.epoch, &mut voter, now));
+                            requests.accepted(a.epoch, a.request_id, a.seq, &mut voter, now);
                         }
                     }
                     Message::Results(results) if matches!(from, NodeId::Rm(_)) => {
@@ -300,14 +465,12 @@ async fn protocol(
                             if NodeId::Rm(r.rm) != from {
                                 continue;
                             }
-                            if let Some(p) = pending.get_mut(&r.request_id) {
-                                if p.seq.is_none() {
-                                    p.seq = Some(r.seq);
-                                    voter.open(r.seq, p.submitted);
-                                }
-                                by_seq.insert(r.seq, r.request_id);
+                            // Only a sequencer numbers: a result of a newer epoch shows a new one
+                            // as surely as its `Accepted` (which may be lost or late).
+                            resubmit.extend(requests.observe_epoch(r.epoch, &mut voter, now));
+                            if requests.admit(&r, &mut voter) {
+                                events.extend(voter.record(r, now));
                             }
-                            events.extend(voter.record(r, now));
                         }
                     }
                     other => tracing::debug!(?from, ?other, "message not for a front end; ignored"),
@@ -353,22 +516,26 @@ async fn protocol(
                 let give_up = Timeouts::ms(t.submit_give_up_ms);
                 let mut resend = Vec::new();
                 let mut abandoned = Vec::new();
-                for (id, p) in pending.iter_mut().filter(|(_, p)| p.seq.is_none()) {
+                for (&id, p) in requests.pending.iter_mut().filter(|(_, p)| p.seq.is_none()) {
                     if now.duration_since(p.submitted) > give_up {
-                        abandoned.push(*id);
+                        abandoned.push(id);
                     } else if now.duration_since(p.last_sent) > retry {
                         p.last_sent = now;
-                        resend.push(ClientRequest { fe, request_id: *id, key: None, operation: p.operation.clone() });
+                        resend.push(id);
                     }
                 }
+                let resend: Vec<ClientRequest> = resend
+                    .into_iter()
+                    .filter_map(|id| requests.pending.get(&id).map(|p| requests.request(id, p)))
+                    .collect();
                 for id in abandoned {
-                    if let Some(p) = pending.remove(&id) {
+                    if let Some(p) = requests.pending.remove(&id) {
                         let _ = p.reply.send(Err(ClusterError::Unavailable("the sequencer did not accept the request".into())));
                     }
                 }
                 // Accepted but undecided for a while: some results may have been lost.
                 let mut wanted = Vec::new();
-                for p in pending.values_mut() {
+                for p in requests.pending.values_mut() {
                     if let Some(seq) = p.seq
                         && now.duration_since(p.last_asked) > retry
                     {
@@ -412,11 +579,19 @@ async fn protocol(
         if !events.is_empty() {
             board.voted(&events, voter.counters());
         }
+        if !resubmit.is_empty() {
+            metrics.submit_retransmitted(resubmit.len() as u64);
+            out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(resubmit)));
+        }
         for event in events {
             match event {
                 Event::Decide(decision) => {
                     let seq = decision.seq();
-                    let Some(p) = by_seq.remove(&seq).and_then(|id| pending.remove(&id)) else {
+                    let Some(p) = requests
+                        .by_seq
+                        .remove(&seq)
+                        .and_then(|id| requests.pending.remove(&id))
+                    else {
                         continue;
                     };
                     let answer = match decision {
@@ -424,10 +599,12 @@ async fn protocol(
                             seq,
                             outcome,
                             agreed,
+                            replay_of,
                         } => Ok(VotedOutcome {
                             seq,
                             outcome,
                             agreed,
+                            replay_of,
                         }),
                         Decision::NoAgreement { seq } => Err(ClusterError::NoAgreement { seq }),
                     };
@@ -435,7 +612,7 @@ async fn protocol(
                     let _ = p.reply.send(answer);
                 }
                 Event::Verdict(verdict) => {
-                    by_seq.remove(&verdict.seq);
+                    requests.by_seq.remove(&verdict.seq);
                     out.push(verdict_message(verdict));
                 }
             }

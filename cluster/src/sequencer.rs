@@ -1,4 +1,10 @@
 //! The sequencer node: the sans-IO [`Sequencer`] bound to a transport and a clock.
+//!
+//! A sequencer process starts by recovering its epoch from the replica managers (see
+//! `dmtbs_sequencer`): it logs a warning each second while RMs have not answered, and once the
+//! epoch numbers, how it started. When a majority of the RMs lost their disks it refuses to
+//! start: [`run`] returns the [`StartRefused`] error, which `dmtbs sequencer` prints before
+//! exiting with [`EXIT_START_REFUSED`] — the code `dmtbs up` does not restart.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,7 +14,8 @@ use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_metrics::prometheus_client::metrics::family::Family;
 use dmtbs_metrics::prometheus_client::metrics::gauge::Gauge;
 use dmtbs_proto::RmId;
-use dmtbs_sequencer::{Sequencer, SequencerConfig};
+pub use dmtbs_sequencer::StartRefused;
+use dmtbs_sequencer::{Phase, Sequencer, SequencerConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClusterConfig, Timeouts};
@@ -17,8 +24,22 @@ use crate::wire::Wire;
 
 /// How often the sequencer's clock advances (heartbeats, buffer release).
 const TICK: Duration = Duration::from_millis(10);
+/// While the epoch is not numbering yet, how often the RMs it waits for are named in a warning.
+const WAITING_WARNING: Duration = Duration::from_secs(1);
 
-/// Runs the sequencer on `wire` (made for `NodeId::Sequencer`) until `shutdown`.
+/// The exit code of a sequencer process that refused to start because a majority of the RMs
+/// lost their disks ([`StartRefused`]): restarting it cannot help, so `dmtbs up` stops the
+/// cluster instead of restarting it. Other errors exit with 2.
+pub const EXIT_START_REFUSED: u8 = 3;
+
+/// Whether `error` is a sequencer's refusal to start ([`StartRefused`]), anywhere in its chain.
+pub fn is_start_refusal(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<StartRefused>())
+}
+
+/// Runs the sequencer on `wire` (made for `NodeId::Sequencer`) until `shutdown`: recovers its
+/// epoch from the RMs, then numbers. A refusal to start is returned as a [`StartRefused`] error
+/// (see [`is_start_refusal`]).
 pub async fn run(
     config: Arc<ClusterConfig>,
     wire: Arc<Wire>,
@@ -33,7 +54,13 @@ pub async fn run(
         crate::metrics::serve("sequencer", addr, registry, shutdown.clone()).await?;
     }
     let mut tick = tokio::time::interval(TICK);
-    tracing::info!(addr = %wire.transport.local_addr(), "sequencer up");
+    tracing::info!(
+        addr = %wire.transport.local_addr(),
+        "sequencer up; learning from the replica managers where the history ends"
+    );
+    let began = Instant::now();
+    let mut numbering = false;
+    let mut next_warning = began + WAITING_WARNING;
     loop {
         let out = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -52,9 +79,84 @@ pub async fn run(
         for o in out {
             wire.send(o).await;
         }
+        if let Some(refusal) = sequencer.refusal() {
+            return Err(anyhow::Error::new(refusal.clone()));
+        }
+        if numbering {
+            continue;
+        }
+        let now = Instant::now();
+        if sequencer.phase() == Phase::Numbering {
+            numbering = true;
+            announce_epoch(&sequencer, now.duration_since(began));
+        } else if now >= next_warning {
+            next_warning = now + WAITING_WARNING;
+            warn_waiting(&sequencer, now.duration_since(began));
+        }
     }
-    tracing::info!(latest = sequencer.latest(), "sequencer stopped");
+    tracing::info!(
+        epoch = sequencer.epoch(),
+        latest = sequencer.latest(),
+        "sequencer stopped"
+    );
     Ok(())
+}
+
+/// The epoch numbers: how it started, and how long learning the history took.
+fn announce_epoch(sequencer: &Sequencer, took: Duration) {
+    let learned: Vec<String> = sequencer
+        .epoch_states()
+        .map(|s| {
+            if s.fresh {
+                format!("{} (empty store)", s.rm)
+            } else {
+                format!("{} (through {})", s.rm, s.durable_through)
+            }
+        })
+        .collect();
+    tracing::info!(
+        "sequencer epoch {} numbers from {} (history learned from RMs {}, took {} ms)",
+        sequencer.epoch(),
+        sequencer.start() + 1,
+        learned.join(", "),
+        took.as_millis()
+    );
+}
+
+/// Still not numbering: names the RMs the sequencer waits for.
+fn warn_waiting(sequencer: &Sequencer, waited: Duration) {
+    let rms = |list: Vec<RmId>| {
+        list.iter()
+            .map(RmId::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let majority = sequencer.config().rms.len() / 2 + 1;
+    match sequencer.phase() {
+        Phase::Recovering => tracing::warn!(
+            epoch = sequencer.epoch(),
+            waited_ms = waited.as_millis() as u64,
+            "sequencer not numbering yet: no answer for epoch {} from RMs {} (a majority, {} of \
+             {}, must promise, and a majority of those still holding data must answer); asking \
+             again",
+            sequencer.epoch(),
+            rms(sequencer.waiting_for()),
+            majority,
+            sequencer.config().rms.len()
+        ),
+        Phase::Starting => tracing::warn!(
+            epoch = sequencer.epoch(),
+            waited_ms = waited.as_millis() as u64,
+            "sequencer not numbering yet: epoch {} starts after {}, and RMs {} have not \
+             acknowledged everything through it ({} of {} must)",
+            sequencer.epoch(),
+            sequencer.start(),
+            rms(sequencer.waiting_for()),
+            majority,
+            sequencer.config().rms.len()
+        ),
+        Phase::Numbering => {}
+    }
 }
 
 /// The sequencer's series (docs/metrics.md), mirrored from [`Sequencer::stats`] and its gauges
@@ -70,6 +172,10 @@ struct Metrics {
     evicted_unacked: Counter,
     /// Refused `Submit`s plus other messages the sequencer ignored.
     refused: Counter,
+    submits_while_recovering: Counter,
+    epoch: Gauge,
+    epoch_start: Gauge,
+    recovering: Gauge,
     latest: Gauge,
     buffered: Gauge,
     acked_through: Family<Vec<(String, String)>, Gauge>,
@@ -89,6 +195,10 @@ impl Metrics {
             heartbeats: Counter::default(),
             evicted_unacked: Counter::default(),
             refused: Counter::default(),
+            submits_while_recovering: Counter::default(),
+            epoch: Gauge::default(),
+            epoch_start: Gauge::default(),
+            recovering: Gauge::default(),
             latest: Gauge::default(),
             buffered: Gauge::default(),
             acked_through: Family::default(),
@@ -144,8 +254,32 @@ impl Metrics {
             m.refused.clone(),
         );
         r.register(
+            "submits_while_recovering",
+            "Submits that arrived before the epoch numbered (recovering or starting): neither \
+             sequenced nor answered, the front ends resend them",
+            m.submits_while_recovering.clone(),
+        );
+        r.register(
+            "epoch",
+            "The epoch this sequencer numbers in (while recovering: the one it asks the RMs to \
+             promise)",
+            m.epoch.clone(),
+        );
+        r.register(
+            "epoch_start",
+            "Where the epoch starts: it numbers from this plus one (0 while recovering)",
+            m.epoch_start.clone(),
+        );
+        r.register(
+            "recovering",
+            "1 while the sequencer does not number yet (learning the history from the RMs, or \
+             waiting for a majority to hold it all), 0 once it numbers",
+            m.recovering.clone(),
+        );
+        r.register(
             "latest_seq",
-            "The highest sequence number given (0 before the first request)",
+            "The highest sequence number in the history: the last one given, or the epoch's \
+             start before its first request (0 while recovering)",
             m.latest.clone(),
         );
         r.register(
@@ -174,6 +308,14 @@ impl Metrics {
         mirror(&self.heartbeats, stats.heartbeats);
         mirror(&self.evicted_unacked, stats.evicted_unacked);
         mirror(&self.refused, stats.bad_submits + stats.ignored);
+        mirror(
+            &self.submits_while_recovering,
+            stats.submits_while_recovering,
+        );
+        self.epoch.set(gauge(sequencer.epoch()));
+        self.epoch_start.set(gauge(sequencer.start()));
+        self.recovering
+            .set(i64::from(sequencer.phase() != Phase::Numbering));
         self.latest.set(gauge(sequencer.latest()));
         self.buffered.set(gauge(sequencer.buffered() as u64));
         for (rm, labels) in &self.rms {

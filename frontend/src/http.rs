@@ -344,7 +344,13 @@ impl<C: Cluster> FrontEnd<C> {
                     };
                     replayed = voted.replay_of.map(|r| r.seq);
                     let (seq, agreed) = (voted.seq, voted.agreed.clone());
-                    (voted_response(voted), label.to_owned(), Some(seq), agreed, class)
+                    (
+                        voted_response(voted),
+                        label.to_owned(),
+                        Some(seq),
+                        agreed,
+                        class,
+                    )
                 }
                 Err(e) => {
                     let seq = match &e {

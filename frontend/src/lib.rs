@@ -51,8 +51,8 @@ pub mod vote;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use cluster::{
-    Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, Replay,
-    RmReport, VotedOutcome,
+    Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, Replay, RmReport,
+    VotedOutcome,
 };
 pub use http::{AdminKey, ROUTES, router, router_with, serve};
 pub use metrics::Metrics;

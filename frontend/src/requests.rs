@@ -254,4 +254,3 @@ pub(crate) async fn exchange<C: Cluster>(
     });
     fe.handle("exchange", &headers, raw).await
 }
-

@@ -341,7 +341,9 @@ impl Sequencer {
                     "an RM knows a higher epoch: asking again for a higher one"
                 );
                 self.next_retry = Some(now + self.config.epoch_retry);
-                vec![Outgoing::ToAllRms(Message::EpochWanted { epoch: candidate })]
+                vec![Outgoing::ToAllRms(Message::EpochWanted {
+                    epoch: candidate,
+                })]
             }
             Step::Decided { epoch, start } => {
                 self.phase = Phase::Starting;

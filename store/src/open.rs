@@ -13,13 +13,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use dmtbs_proto::Sequenced;
 use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable,
-    TableDefinition, TableError,
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition,
+    TableError,
 };
 
-use crate::format::{
-    LOG, META, META_KEY, SNAPSHOTS, decode_entry, decode_meta, decode_snapshot,
-};
+use crate::format::{LOG, META, META_KEY, SNAPSHOTS, decode_entry, decode_meta, decode_snapshot};
 use crate::{Meta, Recovered, Snapshot, Store, StoreError};
 
 /// The database file's name inside a replica manager's data folder.
@@ -261,13 +259,13 @@ fn attempt(path: &Path) -> Result<(Store, Recovered), Failure> {
         }
     };
     problems.extend(loaded.problems.iter().cloned());
-    if !loaded.drop_snapshots.is_empty() || loaded.drop_log_from.is_some() {
-        if let Err(e) = catch_unwind(AssertUnwindSafe(|| drop_damaged(&db, &loaded)))
+    let damaged = !loaded.drop_snapshots.is_empty() || loaded.drop_log_from.is_some();
+    if damaged
+        && let Err(e) = catch_unwind(AssertUnwindSafe(|| drop_damaged(&db, &loaded)))
             .unwrap_or_else(|panic| Err(redb::Error::Corrupted(panic_message(&*panic))))
-        {
-            close(db);
-            return Err(classify("deleting its damaged entries", path, e));
-        }
+    {
+        close(db);
+        return Err(classify("deleting its damaged entries", path, e));
     }
     let snapshot_seq = loaded.snapshot.as_ref().map_or(0, |s| s.seq);
     let recovered = Recovered {
@@ -364,8 +362,7 @@ fn load(db: &Database) -> Result<Loaded, redb::Error> {
     let mut log = Vec::new();
     let mut drop_log_from = None;
     if let Some(table) = table(&txn, LOG)? {
-        let mut expected = start;
-        for item in table.range(start..)? {
+        for (expected, item) in (start..).zip(table.range(start..)?) {
             let (key, value) = item?;
             let seq = key.value();
             if seq != expected {
@@ -388,7 +385,6 @@ fn load(db: &Database) -> Result<Loaded, redb::Error> {
                     break;
                 }
             }
-            expected += 1;
         }
     }
 

@@ -266,6 +266,16 @@ impl Up {
         }
     }
 
+    /// After `up` and its nodes were killed: reaps `up` and hands back the folder (cluster file,
+    /// data, log) for another `dmtbs up` on the same data.
+    pub fn forget_killed(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temporary folder"))
+    }
+
     /// Waits (bounded) for `up` to exit on its own.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         self.signal_and_wait(0, timeout)

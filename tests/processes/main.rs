@@ -4,6 +4,7 @@
 
 mod booking;
 mod chaos;
+mod durability;
 mod harness;
 mod metrics;
 mod recovery;

@@ -101,6 +101,7 @@ impl Executed {
     }
 
     /// Requests remembered.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

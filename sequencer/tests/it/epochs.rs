@@ -33,7 +33,10 @@ fn starting_at_14(now: Instant) -> Sequencer {
     let mut s = new_sequencer();
     assert_eq!(s.on_tick(now), wanted(1));
     // RM 1 is in epoch 2 already: the candidate goes past it.
-    assert_eq!(answer(&mut s, epoch_state(1, 2, 2, 10, false), now), wanted(3));
+    assert_eq!(
+        answer(&mut s, epoch_state(1, 2, 2, 10, false), now),
+        wanted(3)
+    );
     assert!(answer(&mut s, epoch_state(1, 3, 2, 10, false), now).is_empty());
     assert!(answer(&mut s, epoch_state(2, 3, 2, 14, false), now).is_empty());
     assert_eq!(
@@ -284,7 +287,10 @@ fn a_majority_with_lost_disks_makes_the_sequencer_refuse_to_start() {
     assert_eq!(s.on_tick(t0 + MS(50)), wanted(1));
     // RM 2 holds data too: two of four, with every RM heard from. Refused.
     assert!(answer(&mut s, epoch_state(2, 1, 0, 118, false), t0 + MS(60)).is_empty());
-    let refusal = s.refusal().cloned().expect("the sequencer refuses to start");
+    let refusal = s
+        .refusal()
+        .cloned()
+        .expect("the sequencer refuses to start");
     assert_eq!(
         refusal,
         StartRefused {
@@ -359,7 +365,10 @@ fn a_brand_new_cluster_starts_in_epoch_1_from_0() {
     let out = submit(&mut s, 1, &[1], t0);
     let delivered = multicast(&out).concat();
     assert_eq!(
-        delivered.iter().map(|d| (d.epoch, d.seq)).collect::<Vec<_>>(),
+        delivered
+            .iter()
+            .map(|d| (d.epoch, d.seq))
+            .collect::<Vec<_>>(),
         vec![(1, 1)]
     );
 }
@@ -370,7 +379,10 @@ fn epoch_states_not_from_the_rm_they_name_count_for_nothing() {
     let mut s = new_sequencer();
     for (from, rm) in [(2, 1), (9, 9), (3, 1)] {
         let forged = Message::EpochState(epoch_state(rm, 1, 0, 0, true));
-        assert!(s.on_message(NodeId::Rm(from), forged, today(), t0).is_empty());
+        assert!(
+            s.on_message(NodeId::Rm(from), forged, today(), t0)
+                .is_empty()
+        );
     }
     let raise = Message::EpochState(epoch_state(1, 50, 50, 0, false));
     assert!(

@@ -78,6 +78,22 @@ struct Fe {
     accepted: HashMap<u64, u64>,
 }
 
+/// The sequencer's output without its `EpochStart`s, which must all be epoch 1's from 0: the
+/// sequencer recovered before tick 0 and numbers in one epoch throughout, and these RMs
+/// (`Delivery` alone) know nothing of epochs. Leaving them off the network also leaves the
+/// seeded loss and reordering exactly as they were before sequencers had epochs.
+fn one_epoch(out: Vec<Outgoing>) -> Vec<Outgoing> {
+    out.into_iter()
+        .filter(|o| match o {
+            Outgoing::ToAllRms(Message::EpochStart { epoch, start }) => {
+                assert_eq!((*epoch, *start), (1, 0));
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
 struct Rm {
     delivery: Delivery,
     delivered: Vec<Sequenced>,
@@ -159,7 +175,7 @@ fn run(seed: u64) {
             match to {
                 NodeId::Sequencer => {
                     let out = sequencer.on_message(from, msg, today(), now);
-                    net.send_all(tick, to, out);
+                    net.send_all(tick, to, one_epoch(out));
                 }
                 NodeId::FrontEnd(id) => {
                     let fe = &mut fes[id as usize - 1];
@@ -180,8 +196,6 @@ fn run(seed: u64) {
                             rm.delivered.extend(ready);
                         }
                         Message::Heartbeat { latest } => rm.delivery.on_heartbeat(latest),
-                        // One epoch throughout (the sequencer had recovered before tick 0).
-                        Message::EpochStart { epoch: 1, start: 0 } => {}
                         Message::Nack { rm: peer, missing } => {
                             let out = rm.delivery.on_peer_nack(peer, &missing);
                             net.send_all(tick, to, out);
@@ -213,7 +227,7 @@ fn run(seed: u64) {
         }
 
         let out = sequencer.on_tick(now);
-        net.send_all(tick, NodeId::Sequencer, out);
+        net.send_all(tick, NodeId::Sequencer, one_epoch(out));
         for (&id, rm) in rms.iter_mut() {
             let mut out: Vec<Outgoing> = rm.delivery.nack(now).into_iter().collect();
             if tick % 2 == 0 {

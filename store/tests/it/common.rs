@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use dmtbs_contract::{
-    AddShow, Book, BookingEntry, CanonicalState, Cancel, Date, Operation, ShowEntry,
+    AddShow, Book, BookingEntry, Cancel, CanonicalState, Date, Operation, ShowEntry,
 };
 use dmtbs_proto::Sequenced;
 use dmtbs_store::{Committed, Meta, Recovered, Snapshot, Writer};
@@ -150,7 +150,10 @@ impl Running {
     pub fn sync(&mut self) -> Committed {
         loop {
             let commit = self.next_commit();
-            assert!(self.done <= self.queued, "more operations committed than queued");
+            assert!(
+                self.done <= self.queued,
+                "more operations committed than queued"
+            );
             if self.done == self.queued {
                 return commit;
             }

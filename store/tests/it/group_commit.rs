@@ -20,7 +20,10 @@ fn a_thousand_appends_share_fewer_commits() {
         }
     }
     let operations: usize = commits.iter().map(|c| c.operations).sum();
-    assert_eq!(operations, calls as usize, "every call is in exactly one commit");
+    assert_eq!(
+        operations, calls as usize,
+        "every call is in exactly one commit"
+    );
     assert!(
         commits.len() < calls as usize,
         "{} commits for {calls} calls: no grouping",

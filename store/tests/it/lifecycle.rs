@@ -160,7 +160,10 @@ fn discard_after_rolls_the_log_and_snapshots_back() {
 
     let recovered = reopen(dir.path());
     assert_clean(&recovered);
-    assert_eq!(recovered.snapshot, None, "the snapshot at 40 was rolled back");
+    assert_eq!(
+        recovered.snapshot, None,
+        "the snapshot at 40 was rolled back"
+    );
     let mut expected = entries(1..=30);
     expected.extend((31..=35).map(|seq| entry_in(2, seq)));
     assert_eq!(recovered.log, expected);

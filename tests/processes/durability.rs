@@ -1,0 +1,397 @@
+//! Durability with real processes and real disks: bookings under load, then `kill -9` of every
+//! process of the cluster at a seeded random moment (a power cut), or of the sequencer alone, and
+//! `dmtbs up` again on the same data. Every booking whose answer a client received must be there
+//! exactly once; none may be doubled. Damaged files on one RM are refused and repaired from its
+//! peers; a cluster whose majority lost its disks refuses to start.
+//!
+//! Each booking is one ticket of a distinct (customer, show) pair, sent once: a customer holding
+//! two tickets of a show would be a request executed twice. The seed (`DMTBS_SEED` to replay) is
+//! printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dmtbs_cluster::config::TransportMode;
+use dmtbs_proto::NodeId;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::harness::{TODAY, Up, alive, signal};
+
+/// Requests between checkpoints: small, so snapshots and log truncation happen during the load.
+const CHECKPOINT_EVERY: u64 = 40;
+/// Clients booking at the same time, each one request after another.
+const CLIENTS: usize = 4;
+/// The shows booked (ATW, in the week of [`TODAY`]).
+const SHOWS: [&str; 6] = [
+    "ATWM241126",
+    "ATWA241126",
+    "ATWE241126",
+    "ATWM251126",
+    "ATWA251126",
+    "ATWE251126",
+];
+/// The longest a load may run before the kill comes (the kill moment is drawn below it).
+const MAX_LOAD_BEFORE_KILL: Duration = Duration::from_millis(2_500);
+/// How long convergence may take to show in the status.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn seed() -> u64 {
+    let seed = std::env::var("DMTBS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("seed {seed} (DMTBS_SEED={seed} replays it)");
+    seed
+}
+
+/// A cluster file with small checkpoints, its data kept inside the test's folder.
+fn cluster_dir() -> tempfile::TempDir {
+    let dir = Up::config_file(
+        dmtbs_testkit::components::IMPLEMENTATIONS,
+        TransportMode::Multicast,
+    );
+    let path = dir.path().join("cluster.toml");
+    let text = std::fs::read_to_string(&path).expect("cluster file");
+    let data = dir.path().join("data");
+    let text: String = text
+        .lines()
+        .map(|line| {
+            if line == "[recovery]" {
+                format!("[recovery]\ncheckpoint_every = {CHECKPOINT_EVERY}\n")
+            } else if line.starts_with("data_dir = ") {
+                format!("data_dir = \"{}\"\n", data.display())
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, text).expect("write cluster file");
+    dir
+}
+
+fn data_dir(dir: &Path, rm: u8) -> PathBuf {
+    dir.join("data").join(format!("rm-{rm}"))
+}
+
+/// What the clients were told: per (customer, show), whether the booking was acknowledged
+/// (`true`) or its fate is unknown (sent, no answer: it may or may not have happened).
+type Ledger = Arc<Mutex<BTreeMap<(String, String), bool>>>;
+
+async fn add_shows(up: &Up) {
+    for show in SHOWS {
+        let (status, _, body) = up
+            .call(
+                Method::POST,
+                "/v1/shows",
+                "ATWA0001",
+                Some(json!({"movie": "Avatar", "showId": show, "capacity": 100_000})),
+            )
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "add show {show}: {status} {body}"
+        );
+    }
+}
+
+/// `CLIENTS` clients booking until `stop` (or the cluster stops answering), each with its own
+/// customers from `first_customer` on, recording what they were told.
+fn start_load(up: &Up, first_customer: usize, ledger: &Ledger, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..CLIENTS)
+        .map(|client| {
+            let (url, http, ledger, stop) = (
+                up.url(""),
+                up.http.clone(),
+                ledger.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let customer = format!("ATWC{:04}", first_customer + client * 1_000 + i / SHOWS.len());
+                    let show = SHOWS[i % SHOWS.len()].to_owned();
+                    i += 1;
+                    ledger
+                        .lock()
+                        .await
+                        .insert((customer.clone(), show.clone()), false);
+                    let answer = http
+                        .post(format!("{url}/v1/customers/{customer}/bookings"))
+                        .header("X-DMTBS-User", &customer)
+                        .timeout(Duration::from_secs(5))
+                        .json(&json!({"movie": "Avatar", "showId": show, "tickets": 1}))
+                        .send()
+                        .await;
+                    match answer {
+                        Ok(r) if r.status().as_u16() == 201 => {
+                            ledger.lock().await.insert((customer, show), true);
+                        }
+                        Ok(r) if r.status().is_client_error() => {
+                            panic!("booking refused: {} {:?}", r.status(), r.text().await)
+                        }
+                        // No answer, or 503: unknown. Once the cluster is gone, stop.
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// A power cut: every process of the cluster killed with SIGKILL at once (the supervisor frozen
+/// first, so it restarts nothing meanwhile). Returns the folder, with its data, for the next
+/// `dmtbs up`.
+fn power_cut(mut up: Up) -> tempfile::TempDir {
+    let supervisor = up.pid();
+    signal(supervisor, libc::SIGSTOP);
+    let nodes: Vec<u32> = up.node_pids().into_iter().map(|(_, pid)| pid).collect();
+    for &pid in &nodes {
+        signal(pid, libc::SIGKILL);
+    }
+    signal(supervisor, libc::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while nodes.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!nodes.iter().any(|&p| alive(p)), "every node died");
+    up.forget_killed()
+}
+
+/// Checks the clients' ledger against what the cluster holds: every acknowledged booking there
+/// exactly once, none doubled, nothing unknown held twice. Returns (acknowledged, unknown).
+async fn check_ledger(up: &Up, ledger: &Ledger, seed: u64) -> (usize, usize) {
+    let ledger = ledger.lock().await.clone();
+    let mut customers: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
+    for ((customer, show), acked) in &ledger {
+        customers
+            .entry(customer)
+            .or_default()
+            .push((show, *acked));
+    }
+    let mut failures = Vec::new();
+    for (customer, booked) in &customers {
+        let (status, _, body) = up
+            .call(
+                Method::GET,
+                &format!("/v1/customers/{customer}/bookings"),
+                customer,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{customer}'s schedule: {body}");
+        let held: BTreeMap<&str, u64> = body["bookings"]
+            .as_array()
+            .expect("bookings")
+            .iter()
+            .map(|b| {
+                (
+                    b["showId"].as_str().expect("show id"),
+                    b["tickets"].as_u64().expect("tickets"),
+                )
+            })
+            .collect();
+        for (show, acked) in booked {
+            match (held.get(show).copied().unwrap_or(0), acked) {
+                (1, _) | (0, false) => {}
+                (0, true) => failures.push(format!("{customer} {show}: acknowledged, lost")),
+                (n, _) => failures.push(format!("{customer} {show}: {n} tickets, executed twice")),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "seed {seed}: {} booking(s) wrong:\n{}\n{}",
+        failures.len(),
+        failures.join("\n"),
+        up.log()
+    );
+    let acked = ledger.values().filter(|a| **a).count();
+    (acked, ledger.len() - acked)
+}
+
+/// The operator's view: GET /v1/admin/replicas.
+async fn status(up: &Up) -> Value {
+    let response = up
+        .http
+        .get(up.url("/v1/admin/replicas"))
+        .bearer_auth(up.admin_key())
+        .send()
+        .await
+        .expect("status request");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("status JSON")
+}
+
+/// Waits (bounded) until all four RMs serve and report the same own checkpoint — the same
+/// state — sending reads (sequenced like any request) to reach the next checkpoint.
+async fn converged(up: &Up, seed: u64) -> String {
+    let deadline = Instant::now() + STATUS_TIMEOUT;
+    loop {
+        let status = status(up).await;
+        let own: Vec<Option<Value>> = (1..=4)
+            .map(|id| {
+                status["replicas"].as_array().and_then(|rs| {
+                    rs.iter()
+                        .find(|r| r["rm"] == id && r["health"] == "serving")
+                        .map(|r| r["ownCheckpoint"].clone())
+                })
+            })
+            .collect();
+        if let Some(first) = &own[0]
+            && !first.is_null()
+            && own.iter().all(|o| o.as_ref() == Some(first))
+        {
+            let digest = first["digest"].as_str().expect("a digest").to_owned();
+            println!("all four RMs hold the same state at {}: {digest}", first["seq"]);
+            return digest;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: the RMs did not converge within {STATUS_TIMEOUT:?}\n{status:#}\n{}",
+            up.log()
+        );
+        let _ = up
+            .call(
+                Method::GET,
+                "/v1/movies/Avatar/availability",
+                "ATWC0001",
+                None,
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles_none() {
+    let seed = seed();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let ledger: Ledger = Arc::default();
+    let mut dir = cluster_dir();
+    let rounds = 3;
+    for round in 0..rounds {
+        let up = Up::start_in(dir);
+        if round == 0 {
+            add_shows(&up).await;
+        } else {
+            // Everything acknowledged before the last cut is back, before any new load.
+            let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
+            println!("round {round}: after the restart {acked} acknowledged bookings present, {unknown} unknown");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = start_load(&up, 1 + round * 100, &ledger, &stop);
+        let kill_after = Duration::from_millis(rng.random_range(300..MAX_LOAD_BEFORE_KILL.as_millis() as u64));
+        tokio::time::sleep(kill_after).await;
+        println!("round {round}: power cut after {kill_after:?}");
+        dir = power_cut(up);
+        stop.store(true, Ordering::Relaxed);
+        for task in load {
+            task.await.expect("client task");
+        }
+    }
+    let started = Instant::now();
+    let up = Up::start_in(dir);
+    println!("whole-cluster restart took {:?}", started.elapsed());
+    let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
+    assert!(acked > 0, "seed {seed}: no booking was acknowledged at all");
+    println!("{rounds} power cuts: {acked} acknowledged bookings all present once, {unknown} unknown");
+    converged(&up, seed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sequencer_killed_under_load_is_replaced_and_nothing_is_lost_or_doubled() {
+    let seed = seed();
+    let ledger: Ledger = Arc::default();
+    let up = Up::start_in(cluster_dir());
+    add_shows(&up).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = start_load(&up, 1, &ledger, &stop);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let old = up.node_pid(NodeId::Sequencer).expect("sequencer pid");
+    signal(old, libc::SIGKILL);
+    let killed = Instant::now();
+    let new = up
+        .wait_new_pid(NodeId::Sequencer, old, Duration::from_secs(20))
+        .await;
+    println!("sequencer {old} killed; {new} started after {:?}", killed.elapsed());
+    // The load goes on through the failover; then a booking must be answered again.
+    let answered_again = loop {
+        let (status, _, _) = up
+            .call(
+                Method::GET,
+                "/v1/movies/Avatar/availability",
+                "ATWC0001",
+                None,
+            )
+            .await;
+        if status == 200 {
+            break killed.elapsed();
+        }
+        assert!(killed.elapsed() < Duration::from_secs(20), "seed {seed}: no answer after the failover\n{}", up.log());
+    };
+    println!("requests answered again {answered_again:?} after the kill");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.expect("client task");
+    }
+    let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
+    println!("sequencer failover: {acked} acknowledged bookings all present once, {unknown} unknown");
+    converged(&up, seed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_store_on_one_rm_is_refused_and_repaired_from_its_peers() {
+    let seed = seed();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let ledger: Ledger = Arc::default();
+    let up = Up::start_in(cluster_dir());
+    add_shows(&up).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = start_load(&up, 1, &ledger, &stop);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.expect("client task");
+    }
+    let dir = power_cut(up);
+    // Flip bytes all over RM 2's database file.
+    let file = data_dir(dir.path(), 2).join("rm.redb");
+    let mut bytes = std::fs::read(&file).expect("rm 2's store");
+    for _ in 0..64 {
+        let at = rng.random_range(0..bytes.len());
+        bytes[at] ^= 0xA5;
+    }
+    std::fs::write(&file, &bytes).expect("damage the store");
+    let up = Up::start_in(dir);
+    let (acked, _) = check_ledger(&up, &ledger, seed).await;
+    println!("{acked} acknowledged bookings present after RM 2's store was damaged");
+    converged(&up, seed).await;
+}
+
+#[test]
+fn a_cluster_whose_majority_lost_its_disks_refuses_to_start() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = rt.block_on(async {
+        let up = Up::start_in(cluster_dir());
+        add_shows(&up).await;
+        power_cut(up)
+    });
+    for rm in [1, 2] {
+        std::fs::remove_dir_all(data_dir(dir.path(), rm)).expect("lose rm's disk");
+    }
+    let mut up = Up::spawn(dir);
+    let status = up.wait_exit(Duration::from_secs(60));
+    assert!(!status.success(), "up exited with {status:?}");
+    let log = up.log();
+    assert!(
+        log.contains("majority") && log.contains("lost"),
+        "the refusal names the lost majority:\n{log}"
+    );
+}
