@@ -9,13 +9,22 @@
 //!
 //! Values are sent as typed: the front end canonicalises letter case and spaces. The command
 //! canonicalises them the same way (the front end's own code) only to print and log them.
+//!
+//! The state-changing commands (add-show, remove-show, book, cancel, exchange) send an
+//! `Idempotency-Key` — a fresh random one, or `--idempotency-key KEY` — and, through
+//! `dmtbs-client`, try the same request with the same key again when there is no answer or the
+//! answer is 503 (3 tries over about 2 s): the operation is executed at most once. The key is in
+//! the `--json` object and the client log (`idempotencyKey`), so a command whose outcome is unknown
+//! can be repeated with `--idempotency-key` and the same flags: the cluster answers as the first
+//! time (`replayed`: the sequence number of that first execution) or executes it now. The reads
+//! (availability, schedule) send a key only when given one.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use dmtbs_client::{
     AddShow, Answer, Availability, Book, Cancel, Client, Error, Exchange, Operation, RemoveShow,
-    Schedule, Success,
+    Schedule, Success, mutates, new_idempotency_key,
 };
 use dmtbs_frontend::http::{success_json, success_kind};
 use dmtbs_frontend::validate::{self, RawOperation};
@@ -50,6 +59,12 @@ pub struct Common {
     pub remote: Remote,
     #[command(flatten)]
     pub log: LogArgs,
+    /// The request's idempotency key (1 to 128 characters of printable ASCII, no spaces);
+    /// default: a fresh random one for add-show, remove-show, book, cancel and exchange, none for
+    /// the reads. Give the key of an earlier command (printed by --json, kept in the client log)
+    /// to repeat it safely: executed at most once, answered as the first time.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// The caller.
@@ -323,7 +338,11 @@ impl Verdict {
 pub fn main(command: Command) -> ExitCode {
     let (operation, common) = command.into_parts();
     let remote = &common.remote;
-    let result = send(remote, &operation);
+    let key = common
+        .idempotency_key
+        .clone()
+        .or_else(|| mutates(&operation).then(new_idempotency_key));
+    let result = send(remote, &operation, key.as_deref());
     // Printed and logged in canonical form when the front end's canonicalisation accepts the
     // values (it is the same code), else as typed.
     let shown = validate::canonicalise_operation(&operation).unwrap_or(operation);
@@ -335,6 +354,9 @@ pub fn main(command: Command) -> ExitCode {
     if let Some(user) = &user {
         report["user"] = user.as_str().into();
     }
+    if let Some(key) = &key {
+        report["idempotencyKey"] = key.as_str().into();
+    }
     if remote.json {
         println!("{report}");
     } else if let Ok(answer) = &result {
@@ -342,14 +364,33 @@ pub fn main(command: Command) -> ExitCode {
     }
     if let Err(e) = &result {
         eprintln!("{}", explain(e, verdict, remote));
+        let unknown = match e {
+            Error::Transport(_) => true,
+            Error::Api(e) => e.status == 503,
+            _ => false,
+        };
+        if let (true, Some(key)) = (unknown, &key) {
+            eprintln!(
+                "the request may have been executed; repeat it safely with the same flags and \
+                 --idempotency-key {key}"
+            );
+        }
     }
     common.log.append(user.as_deref(), &remote.url, &report);
     verdict.exit_code()
 }
 
-/// Sends the operation; a runtime that cannot start is reported like any other failure.
-fn send(remote: &Remote, operation: &Operation) -> Result<Answer<Success>, Error> {
-    let client = remote.client()?;
+/// Sends the operation with `key` as its idempotency key (tried again as the client does); a
+/// runtime that cannot start is reported like any other failure.
+fn send(
+    remote: &Remote,
+    operation: &Operation,
+    key: Option<&str>,
+) -> Result<Answer<Success>, Error> {
+    let client = match key {
+        Some(key) => remote.client()?.with_idempotency_key(key),
+        None => remote.client()?,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -396,6 +437,7 @@ fn report_json(
                 "outcome": success_kind(&answer.value),
                 "seq": answer.seq,
                 "agreed": answer.agreed,
+                "replayed": answer.replayed,
                 "result": result,
             })
         }
@@ -406,6 +448,7 @@ fn report_json(
             "httpStatus": e.status,
             "seq": e.seq,
             "agreed": e.agreed,
+            "replayed": e.replayed,
         }),
         Err(e) => json!({ "code": e.kind(), "message": failure_text(e, remote) }),
     };
@@ -415,10 +458,14 @@ fn report_json(
     report
 }
 
-/// `(seq 14, agreed by RM 1, 3)`.
-fn provenance(seq: u64, agreed: &[u8]) -> String {
+/// `seq 14, agreed by RM 1, 3`, and `; replayed from seq 9` when the request was executed before.
+fn provenance(seq: u64, agreed: &[u8], replayed: Option<u64>) -> String {
     let rms: Vec<String> = agreed.iter().map(u8::to_string).collect();
-    format!("seq {seq}, agreed by RM {}", rms.join(", "))
+    let replayed = match replayed {
+        Some(first) => format!("; replayed from seq {first}, not executed again"),
+        None => String::new(),
+    };
+    format!("seq {seq}, agreed by RM {}{replayed}", rms.join(", "))
 }
 
 /// `1 ticket`, `2 tickets`.
@@ -428,7 +475,7 @@ fn tickets(n: u32) -> String {
 
 /// A success, in sentences and tables, ending with a newline.
 fn describe(op: &Operation, answer: &Answer<Success>) -> String {
-    let from = provenance(answer.seq, &answer.agreed);
+    let from = provenance(answer.seq, &answer.agreed, answer.replayed);
     let mut out = String::new();
     let mut line = |text: String| {
         out.push_str(&text);
@@ -600,7 +647,7 @@ fn explain(e: &Error, verdict: Verdict, remote: &Remote) -> String {
     match (e, verdict) {
         (Error::Api(e), Verdict::Refused) => {
             let when = match e.seq {
-                Some(seq) => format!("; {}", provenance(seq, &e.agreed)),
+                Some(seq) => format!("; {}", provenance(seq, &e.agreed, e.replayed)),
                 None => "; refused by the front end before sequencing".into(),
             };
             format!(

@@ -13,7 +13,6 @@
 //! stderr). Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after [`STOP_GRACE`]) and
 //! `up` exits 0.
 
-use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
 use std::os::fd::AsFd as _;
 use std::os::unix::process::CommandExt as _;

@@ -70,7 +70,8 @@ pub struct ApiError {
     pub status: u16,
     /// The error code: a booking rule's (`show-full`, `weekly-limit`, …; see
     /// [`ApiError::booking_error`]) or the front end's own (`bad-request`, `unauthenticated`,
-    /// `no-agreement`, `unavailable`, `no-such-route`, `method-not-allowed`).
+    /// `idempotency-key-reused`, `no-agreement`, `unavailable`, `no-such-route`,
+    /// `method-not-allowed`).
     pub code: String,
     /// People-facing wording.
     pub message: String,
@@ -84,6 +85,10 @@ pub struct ApiError {
     pub seq: Option<u64>,
     /// For refusals by the rules: the replica managers that agreed on it (`X-DMTBS-Agreed`).
     pub agreed: Vec<RmId>,
+    /// Set when the request had been executed before (`X-DMTBS-Replayed`): a refusal by the rules
+    /// replayed from that first execution, or `idempotency-key-reused` (the key was first used
+    /// for another request, executed there). The first execution's sequence number.
+    pub replayed: Option<u64>,
 }
 
 impl ApiError {

@@ -34,14 +34,25 @@
 //! actor is an admin (role letter `A`) also present the admin key given to the builder as
 //! `Authorization: Bearer <key>`; customers' requests never carry it.
 //!
+//! **Exactly once.** Every state-changing call (add-show, remove-show, book, cancel, exchange)
+//! sends an `Idempotency-Key`: a fresh random one per call, or the caller's
+//! ([`Client::with_idempotency_key`]). When there is no answer or the answer is 503, the client
+//! tries the same request with the same key again ([`RetryPolicy`]: 3 tries over about 2 s by
+//! default, [`ClientBuilder::retry`]); the replicas never execute a key twice, so the operation
+//! is executed once however many tries it took. An answer the replicas replayed from an earlier
+//! execution says so: [`Answer::replayed`] (and [`ApiError::replayed`] for a refusal). Details in
+//! [`retry`].
+//!
 //! Layout:
 //! - this file: [`Client`], its builder, [`Answer`], the routes;
 //! - [`error`]: [`Error`] and [`ApiError`];
+//! - [`retry`]: [`RetryPolicy`] and [`new_idempotency_key`];
 //! - `json` (private): the API's JSON shapes decoded into contract types, checked in its tests
 //!   against the front end's own encoders.
 
 pub mod error;
 mod json;
+pub mod retry;
 
 use std::fmt;
 use std::time::Duration;
@@ -51,6 +62,7 @@ pub use dmtbs_contract::{
     Outcome, RemoveShow, Schedule, ScheduledBooking, ShowRemaining, ShowRemoved, Success,
 };
 pub use error::{ApiError, Error};
+pub use retry::{RetryPolicy, new_idempotency_key};
 use serde_json::json;
 
 /// The header naming the caller.
@@ -59,6 +71,10 @@ const USER_HEADER: &str = "x-dmtbs-user";
 const SEQ_HEADER: &str = "x-dmtbs-seq";
 /// Response header: the replica managers that agreed, comma-separated.
 const AGREED_HEADER: &str = "x-dmtbs-agreed";
+/// Response header: the request was executed before, at this sequence number.
+const REPLAYED_HEADER: &str = "x-dmtbs-replayed";
+/// Request header: the idempotency key.
+const KEY_HEADER: &str = "idempotency-key";
 
 /// A replica manager's id, as in `X-DMTBS-Agreed`.
 pub type RmId = u8;
@@ -75,6 +91,10 @@ pub struct Answer<T> {
     pub agreed: Vec<RmId>,
     /// The HTTP status: 201 for a show added, 200 otherwise.
     pub status: u16,
+    /// Set when the request had been executed before (`X-DMTBS-Replayed`) — an earlier try of
+    /// this call that got no answer, or another call with the same idempotency key: the value is
+    /// that first execution's, and this is its sequence number. Nothing was executed again.
+    pub replayed: Option<u64>,
 }
 
 impl<T> Answer<T> {
@@ -85,8 +105,18 @@ impl<T> Answer<T> {
             seq: self.seq,
             agreed: self.agreed,
             status: self.status,
+            replayed: self.replayed,
         }
     }
+}
+
+/// Whether the operation changes the booking state (add-show, remove-show, book, cancel,
+/// exchange): those carry an idempotency key by default.
+pub fn mutates(operation: &Operation) -> bool {
+    !matches!(
+        operation,
+        Operation::Availability(_) | Operation::Schedule(_)
+    )
 }
 
 /// What `add-show` did.
@@ -122,6 +152,8 @@ pub struct ClientBuilder {
     admin_key: Option<String>,
     /// See [`ClientBuilder::timeout`].
     timeout: Duration,
+    /// See [`ClientBuilder::retry`].
+    retry: RetryPolicy,
 }
 
 impl ClientBuilder {
@@ -136,6 +168,14 @@ impl ClientBuilder {
     /// [`Client::DEFAULT_TIMEOUT`]. Past it the result is [`Error::Transport`] (a timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How booking requests are retried when there is no answer or the answer is 503; default
+    /// [`RetryPolicy::DEFAULT`] (3 tries over about 2 s), [`RetryPolicy::NONE`] never retries.
+    /// The timeout applies to each try. Operator requests are never retried.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self
     }
 
@@ -157,6 +197,8 @@ impl ClientBuilder {
             http,
             base,
             admin_key: self.admin_key,
+            retry: self.retry,
+            idempotency_key: None,
         })
     }
 }
@@ -171,6 +213,11 @@ pub struct Client {
     base: reqwest::Url,
     /// Presented by admin actors only.
     admin_key: Option<String>,
+    /// How booking requests are retried.
+    retry: RetryPolicy,
+    /// Sent with every booking request instead of a fresh key per call (see
+    /// [`Client::with_idempotency_key`]).
+    idempotency_key: Option<String>,
 }
 
 impl fmt::Debug for Client {
@@ -178,6 +225,8 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("retry", &self.retry)
+            .field("idempotency_key", &self.idempotency_key)
             .finish()
     }
 }
@@ -203,6 +252,7 @@ impl Client {
             base: base_url.into(),
             admin_key: None,
             timeout: Self::DEFAULT_TIMEOUT,
+            retry: RetryPolicy::DEFAULT,
         }
     }
 
@@ -217,6 +267,29 @@ impl Client {
             admin_key: key.map(str::to_owned),
             ..self.clone()
         }
+    }
+
+    /// The same client (same connection pool) sending `key` as the `Idempotency-Key` of every
+    /// booking request — reads included — instead of a fresh random key per state-changing call.
+    /// For one logical operation whose key the caller keeps (to try it again later, perhaps from
+    /// another process or through another front end: the replicas answer as the first time); a
+    /// key used again for a *different* request is refused (422 `idempotency-key-reused`). The
+    /// front end takes 1 to 128 characters of printable ASCII without spaces.
+    pub fn with_idempotency_key(&self, key: impl Into<String>) -> Client {
+        Client {
+            idempotency_key: Some(key.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The key [`Client::with_idempotency_key`] gave, if any.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    /// How this client retries.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// The front end's base URL.
@@ -245,7 +318,16 @@ impl Client {
 
     /// Sends any operation to its route and returns the success value as the contract's
     /// [`Success`]. The typed methods below narrow it to the operation's own success type.
+    ///
+    /// A state-changing operation carries a fresh idempotency key (or this client's, see
+    /// [`Client::with_idempotency_key`]); without an answer or on a 503 the same request is tried
+    /// again with the same key, as the [`RetryPolicy`] says. The result is the last try's.
     pub async fn execute(&self, operation: &Operation) -> Result<Answer<Success>, Error> {
+        let key = match &self.idempotency_key {
+            Some(key) => Some(key.clone()),
+            None if mutates(operation) => Some(new_idempotency_key()),
+            None => None,
+        };
         let (actor, request) = match operation {
             Operation::AddShow(o) => (
                 &o.actor,
@@ -297,7 +379,11 @@ impl Client {
                     })),
             ),
         };
-        self.send(actor, request).await
+        let request = match &key {
+            Some(key) => request.header(KEY_HEADER, key),
+            None => request,
+        };
+        self.send_retrying(actor, request).await
     }
 
     /// Admin: add a show, or set the capacity of an existing one.
@@ -448,6 +534,7 @@ impl Client {
                 details: e.details,
                 seq: None,
                 agreed: Vec::new(),
+                replayed: None,
             })))
         }
     }
@@ -462,6 +549,33 @@ impl Client {
             .pop_if_empty()
             .extend(segments);
         url
+    }
+
+    /// Sends one operation request as `actor` — again, unchanged, while there is no answer or
+    /// the answer is 503, as the retry policy allows — and reads the answer.
+    async fn send_retrying(
+        &self,
+        actor: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Answer<Success>, Error> {
+        let mut attempt = 1;
+        loop {
+            let Some(this_try) = request.try_clone() else {
+                // A streamed body cannot be sent twice (the client sends none).
+                return self.send(actor, request).await;
+            };
+            let result = self.send(actor, this_try).await;
+            let again = match &result {
+                Err(Error::Transport(_)) => true,
+                Err(Error::Api(e)) => e.status == 503,
+                _ => false,
+            };
+            if !again || attempt >= self.retry.tries {
+                return result;
+            }
+            tokio::time::sleep(self.retry.delay_after(attempt)).await;
+            attempt += 1;
+        }
     }
 
     /// Sends one operation request as `actor` and reads the answer.
@@ -501,6 +615,12 @@ impl Client {
             Some(list) => json::agreed(&list)
                 .ok_or_else(|| unexpected(format!("{AGREED_HEADER}: {list:?} is not a list")))?,
         };
+        let replayed = header(REPLAYED_HEADER)?
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| unexpected(format!("{REPLAYED_HEADER}: {s:?} is not a number")))
+            })
+            .transpose()?;
         let body = response.bytes().await.map_err(Error::Transport)?;
         if (200..300).contains(&status) {
             let value = json::success(&body)
@@ -511,6 +631,7 @@ impl Client {
                 seq,
                 agreed,
                 status,
+                replayed,
             })
         } else {
             let e = json::error(&body).map_err(|e| unexpected(format!("not an error: {e}")))?;
@@ -523,6 +644,7 @@ impl Client {
                 details: e.details,
                 seq,
                 agreed,
+                replayed,
             })))
         }
     }
@@ -588,6 +710,7 @@ fn narrow<T>(
         seq,
         agreed,
         status,
+        replayed,
     } = answer;
     match pick(value) {
         Ok(value) => Ok(Answer {
@@ -595,6 +718,7 @@ fn narrow<T>(
             seq,
             agreed,
             status,
+            replayed,
         }),
         Err(other) => Err(Error::Unexpected {
             status,

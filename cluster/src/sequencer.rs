@@ -136,9 +136,8 @@ fn warn_waiting(sequencer: &Sequencer, waited: Duration) {
         Phase::Recovering => tracing::warn!(
             epoch = sequencer.epoch(),
             waited_ms = waited.as_millis() as u64,
-            "sequencer not numbering yet: no answer for epoch {} from RMs {} (a majority, {} of \
-             {}, must promise, and a majority of those still holding data must answer); asking \
-             again",
+            "sequencer not numbering yet: no answer for epoch {} from RMs {} ({} of {} must \
+             answer, more if some report an empty store); asking again",
             sequencer.epoch(),
             rms(sequencer.waiting_for()),
             majority,

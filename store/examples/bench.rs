@@ -6,15 +6,19 @@
 //! ```
 //!
 //! DIR (default: a temporary folder under `target/`) must be on the disk to measure, not a tmpfs.
-//! Four runs, each on a fresh store:
-//! - `raw fsync`: the disk's floor, a 100-byte write + `fdatasync` of a plain file per request;
+//! Each run on a fresh store, one `append` call per request unless said otherwise:
+//! - `raw fdatasync`: the disk's floor, a 100-byte overwrite + `fdatasync` of a plain file per
+//!   request;
 //! - `1 per commit`: append one request, wait for its `Committed`, repeat (no grouping possible);
-//! - `group commit`: one `append` call per request, as fast as they come (the writer groups
-//!   whatever queued during the previous fsync);
-//! - `batches of 100`: one `append` call of 100 requests at a time, each awaited.
+//! - `N in flight`: N closed-loop clients, each waiting for its request to be durable before
+//!   sending the next (group commit takes what queued during the previous fsync);
+//! - `all at once`: every request queued as fast as the loop goes, then the last one awaited;
+//! - `batches of 100`: `append` calls of 100 requests, each awaited.
 
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::{Book, Date, Operation};
@@ -45,7 +49,7 @@ fn request(seq: u64) -> Sequenced {
 }
 
 struct Run {
-    name: &'static str,
+    name: String,
     requests: u64,
     fsyncs: u64,
     elapsed: Duration,
@@ -64,7 +68,7 @@ impl Run {
                 })
         };
         println!(
-            "| {:<15} | {:>8} | {:>10.0} | {:>6} | {:>10.3} | {:>9} | {:>9} |",
+            "| {:<16} | {:>8} | {:>10.0} | {:>6} | {:>10.4} | {:>9} | {:>9} |",
             self.name,
             self.requests,
             self.requests as f64 / self.elapsed.as_secs_f64(),
@@ -79,18 +83,20 @@ impl Run {
 fn raw_fsync(dir: &Path, requests: u64) -> Run {
     let path = dir.join("raw");
     let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(&[0; 4096]).unwrap();
+    file.sync_all().unwrap();
     let mut times = Vec::new();
     let started = Instant::now();
     for _ in 0..requests {
         let t = Instant::now();
-        file.write_all(&[7; 100]).unwrap();
+        file.write_all_at(&[7; 100], 0).unwrap();
         file.sync_data().unwrap();
         times.push(t.elapsed());
     }
     let elapsed = started.elapsed();
     std::fs::remove_file(path).unwrap();
     Run {
-        name: "raw fsync",
+        name: "raw fdatasync".into(),
         requests,
         fsyncs: requests,
         elapsed,
@@ -98,7 +104,61 @@ fn raw_fsync(dir: &Path, requests: u64) -> Run {
     }
 }
 
-fn store_run(dir: &Path, name: &'static str, requests: u64, per_call: u64, wait_each: bool) -> Run {
+/// `clients` closed-loop clients: each appends one request and waits until it is durable before
+/// sending its next, as a replica manager with that many requests in flight would.
+fn clients_run(dir: &Path, requests: u64, clients: u64) -> Run {
+    let data = dir.join(format!("clients-{clients}"));
+    let (store, _) = dmtbs_store::open(&data).unwrap();
+    let (tx, mut committed) = unbounded_channel::<Committed>();
+    let writer = store.start(tx);
+    let next = Mutex::new(0u64);
+    let durable = (Mutex::new(0u64), Condvar::new());
+    let mut times = Vec::new();
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                loop {
+                    let seq = {
+                        let mut next = next.lock().unwrap();
+                        if *next == requests {
+                            return;
+                        }
+                        *next += 1;
+                        writer.append(vec![request(*next)]);
+                        *next
+                    };
+                    let mut through = durable.0.lock().unwrap();
+                    while *through < seq {
+                        through = durable.1.wait(through).unwrap();
+                    }
+                }
+            });
+        }
+        loop {
+            let commit = committed.blocking_recv().unwrap();
+            times.push(commit.commit_time);
+            *durable.0.lock().unwrap() = commit.durable_through;
+            durable.1.notify_all();
+            if commit.durable_through == requests {
+                break;
+            }
+        }
+    });
+    let elapsed = started.elapsed();
+    let fsyncs = writer.fsyncs();
+    drop(writer);
+    std::fs::remove_dir_all(&data).unwrap();
+    Run {
+        name: format!("{clients} in flight"),
+        requests,
+        fsyncs,
+        elapsed,
+        commit_times: times,
+    }
+}
+
+fn store_run(dir: &Path, name: &str, requests: u64, per_call: u64, wait_each: bool) -> Run {
     let data = dir.join(name.replace(' ', "-"));
     let (store, recovered) = dmtbs_store::open(&data).unwrap();
     assert!(recovered.fresh);
@@ -137,12 +197,38 @@ fn store_run(dir: &Path, name: &'static str, requests: u64, per_call: u64, wait_
     drop(writer);
     std::fs::remove_dir_all(&data).unwrap();
     Run {
-        name,
+        name: name.into(),
         requests,
         fsyncs,
         elapsed,
         commit_times: times,
     }
+}
+
+/// What a restart costs: redb's integrity check of the whole file, then every entry decoded and
+/// checked.
+fn reopen_run(dir: &Path, requests: u64) {
+    let data = dir.join("reopen");
+    let (store, _) = dmtbs_store::open(&data).unwrap();
+    let (tx, mut committed) = unbounded_channel::<Committed>();
+    let writer = store.start(tx);
+    for first in (1..=requests).step_by(100) {
+        writer.append((first..=(first + 99).min(requests)).map(request).collect());
+    }
+    while committed.blocking_recv().unwrap().durable_through < requests {}
+    drop(writer);
+    let size = std::fs::metadata(data.join(dmtbs_store::DB_FILE))
+        .unwrap()
+        .len();
+    let started = Instant::now();
+    let (_, recovered) = dmtbs_store::open(&data).unwrap();
+    let took = started.elapsed();
+    assert_eq!(recovered.log.len() as u64, requests);
+    println!(
+        "reopening {requests} entries ({:.1} MiB file): {:.1} ms",
+        size as f64 / (1 << 20) as f64,
+        took.as_secs_f64() * 1e3
+    );
 }
 
 fn main() {
@@ -169,6 +255,11 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|");
     raw_fsync(dir, requests).print();
     store_run(dir, "1 per commit", requests, 1, true).print();
-    store_run(dir, "group commit", requests * 10, 1, false).print();
+    for clients in [4, 16, 64] {
+        clients_run(dir, requests * 5, clients).print();
+    }
+    store_run(dir, "all at once", requests * 10, 1, false).print();
     store_run(dir, "batches of 100", requests * 10, 100, true).print();
+    reopen_run(dir, requests * 10);
+    reopen_run(dir, requests * 50);
 }

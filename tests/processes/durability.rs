@@ -90,7 +90,7 @@ async fn add_shows(up: &Up) {
                 Method::POST,
                 "/v1/shows",
                 "ATWA0001",
-                Some(json!({"movie": "Avatar", "showId": show, "capacity": 100_000})),
+                Some(json!({"movie": "Avatar", "showId": show, "capacity": 10_000})),
             )
             .await;
         assert!(
@@ -102,19 +102,23 @@ async fn add_shows(up: &Up) {
 
 /// `CLIENTS` clients booking until `stop` (or the cluster stops answering), each with its own
 /// customers from `first_customer` on, recording what they were told.
-fn start_load(up: &Up, first_customer: usize, ledger: &Ledger, stop: &Arc<AtomicBool>) -> Vec<tokio::task::JoinHandle<()>> {
+fn start_load(
+    up: &Up,
+    first_customer: usize,
+    ledger: &Ledger,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..CLIENTS)
         .map(|client| {
-            let (url, http, ledger, stop) = (
-                up.url(""),
-                up.http.clone(),
-                ledger.clone(),
-                stop.clone(),
-            );
+            let (url, http, ledger, stop) =
+                (up.url(""), up.http.clone(), ledger.clone(), stop.clone());
             tokio::spawn(async move {
                 let mut i = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let customer = format!("ATWC{:04}", first_customer + client * 1_000 + i / SHOWS.len());
+                    let customer = format!(
+                        "ATWC{:04}",
+                        first_customer + client * 1_000 + i / SHOWS.len()
+                    );
                     let show = SHOWS[i % SHOWS.len()].to_owned();
                     i += 1;
                     ledger
@@ -129,7 +133,7 @@ fn start_load(up: &Up, first_customer: usize, ledger: &Ledger, stop: &Arc<Atomic
                         .send()
                         .await;
                     match answer {
-                        Ok(r) if r.status().as_u16() == 201 => {
+                        Ok(r) if r.status().is_success() => {
                             ledger.lock().await.insert((customer, show), true);
                         }
                         Ok(r) if r.status().is_client_error() => {
@@ -148,7 +152,7 @@ fn start_load(up: &Up, first_customer: usize, ledger: &Ledger, stop: &Arc<Atomic
 /// A power cut: every process of the cluster killed with SIGKILL at once (the supervisor frozen
 /// first, so it restarts nothing meanwhile). Returns the folder, with its data, for the next
 /// `dmtbs up`.
-fn power_cut(mut up: Up) -> tempfile::TempDir {
+fn power_cut(up: Up) -> tempfile::TempDir {
     let supervisor = up.pid();
     signal(supervisor, libc::SIGSTOP);
     let nodes: Vec<u32> = up.node_pids().into_iter().map(|(_, pid)| pid).collect();
@@ -170,10 +174,7 @@ async fn check_ledger(up: &Up, ledger: &Ledger, seed: u64) -> (usize, usize) {
     let ledger = ledger.lock().await.clone();
     let mut customers: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
     for ((customer, show), acked) in &ledger {
-        customers
-            .entry(customer)
-            .or_default()
-            .push((show, *acked));
+        customers.entry(customer).or_default().push((show, *acked));
     }
     let mut failures = Vec::new();
     for (customer, booked) in &customers {
@@ -249,7 +250,10 @@ async fn converged(up: &Up, seed: u64) -> String {
             && own.iter().all(|o| o.as_ref() == Some(first))
         {
             let digest = first["digest"].as_str().expect("a digest").to_owned();
-            println!("all four RMs hold the same state at {}: {digest}", first["seq"]);
+            println!(
+                "all four RMs hold the same state at {}: {digest}",
+                first["seq"]
+            );
             return digest;
         }
         assert!(
@@ -282,11 +286,14 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
         } else {
             // Everything acknowledged before the last cut is back, before any new load.
             let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
-            println!("round {round}: after the restart {acked} acknowledged bookings present, {unknown} unknown");
+            println!(
+                "round {round}: after the restart {acked} acknowledged bookings present, {unknown} unknown"
+            );
         }
         let stop = Arc::new(AtomicBool::new(false));
         let load = start_load(&up, 1 + round * 100, &ledger, &stop);
-        let kill_after = Duration::from_millis(rng.random_range(300..MAX_LOAD_BEFORE_KILL.as_millis() as u64));
+        let kill_after =
+            Duration::from_millis(rng.random_range(300..MAX_LOAD_BEFORE_KILL.as_millis() as u64));
         tokio::time::sleep(kill_after).await;
         println!("round {round}: power cut after {kill_after:?}");
         dir = power_cut(up);
@@ -300,7 +307,9 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
     println!("whole-cluster restart took {:?}", started.elapsed());
     let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
     assert!(acked > 0, "seed {seed}: no booking was acknowledged at all");
-    println!("{rounds} power cuts: {acked} acknowledged bookings all present once, {unknown} unknown");
+    println!(
+        "{rounds} power cuts: {acked} acknowledged bookings all present once, {unknown} unknown"
+    );
     converged(&up, seed).await;
 }
 
@@ -319,7 +328,10 @@ async fn the_sequencer_killed_under_load_is_replaced_and_nothing_is_lost_or_doub
     let new = up
         .wait_new_pid(NodeId::Sequencer, old, Duration::from_secs(20))
         .await;
-    println!("sequencer {old} killed; {new} started after {:?}", killed.elapsed());
+    println!(
+        "sequencer {old} killed; {new} started after {:?}",
+        killed.elapsed()
+    );
     // The load goes on through the failover; then a booking must be answered again.
     let answered_again = loop {
         let (status, _, _) = up
@@ -333,7 +345,11 @@ async fn the_sequencer_killed_under_load_is_replaced_and_nothing_is_lost_or_doub
         if status == 200 {
             break killed.elapsed();
         }
-        assert!(killed.elapsed() < Duration::from_secs(20), "seed {seed}: no answer after the failover\n{}", up.log());
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "seed {seed}: no answer after the failover\n{}",
+            up.log()
+        );
     };
     println!("requests answered again {answered_again:?} after the kill");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -342,7 +358,9 @@ async fn the_sequencer_killed_under_load_is_replaced_and_nothing_is_lost_or_doub
         task.await.expect("client task");
     }
     let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
-    println!("sequencer failover: {acked} acknowledged bookings all present once, {unknown} unknown");
+    println!(
+        "sequencer failover: {acked} acknowledged bookings all present once, {unknown} unknown"
+    );
     converged(&up, seed).await;
 }
 

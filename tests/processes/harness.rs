@@ -273,7 +273,10 @@ impl Up {
             let _ = child.kill();
             let _ = child.wait();
         }
-        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temporary folder"))
+        std::mem::replace(
+            &mut self.dir,
+            tempfile::tempdir().expect("temporary folder"),
+        )
     }
 
     /// Waits (bounded) for `up` to exit on its own.

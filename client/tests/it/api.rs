@@ -1,43 +1,65 @@
 //! Every typed method and `execute` through the real router: routes, actor header, admin key,
 //! typed answers, the error shape, and what a failure looks like.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use dmtbs_client::{
     AddShow, Answer, Availability, Book, Booked, BookingError, Cancel, Client, Error, Exchange,
-    Exchanged, Operation, Outcome, RemoveShow, Schedule, ScheduledBooking, ShowChange,
+    Exchanged, Operation, Outcome, RemoveShow, RetryPolicy, Schedule, ScheduledBooking, ShowChange,
     ShowRemaining, ShowRemoved, Success, outcome_of,
 };
 use dmtbs_frontend::{AdminKey, AuditLog, Cluster, ClusterError, VotedOutcome};
 
-const KEY: &str = "the-admin-key";
+pub const KEY: &str = "the-admin-key";
+
+/// Retries as by default, but quick: tests need not wait seconds.
+pub const QUICK_RETRY: RetryPolicy = RetryPolicy {
+    tries: 3,
+    first_delay: Duration::from_millis(10),
+};
 
 /// A cluster that answers what it is told to and remembers what reached it.
 #[derive(Default)]
-struct Scripted {
+pub struct Scripted {
     answer: Mutex<Option<Result<VotedOutcome, ClusterError>>>,
-    calls: Mutex<Vec<Operation>>,
+    /// Answers given before `answer`, one per call, first first.
+    queue: Mutex<VecDeque<Result<VotedOutcome, ClusterError>>>,
+    calls: Mutex<Vec<(Operation, Option<String>)>>,
 }
 
 impl Scripted {
-    fn answer(&self, answer: Result<VotedOutcome, ClusterError>) {
+    pub fn answer(&self, answer: Result<VotedOutcome, ClusterError>) {
         *self.answer.lock().unwrap() = Some(answer);
     }
 
-    fn outcome(&self, outcome: Outcome) {
+    /// The next calls get these answers, in order; then the one `answer` set.
+    pub fn then(&self, answers: impl IntoIterator<Item = Result<VotedOutcome, ClusterError>>) {
+        self.queue.lock().unwrap().extend(answers);
+    }
+
+    pub fn outcome(&self, outcome: Outcome) {
         self.answer(Ok(VotedOutcome {
             seq: 42,
             outcome,
             agreed: vec![1, 3],
+            replay_of: None,
         }));
     }
 
-    fn last(&self) -> Option<Operation> {
-        self.calls.lock().unwrap().last().cloned()
+    pub fn last(&self) -> Option<Operation> {
+        self.calls.lock().unwrap().last().map(|(op, _)| op.clone())
     }
 
-    fn calls(&self) -> usize {
+    pub fn calls(&self) -> usize {
         self.calls.lock().unwrap().len()
+    }
+
+    /// The idempotency key of every call, first first.
+    pub fn keys(&self) -> Vec<Option<String>> {
+        let calls = self.calls.lock().unwrap();
+        calls.iter().map(|(_, key)| key.clone()).collect()
     }
 }
 
@@ -45,8 +67,15 @@ impl Scripted {
 impl dmtbs_frontend::Operator for Scripted {}
 
 impl Cluster for Scripted {
-    async fn execute(&self, operation: Operation) -> Result<VotedOutcome, ClusterError> {
-        self.calls.lock().unwrap().push(operation);
+    async fn execute(
+        &self,
+        operation: Operation,
+        key: Option<String>,
+    ) -> Result<VotedOutcome, ClusterError> {
+        self.calls.lock().unwrap().push((operation, key));
+        if let Some(next) = self.queue.lock().unwrap().pop_front() {
+            return next;
+        }
         self.answer
             .lock()
             .unwrap()
@@ -55,8 +84,9 @@ impl Cluster for Scripted {
     }
 }
 
-/// A front end over a scripted cluster on a loopback port, and a client of it with the key.
-async fn front_end() -> (Arc<Scripted>, Client) {
+/// A front end over a scripted cluster on a loopback port, and a client of it with the key
+/// (retrying quickly).
+pub async fn front_end() -> (Arc<Scripted>, Client) {
     let cluster = Arc::new(Scripted::default());
     let app = dmtbs_frontend::router(cluster.clone(), AdminKey::new(KEY), AuditLog::discard());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -64,12 +94,16 @@ async fn front_end() -> (Arc<Scripted>, Client) {
         .expect("loopback port");
     let url = format!("http://{}", listener.local_addr().expect("bound"));
     tokio::spawn(dmtbs_frontend::serve(listener, app, std::future::pending()));
-    let client = Client::builder(url).admin_key(KEY).build().expect("client");
+    let client = Client::builder(url)
+        .admin_key(KEY)
+        .retry(QUICK_RETRY)
+        .build()
+        .expect("client");
     client.health().await.expect("the front end is up");
     (cluster, client)
 }
 
-fn s(text: &str) -> String {
+pub fn s(text: &str) -> String {
     text.into()
 }
 
@@ -91,7 +125,8 @@ async fn every_operation_reaches_its_route_and_comes_back_typed() {
             value: ShowChange::Added,
             seq: 42,
             agreed: vec![1, 3],
-            status: 201
+            status: 201,
+            replayed: None,
         }
     );
     assert_eq!(cluster.last(), Some(Operation::AddShow(add.clone())));

@@ -3,3 +3,4 @@
 //! back typed. Whole clusters are exercised by `tests/cluster` (dmtbs-tests).
 
 mod api;
+mod keys;

@@ -113,6 +113,7 @@ fn a_file_log_appends_lines() {
         status: 201,
         seq: Some(1),
         agreed: vec![1, 2, 4],
+        replayed: None,
     };
     for _ in 0..2 {
         // Reopening appends rather than truncates.
@@ -139,6 +140,7 @@ fn the_buffer_helper_sees_writes() {
         status: 400,
         seq: None,
         agreed: vec![],
+        replayed: None,
     });
     assert_eq!(buffer.lines()[0]["actor"], json!(null));
 }

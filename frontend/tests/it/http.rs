@@ -23,6 +23,8 @@ pub const KEY: &str = "s3cret-admin-key";
 pub struct FixedCluster {
     answer: Mutex<Result<VotedOutcome, ClusterError>>,
     pub calls: Mutex<Vec<Operation>>,
+    /// The idempotency key of each call.
+    pub keys: Mutex<Vec<Option<String>>>,
 }
 
 impl FixedCluster {
@@ -32,8 +34,10 @@ impl FixedCluster {
                 seq: 42,
                 outcome,
                 agreed: vec![1, 3],
+                replay_of: None,
             })),
             calls: Mutex::new(Vec::new()),
+            keys: Mutex::new(Vec::new()),
         })
     }
 
@@ -46,6 +50,7 @@ impl FixedCluster {
             seq: 42,
             outcome,
             agreed: vec![1, 3],
+            replay_of: None,
         }));
     }
 
@@ -56,14 +61,24 @@ impl FixedCluster {
     pub fn last(&self) -> Operation {
         self.calls.lock().unwrap().last().cloned().expect("a call")
     }
+
+    /// The idempotency key of the last call.
+    pub fn last_key(&self) -> Option<String> {
+        self.keys.lock().unwrap().last().cloned().expect("a call")
+    }
 }
 
 /// No replica managers behind it: operator routes answer 503.
 impl dmtbs_frontend::Operator for FixedCluster {}
 
 impl Cluster for FixedCluster {
-    async fn execute(&self, operation: Operation) -> Result<VotedOutcome, ClusterError> {
+    async fn execute(
+        &self,
+        operation: Operation,
+        key: Option<String>,
+    ) -> Result<VotedOutcome, ClusterError> {
         self.calls.lock().unwrap().push(operation);
+        self.keys.lock().unwrap().push(key);
         self.answer.lock().unwrap().clone()
     }
 }

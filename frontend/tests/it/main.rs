@@ -2,6 +2,7 @@
 
 mod audit;
 mod http;
+mod idempotency;
 mod metrics;
 mod status;
 mod validate;

@@ -149,6 +149,7 @@ async fn the_status_json_shows_replicas_events_swaps_latency_and_requests() {
                 seq: 5,
                 outcome: booked(),
                 agreed: vec![1, 4],
+                replay_of: None,
             }),
             Event::Verdict(verdict),
             Event::Decide(Decision::NoAgreement { seq: 6 }),

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use dmtbs_contract::{Booked, BookingError, Outcome, Success};
 use dmtbs_frontend::vote::{Decision, Event, Voter, VoterConfig, verdict_message};
-use dmtbs_proto::{Message, Outgoing, ReplicaResult, RmId, Verdict};
+use dmtbs_proto::{Message, Outgoing, Replay, ReplicaResult, RmId, Verdict};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -72,7 +72,8 @@ fn two_identical_results_answer_at_once_and_a_wrong_third_is_reported() {
         [&Decision::Agreed {
             seq: 7,
             outcome: good(),
-            agreed: vec![2, 3]
+            agreed: vec![2, 3],
+            replay_of: None,
         }]
     );
     assert!(verdicts(&events).is_empty(), "still collecting the rest");
@@ -283,7 +284,8 @@ fn quorum_one_answers_at_the_first_result_and_still_judges_the_rest() {
         [&Decision::Agreed {
             seq: 1,
             outcome: good(),
-            agreed: vec![3]
+            agreed: vec![3],
+            replay_of: None,
         }]
     );
     assert!(verdicts(&events).is_empty(), "still collecting the rest");
@@ -341,7 +343,8 @@ fn quorum_three_waits_for_a_third_identical_result() {
         [&Decision::Agreed {
             seq: 2,
             outcome: good(),
-            agreed: vec![1, 3, 4]
+            agreed: vec![1, 3, 4],
+            replay_of: None,
         }]
     );
     assert_eq!(verdicts(&events)[0].wrong, vec![2]);
@@ -369,4 +372,110 @@ fn quorum_three_without_three_identical_results_is_no_agreement() {
     let events = v.tick(t0 + 1000 * MS);
     assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 9 }]);
     assert_eq!(verdicts(&events)[0].silent, vec![3, 4]);
+}
+
+fn replay(seq: u64, same_operation: bool) -> Option<Replay> {
+    Some(Replay {
+        seq,
+        same_operation,
+    })
+}
+
+/// `result` with another replay note and epoch.
+fn noted(rm: RmId, seq: u64, replay_of: Option<Replay>, epoch: u64) -> ReplicaResult {
+    ReplicaResult {
+        replay_of,
+        epoch,
+        ..result(rm, seq, good())
+    }
+}
+
+#[test]
+fn results_differing_only_in_replay_of_do_not_agree() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    v.open(3, t0);
+    // Same outcome; one replica executed the request again, one recognised it, one says it
+    // was first executed elsewhere, one that it came with another operation.
+    assert!(v.record(noted(1, 3, None, 1), t0).is_empty());
+    assert!(v.record(noted(2, 3, replay(1, true), 1), t0).is_empty());
+    assert!(v.record(noted(3, 3, replay(2, true), 1), t0).is_empty());
+    let events = v.record(noted(4, 3, replay(1, false), 1), t0);
+    assert_eq!(decisions(&events), [&Decision::NoAgreement { seq: 3 }]);
+    assert!(verdicts(&events)[0].wrong.is_empty(), "nobody agreed");
+
+    // Two identical notes agree, and the decision carries the note; the others are wrong.
+    v.open(4, t0);
+    v.record(noted(1, 4, replay(2, true), 1), t0);
+    v.record(noted(2, 4, None, 1), t0);
+    let events = v.record(noted(3, 4, replay(2, true), 1), t0);
+    assert_eq!(
+        decisions(&events),
+        [&Decision::Agreed {
+            seq: 4,
+            outcome: good(),
+            agreed: vec![1, 3],
+            replay_of: replay(2, true),
+        }]
+    );
+    let events = v.record(noted(4, 4, replay(2, false), 1), t0);
+    assert_eq!(verdicts(&events)[0].wrong, vec![2, 4]);
+}
+
+#[test]
+fn forget_open_emits_nothing_and_ignores_the_old_epoch_afterwards() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    // Epoch 1: seq 5 agreed and open for the rest, seq 6 undecided, seq 4 closed.
+    v.open(4, t0);
+    for rm in 1..=4 {
+        v.record(noted(rm, 4, None, 1), t0);
+    }
+    v.open(5, t0);
+    v.record(noted(1, 5, None, 1), t0);
+    v.record(noted(2, 5, None, 1), t0);
+    v.open(6, t0);
+    v.record(noted(1, 6, None, 1), t0);
+    let before = v.counters().clone();
+    v.take_latencies();
+
+    assert_eq!(v.forget_open(2), 2, "two open ballots dropped");
+    assert_eq!(v.epoch(), 2);
+    assert!(!v.is_open(5) && !v.is_open(6));
+    assert_eq!(v.next_deadline(), None);
+    // Nothing decided or judged, now or when the old ballots' time would have come.
+    assert!(v.tick(t0 + 10_000 * MS).is_empty());
+    assert_eq!(v.counters(), &before);
+
+    // A late result of epoch 1 is ignored, even for a number epoch 2 uses again…
+    assert!(v.record(noted(3, 5, None, 1), t0 + MS).is_empty());
+    assert!(v.record(noted(4, 6, None, 1), t0 + MS).is_empty());
+    assert!(!v.is_open(5) && !v.is_open(6));
+    assert_eq!(v.counters().late, before.late + 2);
+    assert!(v.take_latencies().is_empty());
+    // …while epoch 2 votes afresh on the reused numbers, closed (4) or open (5) in epoch 1, and
+    // a wrong result of epoch 1 is never counted against anyone.
+    v.open(4, t0 + MS);
+    v.record(noted(1, 4, replay(4, true), 2), t0 + 2 * MS);
+    let events = v.record(noted(2, 4, replay(4, true), 2), t0 + 2 * MS);
+    assert!(matches!(
+        decisions(&events)[..],
+        [Decision::Agreed {
+            seq: 4,
+            replay_of: Some(Replay {
+                seq: 4,
+                same_operation: true
+            }),
+            ..
+        }]
+    ));
+    v.record(noted(3, 5, None, 2), t0 + 2 * MS);
+    let events = v.record(noted(4, 5, None, 2), t0 + 2 * MS);
+    assert!(matches!(
+        decisions(&events)[..],
+        [Decision::Agreed { seq: 5, .. }]
+    ));
+    // Forgetting again for an older epoch never lowers it.
+    v.forget_open(1);
+    assert_eq!(v.epoch(), 2);
 }

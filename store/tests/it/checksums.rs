@@ -18,7 +18,7 @@ fn tamper<K: redb::Key + 'static>(
     dir: &Path,
     table: TableDefinition<K, &[u8]>,
     key: K::SelfType<'_>,
-    edit: impl FnOnce(&mut Vec<u8>),
+    edit: impl FnOnce(&mut [u8]),
 ) {
     let db = redb::Database::open(dir.join(DB_FILE)).unwrap();
     let mut value = {
@@ -57,7 +57,7 @@ fn written(dir: &Path) {
     assert_eq!(rm.sync().durable_through, 60);
 }
 
-fn flip_last_byte(value: &mut Vec<u8>) {
+fn flip_last_byte(value: &mut [u8]) {
     *value.last_mut().unwrap() ^= 0x20;
 }
 

@@ -49,7 +49,7 @@ pub fn entry_in(epoch: u64, seq: u64) -> Sequenced {
         },
         fe: (seq % 3) as u16 + 1,
         request_id: seq * 1_000 + epoch,
-        key: (seq % 2 == 0).then(|| format!("key-{epoch}-{seq}")),
+        key: seq.is_multiple_of(2).then(|| format!("key-{epoch}-{seq}")),
         operation,
     }
 }
