@@ -369,28 +369,48 @@ async fn a_damaged_store_on_one_rm_is_refused_and_repaired_from_its_peers() {
     let seed = seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let ledger: Ledger = Arc::default();
-    let up = Up::start_in(cluster_dir());
-    add_shows(&up).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = start_load(&up, 1, &ledger, &stop);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    stop.store(true, Ordering::Relaxed);
-    for task in load {
-        task.await.expect("client task");
+    let mut dir = cluster_dir();
+    // RM 2's file with bytes flipped all over it, then RM 3's with its tail torn off.
+    for (round, rm) in [(0, 2u8), (1, 3u8)] {
+        let up = Up::start_in(dir);
+        if round == 0 {
+            add_shows(&up).await;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = start_load(&up, 1 + round * 100, &ledger, &stop);
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        stop.store(true, Ordering::Relaxed);
+        for task in load {
+            task.await.expect("client task");
+        }
+        dir = power_cut(up);
+        let file = data_dir(dir.path(), rm).join("rm.redb");
+        let mut bytes = std::fs::read(&file).expect("the RM's store");
+        if round == 0 {
+            for _ in 0..64 {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] ^= 0xA5;
+            }
+        } else {
+            let cut = rng.random_range(1..bytes.len() / 2);
+            bytes.truncate(bytes.len() - cut);
+        }
+        std::fs::write(&file, &bytes).expect("damage the store");
+        let up = Up::start_in(dir);
+        let (acked, _) = check_ledger(&up, &ledger, seed).await;
+        println!("{acked} acknowledged bookings present after RM {rm}'s store was damaged");
+        let log = up.log();
+        let refusal = log
+            .lines()
+            .find(|l| l.contains(&format!("rm={rm}")) && l.contains("damaged part was refused"));
+        println!("RM {rm} said: {refusal:?}");
+        assert!(
+            refusal.is_some(),
+            "seed {seed}: RM {rm} says what it refused:\n{log}"
+        );
+        converged(&up, seed).await;
+        dir = power_cut(up);
     }
-    let dir = power_cut(up);
-    // Flip bytes all over RM 2's database file.
-    let file = data_dir(dir.path(), 2).join("rm.redb");
-    let mut bytes = std::fs::read(&file).expect("rm 2's store");
-    for _ in 0..64 {
-        let at = rng.random_range(0..bytes.len());
-        bytes[at] ^= 0xA5;
-    }
-    std::fs::write(&file, &bytes).expect("damage the store");
-    let up = Up::start_in(dir);
-    let (acked, _) = check_ledger(&up, &ledger, seed).await;
-    println!("{acked} acknowledged bookings present after RM 2's store was damaged");
-    converged(&up, seed).await;
 }
 
 #[test]

@@ -503,3 +503,123 @@ fn a_log_that_cannot_be_written_is_a_warning_not_an_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_repeated_with_its_idempotency_key_is_executed_once() {
+    let (cluster, logs) = start(TransportMode::Unicast).await;
+    let dmtbs = Dmtbs::new(&cluster, logs.path());
+    let added = dmtbs
+        .admin(&[
+            "add-show",
+            "--as",
+            "ATWA0001",
+            "--movie",
+            "Avatar",
+            "--show",
+            "ATWM251126",
+            "--capacity",
+            "10",
+            "--json",
+        ])
+        .await
+        .expect_code(0)
+        .json();
+    // Without --idempotency-key: a fresh random key (a UUID), printed and logged.
+    let key = added["idempotencyKey"].as_str().expect("a key");
+    assert_eq!(key.len(), 36, "{added:#}");
+    assert_eq!(added["replayed"], Value::Null);
+    let book = |key: &'static str, tickets: &'static str| {
+        [
+            "book",
+            "--as",
+            "ATWC0001",
+            "--movie",
+            "Avatar",
+            "--show",
+            "ATWM251126",
+            "--tickets",
+            tickets,
+            "--idempotency-key",
+            key,
+            "--json",
+        ]
+    };
+    let first = dmtbs
+        .user(&book("order-1", "2"))
+        .await
+        .expect_code(0)
+        .json();
+    assert_eq!(first["idempotencyKey"], "order-1");
+    assert_eq!(first["replayed"], Value::Null);
+    assert_eq!(first["result"]["remaining"], 8);
+    // The same command with the same key: answered as the first time, not executed again.
+    let again = dmtbs
+        .user(&book("order-1", "2"))
+        .await
+        .expect_code(0)
+        .json();
+    assert_eq!(again["result"], first["result"], "{again:#}");
+    assert_eq!(again["replayed"], first["seq"], "{again:#}");
+    assert_ne!(again["seq"], first["seq"]);
+    let text = dmtbs.user(&book("order-1", "2")[..11]).await.expect_code(0);
+    assert!(
+        text.stdout
+            .contains(&format!("replayed from seq {}", first["seq"])),
+        "{}",
+        text.stdout
+    );
+    let schedule = dmtbs
+        .user(&["schedule", "--as", "ATWC0001", "--json"])
+        .await
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        schedule["result"]["bookings"][0]["tickets"], 2,
+        "booked once"
+    );
+    assert_eq!(schedule["idempotencyKey"], Value::Null, "reads send no key");
+    // The key used again for another request: an error (2), nothing executed.
+    let reused = dmtbs.user(&book("order-1", "3")).await.expect_code(2);
+    let refusal = reused.json();
+    assert_eq!(refusal["code"], "idempotency-key-reused", "{refusal:#}");
+    assert_eq!(refusal["replayed"], first["seq"]);
+    // A malformed key is refused by the front end (2).
+    let bad = dmtbs.user(&book("two words", "1")).await.expect_code(2);
+    assert_eq!(bad.json()["code"], "bad-request");
+    let log = log_lines(logs.path(), "ATWC0001");
+    assert_eq!(log[0]["idempotencyKey"], "order-1");
+    assert_eq!(log[1]["replayed"], first["seq"]);
+    cluster.stop().await.expect("clean shutdown");
+}
+
+#[test]
+fn a_booking_without_answer_names_its_key_to_repeat_it_safely() {
+    let logs = tempfile::tempdir().expect("temporary folder");
+    let output = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args([
+            "cancel",
+            "--as",
+            "ATWC0001",
+            "--movie",
+            "Avatar",
+            "--show",
+            "ATWM251126",
+            "--tickets",
+            "1",
+            "--json",
+        ])
+        .args(["--url", "http://127.0.0.1:9"])
+        .env("DMTBS_LOG_DIR", logs.path())
+        .output()
+        .expect("dmtbs runs");
+    assert_eq!(output.status.code(), Some(2));
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(answer["code"], "connect");
+    let key = answer["idempotencyKey"].as_str().expect("a key");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("--idempotency-key {key}")),
+        "{stderr}"
+    );
+    assert_eq!(log_lines(logs.path(), "ATWC0001")[0]["idempotencyKey"], key);
+}
