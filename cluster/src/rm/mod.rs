@@ -532,14 +532,18 @@ impl Node {
             self.out.push(nack);
         }
         // What is on disk, not merely delivered: a new sequencer starts numbering once a
-        // majority has its history durably.
-        self.out.push(Outgoing::To(
-            NodeId::Sequencer,
-            Message::Ack {
-                rm: self.me,
-                through: self.durable.through,
-            },
-        ));
+        // majority has its history durably. No Ack while promised to an epoch not started
+        // here yet: a majority acking means a majority is in the new epoch, so a later
+        // sequencer always learns of it and never numbers in the same epoch again.
+        if self.epochs.meta.promised <= self.epochs.current().0 {
+            self.out.push(Outgoing::To(
+                NodeId::Sequencer,
+                Message::Ack {
+                    rm: self.me,
+                    through: self.durable.through,
+                },
+            ));
+        }
         // Probes unanswered in time: the suspect is dead (or cannot be reached).
         let timeout = Timeouts::ms(self.config.recovery.probe_timeout_ms);
         let expired: Vec<RmId> = self

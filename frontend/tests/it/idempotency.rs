@@ -23,13 +23,16 @@ fn booked() -> Outcome {
     }))
 }
 
-/// Every booking route: method, URI, headers, body.
-fn booking_routes() -> Vec<(
+/// A request: method, URI, headers, body.
+type Route = (
     Method,
     &'static str,
     Vec<(&'static str, &'static str)>,
     Option<&'static str>,
-)> {
+);
+
+/// Every booking route.
+fn booking_routes() -> Vec<Route> {
     vec![
         (
             Method::POST,
