@@ -5,7 +5,7 @@ use dmtbs_contract::{Booked, BookingError, Success};
 use dmtbs_frontend::{AuditLog, AuditRecord, ClusterError};
 use serde_json::json;
 
-use crate::http::{Buffer, app, send};
+use crate::support::{Buffer, app, send};
 
 #[tokio::test]
 async fn every_answered_request_is_one_json_line() {

@@ -8,7 +8,7 @@ use dmtbs_frontend::{Replay, VotedOutcome};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::http::{FixedCluster, app, send};
+use crate::support::{FixedCluster, app, send};
 
 const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
 const ADMIN: (&str, &str) = ("X-DMTBS-User", "atwa1000");

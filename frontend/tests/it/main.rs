@@ -5,5 +5,6 @@ mod http;
 mod idempotency;
 mod metrics;
 mod status;
+mod support;
 mod validate;
 mod vote;

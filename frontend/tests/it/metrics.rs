@@ -9,7 +9,7 @@ use dmtbs_frontend::{ClusterError, Metrics, Voter, VoterConfig};
 use dmtbs_proto::ReplicaResult;
 use prometheus_parse::{Sample, Scrape, Value};
 
-use crate::http::{app, send};
+use crate::support::{app, send};
 
 const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
 const BOOK: &str = "/v1/customers/atwc0001/bookings";

@@ -13,7 +13,7 @@ use dmtbs_frontend::{AdminKey, AuditLog, Metrics, StatusBoard, router_with};
 use dmtbs_proto::{Health, RmId, RmStatus, Verdict};
 use serde_json::{Value, json};
 
-use crate::http::{FixedCluster, KEY, send};
+use crate::support::{FixedCluster, KEY, send};
 
 const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
 
