@@ -33,6 +33,7 @@ use dmtbs_cluster::config::TransportMode;
 use dmtbs_cluster::local::{LocalCluster, local_config};
 use dmtbs_host::contract::Date;
 use dmtbs_net::{FaultPlan, FaultStats, FaultTransport, LinkFaults, Transport};
+use dmtbs_proto::NodeId;
 use dmtbs_testkit::build::{self, add_days};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 use dmtbs_testkit::workload::{AREAS, MOVIES, Workload};
@@ -74,6 +75,14 @@ pub struct Args {
     /// With --local: percentage of datagrams dropped on every link (a seeded fault layer).
     #[arg(long, default_value_t = 0.0)]
     loss: f64,
+    /// With --local: the RMs keep their log in memory, no fsync (the baseline durability is
+    /// measured against; a restart would lose everything).
+    #[arg(long, requires = "local")]
+    in_memory: bool,
+    /// With --local: durable vs in-memory logs, 4 replicas, interleaved twice on fresh
+    /// clusters; reports each run, the throughput and latency ratios and fsyncs per request.
+    #[arg(long, requires = "local", conflicts_with_all = ["matrix", "inject", "in_memory"])]
+    durability: bool,
     /// With --local: multicast or unicast fan-out.
     #[arg(long, default_value = "multicast", value_parser = ["multicast", "unicast"])]
     transport: String,
@@ -287,13 +296,14 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         _ => TransportMode::Multicast,
     };
     let dir = args.components.clone().unwrap_or_else(components::dir);
-    let config = local_config(
+    let mut config = local_config(
         &dir,
         &IMPLEMENTATIONS[..replicas],
         quorum,
         transport,
         &format!("{}-{:02}-{:02}", today.year, today.month, today.day),
     )?;
+    config.recovery.durable = !args.in_memory;
     let faults = (args.loss > 0.0).then(|| FaultPlan::new(args.seed));
     let cluster = match &faults {
         None => LocalCluster::start(config).await,
@@ -319,6 +329,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         "quorum": quorum,
         "loss_pct": args.loss,
         "transport": args.transport,
+        "durable": !args.in_memory,
     });
     Ok(Target {
         client,
@@ -509,8 +520,90 @@ async fn replica_status(target: &Target, rm: u64) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Every RM's `dmtbs_rm_store_commits_total`, summed (None if a scrape fails).
+async fn store_commits(cluster: &LocalCluster) -> Option<u64> {
+    let mut total = 0;
+    for rm in cluster.config.rm_ids() {
+        let url = cluster.metrics_url(NodeId::Rm(rm))?;
+        let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+        total += text
+            .lines()
+            .find(|l| l.starts_with("dmtbs_rm_store_commits_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())? as u64;
+    }
+    Some(total)
+}
+
+/// Durable vs in-memory logs, interleaved twice; Ok(true) when no request ended in an error.
+async fn durability(args: &Args) -> anyhow::Result<bool> {
+    let mut runs = Vec::new();
+    for round in 0..2 {
+        for in_memory in [false, true] {
+            let args = Args {
+                replicas: 4,
+                quorum: None,
+                in_memory,
+                ..args.clone()
+            };
+            let result = run_one(&args).await?;
+            if !args.json {
+                println!("round {}, {}:", round + 1, if in_memory { "in memory" } else { "durable" });
+                print_summary(&result);
+                println!();
+            }
+            runs.push(result);
+        }
+    }
+    let errors: u64 = runs.iter().filter_map(|r| r["error_count"].as_u64()).sum();
+    let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) if b > 0.0 => json!((a / b * 100.0).round() / 100.0),
+        _ => Value::Null,
+    };
+    let ratios: Vec<Value> = runs
+        .chunks(2)
+        .map(|pair| {
+            json!({
+                "ops_per_s": ratio(&pair[0]["ops_per_s"], &pair[1]["ops_per_s"]),
+                "p50": ratio(&pair[0]["latency_ms"]["p50"], &pair[1]["latency_ms"]["p50"]),
+                "p99": ratio(&pair[0]["latency_ms"]["p99"], &pair[1]["latency_ms"]["p99"]),
+            })
+        })
+        .collect();
+    if args.json {
+        println!("{}", json!({ "runs": runs, "durable_vs_in_memory": ratios }));
+    } else {
+        println!("| log | ops/s | p50 ms | p99 ms | fsyncs per request and RM | errors |");
+        println!("|---|---|---|---|---|---|");
+        for r in &runs {
+            println!(
+                "| {} | {} | {} | {} | {} | {} |",
+                if r["target"]["durable"] == true { "durable" } else { "in memory" },
+                r["ops_per_s"],
+                r["latency_ms"]["p50"],
+                r["latency_ms"]["p99"],
+                r["fsyncs_per_request"],
+                r["error_count"]
+            );
+        }
+        for (i, r) in ratios.iter().enumerate() {
+            println!(
+                "round {}: durable ÷ in memory: throughput ×{} · p50 ×{} · p99 ×{}",
+                i + 1,
+                r["ops_per_s"],
+                r["p50"],
+                r["p99"]
+            );
+        }
+    }
+    Ok(errors == 0)
+}
+
 /// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
 pub async fn run(args: Args) -> anyhow::Result<bool> {
+    if args.durability {
+        return durability(&args).await;
+    }
     if !args.matrix {
         let result = run_one(&args).await?;
         if args.json {
@@ -607,7 +700,9 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         // operator API reports it): normally back on a known-good module.
         report["after"] = replica_status(&target, report["rm"].as_u64().unwrap_or(0)).await;
     }
+    let mut fsyncs = None;
     if let Some(cluster) = target.cluster {
+        fsyncs = store_commits(&cluster).await;
         cluster.stop().await.context("stopping the local cluster")?;
     }
 
@@ -646,6 +741,12 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         "setup": { "requests": setup_requests, "seconds": (setup_time.as_secs_f64() * 1e3).round() / 1e3 },
         "faults": fault_stats.map(fault_json),
         "injected": injected,
+        // Commits of the RMs' durable logs (one fsync each), per request and RM, setup included.
+        "fsyncs_per_request": fsyncs.map(|n: u64| {
+            let rms = target.description["replicas"].as_u64().unwrap_or(1).max(1);
+            let requests = (completed + setup_requests as u64).max(1);
+            (n as f64 / rms as f64 / requests as f64 * 1e3).round() / 1e3
+        }),
     });
     // An injection that did not happen makes the run meaningless as a fault run: an error.
     if let Some(e) = result["injected"]["error"].as_str() {

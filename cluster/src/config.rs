@@ -163,9 +163,12 @@ pub struct Recovery {
     pub hang_ms: u64,
     /// How long a state transfer from a peer may take before the next peer is tried.
     pub transfer_timeout_ms: u64,
-    /// Where each RM keeps what must survive a restart (the quarantine list), one folder per RM
-    /// (relative to the cluster file).
+    /// Where each RM keeps what must survive a restart (its durable log and snapshots, the
+    /// quarantine list), one folder per RM (relative to the cluster file).
     pub data_dir: PathBuf,
+    /// Whether RMs keep their log and snapshots on disk (fsync before a result goes out). Off,
+    /// they keep them in memory: a benchmark baseline, where a restart loses everything.
+    pub durable: bool,
 }
 
 impl Default for Recovery {
@@ -178,6 +181,7 @@ impl Default for Recovery {
             hang_ms: 1_000,
             transfer_timeout_ms: 10_000,
             data_dir: "dmtbs-data".into(),
+            durable: true,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Reading a booking request: the routes' handlers, their JSON bodies, path and query, and the
 //! `Idempotency-Key` header. Each handler turns what it extracted into a [`RawOperation`] (or a
-//! 400) and hands it to [`FrontEnd::handle`], which does the rest (see [`crate::http`]).
+//! 400) and hands it to the front end's common path, which does the rest (see [`crate::http`]).
 //!
 //! **`Idempotency-Key`** (the HTTP convention of the IETF draft
 //! `draft-ietf-httpapi-idempotency-key-header`), accepted on every booking route: 1 to

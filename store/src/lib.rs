@@ -25,7 +25,7 @@ use dmtbs_contract::CanonicalState;
 use dmtbs_proto::Sequenced;
 use serde::{Deserialize, Serialize};
 
-pub use open::{DB_FILE, open};
+pub use open::{DB_FILE, open, open_in_memory};
 pub use writer::{Committed, Writer};
 
 /// An opened store, not yet writing: [`Store::start`] turns it into a [`Writer`].

@@ -84,6 +84,34 @@ pub fn open(dir: &Path) -> Result<(Store, Recovered), StoreError> {
     }
 }
 
+/// A store kept in memory only (redb's in-memory backend): the same log, snapshots and group
+/// commits, nothing on disk and no fsync. For `[recovery] durable = false` — a benchmark
+/// baseline, with nothing surviving a restart.
+pub fn open_in_memory() -> Result<(Store, Recovered), StoreError> {
+    let db = Database::builder()
+        .create_with_backend(redb::backends::InMemoryBackend::new())
+        .map_err(|e| StoreError::Database {
+            what: "creating an in-memory database",
+            path: PathBuf::from(":memory:"),
+            message: e.to_string(),
+        })?;
+    let recovered = Recovered {
+        fresh: true,
+        snapshot: None,
+        log: Vec::new(),
+        meta: Meta::default(),
+        problems: Vec::new(),
+    };
+    let store = Store {
+        db,
+        path: PathBuf::from(":memory:"),
+        snapshot_seq: 0,
+        durable_through: 0,
+        meta: Meta::default(),
+    };
+    Ok((store, recovered))
+}
+
 /// Why one attempt to open the database failed.
 enum Failure {
     /// The file is damaged: move it aside and start afresh.

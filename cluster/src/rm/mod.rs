@@ -205,8 +205,13 @@ pub async fn run_reporting(
     }
     crate::metrics::WireRejects::register(&metrics.registry, &wire);
     let data_dir = config.rm_data_dir(rm);
-    let (store, mut recovered) = dmtbs_store::open(&data_dir)
-        .map_err(|e| anyhow::anyhow!("rm {rm}: store in {}: {e}", data_dir.display()))?;
+    let (store, mut recovered) = if config.recovery.durable {
+        dmtbs_store::open(&data_dir)
+    } else {
+        tracing::warn!(rm, "durable = false: the log is kept in memory; a restart loses it");
+        dmtbs_store::open_in_memory()
+    }
+    .map_err(|e| anyhow::anyhow!("rm {rm}: store in {}: {e}", data_dir.display()))?;
     for problem in &recovered.problems {
         tracing::error!(rm, problem, "store: a damaged part was refused; the peers supply it");
     }
