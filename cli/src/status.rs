@@ -327,6 +327,9 @@ fn status_row(r: &Value) -> Vec<String> {
         short(&r["hash"]),
         cell(&r["health"]),
         cell(&r["appliedThrough"]),
+        cell(&r["durableThrough"]),
+        cell(&r["epoch"]),
+        cell(&r["commitP99Ms"]),
         cell(&r["consecutiveWrong"]),
         cell(&r["swaps"]),
         format!(
@@ -337,12 +340,15 @@ fn status_row(r: &Value) -> Vec<String> {
     ]
 }
 
-const STATUS_HEADERS: [&str; 8] = [
+const STATUS_HEADERS: [&str; 11] = [
     "RM",
     "MODULE",
     "HASH",
     "HEALTH",
     "APPLIED",
+    "ON DISK",
+    "EPOCH",
+    "FSYNC P99 MS",
     "WRONG",
     "SWAPS",
     "STABLE CHECKPOINT",

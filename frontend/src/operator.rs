@@ -97,6 +97,9 @@ pub fn status_json(s: &RmStatus) -> Value {
         "ownCheckpoint": s.own_checkpoint.map(|(seq, d)| json!({ "seq": seq, "digest": hex::encode(d) })),
         "quarantine": s.quarantine.iter().map(quarantine_json).collect::<Vec<_>>(),
         "agreedDead": s.agreed_dead,
+        "epoch": s.epoch,
+        "durableThrough": s.durable_through,
+        "commitP99Ms": s.commit_p99_micros as f64 / 1e3,
     })
 }
 

@@ -210,6 +210,13 @@ pub struct RmStatus {
     /// Peer RMs a majority of RMs agreed are dead or hung (after probing them), most recent
     /// judgement per peer.
     pub agreed_dead: Vec<RmId>,
+    /// The sequencer epoch the RM is in.
+    pub epoch: Epoch,
+    /// Every delivered request up to this one is on the RM's disk.
+    pub durable_through: u64,
+    /// The slowest 1 % of the RM's last 1,024 commits of its durable log (fsync included), in
+    /// microseconds (0 before any).
+    pub commit_p99_micros: u64,
 }
 
 /// What an operator asks of replica managers (through a front end's admin API).

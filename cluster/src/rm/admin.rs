@@ -70,6 +70,9 @@ impl Node {
             last_swap_reason: self.last_swap_reason.clone(),
             quarantine: self.modules.quarantine.list(),
             agreed_dead: self.agreed_dead.keys().copied().collect(),
+            epoch: self.epochs.current().0,
+            durable_through: self.durable.through,
+            commit_p99_micros: self.durable.commit_p99().as_micros() as u64,
         }
     }
 

@@ -73,9 +73,24 @@ pub(super) struct Durable {
     /// Until this many operations are durable, commits predate a rollback: their `through`
     /// is stale.
     ignore_before: u64,
+    /// The last commits' times (fsync included), for the status.
+    recent_commits: std::collections::VecDeque<std::time::Duration>,
 }
 
+/// Commits whose times the status's p99 is taken over.
+const RECENT_COMMITS: usize = 1_024;
+
 impl Durable {
+    /// The slowest 1 % of the recent commits.
+    pub fn commit_p99(&self) -> std::time::Duration {
+        let mut times: Vec<_> = self.recent_commits.iter().copied().collect();
+        times.sort_unstable();
+        times
+            .get((times.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// A rollback discarded everything after `start`; `queued` operations precede it.
     pub fn discarded_after(&mut self, start: u64, queued: u64) {
         self.through = self.through.min(start);
@@ -190,6 +205,10 @@ impl Node {
     pub(super) fn on_committed(&mut self, c: Committed) {
         self.metrics.committed(&c);
         self.durable.committed += c.operations as u64;
+        self.durable.recent_commits.push_back(c.commit_time);
+        if self.durable.recent_commits.len() > RECENT_COMMITS {
+            self.durable.recent_commits.pop_front();
+        }
         if self.durable.committed >= self.durable.ignore_before {
             self.durable.through = c.durable_through;
         }

@@ -52,6 +52,9 @@ fn status(rm: RmId, module: &str, swaps: u32, reason: Option<&str>) -> RmStatus 
         last_swap_reason: reason.map(Into::into),
         quarantine: Vec::new(),
         agreed_dead: Vec::new(),
+        epoch: 1,
+        durable_through: 7,
+        commit_p99_micros: 420,
     }
 }
 
