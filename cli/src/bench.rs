@@ -548,7 +548,11 @@ async fn durability(args: &Args) -> anyhow::Result<bool> {
             };
             let result = run_one(&args).await?;
             if !args.json {
-                println!("round {}, {}:", round + 1, if in_memory { "in memory" } else { "durable" });
+                println!(
+                    "round {}, {}:",
+                    round + 1,
+                    if in_memory { "in memory" } else { "durable" }
+                );
                 print_summary(&result);
                 println!();
             }
@@ -571,14 +575,21 @@ async fn durability(args: &Args) -> anyhow::Result<bool> {
         })
         .collect();
     if args.json {
-        println!("{}", json!({ "runs": runs, "durable_vs_in_memory": ratios }));
+        println!(
+            "{}",
+            json!({ "runs": runs, "durable_vs_in_memory": ratios })
+        );
     } else {
         println!("| log | ops/s | p50 ms | p99 ms | fsyncs per request and RM | errors |");
         println!("|---|---|---|---|---|---|");
         for r in &runs {
             println!(
                 "| {} | {} | {} | {} | {} | {} |",
-                if r["target"]["durable"] == true { "durable" } else { "in memory" },
+                if r["target"]["durable"] == true {
+                    "durable"
+                } else {
+                    "in memory"
+                },
                 r["ops_per_s"],
                 r["latency_ms"]["p50"],
                 r["latency_ms"]["p99"],

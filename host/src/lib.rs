@@ -15,11 +15,8 @@
 //! - `instance`: one sandboxed instance (a `Store`) and failure classification.
 //! - `worker`: the thread that owns an instance; batched requests go through it.
 //! - `digest`: the host-side digest of a canonical state.
-//! - [`delivery`]: the RM's hold-back queue: sequenced requests exactly once, in order, with gap
-//!   repair (NACKs to the sequencer, then peers) and a log to serve peers' NACKs.
 
 pub use dmtbs_contract as contract;
-pub mod delivery;
 mod digest;
 mod instance;
 mod limits;

@@ -7,7 +7,6 @@ use super::metrics::{Snapshot, SwapKind};
 use super::{Choice, Node, Phase};
 
 impl Node {
-
     pub(super) fn on_admin(&mut self, from: NodeId, command: AdminCommand) {
         let (nonce, error) = match command {
             AdminCommand::Status { nonce } => (nonce, None),
@@ -50,7 +49,6 @@ impl Node {
         ));
     }
 
-
     pub(super) fn status(&self) -> RmStatus {
         let stable = self.checkpoints.stable();
         RmStatus {
@@ -76,7 +74,6 @@ impl Node {
         }
     }
 
-
     pub(super) fn health(&self) -> Health {
         match self.phase {
             Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
@@ -85,7 +82,6 @@ impl Node {
             Phase::Serving => Health::Serving,
         }
     }
-
 
     /// Mirrors the RM's state into its gauges (on ticks and after each replica job).
     pub(super) fn sync_metrics(&mut self) {

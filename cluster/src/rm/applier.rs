@@ -104,12 +104,7 @@ impl Applier {
     }
 }
 
-fn run(
-    replica: &ReplicaHandle,
-    executed: &mut Executed,
-    job: Job,
-    metrics: &ApplyMetrics,
-) -> Done {
+fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &ApplyMetrics) -> Done {
     match job {
         Job::Apply {
             generation,
@@ -149,7 +144,11 @@ fn run(
             if failure.is_none() {
                 failure = apply_run(replica, executed, &mut run, &mut outcomes, &mut attempted);
             }
-            metrics.batch(outcomes.len(), attempted.max(outcomes.len()), started.elapsed());
+            metrics.batch(
+                outcomes.len(),
+                attempted.max(outcomes.len()),
+                started.elapsed(),
+            );
             Done::Applied {
                 generation,
                 requests,

@@ -125,13 +125,18 @@ impl Checkpoints {
     /// Forget everything after `seq` (a new sequencer epoch discarded those requests).
     pub fn forget_after(&mut self, seq: u64) {
         self.reports.retain(|&s, _| s <= seq);
-        self.own.lock().expect("not poisoned").retain(|&s, _| s <= seq);
+        self.own
+            .lock()
+            .expect("not poisoned")
+            .retain(|&s, _| s <= seq);
     }
 
     /// Our own state at `seq` if it is the agreed one there (for a snapshot).
     pub fn own_agreed(&self, seq: u64, digest: Digest) -> Option<Arc<RmState>> {
         let own = self.own.lock().expect("not poisoned");
-        own.get(&seq).filter(|(d, _)| *d == digest).map(|(_, s)| s.clone())
+        own.get(&seq)
+            .filter(|(d, _)| *d == digest)
+            .map(|(_, s)| s.clone())
     }
 
     /// This replica's latest exported checkpoint and its digest.

@@ -125,7 +125,11 @@ pub(super) fn restored(me: u8, recovered: &mut Recovered) -> Option<Restored> {
             extra,
         }) => {
             if StateDigest::of(&state).0 != digest {
-                tracing::error!(rm = me, seq, "the snapshot's state does not have its digest: refused; joining from the peers");
+                tracing::error!(
+                    rm = me,
+                    seq,
+                    "the snapshot's state does not have its digest: refused; joining from the peers"
+                );
                 return None;
             }
             let executed = match Executed::from_bytes(&extra) {

@@ -238,13 +238,25 @@ mod tests {
         let retry = book(6, 2, 900, Some("k-1"), 2);
         assert!(matches!(
             t.decide(&retry),
-            Decision::Replay(_, Replay { seq: 5, same_operation: true })
+            Decision::Replay(
+                _,
+                Replay {
+                    seq: 5,
+                    same_operation: true
+                }
+            )
         ));
         // The key reused for another request: recognised, and said to differ.
         let other = book(7, 2, 901, Some("k-1"), 3);
         assert!(matches!(
             t.decide(&other),
-            Decision::Replay(_, Replay { seq: 5, same_operation: false })
+            Decision::Replay(
+                _,
+                Replay {
+                    seq: 5,
+                    same_operation: false
+                }
+            )
         ));
         // Another user's key of the same name is theirs.
         let mut theirs = book(8, 2, 902, Some("k-1"), 2);
@@ -266,12 +278,21 @@ mod tests {
         t.record(&read, &booked(0));
         assert_eq!(t.len(), 0);
         for i in 0..(REMEMBERED as u64 + 10) {
-            t.record(&book(i + 2, 1, 1000 + i, Some(&format!("k{i}")), 1), &booked(1));
+            t.record(
+                &book(i + 2, 1, 1000 + i, Some(&format!("k{i}")), 1),
+                &booked(1),
+            );
         }
         assert_eq!(t.len(), REMEMBERED);
         // The oldest are forgotten, by request and by key.
-        assert!(matches!(t.decide(&book(99, 1, 1000, None, 1)), Decision::Execute));
-        assert!(matches!(t.decide(&book(99, 3, 5, Some("k0"), 1)), Decision::Execute));
+        assert!(matches!(
+            t.decide(&book(99, 1, 1000, None, 1)),
+            Decision::Execute
+        ));
+        assert!(matches!(
+            t.decide(&book(99, 3, 5, Some("k0"), 1)),
+            Decision::Execute
+        ));
         let back = Executed::from_bytes(&t.to_bytes()).expect("round trip");
         assert_eq!(back, t);
         assert!(Executed::from_bytes(b"\xff\xff\xff").is_err());

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dmtbs_host::delivery::Delivery;
+use dmtbs_delivery::Delivery;
 use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_metrics::prometheus_client::metrics::family::Family;
 use dmtbs_metrics::prometheus_client::metrics::gauge::Gauge;

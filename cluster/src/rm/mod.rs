@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::CanonicalState;
-use dmtbs_host::delivery::{Delivery, DeliveryConfig};
+use dmtbs_delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
 use dmtbs_proto::{
     CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId, Sequenced,
@@ -208,12 +208,19 @@ pub async fn run_reporting(
     let (store, mut recovered) = if config.recovery.durable {
         dmtbs_store::open(&data_dir)
     } else {
-        tracing::warn!(rm, "durable = false: the log is kept in memory; a restart loses it");
+        tracing::warn!(
+            rm,
+            "durable = false: the log is kept in memory; a restart loses it"
+        );
         dmtbs_store::open_in_memory()
     }
     .map_err(|e| anyhow::anyhow!("rm {rm}: store in {}: {e}", data_dir.display()))?;
     for problem in &recovered.problems {
-        tracing::error!(rm, problem, "store: a damaged part was refused; the peers supply it");
+        tracing::error!(
+            rm,
+            problem,
+            "store: a damaged part was refused; the peers supply it"
+        );
     }
     let restored = durable::restored(rm, &mut recovered);
     let (committed_tx, mut committed) = mpsc::unbounded_channel();
@@ -478,7 +485,6 @@ impl Node {
         }
     }
 
-
     fn on_tick(&mut self, now: Instant) {
         match &mut self.phase {
             Phase::Joining {
@@ -573,7 +579,6 @@ impl Node {
         }
     }
 
-
     /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
     /// every K-th.
     fn feed(&mut self) {
@@ -604,7 +609,6 @@ impl Node {
             });
         }
     }
-
 
     fn on_done(&mut self, done: Done) {
         match done {
@@ -701,7 +705,6 @@ impl Node {
         self.sync_metrics();
     }
 
-
     fn result(
         &self,
         s: &Sequenced,
@@ -717,7 +720,6 @@ impl Node {
             replay_of,
         }
     }
-
 
     fn on_change(&mut self, change: Change) {
         if let Some(seq) = change.new_stable {

@@ -17,7 +17,6 @@ use super::{Choice, Node, Phase, RETRY, transfer};
 use crate::config::Timeouts;
 
 impl Node {
-
     pub(super) fn quarantine(&mut self, module: &str, hash: &str, reason: String) {
         let entry = QuarantineEntry {
             hash: hash.to_owned(),
@@ -30,7 +29,6 @@ impl Node {
                 .push(Outgoing::ToAllRms(Message::Quarantined(entry)));
         }
     }
-
 
     /// Install the stable checkpoint's state in a fresh instance of the same module: not a
     /// replica fault (no quarantine, no swap counted), only a way past requests gone from the
@@ -50,7 +48,6 @@ impl Node {
             Err(e) => self.fail(format!("{e:#}")),
         }
     }
-
 
     /// Replace the replica: pick the module, then install a correct state and replay.
     pub(super) fn recover(&mut self, kind: SwapKind, reason: String, choice: Choice) {
@@ -88,7 +85,6 @@ impl Node {
         }
     }
 
-
     pub(super) fn fail(&mut self, why: String) {
         tracing::error!(
             rm = self.me,
@@ -98,7 +94,6 @@ impl Node {
         self.metrics.swap_abandoned();
         self.phase = Phase::Failed;
     }
-
 
     /// Get the state of checkpoint `target` — our own copy if it is the agreed one, the empty
     /// state at 0, otherwise from a peer holding it — then install it.
@@ -162,7 +157,6 @@ impl Node {
         };
     }
 
-
     pub(super) fn on_fetched(&mut self, generation: u64, state: anyhow::Result<RmState>) {
         if generation != self.generation {
             return;
@@ -198,7 +192,6 @@ impl Node {
             }
         }
     }
-
 
     /// Install `state` (the one after request `target.seq`) in a fresh instance of `module`,
     /// then replay the log from there.

@@ -10,7 +10,6 @@ use super::{Choice, Node, PROBE_EVERY, Phase, SUSPICION_FRESH};
 use crate::config::Timeouts;
 
 impl Node {
-
     /// Probe a peer the front end found silent (at most once per `PROBE_EVERY`).
     pub(super) fn probe(&mut self, suspect: RmId) {
         let now = Instant::now();
@@ -29,14 +28,12 @@ impl Node {
             .push(Outgoing::To(NodeId::Rm(suspect), Message::Probe { nonce }));
     }
 
-
     /// Our judgement of a probed suspect: counted here and told to the other RMs.
     pub(super) fn suspect(&mut self, suspect: RmId, dead: bool) {
         self.out
             .push(Outgoing::ToAllRms(Message::Suspicion { suspect, dead }));
         self.count_suspicion(suspect, self.me, dead);
     }
-
 
     /// A majority of the RMs other than the suspect judging it dead or hung is an agreement.
     pub(super) fn count_suspicion(&mut self, suspect: RmId, voter: RmId, dead: bool) {

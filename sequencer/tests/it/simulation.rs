@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use dmtbs_host::delivery::{Delivery, DeliveryConfig};
+use dmtbs_delivery::{Delivery, DeliveryConfig};
 use dmtbs_proto::{ClientRequest, FeId, Message, NodeId, Outgoing, Sequenced};
 use dmtbs_sequencer::SequencerConfig;
 use dmtbs_testkit::rng::{Rng, seed_from_env};

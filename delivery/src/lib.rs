@@ -407,7 +407,7 @@ fn cap(ranges: Vec<SeqRange>, max_items: u64) -> Vec<SeqRange> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{Date, Operation, Schedule};
+    use dmtbs_contract::{Date, Operation, Schedule};
 
     /// splitmix64, as `dmtbs-testkit`'s (which depends on this crate, so cannot be used here).
     struct Rng(u64);
