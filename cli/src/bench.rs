@@ -755,7 +755,7 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         // Commits of the RMs' durable logs (one fsync each), per request and RM, setup included.
         "fsyncs_per_request": fsyncs.map(|n: u64| {
             let rms = target.description["replicas"].as_u64().unwrap_or(1).max(1);
-            let requests = (completed + setup_requests as u64).max(1);
+            let requests = (completed + setup_requests).max(1);
             (n as f64 / rms as f64 / requests as f64 * 1e3).round() / 1e3
         }),
     });

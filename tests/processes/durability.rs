@@ -4,7 +4,7 @@
 //! exactly once; none may be doubled. Damaged files on one RM are refused and repaired from its
 //! peers; a cluster whose majority lost its disks refuses to start.
 //!
-//! Each booking is one ticket of a distinct (customer, show) pair, sent once: a customer holding
+//! Each booking is one ticket of a distinct (customer, show) pair of the harness's week, sent once: a customer holding
 //! two tickets of a show would be a request executed twice. The seed (`DMTBS_SEED` to replay) is
 //! printed.
 
@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::harness::{TODAY, Up, alive, signal};
+use crate::harness::{Up, alive, signal};
 
 /// Requests between checkpoints: small, so snapshots and log truncation happen during the load.
 const CHECKPOINT_EVERY: u64 = 40;
