@@ -100,8 +100,13 @@ fn wrong_magic_and_version_are_refused_even_with_a_valid_tag() {
     let (tx, rx) = pair(NodeId::Sequencer);
     let datagram = tx.encode(&Message::Heartbeat { latest: 3 });
 
-    let version_2 = reseal(&datagram, |d| d[MAGIC.len()] = 2);
-    assert_eq!(rx.decode(&version_2), Err(Reject::UnsupportedVersion(2)));
+    // The next version, and the previous one (a node not upgraded yet), are refused alike.
+    let next = FORMAT_VERSION + 1;
+    let newer = reseal(&datagram, |d| d[MAGIC.len()] = next);
+    assert_eq!(rx.decode(&newer), Err(Reject::UnsupportedVersion(next)));
+    let previous = FORMAT_VERSION - 1;
+    let older = reseal(&datagram, |d| d[MAGIC.len()] = previous);
+    assert_eq!(rx.decode(&older), Err(Reject::UnsupportedVersion(previous)));
     let version_0 = reseal(&datagram, |d| d[MAGIC.len()] = 0);
     assert_eq!(rx.decode(&version_0), Err(Reject::UnsupportedVersion(0)));
 
