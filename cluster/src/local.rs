@@ -30,6 +30,22 @@ pub struct LocalCluster {
 impl Drop for LocalCluster {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        remove_test_data(&self.config);
+    }
+}
+
+/// Removes the data folder a test configuration made for itself (`<temp>/dmtbs-test-…`, see
+/// [`test_config_text`]); any other folder is left alone. The RMs' open files stay readable to
+/// them until they close them.
+pub fn remove_test_data(config: &ClusterConfig) {
+    let dir = &config.recovery.data_dir;
+    let made_for_a_test = dir.parent() == Some(std::env::temp_dir().as_path())
+        && dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("dmtbs-test-"));
+    if made_for_a_test {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -286,21 +286,19 @@ impl Up {
 }
 
 impl Drop for Up {
-    /// A test that fails half-way still stops its cluster: SIGTERM, then SIGKILL.
+    /// A test that fails half-way still stops its cluster: SIGTERM, then SIGKILL. A data folder
+    /// the test configuration made in the temporary folder goes too.
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        signal(child.id(), libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline && !matches!(child.try_wait(), Ok(Some(_))) {
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        dmtbs_cluster::local::remove_test_data(&self.config);
     }
 }
 
