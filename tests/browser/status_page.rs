@@ -1,7 +1,7 @@
 //! The live status page as an operator sees it: a lying replica's module, its disagreements,
 //! the automatic swap to a known-good module; and the page saying so when the front end goes
 //! away. Reads the page only through its DOM contract (`#replicas tr[data-rm]` with `.module`,
-//! `.health`, `.swaps`, `.latency`, `.disagreements`; `#events [data-kind][data-rm]`; `#rate`;
+//! `.health`, `.swaps`, `.latency`, `.disagreements`, `.durable`; `#events [data-kind][data-rm]`; `#rate`;
 //! `body[data-ready="1"]`; `#error`).
 
 use std::path::{Path, PathBuf};
@@ -39,6 +39,7 @@ return {
   rows: Array.from(document.querySelectorAll('#replicas tr[data-rm]')).map(r => ({
     rm: r.dataset.rm, module: cell(r, 'module'), health: cell(r, 'health'),
     swaps: cell(r, 'swaps'), latency: cell(r, 'latency'), disagreements: cell(r, 'disagreements'),
+    durable: cell(r, 'durable'),
   })),
   events: Array.from(document.querySelectorAll('#events [data-kind]')).map(e => ({
     kind: e.dataset.kind, rm: e.dataset.rm || null, text: e.innerText.trim(),
@@ -199,6 +200,22 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
         !events(&page, "disagreement", FAULTY_RM).is_empty(),
         "the wrong results should show as disagreements of RM {FAULTY_RM}: {page:#}"
     );
+    // Every RM's durable log position, epoch and commit time: "<seq> · e<epoch> · <ms> ms".
+    for rm in 1..=4 {
+        let durable = row(&page, rm)
+            .and_then(|r| r["durable"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let parts: Vec<&str> = durable.split(" · ").collect();
+        assert!(
+            parts.len() == 3
+                && parts[0].parse::<u64>().is_ok_and(|n| n > 0)
+                && parts[1] == "e1"
+                && parts[2]
+                    .strip_suffix(" ms")
+                    .is_some_and(|m| m.parse::<f64>().is_ok()),
+            "RM {rm}'s durable cell reads {durable:?}: {page:#}"
+        );
+    }
     // Exactly the three wrong results, all the liar's; nobody else was ever out of step.
     let counted = |rm| row(&page, rm).and_then(|r| number(&r["disagreements"]));
     assert_eq!(counted(FAULTY_RM), Some(3), "{page:#}");
