@@ -272,9 +272,19 @@ async fn status(up: &Up) -> Value {
 }
 
 /// Waits (bounded) until all four RMs serve and report the same own checkpoint — the same
-/// state — sending reads (sequenced like any request) to reach the next checkpoint.
+/// state — at or after every request applied so far, sending reads (sequenced like any request)
+/// to reach that checkpoint.
 async fn converged(up: &Up, seed: u64) -> String {
     let deadline = Instant::now() + STATUS_TIMEOUT;
+    let applied = status(up).await["replicas"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["appliedThrough"].as_u64())
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
     loop {
         let status = status(up).await;
         let own: Vec<Option<Value>> = (1..=4)
@@ -287,7 +297,7 @@ async fn converged(up: &Up, seed: u64) -> String {
             })
             .collect();
         if let Some(first) = &own[0]
-            && !first.is_null()
+            && first["seq"].as_u64().is_some_and(|seq| seq >= applied)
             && own.iter().all(|o| o.as_ref() == Some(first))
         {
             let digest = first["digest"].as_str().expect("a digest").to_owned();
@@ -544,4 +554,192 @@ fn a_cluster_whose_majority_lost_its_disks_refuses_to_start() {
         log.contains("majority") && log.contains("lost"),
         "the refusal names the lost majority:\n{log}"
     );
+}
+
+/// `POST /v1/admin/chaos/drop`: `to` drops `percent` % of what it receives from `from`.
+async fn drop_link(up: &Up, from: &str, to: &str, percent: u8) {
+    let response = up
+        .http
+        .post(up.url("/v1/admin/chaos/drop"))
+        .bearer_auth(up.admin_key())
+        .json(&json!({"from": from, "to": to, "percent": percent}))
+        .send()
+        .await
+        .expect("chaos drop");
+    assert!(
+        response.status().is_success(),
+        "drop {from} → {to} {percent} %: {}",
+        response.status()
+    );
+}
+
+/// An RM's counter, from its Prometheus endpoint.
+async fn rm_counter(up: &Up, rm: u8, series: &str) -> Option<f64> {
+    let addr = up.config.rm(rm)?.metrics?;
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Every RM's durable log position, RMs 1 to 4.
+async fn durable_positions(up: &Up) -> Vec<Option<u64>> {
+    let status = status(up).await;
+    (1..=4u8)
+        .map(|rm| {
+            status["replicas"]
+                .as_array()?
+                .iter()
+                .find(|r| r["rm"] == rm)?["durableThrough"]
+                .as_u64()
+        })
+        .collect()
+}
+
+async fn durable_through(up: &Up, rm: u8) -> Option<u64> {
+    status(up).await["replicas"]
+        .as_array()?
+        .iter()
+        .find(|r| r["rm"] == rm)?["durableThrough"]
+        .as_u64()
+}
+
+/// The case epochs exist for: RM 1 alone holds a request the old sequencer numbered (the others
+/// never got it), and the new sequencer starts without RM 1. When RM 1 comes back it must discard
+/// that request and roll its replica back, so that every log stays a prefix of one history; the
+/// client's retry (same key) is then executed once, in the new epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
+    let seed = seed();
+    let up = Up::start_in(cluster_dir());
+    add_shows(&up).await;
+    let book = |key: &'static str| {
+        up.http
+            .post(up.url("/v1/customers/ATWC0042/bookings"))
+            .header("X-DMTBS-User", "ATWC0042")
+            .header("Idempotency-Key", key)
+            .timeout(Duration::from_secs(10))
+            .json(&json!({"movie": "Avatar", "showId": SHOWS[0], "tickets": 1}))
+            .send()
+    };
+    let (status_code, _, _) = up
+        .call(
+            Method::GET,
+            "/v1/movies/Avatar/availability",
+            "ATWC0001",
+            None,
+        )
+        .await;
+    assert_eq!(status_code, 200);
+    // Every RM has everything so far on disk.
+    let settle = Instant::now() + Duration::from_secs(10);
+    let before = loop {
+        let all: Vec<Option<u64>> = durable_positions(&up).await;
+        if all.iter().all(|d| d.is_some() && *d == all[0]) {
+            break all[0].expect("a durable position");
+        }
+        assert!(
+            Instant::now() < settle,
+            "seed {seed}: the RMs' logs did not settle: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Only RM 1 hears the sequencer: the booking is numbered, on RM 1's disk, on no other.
+    for rm in ["rm2", "rm3", "rm4"] {
+        drop_link(&up, "sequencer", rm, 100).await;
+    }
+    let lost = tokio::spawn(book("only-rm1-saw-it"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while durable_through(&up, 1).await != Some(before + 1) {
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: rm 1 never logged the booking\n{}",
+            up.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // RM 1 now hears nothing from any sequencer; the sequencer dies (before the others hear it
+    // again: it would resend them the booking); the others hear the next one.
+    drop_link(&up, "sequencer", "rm1", 100).await;
+    let old = up.node_pid(NodeId::Sequencer).expect("sequencer pid");
+    signal(old, libc::SIGKILL);
+    for rm in ["rm2", "rm3", "rm4"] {
+        drop_link(&up, "sequencer", rm, 0).await;
+    }
+    up.wait_new_pid(NodeId::Sequencer, old, Duration::from_secs(20))
+        .await;
+    let answered = loop {
+        let (code, _, _) = up
+            .call(
+                Method::GET,
+                "/v1/movies/Avatar/availability",
+                "ATWC0001",
+                None,
+            )
+            .await;
+        if code == 200 {
+            break true;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(20),
+            "no new epoch\n{}",
+            up.log()
+        );
+    };
+    assert!(answered);
+    // The first try: either never acknowledged, or — the front end resubmitted it when it saw
+    // the new epoch — acknowledged in the new epoch, which RMs other than RM 1 agreed on (the
+    // new epoch may give it the very number RM 1 held in the old one).
+    let first = lost.await.expect("task");
+    if let Ok(r) = &first
+        && r.status().is_success()
+    {
+        let agreed = r.headers()["x-dmtbs-agreed"].to_str().unwrap().to_owned();
+        assert!(
+            agreed.split(',').any(|rm| rm != "1"),
+            "seed {seed}: acknowledged by RM 1 alone: {r:?}"
+        );
+        println!(
+            "the first try was resubmitted by the front end and answered at seq {}, agreed by {agreed}",
+            r.headers()["x-dmtbs-seq"].to_str().unwrap()
+        );
+    }
+    // RM 1 hears the new sequencer: it discards the request and rolls back.
+    drop_link(&up, "sequencer", "rm1", 0).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rm_counter(&up, 1, "dmtbs_rm_rolled_back_requests_total").await != Some(1.0) {
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: rm 1 did not roll back its request of the old epoch\n{}",
+            up.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The client's retry with the same key: executed once, in the new epoch.
+    let retry = book("only-rm1-saw-it")
+        .await
+        .expect("the retry is answered");
+    assert!(retry.status().is_success(), "retry: {}", retry.status());
+    let body: Value = retry.json().await.expect("JSON");
+    assert_eq!(body["held"], 1, "seed {seed}: executed once: {body}");
+    let (_, _, schedule) = up
+        .call(
+            Method::GET,
+            "/v1/customers/ATWC0042/bookings",
+            "ATWC0042",
+            None,
+        )
+        .await;
+    assert_eq!(
+        schedule["bookings"],
+        json!([{"movie": "Avatar", "showId": SHOWS[0], "tickets": 1}]),
+        "seed {seed}"
+    );
+    converged(&up, seed).await;
 }
