@@ -256,7 +256,7 @@ impl Delivery {
     /// hold-back queue — batched into `Deliver`s. Empty when it has none of them.
     pub fn on_peer_nack(&mut self, rm: RmId, missing: &[SeqRange]) -> Vec<Outgoing> {
         let mut items: Vec<Sequenced> = Vec::new();
-        for r in merge(missing) {
+        for r in SeqRange::merge(missing) {
             items.extend(self.logged(r.first, r.last).cloned());
             items.extend(self.held.range(r.first..=r.last).map(|(_, i)| i.clone()));
         }
@@ -363,27 +363,6 @@ impl Delivery {
         let (start, end) = (start.min(len) as usize, end.min(len) as usize);
         self.log.range(start..end.max(start))
     }
-}
-
-/// Sorted, non-overlapping ranges covering the same numbers (empty ranges dropped), so
-/// overlapping requests are never answered twice.
-fn merge(ranges: &[SeqRange]) -> Vec<SeqRange> {
-    let mut sorted: Vec<SeqRange> = ranges
-        .iter()
-        .copied()
-        .filter(|r| r.first <= r.last)
-        .collect();
-    sorted.sort_by_key(|r| r.first);
-    let mut out: Vec<SeqRange> = Vec::with_capacity(sorted.len());
-    for r in sorted {
-        match out.last_mut() {
-            Some(prev) if r.first <= prev.last.saturating_add(1) => {
-                prev.last = prev.last.max(r.last)
-            }
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 /// The lowest ranges, at most [`MAX_NACK_RANGES`] of them covering at most `max_items` numbers.

@@ -124,6 +124,29 @@ pub struct SeqRange {
     pub last: u64,
 }
 
+impl SeqRange {
+    /// Sorted, non-overlapping, non-adjacent ranges covering the same numbers (empty ranges
+    /// dropped), so overlapping asks for retransmission are never answered twice.
+    pub fn merge(ranges: &[SeqRange]) -> Vec<SeqRange> {
+        let mut sorted: Vec<SeqRange> = ranges
+            .iter()
+            .copied()
+            .filter(|r| r.first <= r.last)
+            .collect();
+        sorted.sort_by_key(|r| r.first);
+        let mut out: Vec<SeqRange> = Vec::with_capacity(sorted.len());
+        for r in sorted {
+            match out.last_mut() {
+                Some(prev) if r.first <= prev.last.saturating_add(1) => {
+                    prev.last = prev.last.max(r.last)
+                }
+                _ => out.push(r),
+            }
+        }
+        out
+    }
+}
+
 /// A front end's judgement of one request's results, sent to every replica manager.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
@@ -415,5 +438,19 @@ impl std::str::FromStr for NodeId {
                 .ok_or_else(bad);
         }
         Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_ranges_merge_into_sorted_disjoint_ones_without_empty_ones() {
+        let r = |first, last| SeqRange { first, last };
+        assert_eq!(
+            SeqRange::merge(&[r(5, 7), r(1, 2), r(3, 3), r(6, 9), r(20, 10), r(12, 12)]),
+            vec![r(1, 3), r(5, 9), r(12, 12)]
+        );
     }
 }

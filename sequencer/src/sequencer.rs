@@ -451,7 +451,7 @@ impl Sequencer {
     fn resend(&mut self, rm: RmId, missing: &[SeqRange]) -> Vec<Outgoing> {
         let lowest_held = self.buffer.first().unwrap_or(self.latest + 1);
         let mut items = Vec::new();
-        for r in merge(missing) {
+        for r in SeqRange::merge(missing) {
             let last = r.last.min(self.latest);
             if r.first > last {
                 continue;
@@ -469,40 +469,5 @@ impl Sequencer {
             .chunks(self.config.batch_limit)
             .map(|batch| Outgoing::To(NodeId::Rm(rm), Message::Deliver(batch.to_vec())))
             .collect()
-    }
-}
-
-/// Sorted, non-overlapping, non-adjacent ranges covering the same numbers (empty ranges dropped),
-/// so overlapping requests are never answered twice.
-fn merge(ranges: &[SeqRange]) -> Vec<SeqRange> {
-    let mut sorted: Vec<SeqRange> = ranges
-        .iter()
-        .copied()
-        .filter(|r| r.first <= r.last)
-        .collect();
-    sorted.sort_by_key(|r| r.first);
-    let mut out: Vec<SeqRange> = Vec::with_capacity(sorted.len());
-    for r in sorted {
-        match out.last_mut() {
-            Some(prev) if r.first <= prev.last.saturating_add(1) => {
-                prev.last = prev.last.max(r.last)
-            }
-            _ => out.push(r),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merge_coalesces_overlaps_and_drops_empty() {
-        let r = |first, last| SeqRange { first, last };
-        assert_eq!(
-            merge(&[r(5, 7), r(1, 2), r(3, 3), r(6, 9), r(20, 10), r(12, 12)]),
-            vec![r(1, 3), r(5, 9), r(12, 12)]
-        );
     }
 }

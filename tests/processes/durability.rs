@@ -364,6 +364,29 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
     converged(&up, seed).await;
 }
 
+/// Sends reads (sequenced like any request) until one is answered (bounded: 20 s after
+/// `since`); returns the time since `since`.
+async fn answered_again(up: &Up, since: Instant, seed: u64) -> Duration {
+    loop {
+        let (status, _, _) = up
+            .call(
+                Method::GET,
+                "/v1/movies/Avatar/availability",
+                "ATWC0001",
+                None,
+            )
+            .await;
+        if status == 200 {
+            return since.elapsed();
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(20),
+            "seed {seed}: no answer within 20 s\n{}",
+            up.log()
+        );
+    }
+}
+
 /// What else happens when the sequencer is killed under load.
 #[derive(Clone, Copy, Debug)]
 enum Also {
@@ -409,24 +432,7 @@ async fn sequencer_failover(also: Also) {
         "{also:?}: sequencer {old} killed; {new} started after {:?}",
         killed.elapsed()
     );
-    let answered_again = loop {
-        let (status, _, _) = up
-            .call(
-                Method::GET,
-                "/v1/movies/Avatar/availability",
-                "ATWC0001",
-                None,
-            )
-            .await;
-        if status == 200 {
-            break killed.elapsed();
-        }
-        assert!(
-            killed.elapsed() < Duration::from_secs(20),
-            "seed {seed}: no answer after the failover\n{}",
-            up.log()
-        );
-    };
+    let answered_again = answered_again(&up, killed, seed).await;
     println!("{also:?}: requests answered again {answered_again:?} after the kill");
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     stop.store(true, Ordering::Relaxed);
@@ -674,25 +680,7 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
     }
     up.wait_new_pid(NodeId::Sequencer, old, Duration::from_secs(20))
         .await;
-    let answered = loop {
-        let (code, _, _) = up
-            .call(
-                Method::GET,
-                "/v1/movies/Avatar/availability",
-                "ATWC0001",
-                None,
-            )
-            .await;
-        if code == 200 {
-            break true;
-        }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(20),
-            "no new epoch\n{}",
-            up.log()
-        );
-    };
-    assert!(answered);
+    answered_again(&up, Instant::now(), seed).await;
     // The first try: either never acknowledged, or — the front end resubmitted it when it saw
     // the new epoch — acknowledged in the new epoch, which RMs other than RM 1 agreed on (the
     // new epoch may give it the very number RM 1 held in the old one).
