@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dmtbs_cluster::config::TransportMode;
@@ -111,8 +111,14 @@ enum Retry {
     SameKey,
 }
 
-/// Bookings answered with `X-DMTBS-Replayed` (a retry recognised as executed before).
-static REPLAYED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// What one load's clients counted.
+#[derive(Default)]
+struct Counts {
+    /// Bookings answered with `X-DMTBS-Replayed` (a retry recognised as executed before).
+    replayed: AtomicUsize,
+    /// Bookings answered with a 5xx status (no agreement, no answer in time).
+    server_errors: AtomicUsize,
+}
 
 /// `CLIENTS` clients booking until `stop`, each with its own customers from `first_customer`
 /// on, recording what they were told. Every answer must be the right one: the customer now
@@ -123,11 +129,17 @@ fn start_load(
     ledger: &Ledger,
     stop: &Arc<AtomicBool>,
     retry: Retry,
+    counts: &Arc<Counts>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     (0..CLIENTS)
         .map(|client| {
-            let (url, http, ledger, stop) =
-                (up.url(""), up.http.clone(), ledger.clone(), stop.clone());
+            let (url, http, ledger, stop, counts) = (
+                up.url(""),
+                up.http.clone(),
+                ledger.clone(),
+                stop.clone(),
+                counts.clone(),
+            );
             tokio::spawn(async move {
                 let mut i = 0;
                 'bookings: while !stop.load(Ordering::Relaxed) {
@@ -155,7 +167,7 @@ fn start_load(
                         match request.send().await {
                             Ok(r) if r.status().is_success() => {
                                 if r.headers().contains_key("x-dmtbs-replayed") {
-                                    REPLAYED.fetch_add(1, Ordering::Relaxed);
+                                    counts.replayed.fetch_add(1, Ordering::Relaxed);
                                 }
                                 let body: Value = r.json().await.unwrap_or(Value::Null);
                                 assert_eq!(
@@ -170,6 +182,9 @@ fn start_load(
                             }
                             // No answer, or 503: unknown, unless retried to an answer.
                             answer => {
+                                if answer.as_ref().is_ok_and(|r| r.status().is_server_error()) {
+                                    counts.server_errors.fetch_add(1, Ordering::Relaxed);
+                                }
                                 if retry == Retry::Never {
                                     if answer.is_err() {
                                         break 'bookings; // the cluster is gone
@@ -342,7 +357,8 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
             );
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never);
+        let counts = Arc::new(Counts::default());
+        let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never, &counts);
         let kill_after =
             Duration::from_millis(rng.random_range(300..MAX_LOAD_BEFORE_KILL.as_millis() as u64));
         tokio::time::sleep(kill_after).await;
@@ -406,7 +422,8 @@ async fn sequencer_failover(also: Also) {
     let up = Up::start_in(cluster_dir());
     add_shows(&up).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let load = start_load(&up, 1, &ledger, &stop, Retry::Never);
+    let counts = Arc::new(Counts::default());
+    let load = start_load(&up, 1, &ledger, &stop, Retry::Never, &counts);
     tokio::time::sleep(Duration::from_millis(800)).await;
     if let Also::LyingRm2 = also {
         let response = up
@@ -441,6 +458,11 @@ async fn sequencer_failover(also: Also) {
     }
     let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
     println!("{also:?}: {acked} acknowledged bookings all present once, {unknown} unknown");
+    let errors = counts.server_errors.load(Ordering::Relaxed);
+    assert_eq!(
+        errors, 0,
+        "seed {seed}: {also:?}: {errors} bookings answered 5xx through the failover"
+    );
     converged(&up, seed).await;
 }
 
@@ -466,8 +488,8 @@ async fn a_front_end_killed_under_load_answers_retries_with_their_first_result()
     let up = Up::start_in(cluster_dir());
     add_shows(&up).await;
     let stop = Arc::new(AtomicBool::new(false));
-    let load = start_load(&up, 1, &ledger, &stop, Retry::SameKey);
-    let replayed_before = REPLAYED.load(Ordering::Relaxed);
+    let counts = Arc::new(Counts::default());
+    let load = start_load(&up, 1, &ledger, &stop, Retry::SameKey, &counts);
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(700)).await;
         let old = up.node_pid(NodeId::FrontEnd(1)).expect("front end pid");
@@ -487,7 +509,7 @@ async fn a_front_end_killed_under_load_answers_retries_with_their_first_result()
     );
     println!(
         "front end killed 3 times: {acked} bookings, each held once; {} retries answered as replays",
-        REPLAYED.load(Ordering::Relaxed) - replayed_before
+        counts.replayed.load(Ordering::Relaxed)
     );
     converged(&up, seed).await;
 }
@@ -505,7 +527,8 @@ async fn a_damaged_store_on_one_rm_is_refused_and_repaired_from_its_peers() {
             add_shows(&up).await;
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never);
+        let counts = Arc::new(Counts::default());
+        let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never, &counts);
         tokio::time::sleep(Duration::from_millis(1_500)).await;
         stop.store(true, Ordering::Relaxed);
         for task in load {
