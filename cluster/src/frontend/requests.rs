@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use dmtbs_contract::Operation;
-use dmtbs_frontend::{ClusterError, VotedOutcome, Voter};
+use dmtbs_frontend::Voter;
 use dmtbs_proto::{ClientRequest, Epoch, FeId, ReplicaResult};
 
 use super::Reply;
@@ -177,7 +177,7 @@ mod tests {
 
     use std::time::Duration;
 
-    use dmtbs_frontend::{Decision, Event, VoterConfig};
+    use dmtbs_frontend::{ClusterError, Decision, Event, VotedOutcome, VoterConfig};
     use dmtbs_proto::RmId;
     use tokio::sync::oneshot;
 
