@@ -9,7 +9,8 @@
 //! - An answer promising a lower epoch answered an earlier, lower candidate: it is ignored.
 //! - With promises for the candidate from a majority of the configured RMs, the start is the
 //!   highest `durable_through` among them — provided the RMs that still hold data (`fresh ==
-//!   false`) are themselves a majority, or none does (a brand-new cluster). Otherwise more
+//!   false`) are themselves a majority, or none does (a brand-new cluster — which only every
+//!   RM's answer can tell: until then one not heard from may hold the history). Otherwise more
 //!   answers are awaited, and once every configured RM has promised with fewer than a majority
 //!   still holding data, the sequencer refuses to start ([`StartRefused`]): a majority lost its
 //!   disks, and what it held cannot be told from what it never had.
@@ -99,6 +100,11 @@ impl Recovery {
             return Step::Wait;
         }
         let kept = self.answers.values().filter(|s| !s.fresh).count();
+        if kept == 0 && self.answers.len() < self.rms.len() {
+            // Only empty stores so far: a new cluster — or RMs that lost their disks while one
+            // not heard from yet holds the history. Only every RM's answer tells them apart.
+            return Step::Wait;
+        }
         if kept == 0 || kept >= majority {
             let start = self
                 .answers

@@ -177,7 +177,7 @@ fn submits_while_recovering_are_neither_sequenced_nor_answered() {
     );
     assert_eq!(s.latest(), 0);
     // Once numbering, the resent request gets its number.
-    for rm in [1, 2, 3] {
+    for rm in [1, 2, 3, 4] {
         answer(&mut s, epoch_state(rm, 1, 0, 0, true), t0);
     }
     for rm in [1, 2, 3] {
@@ -352,9 +352,12 @@ fn a_brand_new_cluster_starts_in_epoch_1_from_0() {
     assert_eq!(s.on_tick(t0), wanted(1));
     assert!(answer(&mut s, epoch_state(1, 1, 0, 0, true), t0).is_empty());
     assert!(answer(&mut s, epoch_state(2, 1, 0, 0, true), t0).is_empty());
-    // Three empty stores of four: a new cluster, not a lost majority.
+    // Three empty stores of four: a new cluster, or three lost disks while the fourth holds
+    // the history — only its answer tells.
+    assert!(answer(&mut s, epoch_state(3, 1, 0, 0, true), t0).is_empty());
+    assert_eq!(s.phase(), Phase::Recovering);
     assert_eq!(
-        answer(&mut s, epoch_state(3, 1, 0, 0, true), t0),
+        answer(&mut s, epoch_state(4, 1, 0, 0, true), t0),
         epoch_start(1, 0)
     );
     // Acknowledgements are awaited even for an empty history.
@@ -370,6 +373,32 @@ fn a_brand_new_cluster_starts_in_epoch_1_from_0() {
             .map(|d| (d.epoch, d.seq))
             .collect::<Vec<_>>(),
         vec![(1, 1)]
+    );
+}
+
+#[test]
+fn three_empty_stores_wait_for_the_fourth_which_may_hold_the_history() {
+    let t0 = Instant::now();
+    let mut s = new_sequencer();
+    s.on_tick(t0);
+    // RM 4's first answer shows epoch 2 was started before: the candidate becomes 3.
+    assert_eq!(
+        answer(&mut s, epoch_state(4, 2, 2, 500, false), t0),
+        wanted(3)
+    );
+    for rm in [1, 2, 3] {
+        assert!(answer(&mut s, epoch_state(rm, 3, 0, 0, true), t0).is_empty());
+    }
+    // Three empty stores: not enough to call it a new cluster while RM 4 is not heard from.
+    assert_eq!(s.phase(), Phase::Recovering);
+    assert!(s.refusal().is_none());
+    // RM 4 alone kept its disk: a majority lost theirs, and the sequencer refuses.
+    assert!(answer(&mut s, epoch_state(4, 3, 2, 500, false), t0).is_empty());
+    assert_eq!(s.phase(), Phase::Recovering);
+    let refusal = s.refusal().expect("a refusal").to_string();
+    assert!(
+        refusal.contains("RM 4 holds requests through seq 500"),
+        "{refusal}"
     );
 }
 
