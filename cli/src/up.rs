@@ -581,7 +581,15 @@ fn alive(pid: u32) -> bool {
         return false;
     };
     // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    let exists = unsafe { libc::kill(pid, 0) == 0 };
+    // A killed process not reaped yet (a zombie: state `Z` in /proc/<pid>/stat) is gone too,
+    // e.g. an `up` killed with SIGKILL a moment ago whose parent has not waited for it.
+    exists
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                != Some("Z")
+        })
 }
 
 /// Does every front end answer `GET /healthz` with 200?
@@ -785,5 +793,26 @@ mod tests {
             last.into_inner().unwrap().as_deref(),
             Some("the sequencer refuses to start: RM 1 holds ...")
         );
+    }
+
+    #[test]
+    fn a_killed_process_not_reaped_yet_is_not_alive() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        assert!(alive(pid));
+        child.kill().expect("kill");
+        // Not waited for yet: a zombie, which kill(pid, 0) still finds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a killed, unreaped process still counts as alive"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait().expect("reap");
     }
 }
