@@ -327,14 +327,7 @@ async fn converged(up: &Up, seed: u64) -> String {
             "seed {seed}: the RMs did not converge within {STATUS_TIMEOUT:?}\n{status:#}\n{}",
             up.log()
         );
-        let _ = up
-            .call(
-                Method::GET,
-                "/v1/movies/Avatar/availability",
-                "ATWC0001",
-                None,
-            )
-            .await;
+        let _ = sequenced_read(up).await;
     }
 }
 
@@ -380,18 +373,24 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
     converged(&up, seed).await;
 }
 
+/// One read — sequenced like any request, so it moves the cluster towards its next checkpoint
+/// and shows whether requests are answered; its HTTP status.
+async fn sequenced_read(up: &Up) -> u16 {
+    up.call(
+        Method::GET,
+        "/v1/movies/Avatar/availability",
+        "ATWC0001",
+        None,
+    )
+    .await
+    .0
+}
+
 /// Sends reads (sequenced like any request) until one is answered (bounded: 20 s after
 /// `since`); returns the time since `since`.
 async fn answered_again(up: &Up, since: Instant, seed: u64) -> Duration {
     loop {
-        let (status, _, _) = up
-            .call(
-                Method::GET,
-                "/v1/movies/Avatar/availability",
-                "ATWC0001",
-                None,
-            )
-            .await;
+        let status = sequenced_read(up).await;
         if status == 200 {
             return since.elapsed();
         }
@@ -657,15 +656,7 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
             .json(&json!({"movie": "Avatar", "showId": SHOWS[0], "tickets": 1}))
             .send()
     };
-    let (status_code, _, _) = up
-        .call(
-            Method::GET,
-            "/v1/movies/Avatar/availability",
-            "ATWC0001",
-            None,
-        )
-        .await;
-    assert_eq!(status_code, 200);
+    assert_eq!(sequenced_read(&up).await, 200);
     // Every RM has everything so far on disk.
     let settle = Instant::now() + Duration::from_secs(10);
     let before = loop {
