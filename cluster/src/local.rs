@@ -185,28 +185,43 @@ impl LocalCluster {
 
 /// A free loopback port for a test cluster (or anything a test starts beside one), free for UDP
 /// *and* TCP (an RM serves state transfers on TCP with its UDP port number; a front end's HTTP
-/// port and the metrics ports are TCP). Bound then released, so the OS may offer it again before
-/// its user binds it: every port is handed out at most once per process, so clusters that tests
-/// start in parallel (and their browsers' drivers) never share one. Another process could still
-/// take one in between, which on a test machine is rare enough.
+/// port and the metrics ports are TCP).
+///
+/// Ports come from below the kernel's ephemeral range (`ip_local_port_range`), probed free then
+/// released: a port handed out here is bound by its user a moment later, and in between the
+/// kernel must not give it to a socket bound to port 0 (a cluster started by a parallel test, a
+/// browser's connections). Taking ports from the ephemeral range let exactly that happen (CI saw
+/// `bind unicast socket: Address already in use`). Every port is handed out at most once per
+/// process; the starting point depends on the process id so test binaries run side by side
+/// start apart. Only a process that binds a fixed port in that range could still collide.
 pub fn free_port() -> std::io::Result<u16> {
-    static GIVEN: std::sync::Mutex<Option<std::collections::HashSet<u16>>> =
-        std::sync::Mutex::new(None);
-    for _ in 0..256 {
-        let port = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
-            .local_addr()?
-            .port();
-        if std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
-            continue;
-        }
-        let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
-        if given.get_or_insert_with(Default::default).insert(port) {
+    static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
+    const LOWEST: u16 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_low <= LOWEST + 1_000 {
+        return Err(std::io::Error::other(format!(
+            "the ephemeral port range starts at {ephemeral_low}, leaving no room below it for \
+             test ports (want it above {})",
+            LOWEST + 1_000
+        )));
+    }
+    let span = ephemeral_low - LOWEST;
+    let mut next = NEXT.lock().unwrap_or_else(|p| p.into_inner());
+    let cursor = next.get_or_insert_with(|| (std::process::id() % u32::from(span)) as u16);
+    for _ in 0..span {
+        let port = LOWEST + *cursor;
+        *cursor = (*cursor + 1) % span;
+        let udp_free = UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok();
+        if udp_free && std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return Ok(port);
         }
     }
-    Err(std::io::Error::other(
-        "no loopback port free for both UDP and TCP that was not handed out already",
-    ))
+    Err(std::io::Error::other(format!(
+        "no loopback port between {LOWEST} and {ephemeral_low} is free for both UDP and TCP"
+    )))
 }
 
 /// A configuration for a local cluster of four RMs running `modules[i]`, one front end, on fresh
