@@ -45,10 +45,14 @@ enum Command {
     /// that dies (a sequencer that refuses to start stops the cluster); Ctrl-C or SIGTERM stops
     /// them all.
     Up(up::Args),
-    /// Run the sequencer of a cluster.
+    /// Run the sequencer of a cluster (with `--standby`, the standby its cluster file names).
     Sequencer {
         #[arg(long)]
         config: PathBuf,
+        /// Run the standby (`[standby]` in the cluster file): passive while the sequencer is
+        /// active, it takes over once the sequencer is silent.
+        #[arg(long)]
+        standby: bool,
         #[command(flatten)]
         pid: PidFile,
     },
@@ -188,9 +192,23 @@ async fn serve(command: Command) -> anyhow::Result<()> {
     stop_on_signal(shutdown.clone());
     let (wire, result) = match command {
         Command::Up(args) => return up::run(args, shutdown).await,
-        Command::Sequencer { config, pid } => {
+        Command::Sequencer {
+            config,
+            standby,
+            pid,
+        } => {
             let config = Arc::new(ClusterConfig::load(&config)?);
-            let wire = Wire::connect(config.clone(), NodeId::Sequencer).await?;
+            let me = if standby {
+                anyhow::ensure!(
+                    config.standby.is_some(),
+                    "--standby: the cluster file names no standby (add a [standby] section with \
+                     its addr)"
+                );
+                NodeId::Standby
+            } else {
+                NodeId::Sequencer
+            };
+            let wire = Wire::connect(config.clone(), me).await?;
             let _pid = pid.ready()?;
             let result = dmtbs_cluster::sequencer::run(config, wire.clone(), shutdown).await;
             (wire, result)

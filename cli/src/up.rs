@@ -235,7 +235,7 @@ impl Node {
         command.stdout(std::io::stderr().as_fd().try_clone_to_owned()?);
         // The sequencer's stderr is relayed, so that the reason of a refusal to start can end
         // `up` too.
-        let relayed = matches!(self.node, NodeId::Sequencer);
+        let relayed = self.node.is_sequencer();
         if relayed {
             command.stderr(Stdio::piped());
         }
@@ -335,6 +335,12 @@ impl Supervised {
             })
             .collect();
         nodes.push((NodeId::Sequencer, vec!["sequencer".into()]));
+        if config.standby.is_some() {
+            nodes.push((
+                NodeId::Standby,
+                vec!["sequencer".into(), "--standby".into()],
+            ));
+        }
         nodes.extend(config.frontends.iter().map(|f| {
             (
                 NodeId::FrontEnd(f.id),
@@ -494,7 +500,7 @@ impl Supervised {
     async fn stop_all(&mut self) {
         let order = |n: &Node| match n.node {
             NodeId::FrontEnd(_) => 0,
-            NodeId::Sequencer => 1,
+            NodeId::Sequencer | NodeId::Standby => 1,
             NodeId::Rm(_) => 2,
         };
         self.nodes.sort_by_key(order);
@@ -538,7 +544,7 @@ impl Supervised {
 /// replica managers without their data exits with [`EXIT_START_REFUSED`], and starting it again
 /// would only refuse again. Any other exit, of any node, is a crash to restart.
 fn refused_to_start(node: NodeId, status: ExitStatus) -> bool {
-    matches!(node, NodeId::Sequencer) && status.code() == Some(i32::from(EXIT_START_REFUSED))
+    node.is_sequencer() && status.code() == Some(i32::from(EXIT_START_REFUSED))
 }
 
 /// Copies a child's stderr to `to` line by line as it comes, keeping in `last_error` the last

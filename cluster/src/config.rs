@@ -30,6 +30,10 @@ pub enum ConfigError {
 pub struct ClusterConfig {
     pub cluster: ClusterSection,
     pub sequencer: SequencerSection,
+    /// A standby sequencer: it numbers once the sequencer falls silent (docs/protocol.md,
+    /// "Standby sequencer"); none: `dmtbs up` restarts a dead sequencer, nothing else takes over.
+    #[serde(default)]
+    pub standby: Option<SequencerSection>,
     #[serde(rename = "frontend")]
     pub frontends: Vec<FrontEndSection>,
     #[serde(rename = "rm")]
@@ -122,6 +126,9 @@ pub struct Timeouts {
     pub submit_give_up_ms: u64,
     /// Sequencer heartbeat interval.
     pub heartbeat_ms: u64,
+    /// With a standby: how long the active sequencer must be silent before the other takes
+    /// over (several heartbeats, so a late one or two is not a failure).
+    pub sequencer_failover_ms: u64,
     /// How often an RM acknowledges and checks for gaps.
     pub rm_tick_ms: u64,
 }
@@ -134,6 +141,7 @@ impl Default for Timeouts {
             submit_retry_ms: 100,
             submit_give_up_ms: 5_000,
             heartbeat_ms: 100,
+            sequencer_failover_ms: 500,
             rm_tick_ms: 20,
         }
     }
@@ -282,6 +290,25 @@ impl ClusterConfig {
         if t.vote_floor_ms == 0 || t.vote_floor_ms > t.vote_ceiling_ms {
             return invalid("timeouts: need 0 < vote_floor_ms <= vote_ceiling_ms".into());
         }
+        if let Some(standby) = &self.standby {
+            let clash = self.sequencer.addr == standby.addr
+                || self.frontends.iter().any(|f| f.addr == standby.addr)
+                || self.rms.iter().any(|r| r.addr == standby.addr);
+            if clash {
+                return invalid(format!(
+                    "the standby's addr {} is another node's: every node needs an address of its own",
+                    standby.addr
+                ));
+            }
+            if t.sequencer_failover_ms < 2 * t.heartbeat_ms {
+                return invalid(format!(
+                    "timeouts: sequencer_failover_ms = {} is under two heartbeats ({} ms): a \
+                     standby would take over from a sequencer that is merely a heartbeat late",
+                    t.sequencer_failover_ms,
+                    2 * t.heartbeat_ms
+                ));
+            }
+        }
         let r = &self.recovery;
         if r.checkpoint_every == 0 || r.strikes == 0 || r.slow_strikes == 0 {
             return invalid(
@@ -297,6 +324,9 @@ impl ClusterConfig {
     fn check_metrics_addresses(&self) -> Result<(), ConfigError> {
         let mut taken: Vec<(SocketAddr, String)> =
             vec![(self.sequencer.addr, "the sequencer's addr".into())];
+        if let Some(standby) = &self.standby {
+            taken.push((standby.addr, "the standby's addr".into()));
+        }
         for fe in &self.frontends {
             taken.push((fe.addr, format!("frontend {}'s addr", fe.id)));
             taken.push((fe.http, format!("frontend {}'s http", fe.id)));
@@ -305,11 +335,17 @@ impl ClusterConfig {
             taken.push((rm.addr, format!("rm {}'s addr", rm.id)));
         }
         let metrics =
-            std::iter::once((self.sequencer.metrics, "the sequencer's metrics".to_owned())).chain(
-                self.rms
-                    .iter()
-                    .map(|r| (r.metrics, format!("rm {}'s metrics", r.id))),
-            );
+            std::iter::once((self.sequencer.metrics, "the sequencer's metrics".to_owned()))
+                .chain(
+                    self.standby
+                        .iter()
+                        .map(|s| (s.metrics, "the standby's metrics".to_owned())),
+                )
+                .chain(
+                    self.rms
+                        .iter()
+                        .map(|r| (r.metrics, format!("rm {}'s metrics", r.id))),
+                );
         for (addr, name) in metrics {
             let Some(addr) = addr else { continue };
             // Port 0 asks the OS for any free port: never a clash.
@@ -330,6 +366,24 @@ impl ClusterConfig {
         self.recovery.data_dir.join(format!("rm-{rm}"))
     }
 
+    /// The cluster's sequencers: the sequencer, and the standby if one is named.
+    pub fn sequencers(&self) -> Vec<NodeId> {
+        let mut all = vec![NodeId::Sequencer];
+        if self.standby.is_some() {
+            all.push(NodeId::Standby);
+        }
+        all
+    }
+
+    /// The section of sequencer `node` (the sequencer's or the standby's).
+    pub fn sequencer_section(&self, node: NodeId) -> Option<&SequencerSection> {
+        match node {
+            NodeId::Sequencer => Some(&self.sequencer),
+            NodeId::Standby => self.standby.as_ref(),
+            _ => None,
+        }
+    }
+
     pub fn rm_ids(&self) -> Vec<RmId> {
         self.rms.iter().map(|r| r.id).collect()
     }
@@ -346,6 +400,7 @@ impl ClusterConfig {
     pub fn addr_of(&self, node: NodeId) -> Option<SocketAddr> {
         match node {
             NodeId::Sequencer => Some(self.sequencer.addr),
+            NodeId::Standby => self.standby.as_ref().map(|s| s.addr),
             NodeId::FrontEnd(id) => self.frontend(id).map(|f| f.addr),
             NodeId::Rm(id) => self.rm(id).map(|r| r.addr),
         }
@@ -356,6 +411,9 @@ impl ClusterConfig {
     pub fn node_at(&self, addr: SocketAddr) -> Option<NodeId> {
         if self.sequencer.addr == addr {
             return Some(NodeId::Sequencer);
+        }
+        if self.standby.as_ref().is_some_and(|s| s.addr == addr) {
+            return Some(NodeId::Standby);
         }
         if let Some(f) = self.frontends.iter().find(|f| f.addr == addr) {
             return Some(NodeId::FrontEnd(f.id));

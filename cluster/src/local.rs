@@ -89,10 +89,11 @@ impl LocalCluster {
                 )
             });
         }
-        let node = NodeId::Sequencer;
-        let wire = connect(node).await?;
-        let (c, s) = (config.clone(), shutdown.clone());
-        tasks.spawn(async move { (node, sequencer::run(c, wire, s).await) });
+        for node in config.sequencers() {
+            let wire = connect(node).await?;
+            let (c, s) = (config.clone(), shutdown.clone());
+            tasks.spawn(async move { (node, sequencer::run(c, wire, s).await) });
+        }
         for section in &config.frontends {
             let node = NodeId::FrontEnd(section.id);
             let wire = connect(node).await?;
@@ -142,7 +143,7 @@ impl LocalCluster {
     /// end serves them on its HTTP port, [`LocalCluster::url`]).
     pub fn metrics_url(&self, node: NodeId) -> Option<String> {
         let addr = match node {
-            NodeId::Sequencer => self.config.sequencer.metrics,
+            NodeId::Sequencer | NodeId::Standby => self.config.sequencer_section(node)?.metrics,
             NodeId::Rm(id) => self.config.rm(id)?.metrics,
             NodeId::FrontEnd(id) => Some(self.config.frontend(id)?.http),
         }?;

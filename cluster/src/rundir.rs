@@ -20,10 +20,11 @@ pub const CONFIG_FILE: &str = "cluster.toml";
 /// The supervisor's pid file inside a run directory.
 pub const SUPERVISOR_PID_FILE: &str = "up.pid";
 
-/// A node's short name, as in its pid file and in logs: `sequencer`, `rm-2`, `fe-1`.
+/// A node's short name, as in its pid file and in logs: `sequencer`, `standby`, `rm-2`, `fe-1`.
 pub fn node_name(node: NodeId) -> String {
     match node {
         NodeId::Sequencer => "sequencer".into(),
+        NodeId::Standby => "standby".into(),
         NodeId::Rm(id) => format!("rm-{id}"),
         NodeId::FrontEnd(id) => format!("fe-{id}"),
     }

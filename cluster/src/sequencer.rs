@@ -1,6 +1,8 @@
-//! The sequencer node: the sans-IO [`Sequencer`] bound to a transport and a clock.
+//! The sequencer node: the sans-IO [`Failover`] (a [`Sequencer`], and whether it is the active
+//! one of two) bound to a transport and a clock. The same code runs the sequencer and the
+//! standby a cluster file may name; the wire's node says which.
 //!
-//! A sequencer process starts by recovering its epoch from the replica managers (see
+//! An active sequencer starts by recovering its epoch from the replica managers (see
 //! `dmtbs_sequencer`): it logs a warning each second while RMs have not answered, and once the
 //! epoch numbers, how it started. When a majority of the RMs lost their disks it refuses to
 //! start: [`run`] returns the [`StartRefused`] error, which `dmtbs sequencer` prints before
@@ -13,9 +15,9 @@ use dmtbs_metrics::SharedRegistry;
 use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_metrics::prometheus_client::metrics::family::Family;
 use dmtbs_metrics::prometheus_client::metrics::gauge::Gauge;
-use dmtbs_proto::RmId;
+use dmtbs_proto::{NodeId, RmId};
 pub use dmtbs_sequencer::StartRefused;
-use dmtbs_sequencer::{Phase, Sequencer, SequencerConfig};
+use dmtbs_sequencer::{Failover, Phase, Sequencer, SequencerConfig, SequencerStats};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClusterConfig, Timeouts};
@@ -37,73 +39,109 @@ pub fn is_start_refusal(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<StartRefused>())
 }
 
-/// Runs the sequencer on `wire` (made for `NodeId::Sequencer`) until `shutdown`: recovers its
-/// epoch from the RMs, then numbers. A refusal to start is returned as a [`StartRefused`] error
-/// (see [`is_start_refusal`]).
+/// Runs the sequencer or the standby on `wire` (made for `NodeId::Sequencer` or
+/// `NodeId::Standby`) until `shutdown`: once active, recovers its epoch from the RMs, then
+/// numbers. A refusal to start is returned as a [`StartRefused`] error (see
+/// [`is_start_refusal`]).
 pub async fn run(
     config: Arc<ClusterConfig>,
     wire: Arc<Wire>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let me = wire.node();
+    let section = config
+        .sequencer_section(me)
+        .ok_or_else(|| anyhow::anyhow!("{me} is not a sequencer of this cluster"))?;
     let mut sequencer_config = SequencerConfig::new(config.rm_ids());
+    sequencer_config.me = me;
     sequencer_config.heartbeat_interval = Timeouts::ms(config.timeouts.heartbeat_ms);
-    let mut sequencer = Sequencer::new(sequencer_config);
+    let peer = config.sequencers().into_iter().find(|&s| s != me);
+    let mut failover = Failover::new(
+        sequencer_config,
+        peer,
+        Timeouts::ms(config.timeouts.sequencer_failover_ms),
+        Instant::now(),
+    );
     let registry = dmtbs_metrics::registry("dmtbs_sequencer");
-    let metrics = Metrics::register(&registry, &wire);
-    if let Some(addr) = config.sequencer.metrics {
-        crate::metrics::serve("sequencer", addr, registry, shutdown.clone()).await?;
+    let mut metrics = Metrics::register(&registry, &wire);
+    if let Some(addr) = section.metrics {
+        crate::metrics::serve(&me.to_string(), addr, registry, shutdown.clone()).await?;
     }
     let mut tick = tokio::time::interval(TICK);
-    tracing::info!(
-        addr = %wire.transport.local_addr(),
-        "sequencer up; learning from the replica managers where the history ends"
-    );
-    let began = Instant::now();
-    let mut numbering = false;
+    match peer {
+        None => tracing::info!(
+            addr = %wire.transport.local_addr(),
+            "sequencer up; learning from the replica managers where the history ends"
+        ),
+        Some(peer) => tracing::info!(
+            addr = %wire.transport.local_addr(),
+            %peer,
+            "{me} up; passive while {peer} is active, taking over once it is silent for {} ms",
+            config.timeouts.sequencer_failover_ms
+        ),
+    }
+    let mut began = Instant::now();
+    // The epoch whose start was announced, and the take-over it belongs to.
+    let mut announced: Option<u64> = None;
+    let mut active_since: Option<u64> = None;
     let mut next_warning = began + WAITING_WARNING;
     loop {
         let out = tokio::select! {
             _ = shutdown.cancelled() => break,
             received = wire.recv() => match received? {
                 // An operator's chaos command through a front end: the wire's business.
-                (from @ dmtbs_proto::NodeId::FrontEnd(_), dmtbs_proto::Message::Admin(command)) => {
+                (from @ NodeId::FrontEnd(_), dmtbs_proto::Message::Admin(command)) => {
                     vec![wire.answer_admin(from, &command)]
                 }
-                (from, msg) => sequencer.on_message(from, msg, wire.today(), Instant::now()),
+                (from, msg) => failover.on_message(from, msg, wire.today(), Instant::now()),
             },
-            _ = tick.tick() => sequencer.on_tick(Instant::now()),
+            _ = tick.tick() => failover.on_tick(Instant::now()),
         };
         // Before anything goes out: whoever saw an effect of this step (an answer that needed
         // this sequence number) finds it counted. Copying the stats is a few atomic stores.
-        metrics.update(&sequencer);
+        metrics.update(&failover);
         for o in out {
             wire.send(o).await;
         }
+        let Some(sequencer) = failover.sequencer() else {
+            active_since = None;
+            continue;
+        };
         if let Some(refusal) = sequencer.refusal() {
             return Err(anyhow::Error::new(refusal.clone()));
         }
-        if numbering {
+        let now = Instant::now();
+        let took_over = failover.stats().took_over;
+        if active_since != Some(took_over) {
+            active_since = Some(took_over);
+            announced = None;
+            began = now;
+            next_warning = now + WAITING_WARNING;
+        }
+        if announced.is_some() {
             continue;
         }
-        let now = Instant::now();
         if sequencer.phase() == Phase::Numbering {
-            numbering = true;
-            announce_epoch(&sequencer, now.duration_since(began));
+            announced = Some(sequencer.epoch());
+            announce_epoch(me, sequencer, now.duration_since(began));
         } else if now >= next_warning {
             next_warning = now + WAITING_WARNING;
-            warn_waiting(&sequencer, now.duration_since(began));
+            warn_waiting(sequencer, now.duration_since(began));
         }
     }
-    tracing::info!(
-        epoch = sequencer.epoch(),
-        latest = sequencer.latest(),
-        "sequencer stopped"
-    );
+    match failover.sequencer() {
+        Some(sequencer) => tracing::info!(
+            epoch = sequencer.epoch(),
+            latest = sequencer.latest(),
+            "{me} stopped"
+        ),
+        None => tracing::info!("{me} stopped (passive)"),
+    }
     Ok(())
 }
 
 /// The epoch numbers: how it started, and how long learning the history took.
-fn announce_epoch(sequencer: &Sequencer, took: Duration) {
+fn announce_epoch(me: NodeId, sequencer: &Sequencer, took: Duration) {
     let learned: Vec<String> = sequencer
         .epoch_states()
         .map(|s| {
@@ -115,7 +153,7 @@ fn announce_epoch(sequencer: &Sequencer, took: Duration) {
         })
         .collect();
     tracing::info!(
-        "sequencer epoch {} numbers from {} (history learned from RMs {}, took {} ms)",
+        "{me} epoch {} numbers from {} (history learned from RMs {}, took {} ms)",
         sequencer.epoch(),
         sequencer.start() + 1,
         learned.join(", "),
@@ -172,6 +210,9 @@ struct Metrics {
     /// Refused `Submit`s plus other messages the sequencer ignored.
     refused: Counter,
     submits_while_recovering: Counter,
+    took_over: Counter,
+    stepped_down: Counter,
+    active: Gauge,
     epoch: Gauge,
     epoch_start: Gauge,
     recovering: Gauge,
@@ -180,6 +221,10 @@ struct Metrics {
     acked_through: Family<Vec<(String, String)>, Gauge>,
     /// The configured RMs, with their `rm` label.
     rms: Vec<(RmId, Vec<(String, String)>)>,
+    /// The stats of the sequencers this process ran before the current one (each take-over
+    /// starts a new [`Sequencer`] counting from zero), and the take-over they end at.
+    earlier: SequencerStats,
+    current: (u64, SequencerStats),
 }
 
 impl Metrics {
@@ -195,6 +240,9 @@ impl Metrics {
             evicted_unacked: Counter::default(),
             refused: Counter::default(),
             submits_while_recovering: Counter::default(),
+            took_over: Counter::default(),
+            stepped_down: Counter::default(),
+            active: Gauge::default(),
             epoch: Gauge::default(),
             epoch_start: Gauge::default(),
             recovering: Gauge::default(),
@@ -207,6 +255,8 @@ impl Metrics {
                 .into_iter()
                 .map(|rm| (rm, vec![("rm".to_owned(), rm.to_string())]))
                 .collect(),
+            earlier: SequencerStats::default(),
+            current: (0, SequencerStats::default()),
         };
         let m = &metrics;
         let mut r = registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -259,9 +309,26 @@ impl Metrics {
             m.submits_while_recovering.clone(),
         );
         r.register(
+            "took_over",
+            "Times this sequencer became the active one (at its start when it has no standby, \
+             or when the other fell silent)",
+            m.took_over.clone(),
+        );
+        r.register(
+            "stepped_down",
+            "Times this sequencer stopped numbering on hearing the other active in a higher epoch",
+            m.stepped_down.clone(),
+        );
+        r.register(
+            "active",
+            "1 while this sequencer is the active one (recovering, starting or numbering), 0 \
+             while passive (a standby, or a sequencer whose standby took over)",
+            m.active.clone(),
+        );
+        r.register(
             "epoch",
             "The epoch this sequencer numbers in (while recovering: the one it asks the RMs to \
-             promise)",
+             promise; while passive: the highest the other was heard active in)",
             m.epoch.clone(),
         );
         r.register(
@@ -296,8 +363,17 @@ impl Metrics {
         metrics
     }
 
-    fn update(&self, sequencer: &Sequencer) {
-        let stats = sequencer.stats();
+    fn update(&mut self, failover: &Failover) {
+        let took_over = failover.stats().took_over;
+        if let Some(sequencer) = failover.sequencer() {
+            if self.current.0 != took_over {
+                self.earlier += self.current.1;
+                self.current = (took_over, SequencerStats::default());
+            }
+            self.current.1 = sequencer.stats();
+        }
+        let mut stats = self.earlier;
+        stats += self.current.1;
         mirror(&self.sequenced, stats.sequenced);
         mirror(&self.duplicates, stats.duplicates);
         mirror(&self.stale, stats.stale);
@@ -306,11 +382,24 @@ impl Metrics {
         mirror(&self.nack_misses, stats.nack_misses);
         mirror(&self.heartbeats, stats.heartbeats);
         mirror(&self.evicted_unacked, stats.evicted_unacked);
-        mirror(&self.refused, stats.bad_submits + stats.ignored);
+        mirror(
+            &self.refused,
+            stats.bad_submits + stats.ignored + failover.stats().ignored_while_passive,
+        );
         mirror(
             &self.submits_while_recovering,
             stats.submits_while_recovering,
         );
+        mirror(&self.took_over, took_over);
+        mirror(&self.stepped_down, failover.stats().stepped_down);
+        let Some(sequencer) = failover.sequencer() else {
+            self.active.set(0);
+            self.epoch.set(gauge(failover.peer_epoch()));
+            self.recovering.set(0);
+            self.buffered.set(0);
+            return;
+        };
+        self.active.set(1);
         self.epoch.set(gauge(sequencer.epoch()));
         self.epoch_start.set(gauge(sequencer.start()));
         self.recovering

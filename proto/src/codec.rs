@@ -37,7 +37,7 @@ use crate::{ClusterKey, Message, NodeId};
 pub const MAGIC: [u8; 4] = *b"DMTB";
 /// The framing version this build speaks; a change to the envelope or to any message bumps it,
 /// so mixed-version clusters fail loudly (counted rejects) instead of misreading each other.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 /// Largest datagram sent or accepted: below the 65,507-byte UDP payload limit with room to
 /// spare. Larger input is refused before any work is done on it.
 pub const MAX_DATAGRAM: usize = 65_000;

@@ -17,12 +17,44 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 /// Who sent a datagram; bound to the datagram by the MAC.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeId {
-    /// The (single) sequencer.
+    /// The sequencer (the primary one, when the cluster names a standby).
     Sequencer,
     /// A front end.
     FrontEnd(FeId),
     /// A replica manager.
     Rm(RmId),
+    /// The standby sequencer a cluster file may name: it numbers only once the sequencer has
+    /// fallen silent (docs/protocol.md, "Standby sequencer").
+    Standby,
+}
+
+impl NodeId {
+    /// The sequencer or the standby.
+    pub fn is_sequencer(self) -> bool {
+        matches!(self, NodeId::Sequencer | NodeId::Standby)
+    }
+
+    /// The sequencer that may number in `epoch`: the sequencer's are odd, the standby's even
+    /// (0, before any epoch, counts as the sequencer's). Two sequencers never ask the RMs for
+    /// the same epoch, so an RM's promise can never count for both; an RM believes epoch
+    /// messages only from the epoch's owner.
+    pub fn sequencer_of(epoch: Epoch) -> NodeId {
+        if epoch != 0 && epoch % 2 == 0 {
+            NodeId::Standby
+        } else {
+            NodeId::Sequencer
+        }
+    }
+
+    /// The lowest epoch above `after` that this sequencer owns ([`NodeId::sequencer_of`]).
+    pub fn next_epoch_after(self, after: Epoch) -> Epoch {
+        let next = after.saturating_add(1);
+        if NodeId::sequencer_of(next) == self {
+            next
+        } else {
+            next.saturating_add(1)
+        }
+    }
 }
 
 /// A client request as a front end submits it: validated and canonicalised already.
@@ -381,6 +413,10 @@ pub enum Message {
     /// `start + 1`. Whatever an RM holds of older epochs beyond `start` was seen by no
     /// majority, never acknowledged, and is discarded.
     EpochStart { epoch: Epoch, start: u64 },
+    /// Sequencer ↔ standby, every heartbeat interval while the sender is active (recovering,
+    /// starting or numbering in `epoch`): the other stays passive while it hears this, and an
+    /// active one steps down on hearing a higher epoch.
+    Active { epoch: Epoch },
 }
 
 impl Message {
@@ -394,23 +430,24 @@ impl Message {
     }
 }
 
-/// A node's name as operators write it: `sequencer`, `fe1`, `rm2`.
+/// A node's name as operators write it: `sequencer`, `standby`, `fe1`, `rm2`.
 impl std::fmt::Display for NodeId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NodeId::Sequencer => f.write_str("sequencer"),
             NodeId::FrontEnd(id) => write!(f, "fe{id}"),
             NodeId::Rm(id) => write!(f, "rm{id}"),
+            NodeId::Standby => f.write_str("standby"),
         }
     }
 }
 
 /// A node name that is none of `sequencer`, `fe<N>`, `rm<N>`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a node name: sequencer, fe<N> (e.g. fe1) or rm<N> (e.g. rm2)")]
+#[error("{0:?} is not a node name: sequencer, standby, fe<N> (e.g. fe1) or rm<N> (e.g. rm2)")]
 pub struct NodeNameError(pub String);
 
-/// Parses `sequencer`, `fe1`, `rm2` in any letter case (also `fe-1`, `rm-2`, as in pid files).
+/// Parses `sequencer`, `standby`, `fe1`, `rm2` in any letter case (also `fe-1`, `rm-2`, as in pid files).
 impl std::str::FromStr for NodeId {
     type Err = NodeNameError;
 
@@ -419,6 +456,9 @@ impl std::str::FromStr for NodeId {
         let bad = || NodeNameError(text.to_owned());
         if lower == "sequencer" {
             return Ok(NodeId::Sequencer);
+        }
+        if lower == "standby" {
+            return Ok(NodeId::Standby);
         }
         let number = |rest: &str| {
             let rest = rest.strip_prefix('-').unwrap_or(rest);
@@ -452,5 +492,21 @@ mod tests {
             SeqRange::merge(&[r(5, 7), r(1, 2), r(3, 3), r(6, 9), r(20, 10), r(12, 12)]),
             vec![r(1, 3), r(5, 9), r(12, 12)]
         );
+    }
+
+    #[test]
+    fn the_sequencer_owns_odd_epochs_and_the_standby_even_ones() {
+        assert_eq!(NodeId::sequencer_of(0), NodeId::Sequencer);
+        assert_eq!(NodeId::sequencer_of(1), NodeId::Sequencer);
+        assert_eq!(NodeId::sequencer_of(2), NodeId::Standby);
+        assert_eq!(NodeId::sequencer_of(7), NodeId::Sequencer);
+        assert_eq!(NodeId::Sequencer.next_epoch_after(0), 1);
+        assert_eq!(NodeId::Standby.next_epoch_after(0), 2);
+        assert_eq!(NodeId::Sequencer.next_epoch_after(1), 3);
+        assert_eq!(NodeId::Sequencer.next_epoch_after(2), 3);
+        assert_eq!(NodeId::Standby.next_epoch_after(2), 4);
+        assert_eq!(NodeId::Standby.next_epoch_after(3), 4);
+        assert_eq!("Standby".parse::<NodeId>(), Ok(NodeId::Standby));
+        assert_eq!(NodeId::Standby.to_string(), "standby");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use dmtbs_proto::RmId;
+use dmtbs_proto::{NodeId, RmId};
 
 /// Default [`SequencerConfig::buffer_limit`]: at a few thousand requests a second this is
 /// several seconds of traffic, far longer than a live RM takes to acknowledge.
@@ -27,6 +27,9 @@ pub const DEFAULT_EPOCH_RETRY: Duration = Duration::from_millis(50);
 /// How a [`Sequencer`](crate::Sequencer) is set up; [`SequencerConfig::new`] gives the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SequencerConfig {
+    /// Which sequencer this is: [`NodeId::Sequencer`] (the default) numbers in odd epochs,
+    /// [`NodeId::Standby`] in even ones ([`NodeId::sequencer_of`]).
+    pub me: NodeId,
     /// The replica managers of the cluster: whose acknowledgements release the buffer, whose
     /// `Ack`/`Nack`/`EpochState` are accepted at all, and of which a majority must answer a new
     /// sequencer before it numbers anything.
@@ -52,6 +55,7 @@ impl SequencerConfig {
     /// The defaults for a cluster of these RMs.
     pub fn new(rms: impl IntoIterator<Item = RmId>) -> Self {
         SequencerConfig {
+            me: NodeId::Sequencer,
             rms: rms.into_iter().collect(),
             buffer_limit: DEFAULT_BUFFER_LIMIT,
             batch_limit: DEFAULT_BATCH_LIMIT,

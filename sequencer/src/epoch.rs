@@ -2,10 +2,12 @@
 //! ends — learned from a majority of the replica managers' durable logs (anchor: Viewstamped
 //! Replication's view change, NOPaxos' session change).
 //!
-//! The rules, for a candidate epoch (1 at first):
+//! The rules, for a candidate epoch (at first the lowest this sequencer owns above any epoch it
+//! knows of: odd ones are the sequencer's, even ones the standby's, so two sequencers never ask
+//! for the same epoch):
 //! - An answer (`EpochState`) whose `promised` is higher than the candidate, or whose `epoch`
 //!   is the candidate or higher, shows that the candidate is not new: the candidate becomes the
-//!   highest of those numbers plus one, every answer is forgotten and the RMs are asked again.
+//!   lowest owned epoch above both, every answer is forgotten and the RMs are asked again.
 //! - An answer promising a lower epoch answered an earlier, lower candidate: it is ignored.
 //! - With promises for the candidate from a majority of the configured RMs, the start is the
 //!   highest `durable_through` among them — provided the RMs that still hold data (`fresh ==
@@ -18,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use dmtbs_proto::{Epoch, EpochState, RmId};
+use dmtbs_proto::{Epoch, EpochState, NodeId, RmId};
 
 /// What an answer changed.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub(crate) enum Step {
 /// The answers gathered for the current candidate epoch.
 #[derive(Debug)]
 pub(crate) struct Recovery {
+    /// The sequencer recovering: the epochs it may ask for are its own.
+    me: NodeId,
     /// The configured RMs.
     rms: BTreeSet<RmId>,
     /// The epoch promises are asked for.
@@ -45,10 +49,13 @@ pub(crate) struct Recovery {
 }
 
 impl Recovery {
-    pub(crate) fn new(rms: &[RmId]) -> Self {
+    /// Recovery for sequencer `me`, asking first for its lowest epoch above `after` (an epoch
+    /// it knows was used).
+    pub(crate) fn new(me: NodeId, rms: &[RmId], after: Epoch) -> Self {
         Recovery {
+            me,
             rms: rms.iter().copied().collect(),
-            candidate: 1,
+            candidate: me.next_epoch_after(after),
             answers: BTreeMap::new(),
         }
     }
@@ -82,7 +89,7 @@ impl Recovery {
             return Step::Wait;
         }
         if state.promised > self.candidate || state.epoch >= self.candidate {
-            self.candidate = state.promised.max(state.epoch).saturating_add(1);
+            self.candidate = self.me.next_epoch_after(state.promised.max(state.epoch));
             self.answers.clear();
             return Step::Raised(self.candidate);
         }
@@ -215,7 +222,7 @@ mod tests {
 
     #[test]
     fn the_refusal_names_who_holds_what() {
-        let mut r = Recovery::new(&[1, 2, 3, 4]);
+        let mut r = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 0);
         assert_eq!(r.on_answer(state(1, 1, 0, 120, false)), Step::Wait);
         assert_eq!(r.on_answer(state(2, 1, 0, 118, false)), Step::Wait);
         assert_eq!(r.on_answer(state(3, 1, 0, 0, true)), Step::Wait);
@@ -235,9 +242,25 @@ mod tests {
 
     #[test]
     fn an_answer_from_an_unknown_rm_counts_for_nothing() {
-        let mut r = Recovery::new(&[1, 2, 3, 4]);
+        let mut r = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 0);
         assert_eq!(r.on_answer(state(9, 7, 7, 5, false)), Step::Wait);
         assert_eq!(r.candidate(), 1);
         assert_eq!(r.not_answered(), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn each_sequencer_asks_only_for_epochs_it_owns() {
+        let mut standby = Recovery::new(NodeId::Standby, &[1, 2, 3, 4], 3);
+        assert_eq!(standby.candidate(), 4);
+        // An RM promised 5 (the sequencer's): the standby's next is 6, never 5.
+        assert_eq!(
+            standby.on_answer(state(1, 5, 3, 10, false)),
+            Step::Raised(6)
+        );
+        let mut primary = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 0);
+        assert_eq!(
+            primary.on_answer(state(2, 6, 6, 10, false)),
+            Step::Raised(7)
+        );
     }
 }

@@ -30,6 +30,10 @@
 //! and a `Nack` gets nothing: what was numbered before this epoch is in the RMs' logs, not in
 //! this sequencer's buffer, so the RMs repair from their peers.
 //!
+//! A cluster file may name a *standby* sequencer ([`Failover`]): it stays passive while it hears
+//! the sequencer, and takes over in a new epoch once it falls silent. The two own disjoint
+//! epochs (odd and even), so they never ask the RMs for the same one.
+//!
 //! [`Sequencer`] is sans-IO: it takes authenticated messages, the date and the time as inputs
 //! and returns [`Outgoing`](dmtbs_proto::Outgoing) messages; sockets, clocks and the calendar
 //! belong to the service that drives it.
@@ -49,6 +53,8 @@
 //! - `config`: [`SequencerConfig`] and its defaults.
 //! - `sequencer`: [`Sequencer`], the state machine, its [`Phase`] and its [`SequencerStats`].
 //! - `epoch`: recovery — promises, the epoch's start, and the lost-majority refusal.
+//! - `failover`: [`Failover`], a sequencer with a standby (or the only one): which of the two is
+//!   active, taking over from a silent one, stepping down for a higher epoch.
 //! - `dedup`: the bounded `(fe, request_id) → seq` windows.
 //! - `buffer`: the retransmission buffer and its release policy.
 
@@ -56,6 +62,7 @@ mod buffer;
 mod config;
 mod dedup;
 mod epoch;
+mod failover;
 mod sequencer;
 
 pub use config::{
@@ -63,4 +70,5 @@ pub use config::{
     DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_RM_TIMEOUT, SequencerConfig,
 };
 pub use epoch::StartRefused;
+pub use failover::{Failover, FailoverStats};
 pub use sequencer::{Phase, Sequencer, SequencerStats};

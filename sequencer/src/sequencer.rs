@@ -47,6 +47,23 @@ pub struct SequencerStats {
     pub submits_while_recovering: u64,
 }
 
+/// Totals over several sequencers of one process (a [`crate::Failover`] that took over twice).
+impl std::ops::AddAssign for SequencerStats {
+    fn add_assign(&mut self, other: Self) {
+        self.sequenced += other.sequenced;
+        self.duplicates += other.duplicates;
+        self.stale += other.stale;
+        self.nacks += other.nacks;
+        self.retransmitted += other.retransmitted;
+        self.nack_misses += other.nack_misses;
+        self.heartbeats += other.heartbeats;
+        self.bad_submits += other.bad_submits;
+        self.ignored += other.ignored;
+        self.evicted_unacked += other.evicted_unacked;
+        self.submits_while_recovering += other.submits_while_recovering;
+    }
+}
+
 /// Where a sequencer is in its life (see the crate docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
@@ -106,14 +123,20 @@ pub struct Sequencer {
 impl Sequencer {
     /// A new sequencer, recovering: its ticks ask the RMs where the history ends, and it numbers
     /// nothing until its epoch has started (see the crate docs). Zero limits are raised to 1.
-    pub fn new(mut config: SequencerConfig) -> Self {
+    pub fn new(config: SequencerConfig) -> Self {
+        Self::new_after(config, 0)
+    }
+
+    /// [`Sequencer::new`] for a sequencer that knows epoch `after` was used already: it asks
+    /// first for its lowest epoch above it (a standby taking over from a silent sequencer).
+    pub fn new_after(mut config: SequencerConfig, after: Epoch) -> Self {
         config.batch_limit = config.batch_limit.max(1);
         config.buffer_limit = config.buffer_limit.max(1);
         config.dedup_window = config.dedup_window.max(1);
         Sequencer {
             dedup: Dedup::new(config.dedup_window),
             buffer: RetransmitBuffer::new(&config.rms, config.buffer_limit, config.rm_timeout),
-            recovery: Recovery::new(&config.rms),
+            recovery: Recovery::new(config.me, &config.rms, after),
             config,
             phase: Phase::Recovering,
             refusal: None,
@@ -190,7 +213,8 @@ impl Sequencer {
             | Message::AdminReply { .. }
             | Message::StateWanted { .. }
             | Message::EpochWanted { .. }
-            | Message::EpochStart { .. } => {
+            | Message::EpochStart { .. }
+            | Message::Active { .. } => {
                 self.stats.ignored += 1;
                 tracing::debug!(?from, "message a sequencer never receives, ignored");
                 Vec::new()

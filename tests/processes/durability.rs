@@ -41,7 +41,7 @@ const MAX_LOAD_BEFORE_KILL: Duration = Duration::from_millis(2_500);
 /// How long convergence may take to show in the status.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn seed() -> u64 {
+pub(super) fn seed() -> u64 {
     let seed = std::env::var("DMTBS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -51,7 +51,7 @@ fn seed() -> u64 {
 }
 
 /// A cluster file with small checkpoints, its data kept inside the test's folder.
-fn cluster_dir() -> tempfile::TempDir {
+pub(super) fn cluster_dir() -> tempfile::TempDir {
     let dir = Up::config_file(
         dmtbs_testkit::components::IMPLEMENTATIONS,
         TransportMode::Multicast,
@@ -81,9 +81,9 @@ fn data_dir(dir: &Path, rm: u8) -> PathBuf {
 
 /// What the clients were told: per (customer, show), whether the booking was acknowledged
 /// (`true`) or its fate is unknown (sent, no answer: it may or may not have happened).
-type Ledger = Arc<Mutex<BTreeMap<(String, String), bool>>>;
+pub(super) type Ledger = Arc<Mutex<BTreeMap<(String, String), bool>>>;
 
-async fn add_shows(up: &Up) {
+pub(super) async fn add_shows(up: &Up) {
     for show in SHOWS {
         let (status, _, body) = up
             .call(
@@ -102,7 +102,7 @@ async fn add_shows(up: &Up) {
 
 /// How the clients of a load behave when they get no answer.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(super) enum Retry {
     /// Send each booking once: no answer leaves its fate unknown; a refused connection (the
     /// cluster is gone) ends the client.
     Never,
@@ -113,17 +113,17 @@ enum Retry {
 
 /// What one load's clients counted.
 #[derive(Default)]
-struct Counts {
+pub(super) struct Counts {
     /// Bookings answered with `X-DMTBS-Replayed` (a retry recognised as executed before).
-    replayed: AtomicUsize,
+    pub(super) replayed: AtomicUsize,
     /// Bookings answered with a 5xx status (no agreement, no answer in time).
-    server_errors: AtomicUsize,
+    pub(super) server_errors: AtomicUsize,
 }
 
 /// `CLIENTS` clients booking until `stop`, each with its own customers from `first_customer`
 /// on, recording what they were told. Every answer must be the right one: the customer now
 /// holds exactly the one ticket booked.
-fn start_load(
+pub(super) fn start_load(
     up: &Up,
     first_customer: usize,
     ledger: &Ledger,
@@ -226,7 +226,7 @@ fn power_cut(up: Up) -> tempfile::TempDir {
 
 /// Checks the clients' ledger against what the cluster holds: every acknowledged booking there
 /// exactly once, none doubled, nothing unknown held twice. Returns (acknowledged, unknown).
-async fn check_ledger(up: &Up, ledger: &Ledger, seed: u64) -> (usize, usize) {
+pub(super) async fn check_ledger(up: &Up, ledger: &Ledger, seed: u64) -> (usize, usize) {
     let ledger = ledger.lock().await.clone();
     let mut customers: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
     for ((customer, show), acked) in &ledger {
@@ -274,7 +274,7 @@ async fn check_ledger(up: &Up, ledger: &Ledger, seed: u64) -> (usize, usize) {
 }
 
 /// The operator's view: GET /v1/admin/replicas.
-async fn status(up: &Up) -> Value {
+pub(super) async fn status(up: &Up) -> Value {
     let response = up
         .http
         .get(up.url("/v1/admin/replicas"))
@@ -289,7 +289,7 @@ async fn status(up: &Up) -> Value {
 /// Waits (bounded) until all four RMs serve and report the same own checkpoint — the same
 /// state — at or after every request applied so far, sending reads (sequenced like any request)
 /// to reach that checkpoint.
-async fn converged(up: &Up, seed: u64) -> String {
+pub(super) async fn converged(up: &Up, seed: u64) -> String {
     let deadline = Instant::now() + STATUS_TIMEOUT;
     let applied = status(up).await["replicas"]
         .as_array()
@@ -388,7 +388,7 @@ async fn sequenced_read(up: &Up) -> u16 {
 
 /// Sends reads (sequenced like any request) until one is answered (bounded: 20 s after
 /// `since`); returns the time since `since`.
-async fn answered_again(up: &Up, since: Instant, seed: u64) -> Duration {
+pub(super) async fn answered_again(up: &Up, since: Instant, seed: u64) -> Duration {
     loop {
         let status = sequenced_read(up).await;
         if status == 200 {

@@ -10,3 +10,4 @@ mod metrics;
 mod recovery;
 mod restart;
 mod shutdown;
+mod standby;

@@ -72,9 +72,30 @@ struct PendingChaos {
 
 /// Every node of the cluster: the sequencer, the front ends, the replica managers.
 fn all_nodes(config: &ClusterConfig) -> Vec<NodeId> {
-    std::iter::once(NodeId::Sequencer)
+    config
+        .sequencers()
+        .into_iter()
         .chain(config.frontends.iter().map(|f| NodeId::FrontEnd(f.id)))
         .chain(config.rms.iter().map(|r| NodeId::Rm(r.id)))
+        .collect()
+}
+
+/// Where new requests go: the sequencer of the highest epoch seen (the sequencer's are odd, the
+/// standby's even), or the sequencer when the cluster names no standby.
+fn active_sequencer(config: &ClusterConfig, epoch: dmtbs_proto::Epoch) -> NodeId {
+    if config.standby.is_some() {
+        NodeId::sequencer_of(epoch)
+    } else {
+        NodeId::Sequencer
+    }
+}
+
+/// `msg` to the sequencer and, if the cluster names one, the standby.
+fn to_every_sequencer(config: &ClusterConfig, msg: Message) -> Vec<Outgoing> {
+    config
+        .sequencers()
+        .into_iter()
+        .map(|s| Outgoing::To(s, msg.clone()))
         .collect()
 }
 
@@ -229,7 +250,7 @@ async fn protocol(
                     submit.push(requests.request(next_id, &p));
                     requests.pending.insert(next_id, p);
                 }
-                out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(submit)));
+                out.push(Outgoing::To(active_sequencer(&config, requests.epoch), Message::Submit(submit)));
             }
             Some((command, reply)) = commands.recv() => {
                 let mut reply = Some(reply);
@@ -299,8 +320,10 @@ async fn protocol(
                     Message::Admin(command) if matches!(from, NodeId::FrontEnd(_)) => {
                         out.push(wire.answer_admin(from, &command));
                     }
-                    Message::Accepted(list) if from == NodeId::Sequencer => {
-                        for a in list {
+                    Message::Accepted(list) if from.is_sequencer() => {
+                        // A sequencer numbers only in its own epochs (odd: the sequencer's, even:
+                        // the standby's).
+                        for a in list.into_iter().filter(|a| NodeId::sequencer_of(a.epoch) == from) {
                             resubmit.extend(requests.observe_epoch(a.epoch, &mut voter, now));
                             requests.accepted(a.epoch, a.request_id, a.seq, &mut voter, now);
                         }
@@ -395,7 +418,9 @@ async fn protocol(
                 if !resend.is_empty() {
                     metrics.submit_retransmitted(resend.len() as u64);
                     tracing::debug!(count = resend.len(), "resending to the sequencer");
-                    out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(resend)));
+                    // Unaccepted in time: the active sequencer may have changed, so every
+                    // sequencer gets it (a passive one drops it).
+                    out.extend(to_every_sequencer(&config, Message::Submit(resend)));
                 }
             }
             _ = status_poll.tick() => {
@@ -426,7 +451,7 @@ async fn protocol(
         }
         if !resubmit.is_empty() {
             metrics.submit_retransmitted(resubmit.len() as u64);
-            out.push(Outgoing::To(NodeId::Sequencer, Message::Submit(resubmit)));
+            out.extend(to_every_sequencer(&config, Message::Submit(resubmit)));
         }
         for event in events {
             match event {

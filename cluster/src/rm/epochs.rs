@@ -89,8 +89,9 @@ impl Node {
         if self.epochs.meta.promised > self.epochs.current().0 {
             self.epochs.promised_end = Some(end);
         }
+        // To the sequencer that asked: the promised epoch's.
         self.out.push(Outgoing::To(
-            NodeId::Sequencer,
+            NodeId::sequencer_of(self.durable.promised),
             Message::EpochState(EpochState {
                 rm: self.me,
                 promised: self.durable.promised,

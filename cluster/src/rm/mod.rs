@@ -326,27 +326,41 @@ pub async fn run_reporting(
 }
 
 impl Node {
+    /// The sequencer of the current epoch: where `Ack`s and `Nack`s go.
+    fn sequencer(&self) -> NodeId {
+        NodeId::sequencer_of(self.epochs.current().0)
+    }
+
     fn on_message(&mut self, from: NodeId, msg: Message) {
         let peer = match from {
             NodeId::Rm(r) if r != self.me => Some(r),
             _ => None,
         };
         match msg {
-            Message::Deliver(mut items) if from == NodeId::Sequencer || peer.is_some() => {
+            Message::Deliver(mut items) if from.is_sequencer() || peer.is_some() => {
                 let before = items.len();
-                items.retain(|item| self.epochs.admits(item));
+                // A sequencer numbers only in its own epochs (odd: the sequencer's, even: the
+                // standby's); a peer forwards anyone's.
+                items.retain(|item| {
+                    (peer.is_some() || NodeId::sequencer_of(item.epoch) == from)
+                        && self.epochs.admits(item)
+                });
                 self.metrics.refused_epoch(before - items.len());
                 self.metrics.deliver(&self.delivery, &items);
                 let delivered = self.delivery.on_deliver(items);
                 self.delivered(delivered);
             }
-            Message::EpochWanted { epoch } if from == NodeId::Sequencer => {
+            // Epoch messages only from the epoch's own sequencer: a promise can never count for
+            // both the sequencer and the standby.
+            Message::EpochWanted { epoch } if from == NodeId::sequencer_of(epoch) => {
                 self.on_epoch_wanted(epoch);
             }
-            Message::EpochStart { epoch, start } if from == NodeId::Sequencer => {
+            Message::EpochStart { epoch, start } if from == NodeId::sequencer_of(epoch) => {
                 self.on_epoch_start(epoch, start);
             }
-            Message::Heartbeat { latest } if from == NodeId::Sequencer => {
+            // Heartbeats carry no epoch: only the current epoch's sequencer's say where the
+            // history ends (a deposed one's would make this RM ask for numbers never given).
+            Message::Heartbeat { latest } if from == self.sequencer() => {
                 self.delivery.on_heartbeat(latest);
             }
             Message::Nack { rm, missing } if peer == Some(rm) => {
@@ -540,7 +554,11 @@ impl Node {
             Phase::Fetching { .. } | Phase::Failed => {}
         }
         if let Some(nack) = self.delivery.nack(now) {
-            self.out.push(nack);
+            // The delivery layer names "the sequencer": the one of the current epoch.
+            self.out.push(match nack {
+                Outgoing::To(NodeId::Sequencer, msg) => Outgoing::To(self.sequencer(), msg),
+                other => other,
+            });
         }
         // What is on disk, not merely delivered: a new sequencer starts numbering once a
         // majority has its history durably. No Ack while promised to an epoch not started
@@ -548,7 +566,7 @@ impl Node {
         // sequencer always learns of it and never numbers in the same epoch again.
         if self.epochs.meta.promised <= self.epochs.current().0 {
             self.out.push(Outgoing::To(
-                NodeId::Sequencer,
+                self.sequencer(),
                 Message::Ack {
                     rm: self.me,
                     through: self.durable.through,

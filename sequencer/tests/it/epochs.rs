@@ -84,31 +84,32 @@ fn the_candidate_is_raised_above_a_higher_promise_and_the_answers_are_forgotten(
     assert_eq!(s.on_tick(t0), wanted(1));
     assert!(answer(&mut s, epoch_state(1, 1, 0, 7, false), t0).is_empty());
     assert!(answer(&mut s, epoch_state(2, 1, 0, 7, false), t0).is_empty());
-    // RM 3 promised epoch 5 to some earlier sequencer: ask everyone again, for 6, at once.
+    // RM 3 promised epoch 5 to some earlier sequencer: ask everyone again, at once, for 7 —
+    // the next odd epoch, since even ones are the standby's.
     assert_eq!(
         answer(&mut s, epoch_state(3, 5, 4, 7, false), t0 + MS(1)),
-        wanted(6)
+        wanted(7)
     );
-    assert_eq!((s.phase(), s.epoch()), (Phase::Recovering, 6));
+    assert_eq!((s.phase(), s.epoch()), (Phase::Recovering, 7));
     assert_eq!(s.waiting_for(), vec![1, 2, 3, 4]);
     // The next round is due a full retry interval after the raise.
     assert!(s.on_tick(t0 + MS(50)).is_empty());
-    assert_eq!(s.on_tick(t0 + MS(51)), wanted(6));
-    // Late answers to epoch 1 promise nothing for 6: ignored.
+    assert_eq!(s.on_tick(t0 + MS(51)), wanted(7));
+    // Late answers to epoch 1 promise nothing for 7: ignored.
     assert!(answer(&mut s, epoch_state(4, 1, 0, 7, false), t0 + MS(2)).is_empty());
     assert!(answer(&mut s, epoch_state(1, 1, 0, 7, false), t0 + MS(2)).is_empty());
     assert_eq!(s.phase(), Phase::Recovering);
-    // An RM already *in* epoch 6 (an earlier sequencer started it) raises it too, even though
-    // it promises 6.
-    assert!(answer(&mut s, epoch_state(1, 6, 4, 7, false), t0 + MS(3)).is_empty());
+    // An RM already *in* epoch 7 (an earlier sequencer started it) raises it too, even though
+    // it promises 7.
+    assert!(answer(&mut s, epoch_state(1, 7, 4, 7, false), t0 + MS(3)).is_empty());
     assert_eq!(
-        answer(&mut s, epoch_state(2, 6, 6, 9, false), t0 + MS(3)),
-        wanted(7)
+        answer(&mut s, epoch_state(2, 7, 7, 9, false), t0 + MS(3)),
+        wanted(9)
     );
     for rm in [1, 2, 3] {
-        answer(&mut s, epoch_state(rm, 7, 6, 9, false), t0 + MS(4));
+        answer(&mut s, epoch_state(rm, 9, 7, 9, false), t0 + MS(4));
     }
-    assert_eq!((s.phase(), s.epoch(), s.start()), (Phase::Starting, 7, 9));
+    assert_eq!((s.phase(), s.epoch(), s.start()), (Phase::Starting, 9, 9));
 }
 
 #[test]
@@ -431,20 +432,21 @@ fn a_restarted_sequencer_continues_the_history_in_a_higher_epoch() {
     drop(first);
 
     // Every RM promised epoch 1 and took its EpochStart; their logs hold 1..=5 (RM 4 only 1..=3).
+    // The restarted sequencer's next epoch is 3: even ones are the standby's.
     let mut second = new_sequencer();
     assert_eq!(second.on_tick(t0 + MS(1)), wanted(1));
     assert_eq!(
         answer(&mut second, epoch_state(4, 1, 1, 3, false), t0 + MS(2)),
-        wanted(2)
+        wanted(3)
     );
     for (rm, through) in [(4, 3), (1, 5), (2, 5)] {
         answer(
             &mut second,
-            epoch_state(rm, 2, 1, through, false),
+            epoch_state(rm, 3, 1, through, false),
             t0 + MS(3),
         );
     }
-    assert_eq!((second.phase(), second.epoch()), (Phase::Starting, 2));
+    assert_eq!((second.phase(), second.epoch()), (Phase::Starting, 3));
     assert_eq!(second.start(), 5);
     for rm in [1, 2, 4] {
         ack(&mut second, rm, 5, t0 + MS(4));
@@ -456,5 +458,5 @@ fn a_restarted_sequencer_continues_the_history_in_a_higher_epoch() {
         .iter()
         .map(|a| (a.epoch, a.request_id, a.seq))
         .collect();
-    assert_eq!(given, vec![(2, 6, 6), (2, 7, 7)]);
+    assert_eq!(given, vec![(3, 6, 6), (3, 7, 7)]);
 }

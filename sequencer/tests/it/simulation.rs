@@ -188,6 +188,9 @@ fn run(seed: u64) {
                         fe.pending.remove(&a.request_id);
                     }
                 }
+                NodeId::Standby => {
+                    panic!("no standby in this simulation, yet {from} sent it {msg:?}")
+                }
                 NodeId::Rm(id) => {
                     let rm = rms.get_mut(&id).expect("only RMs 1-4 are addressed");
                     match msg {

@@ -1,0 +1,359 @@
+//! A sequencer with a peer: the cluster's sequencer and the standby a cluster file may name.
+//!
+//! At most one of the two is *active* (recovering, starting or numbering: a [`Sequencer`]); the
+//! other is *passive* and numbers nothing. The active one tells its peer so (`Active { epoch }`)
+//! every heartbeat interval. A passive one that has not heard its peer for `failover_after`
+//! becomes active: a new [`Sequencer`] asking the RMs for its lowest epoch above the peer's
+//! (docs/protocol.md, "Standby sequencer"). An active one that hears its peer active in a
+//! higher epoch steps down: the RMs have promised that epoch, so nothing it numbers is taken.
+//!
+//! Safety does not rest on the timing: the two own disjoint epochs (odd: the sequencer's,
+//! even: the standby's), so two that both believe they are active never share an epoch, and
+//! the RMs' promises settle which one numbers. The timing only keeps such duels rare.
+//!
+//! Starting up, both wait before campaigning — the sequencer `failover_after`, the standby
+//! twice that — so a fresh cluster starts with the sequencer, and a sequencer restarted after
+//! its standby took over finds it active and stays passive instead of deposing it (a second
+//! pause for nothing). A sequencer without a peer is active from the start, as before.
+
+use std::time::{Duration, Instant};
+
+use dmtbs_contract::Date;
+use dmtbs_proto::{Epoch, Message, NodeId, Outgoing};
+
+use crate::config::SequencerConfig;
+use crate::sequencer::Sequencer;
+
+/// Counters of a [`Failover`], for metrics and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailoverStats {
+    /// Times this sequencer became active (its start included, when it campaigned then).
+    pub took_over: u64,
+    /// Times it stepped down on hearing its peer active in a higher epoch.
+    pub stepped_down: u64,
+    /// Messages for a sequencer that arrived while passive, dropped (front ends send to both).
+    pub ignored_while_passive: u64,
+}
+
+/// Active or passive.
+#[derive(Debug)]
+enum Role {
+    Passive {
+        /// When the peer was last heard active (or when this sequencer started / stepped down).
+        heard: Instant,
+        /// How long a silence makes this one take over.
+        patience: Duration,
+    },
+    Active {
+        sequencer: Box<Sequencer>,
+        /// When the next `Active` goes to the peer.
+        next_announce: Instant,
+    },
+}
+
+/// One of the cluster's two sequencers (or the only one): feed it messages and ticks, send
+/// what it returns.
+#[derive(Debug)]
+pub struct Failover {
+    config: SequencerConfig,
+    /// The other sequencer, if the cluster names a standby.
+    peer: Option<NodeId>,
+    failover_after: Duration,
+    role: Role,
+    /// The highest epoch the peer was heard active in.
+    peer_epoch: Epoch,
+    stats: FailoverStats,
+}
+
+impl Failover {
+    /// Sequencer `config.me`, started at `now`; `peer` is the other sequencer if the cluster
+    /// has two. Without a peer it is active at once.
+    pub fn new(
+        config: SequencerConfig,
+        peer: Option<NodeId>,
+        failover_after: Duration,
+        now: Instant,
+    ) -> Self {
+        let mut failover = Failover {
+            role: Role::Passive {
+                heard: now,
+                patience: if config.me == NodeId::Standby {
+                    failover_after * 2
+                } else {
+                    failover_after
+                },
+            },
+            config,
+            peer,
+            failover_after,
+            peer_epoch: 0,
+            stats: FailoverStats::default(),
+        };
+        if peer.is_none() {
+            failover.take_over(now);
+        }
+        failover
+    }
+
+    /// Handles one authenticated message from `from` (see [`Sequencer::on_message`]).
+    pub fn on_message(
+        &mut self,
+        from: NodeId,
+        msg: Message,
+        today: Date,
+        now: Instant,
+    ) -> Vec<Outgoing> {
+        if let Message::Active { epoch } = msg {
+            if Some(from) == self.peer && NodeId::sequencer_of(epoch) == from {
+                self.on_peer_active(epoch, now);
+            }
+            return Vec::new();
+        }
+        match &mut self.role {
+            Role::Active { sequencer, .. } => sequencer.on_message(from, msg, today, now),
+            Role::Passive { .. } => {
+                self.stats.ignored_while_passive += 1;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Advances time: a passive sequencer whose peer fell silent takes over; an active one
+    /// ticks its [`Sequencer`] and tells its peer it is active.
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Outgoing> {
+        if let Role::Passive { heard, patience } = self.role
+            && now.duration_since(heard) >= patience
+        {
+            self.take_over(now);
+        }
+        let Role::Active {
+            sequencer,
+            next_announce,
+        } = &mut self.role
+        else {
+            return Vec::new();
+        };
+        let mut out = sequencer.on_tick(now);
+        if let Some(peer) = self.peer
+            && now >= *next_announce
+        {
+            *next_announce = now + self.config.heartbeat_interval;
+            out.push(Outgoing::To(
+                peer,
+                Message::Active {
+                    epoch: sequencer.epoch(),
+                },
+            ));
+        }
+        out
+    }
+
+    /// The active [`Sequencer`], if this one is active.
+    pub fn sequencer(&self) -> Option<&Sequencer> {
+        match &self.role {
+            Role::Active { sequencer, .. } => Some(sequencer),
+            Role::Passive { .. } => None,
+        }
+    }
+
+    /// Whether this sequencer is active (recovering, starting or numbering).
+    pub fn is_active(&self) -> bool {
+        self.sequencer().is_some()
+    }
+
+    /// The highest epoch the peer was heard active in (0: never).
+    pub fn peer_epoch(&self) -> Epoch {
+        self.peer_epoch
+    }
+
+    /// Which sequencer this is.
+    pub fn me(&self) -> NodeId {
+        self.config.me
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> FailoverStats {
+        self.stats
+    }
+
+    fn take_over(&mut self, now: Instant) {
+        self.stats.took_over += 1;
+        if self.peer.is_some() {
+            tracing::warn!(
+                me = %self.config.me,
+                peer_epoch = self.peer_epoch,
+                "the other sequencer is silent: taking over in a new epoch"
+            );
+        }
+        self.role = Role::Active {
+            sequencer: Box::new(Sequencer::new_after(self.config.clone(), self.peer_epoch)),
+            next_announce: now,
+        };
+    }
+
+    fn on_peer_active(&mut self, epoch: Epoch, now: Instant) {
+        self.peer_epoch = self.peer_epoch.max(epoch);
+        match &self.role {
+            Role::Passive { .. } => {
+                self.role = Role::Passive {
+                    heard: now,
+                    patience: self.failover_after,
+                };
+            }
+            Role::Active { sequencer, .. } if epoch > sequencer.epoch() => {
+                self.stats.stepped_down += 1;
+                tracing::warn!(
+                    me = %self.config.me,
+                    epoch = sequencer.epoch(),
+                    peer_epoch = epoch,
+                    "the other sequencer is active in a higher epoch: stepping down"
+                );
+                self.role = Role::Passive {
+                    heard: now,
+                    patience: self.failover_after,
+                };
+            }
+            // A lower epoch: the peer steps down when it hears this one.
+            Role::Active { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dmtbs_proto::EpochState;
+
+    const AFTER: Duration = Duration::from_millis(500);
+
+    fn today() -> Date {
+        Date {
+            year: 2026,
+            month: 12,
+            day: 7,
+        }
+    }
+
+    fn node(me: NodeId, now: Instant) -> Failover {
+        let mut config = SequencerConfig::new([1, 2, 3, 4]);
+        config.me = me;
+        let peer = if me == NodeId::Sequencer {
+            NodeId::Standby
+        } else {
+            NodeId::Sequencer
+        };
+        Failover::new(config, Some(peer), AFTER, now)
+    }
+
+    fn asked_epoch(out: &[Outgoing]) -> Option<Epoch> {
+        out.iter().find_map(|o| match o {
+            Outgoing::ToAllRms(Message::EpochWanted { epoch }) => Some(*epoch),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn without_a_peer_a_sequencer_is_active_at_once() {
+        let now = Instant::now();
+        let mut f = Failover::new(SequencerConfig::new([1, 2, 3, 4]), None, AFTER, now);
+        assert!(f.is_active());
+        assert_eq!(asked_epoch(&f.on_tick(now)), Some(1));
+    }
+
+    #[test]
+    fn the_sequencer_starts_first_and_the_standby_stays_passive_while_it_hears_it() {
+        let t0 = Instant::now();
+        let mut primary = node(NodeId::Sequencer, t0);
+        let mut standby = node(NodeId::Standby, t0);
+        assert!(primary.on_tick(t0 + AFTER / 2).is_empty());
+        let out = primary.on_tick(t0 + AFTER);
+        assert_eq!(asked_epoch(&out), Some(1));
+        assert!(out.contains(&Outgoing::To(NodeId::Standby, Message::Active { epoch: 1 })));
+        // The standby hears it just before its own (longer) patience runs out.
+        let heard = t0 + AFTER * 2 - Duration::from_millis(1);
+        standby.on_message(
+            NodeId::Sequencer,
+            Message::Active { epoch: 1 },
+            today(),
+            heard,
+        );
+        assert!(standby.on_tick(t0 + AFTER * 2).is_empty());
+        assert!(!standby.is_active());
+        // Submits reaching the passive standby are dropped, not numbered.
+        standby.on_message(
+            NodeId::FrontEnd(1),
+            Message::Submit(Vec::new()),
+            today(),
+            heard,
+        );
+        assert_eq!(standby.stats().ignored_while_passive, 1);
+        // Silence for the failover time: it takes over above the epoch it heard.
+        let out = standby.on_tick(heard + AFTER);
+        assert!(standby.is_active());
+        assert_eq!(asked_epoch(&out), Some(2));
+        assert_eq!(standby.stats().took_over, 1);
+    }
+
+    #[test]
+    fn an_active_sequencer_steps_down_for_a_higher_epoch_and_ignores_a_lower_one() {
+        let t0 = Instant::now();
+        let mut primary = node(NodeId::Sequencer, t0);
+        primary.on_tick(t0 + AFTER);
+        assert!(primary.is_active());
+        // A forged or confused claim: epoch 3 is not the standby's, so it is not believed.
+        primary.on_message(NodeId::Standby, Message::Active { epoch: 3 }, today(), t0);
+        assert!(primary.is_active());
+        primary.on_message(NodeId::Standby, Message::Active { epoch: 4 }, today(), t0);
+        assert!(!primary.is_active());
+        assert_eq!(primary.stats().stepped_down, 1);
+        assert_eq!(primary.peer_epoch(), 4);
+        // When the standby falls silent, the sequencer takes over above epoch 4.
+        let out = primary.on_tick(t0 + AFTER * 3);
+        assert_eq!(asked_epoch(&out), Some(5));
+
+        let mut standby = node(NodeId::Standby, t0);
+        standby.on_tick(t0 + AFTER * 2);
+        assert!(standby.is_active());
+        standby.on_message(NodeId::Sequencer, Message::Active { epoch: 1 }, today(), t0);
+        assert!(standby.is_active(), "epoch 1 is below the standby's 2");
+    }
+
+    #[test]
+    fn a_restarted_sequencer_finds_the_standby_active_and_does_not_depose_it() {
+        let t0 = Instant::now();
+        let mut restarted = node(NodeId::Sequencer, t0);
+        for step in 1..10u32 {
+            let now = t0 + AFTER / 4 * step;
+            restarted.on_message(NodeId::Standby, Message::Active { epoch: 6 }, today(), now);
+            assert!(restarted.on_tick(now).is_empty());
+        }
+        assert!(!restarted.is_active());
+        assert_eq!(restarted.stats().took_over, 0);
+    }
+
+    #[test]
+    fn an_active_sequencer_still_recovers_from_the_rms() {
+        let t0 = Instant::now();
+        let mut standby = node(NodeId::Standby, t0);
+        standby.on_message(NodeId::Sequencer, Message::Active { epoch: 5 }, today(), t0);
+        let out = standby.on_tick(t0 + AFTER);
+        assert_eq!(asked_epoch(&out), Some(6));
+        for rm in 1..=3 {
+            standby.on_message(
+                NodeId::Rm(rm),
+                Message::EpochState(EpochState {
+                    rm,
+                    promised: 6,
+                    epoch: 5,
+                    durable_through: 40,
+                    fresh: false,
+                }),
+                today(),
+                t0 + AFTER,
+            );
+        }
+        let sequencer = standby.sequencer().expect("active");
+        assert_eq!(sequencer.epoch(), 6);
+        assert_eq!(sequencer.start(), 40);
+    }
+}
