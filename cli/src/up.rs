@@ -675,6 +675,12 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
         .collect();
     metrics.extend(c.sequencer.metrics.map(|a| format!("http://{a}/metrics")));
     metrics.extend(
+        c.standby
+            .as_ref()
+            .and_then(|s| s.metrics)
+            .map(|a| format!("http://{a}/metrics")),
+    );
+    metrics.extend(
         c.rms
             .iter()
             .filter_map(|r| r.metrics)

@@ -534,4 +534,32 @@ mod tests {
         assert_eq!(config.sequencer.metrics, None);
         assert!(config.rms.iter().all(|r| r.metrics.is_none()));
     }
+
+    #[test]
+    fn a_standby_is_optional_and_needs_an_address_of_its_own_and_a_failover_time() {
+        let config = ClusterConfig::parse(DEFAULT, Path::new("/")).expect("valid");
+        assert_eq!(config.sequencers(), vec![NodeId::Sequencer]);
+        let standby = |section: &str| {
+            ClusterConfig::parse(&format!("{DEFAULT}\n{section}"), Path::new("/"))
+        };
+        let config = standby("[standby]\naddr = \"127.0.0.1:47799\"\n").expect("valid");
+        assert_eq!(config.sequencers(), vec![NodeId::Sequencer, NodeId::Standby]);
+        assert_eq!(
+            config.node_at("127.0.0.1:47799".parse().expect("addr")),
+            Some(NodeId::Standby)
+        );
+        let clash = standby(&format!("[standby]\naddr = \"{}\"\n", config.sequencer.addr))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            clash.contains("the standby's addr") && clash.contains("another node's"),
+            "{clash}"
+        );
+        let hasty = standby(
+            "[standby]\naddr = \"127.0.0.1:47799\"\n[timeouts]\nsequencer_failover_ms = 150\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(hasty.contains("under two heartbeats"), "{hasty}");
+    }
 }
