@@ -1,7 +1,7 @@
 //! `dmtbs bench`: a load generator for the HTTP API — end-to-end throughput and latency through
 //! the front end, the sequencer, the replica managers and the replicas.
 //!
-//! The target is a running cluster (`--url` + `--admin-key`) or one started in this process
+//! The target is a running cluster (`--url`, with its admin key) or one started in this process
 //! (`--local`, real UDP over loopback) of one replica (quorum 1, the baseline) or four (quorum 2),
 //! optionally with a seeded fault layer dropping `--loss` percent of the datagrams on every link.
 //! `--inject RM:MODULE` swaps a (faulty) module into one replica manager during the timed phase,
@@ -57,12 +57,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs --admin-key).
-    #[arg(long, conflicts_with = "local", requires = "admin_key")]
+    /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs its admin key, for
+    /// the setup's add-show requests and the workload's admins: $DMTBS_ADMIN_KEY or
+    /// --admin-key-file).
+    #[arg(long, conflicts_with = "local")]
     url: Option<String>,
-    /// The cluster's admin key (for the setup's add-show requests and the workload's admins).
-    #[arg(long, env = "DMTBS_ADMIN_KEY", hide_env_values = true)]
-    admin_key: Option<String>,
+    /// A file whose first line is the cluster's admin key (with --url; or $DMTBS_ADMIN_KEY).
+    #[arg(long, value_name = "FILE", requires = "url")]
+    admin_key_file: Option<std::path::PathBuf>,
     /// Start a cluster in this process instead (sequencer, RMs, a front end; UDP on loopback).
     #[arg(long, required_unless_present = "url")]
     local: bool,
@@ -261,12 +263,26 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         bail!("--loss and --quorum shape a --local cluster; a running cluster has its own");
     }
     if let Some(url) = &args.url {
+        let mut remote = crate::booking::Remote {
+            url: url.clone(),
+            admin_key_file: args.admin_key_file.clone(),
+            admin_key: None,
+            json: false,
+        };
+        remote.resolve_admin_key()?;
+        let Some(admin_key) = remote.admin_key else {
+            bail!(
+                "--url {url}: the benchmark adds shows and books as admins, so it needs the \
+                 cluster's admin key; {}",
+                crate::booking::ADMIN_KEY_HINT
+            );
+        };
         let today = match &args.today {
             Some(text) => parse_date(text)?,
             None => parse_date(&chrono::Local::now().date_naive().to_string())?,
         };
         let client = Client::builder(url.clone())
-            .admin_key(args.admin_key.clone().unwrap_or_default())
+            .admin_key(admin_key.clone())
             .timeout(REQUEST_TIMEOUT)
             .build()?;
         client
@@ -279,7 +295,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
             cluster: None,
             faults: None,
             description: json!({ "url": url }),
-            admin_key: args.admin_key.clone().unwrap_or_default(),
+            admin_key,
         });
     }
     if !(0.0..=100.0).contains(&args.loss) {
@@ -367,7 +383,7 @@ pub async fn add_every_show(
                     client.execute(&op).await.with_context(|| {
                         format!(
                             "setup: adding show {show} failed — is --today the cluster's date, \
-                             and --admin-key its key?"
+                             and the admin key its key?"
                         )
                     })?;
                 }

@@ -43,9 +43,14 @@ pub struct Remote {
     /// The front end's URL.
     #[arg(long, env = "DMTBS_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
-    /// The cluster's admin key: presented only by admin callers (role A, e.g. ATWA0001) and by
-    /// the operator commands.
-    #[arg(long, env = "DMTBS_ADMIN_KEY", hide_env_values = true)]
+    /// A file whose first line is the cluster's admin key, presented only by admin callers
+    /// (role A, e.g. ATWA0001) and by the operator commands. Without it: `$DMTBS_ADMIN_KEY`, or,
+    /// for the cluster `dmtbs up` runs from this folder, the key in `.dmtbs/run/cluster.toml`.
+    /// Never on the command line itself: `ps` shows every process's arguments.
+    #[arg(long, value_name = "FILE")]
+    pub admin_key_file: Option<std::path::PathBuf>,
+    /// The admin key found ([`Remote::resolve_admin_key`]).
+    #[arg(skip)]
     pub admin_key: Option<String>,
     /// Print one JSON object on stdout instead of sentences and tables.
     #[arg(long)]
@@ -336,7 +341,11 @@ impl Verdict {
 
 /// Runs one booking command: send, print, log, exit code.
 pub fn main(command: Command) -> ExitCode {
-    let (operation, common) = command.into_parts();
+    let (operation, mut common) = command.into_parts();
+    if let Err(e) = common.remote.resolve_admin_key() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let remote = &common.remote;
     let key = common
         .idempotency_key
@@ -401,8 +410,53 @@ fn send(
     runtime.block_on(client.execute(operation))
 }
 
+/// Where the admin key was looked for, for the errors that need it.
+pub const ADMIN_KEY_HINT: &str = "give the admin key in $DMTBS_ADMIN_KEY or in a file named by \
+                                  --admin-key-file";
+/// The run directory `dmtbs up` uses by default (relative to the current folder).
+const LOCAL_RUN_DIR: &str = ".dmtbs/run";
+
 impl Remote {
-    /// A client of the front end presenting the admin key, if one was given.
+    /// Finds the admin key: `$DMTBS_ADMIN_KEY`; else the first line of `--admin-key-file`; else,
+    /// when the URL is a front end of the cluster `dmtbs up` runs from this folder, the key in
+    /// its cluster file (owner-only, so only its owner can read it). An explicit file that
+    /// cannot be read, or is empty, is an error.
+    pub fn resolve_admin_key(&mut self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        if let Some(key) = std::env::var("DMTBS_ADMIN_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+        {
+            self.admin_key = Some(key.trim().to_owned());
+            return Ok(());
+        }
+        if let Some(path) = &self.admin_key_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--admin-key-file {}", path.display()))?;
+            let key = text.lines().next().unwrap_or("").trim();
+            anyhow::ensure!(
+                !key.is_empty(),
+                "--admin-key-file {}: the file is empty (its first line is the key)",
+                path.display()
+            );
+            self.admin_key = Some(key.to_owned());
+            return Ok(());
+        }
+        let local = std::path::Path::new(LOCAL_RUN_DIR).join(dmtbs_cluster::rundir::CONFIG_FILE);
+        if let Ok(config) = dmtbs_cluster::ClusterConfig::load(&local) {
+            let url = self.url.trim_end_matches('/');
+            if config
+                .frontends
+                .iter()
+                .any(|fe| url == format!("http://{}", fe.http))
+            {
+                self.admin_key = Some(config.cluster.admin_key);
+            }
+        }
+        Ok(())
+    }
+
+    /// A client of the front end presenting the admin key, if one was found.
     pub fn client(&self) -> Result<Client, Error> {
         let mut builder = Client::builder(&self.url);
         if let Some(key) = &self.admin_key {
@@ -658,7 +712,7 @@ fn explain(e: &Error, verdict: Verdict, remote: &Remote) -> String {
         (Error::Api(e), _) => {
             let hint = match e.code.as_str() {
                 "unauthenticated" if remote.admin_key.is_none() => {
-                    "; give the admin key with --admin-key or DMTBS_ADMIN_KEY"
+                    "; the request needs the admin key: $DMTBS_ADMIN_KEY or --admin-key-file"
                 }
                 _ => "",
             };

@@ -101,10 +101,24 @@ impl Command {
             | Command::Links { remote } => remote,
         }
     }
+
+    fn remote_mut(&mut self) -> &mut Remote {
+        match self {
+            Command::Kill { remote, .. }
+            | Command::Module { remote, .. }
+            | Command::Drop { remote, .. }
+            | Command::Heal { remote }
+            | Command::Links { remote } => remote,
+        }
+    }
 }
 
 /// Runs one chaos command: do it, print what happened and what to watch for, exit code.
-pub fn main(command: Command) -> ExitCode {
+pub fn main(mut command: Command) -> ExitCode {
+    if let Err(e) = command.remote_mut().resolve_admin_key() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let remote = command.remote().clone();
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -144,7 +158,7 @@ fn client(remote: &Remote) -> anyhow::Result<Client> {
 fn api_error(remote: &Remote, e: dmtbs_client::Error) -> anyhow::Error {
     let hint = match e.api() {
         Some(api) if api.status == 401 && remote.admin_key.is_none() => {
-            "; give the admin key with --admin-key or DMTBS_ADMIN_KEY"
+            "; the request needs the admin key: $DMTBS_ADMIN_KEY or --admin-key-file"
         }
         _ => "",
     };

@@ -104,6 +104,12 @@ pub fn main(command: Command) -> ExitCode {
             (remote, Method::DELETE, path, None)
         }
     };
+    let mut remote = remote.clone();
+    if let Err(e) = remote.resolve_admin_key() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let remote = &remote;
     let result = call(remote, method, &path, body).and_then(|answer| match &command {
         Command::Swap {
             rm, module, wait, ..
@@ -127,7 +133,7 @@ pub fn main(command: Command) -> ExitCode {
                     message,
                 } => {
                     let hint = if status == 401 && remote.admin_key.is_none() {
-                        "; give the admin key with --admin-key or DMTBS_ADMIN_KEY"
+                        "; the request needs the admin key: $DMTBS_ADMIN_KEY or --admin-key-file"
                     } else {
                         ""
                     };

@@ -81,10 +81,14 @@ pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> 
     result
 }
 
-/// Creates the run directory; refuses one a running `up` is using.
+/// Creates the run directory, owner-only (it holds the cluster file with the keys and, by
+/// default, the RMs' data: customers' bookings); refuses one a running `up` is using.
 fn prepare_run_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the run directory {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making the run directory {} owner-only", dir.display()))?;
     let dir = std::fs::canonicalize(dir)?;
     if let Some(pid) = rundir::read_pid_file(&dir.join(SUPERVISOR_PID_FILE))
         && pid != std::process::id()
@@ -687,8 +691,18 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
             .map(|a| format!("http://{a}/metrics")),
     );
     println!("  Prometheus metrics: {}", metrics.join(" "));
-    println!("  admin key: {}", c.cluster.admin_key);
-    if let Some(dir) = nodes.first().and_then(|n| n.pid_file.parent()) {
+    // Where the admin key is, never the key: a banner ends up in terminals' scrollback, logs and
+    // screenshots.
+    let dir = nodes.first().and_then(|n| n.pid_file.parent());
+    let cluster_file = dir.map(|d| d.join(rundir::CONFIG_FILE));
+    if let Some(file) = &cluster_file {
+        println!(
+            "  admin key: admin_key in {} (owner-only); `dmtbs` run from this folder reads it \
+             from there",
+            file.display()
+        );
+    }
+    if let Some(dir) = dir {
         println!(
             "  run directory (cluster file, pid files): {}",
             dir.display()
@@ -699,9 +713,14 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
         "\nTry it (today is {}-{:02}-{:02}):",
         today.year, today.month, today.day
     );
+    if let Some(file) = &cluster_file {
+        println!(
+            "  export DMTBS_ADMIN_KEY=\"$(sed -n 's/^admin_key = \"\\(.*\\)\"$/\\1/p' {})\"",
+            file.display()
+        );
+    }
     println!(
-        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H 'Authorization: Bearer {}' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'",
-        c.cluster.admin_key
+        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H \"Authorization: Bearer $DMTBS_ADMIN_KEY\" \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'"
     );
     println!(
         "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"

@@ -24,6 +24,34 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The embedded default with fresh random keys in place of its placeholders (which a cluster
+/// refuses to start on): what `dmtbs up` runs without `--config`, before paths are made
+/// absolute.
+pub fn default_with_fresh_keys() -> String {
+    DEFAULT
+        .replacen(
+            &format!("key = \"{}\"", "0".repeat(64)),
+            &format!("key = \"{}\"", ClusterKey::generate().to_hex()),
+            1,
+        )
+        .replacen(
+            "admin_key = \"change-me\"",
+            &format!(
+                "admin_key = \"{}\"",
+                &ClusterKey::generate().to_hex()[..MIN_ADMIN_KEY]
+            ),
+            1,
+        )
+}
+
+/// Fewest distinct hex digits a cluster key may use: a random 64-digit key uses ~16, and one
+/// using fewer than 8 is a placeholder or a pattern (all zeros, a repeated byte).
+pub const MIN_KEY_DIGITS: usize = 8;
+/// Shortest admin key accepted (characters): `dmtbs up` makes 32 hex digits (128 bits).
+pub const MIN_ADMIN_KEY: usize = 32;
+/// Admin keys published in this project's own files: never accepted.
+const PUBLISHED_ADMIN_KEYS: [&str; 1] = ["change-me"];
+
 /// A whole cluster.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -236,11 +264,26 @@ impl ClusterConfig {
         // file (as `dmtbs up` leaves in its run directory) means the same cluster.
         let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
         let base = real.parent().unwrap_or(Path::new("."));
-        Self::parse(&text, base)
+        let config = Self::parse(&text, base)?;
+        // It holds the cluster's keys: like ssh with a private key, say so when others can
+        // read it (a warning, not a refusal: the file is the operator's).
+        if let Ok(meta) = std::fs::metadata(&real) {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "the cluster file {} holds the cluster's keys but is readable by others \
+                     (mode {mode:o}): chmod 600 it",
+                    real.display()
+                );
+            }
+        }
+        Ok(config)
     }
 
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        self.check_secrets()?;
         if self.cluster.transport == TransportMode::Multicast
             && self.cluster.multicast_group.is_none()
         {
@@ -316,6 +359,41 @@ impl ClusterConfig {
             );
         }
         self.check_metrics_addresses()
+    }
+
+    /// No cluster starts on a published or guessable secret: the embedded default's
+    /// placeholders (`dmtbs up` replaces them with fresh random keys), a cluster key that is not
+    /// random (fewer than [`MIN_KEY_DIGITS`] distinct hex digits: all zeros, a repeated byte),
+    /// or an admin key shorter than [`MIN_ADMIN_KEY`]. The errors never show a key.
+    fn check_secrets(&self) -> Result<(), ConfigError> {
+        let how = "`dmtbs up` without --config makes fresh keys; for a cluster file of your own, \
+                   generate them, e.g. `openssl rand -hex 32`";
+        let hex = self.cluster.key.to_hex();
+        let mut digits: Vec<char> = hex.chars().collect();
+        digits.sort_unstable();
+        digits.dedup();
+        if digits.len() < MIN_KEY_DIGITS {
+            return Err(ConfigError::Invalid(format!(
+                "[cluster] key is not a random key (it uses only {} distinct hex digits, like the \
+                 published all-zero placeholder): anyone could forge and read the cluster's \
+                 traffic. {how}",
+                digits.len()
+            )));
+        }
+        let admin = &self.cluster.admin_key;
+        if PUBLISHED_ADMIN_KEYS.contains(&admin.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "[cluster] admin_key is the published placeholder {admin:?}: anyone could act as \
+                 every admin. {how}"
+            )));
+        }
+        if admin.chars().count() < MIN_ADMIN_KEY {
+            return Err(ConfigError::Invalid(format!(
+                "[cluster] admin_key is shorter than {MIN_ADMIN_KEY} characters: too easy to \
+                 guess. {how}"
+            )));
+        }
+        Ok(())
     }
 
     /// Every metrics listener needs an address of its own: one shared with another node's
@@ -430,9 +508,10 @@ mod tests {
     use super::*;
 
     /// The embedded default with its `[cluster]` section extended by `extra` and only the first
-    /// `rms` of its four replica managers.
+    /// `rms` of its four replica managers (and real keys, as `dmtbs up` makes them).
     fn with(extra: &str, rms: usize) -> Result<ClusterConfig, ConfigError> {
-        let mut text = DEFAULT.replacen("[cluster]\n", &format!("[cluster]\n{extra}\n"), 1);
+        let mut text =
+            default_with_fresh_keys().replacen("[cluster]\n", &format!("[cluster]\n{extra}\n"), 1);
         // Cut the file before the first unwanted [[rm]] header (the entries come last).
         if let Some(cut) = text.match_indices("[[rm]]").nth(rms).map(|(i, _)| i) {
             text.truncate(cut);
@@ -484,8 +563,9 @@ mod tests {
     #[test]
     fn a_metrics_address_shared_with_another_node_is_a_clear_error() {
         let clash = |from: &str, to: &str| {
-            let text = DEFAULT.replacen(from, to, 1);
-            assert_ne!(text, DEFAULT, "{from} is in the default");
+            let default = default_with_fresh_keys();
+            let text = default.replacen(from, to, 1);
+            assert_ne!(text, default, "{from} is in the default");
             ClusterConfig::parse(&text, Path::new("/"))
                 .unwrap_err()
                 .to_string()
@@ -525,7 +605,7 @@ mod tests {
 
     #[test]
     fn metrics_are_optional() {
-        let text: String = DEFAULT
+        let text: String = default_with_fresh_keys()
             .lines()
             .filter(|l| !l.starts_with("metrics"))
             .map(|l| format!("{l}\n"))
@@ -537,10 +617,11 @@ mod tests {
 
     #[test]
     fn a_standby_is_optional_and_needs_an_address_of_its_own_and_a_failover_time() {
-        let config = ClusterConfig::parse(DEFAULT, Path::new("/")).expect("valid");
+        let default = default_with_fresh_keys();
+        let config = ClusterConfig::parse(&default, Path::new("/")).expect("valid");
         assert_eq!(config.sequencers(), vec![NodeId::Sequencer]);
         let standby = |section: &str| {
-            ClusterConfig::parse(&format!("{DEFAULT}\n{section}"), Path::new("/"))
+            ClusterConfig::parse(&format!("{default}\n{section}"), Path::new("/"))
         };
         let config = standby("[standby]\naddr = \"127.0.0.1:47799\"\n").expect("valid");
         assert_eq!(config.sequencers(), vec![NodeId::Sequencer, NodeId::Standby]);
@@ -561,5 +642,37 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(hasty.contains("under two heartbeats"), "{hasty}");
+    }
+
+    #[test]
+    fn published_or_guessable_keys_are_refused_without_showing_them() {
+        let refused = |text: &str| {
+            ClusterConfig::parse(text, Path::new("/"))
+                .expect_err("refused")
+                .to_string()
+        };
+        // The embedded default as it is in the source: both placeholders.
+        let e = refused(DEFAULT);
+        assert!(e.contains("[cluster] key is not a random key"), "{e}");
+        let fresh = default_with_fresh_keys();
+        let key_line = fresh
+            .lines()
+            .find(|l| l.starts_with("key = "))
+            .expect("a key line")
+            .to_owned();
+        let repeated = fresh.replacen(&key_line, &format!("key = \"{}\"", "ab".repeat(32)), 1);
+        assert!(refused(&repeated).contains("only 2 distinct hex digits"));
+        let admin_line = fresh
+            .lines()
+            .find(|l| l.starts_with("admin_key = "))
+            .expect("an admin key line")
+            .to_owned();
+        let placeholder = fresh.replacen(&admin_line, "admin_key = \"change-me\"", 1);
+        assert!(refused(&placeholder).contains("published placeholder \"change-me\""));
+        let short = fresh.replacen(&admin_line, "admin_key = \"s3cret-but-short\"", 1);
+        let e = refused(&short);
+        assert!(e.contains("shorter than 32 characters"), "{e}");
+        assert!(!e.contains("s3cret"), "the error shows the key: {e}");
+        ClusterConfig::parse(&fresh, Path::new("/")).expect("fresh keys are accepted");
     }
 }

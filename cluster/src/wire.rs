@@ -357,7 +357,8 @@ mod tests {
     /// The default cluster's address book, on an in-memory network.
     fn wires(nodes: &[NodeId]) -> Vec<Wire> {
         let config = Arc::new(
-            ClusterConfig::parse(crate::config::DEFAULT, Path::new("/")).expect("the default"),
+            ClusterConfig::parse(&crate::config::default_with_fresh_keys(), Path::new("/"))
+                .expect("the default"),
         );
         let net = MemNetwork::new();
         nodes

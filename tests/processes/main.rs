@@ -9,5 +9,6 @@ mod harness;
 mod metrics;
 mod recovery;
 mod restart;
+mod secrets;
 mod shutdown;
 mod standby;

@@ -118,7 +118,13 @@ fn a_url_without_an_admin_key_is_refused_before_anything_runs() {
         .env_remove("DMTBS_ADMIN_KEY")
         .output()
         .expect("dmtbs runs");
-    assert_eq!(output.status.code(), Some(2), "clap's usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // Refused before it even looks for a front end there (none listens on port 9).
+    assert!(
+        stderr.contains("needs the cluster's admin key") && stderr.contains("$DMTBS_ADMIN_KEY"),
+        "{stderr}"
+    );
 }
 
 #[test]
