@@ -193,8 +193,11 @@ impl LocalCluster {
 /// kernel must not give it to a socket bound to port 0 (a cluster started by a parallel test, a
 /// browser's connections). Taking ports from the ephemeral range let exactly that happen (CI saw
 /// `bind unicast socket: Address already in use`). Every port is handed out at most once per
-/// process; the starting point depends on the process id so test binaries run side by side
-/// start apart. Only a process that binds a fixed port in that range could still collide.
+/// process, scanning from a random point, so that processes picking ports at the same time (a
+/// test and the `dmtbs bench --local` it runs) scan far apart: a process-id-based start put a
+/// parent and its child a few ports apart, and they collided. Only a process binding a fixed port
+/// in that range, or two scans meeting by chance in the moment between probe and bind, could
+/// still collide.
 pub fn free_port() -> std::io::Result<u16> {
     static NEXT: std::sync::Mutex<Option<u16>> = std::sync::Mutex::new(None);
     const LOWEST: u16 = 10_000;
@@ -211,7 +214,13 @@ pub fn free_port() -> std::io::Result<u16> {
     }
     let span = ephemeral_low - LOWEST;
     let mut next = NEXT.lock().unwrap_or_else(|p| p.into_inner());
-    let cursor = next.get_or_insert_with(|| (std::process::id() % u32::from(span)) as u16);
+    let cursor = next.get_or_insert_with(|| {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        // std's randomly keyed hasher: a random start without a dependency for it.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        (h.finish() % u64::from(span)) as u16
+    });
     for _ in 0..span {
         let port = LOWEST + *cursor;
         *cursor = (*cursor + 1) % span;
