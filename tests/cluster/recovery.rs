@@ -294,9 +294,13 @@ async fn a_lying_replica_is_swapped_after_exactly_three_consecutive_wrong_result
         assert_eq!(q[0]["by"], 1, "rm {id}: {q}");
     }
     // ... and persisted where a restarted RM reads it.
-    let saved = std::fs::read_to_string(cluster.config.rm_data_dir(1).join("quarantine.json"))
-        .expect("quarantine list persisted");
+    let path = cluster.config.rm_data_dir(1).join("quarantine.json");
+    let saved = std::fs::read_to_string(&path).expect("quarantine list persisted");
     assert!(saved.contains(components::FAULTY_LOGIC), "{saved}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&path).expect("metadata").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the quarantine list is owner-only");
     // The replacement answers like the others from now on, and holds the same state.
     for c in &customers {
         let reply = api.call(&schedule(c, c)).await;

@@ -82,15 +82,25 @@ impl Quarantine {
     }
 
     /// Writes the list (to a temporary file renamed into place, so a crash never leaves half a
-    /// list). A failure is logged: the list in memory still holds.
+    /// list), owner-only like everything in an RM's data folder. A failure is logged: the list in
+    /// memory still holds.
     fn persist(&self) {
         let write = || -> std::io::Result<()> {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             let tmp = self.path.with_extension("json.tmp");
             let list: Vec<&QuarantineEntry> = self.entries.values().collect();
-            std::fs::write(&tmp, serde_json::to_vec_pretty(&list)?)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&serde_json::to_vec_pretty(&list)?)?;
+            file.sync_all()?;
             std::fs::rename(&tmp, &self.path)
         };
         if let Err(e) = write() {
