@@ -39,7 +39,7 @@ impl NodeId {
     /// the same epoch, so an RM's promise can never count for both; an RM believes epoch
     /// messages only from the epoch's owner.
     pub fn sequencer_of(epoch: Epoch) -> NodeId {
-        if epoch != 0 && epoch % 2 == 0 {
+        if epoch != 0 && epoch.is_multiple_of(2) {
             NodeId::Standby
         } else {
             NodeId::Sequencer
