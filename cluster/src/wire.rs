@@ -235,13 +235,13 @@ impl Wire {
         }
     }
 
-    /// A real UDP endpoint for `me` as configured (loopback-only unless configured otherwise).
+    /// A real UDP endpoint for `me` as configured: loopback-only when its address is loopback;
+    /// otherwise multicast from the interface holding its address ([`UdpConfig::for_node`]).
     pub async fn udp(config: &ClusterConfig, me: NodeId) -> anyhow::Result<UdpTransport> {
         let bind = config
             .addr_of(me)
             .ok_or_else(|| anyhow::anyhow!("{me:?} is not in the cluster configuration"))?;
-        let mut udp = UdpConfig::loopback(Self::group_mode(config));
-        udp.bind = bind;
+        let mut udp = UdpConfig::for_node(bind, Self::group_mode(config))?;
         udp.join_group = matches!(me, NodeId::Rm(_));
         Ok(UdpTransport::bind(udp).await?)
     }

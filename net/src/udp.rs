@@ -6,7 +6,9 @@
 //! talks to the uplink. By default ([`UdpConfig::loopback_only`]) this transport confines
 //! itself to loopback: the multicast interface must be a loopback address and is read back
 //! after being set, the TTL is at most 1, and sends to any address off the machine are
-//! refused before they reach the kernel.
+//! refused before they reach the kernel. A cluster node whose configured address is not
+//! loopback (hosts, or network namespaces in the tests) gets [`UdpConfig::for_node`]: its
+//! multicast interface is its own address, set and read back the same way, with TTL 1.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Mutex;
@@ -61,6 +63,33 @@ impl UdpConfig {
             loopback_only: true,
             recv_buffer: DEFAULT_RECV_BUFFER,
         }
+    }
+
+    /// The endpoint of a cluster node whose configured address is `bind`, its multicast
+    /// interface derived from that address. A loopback address gives [`UdpConfig::loopback`]
+    /// with that bind: loopback-only, TTL 0, multicast on 127.0.0.1 — every check as before.
+    /// Any other address is a node on a real (or namespaced) network: it sends multicast from,
+    /// and joins the group on, the interface holding that very address (`IP_MULTICAST_IF` set
+    /// to it and read back as always), with TTL 1 so that group datagrams never pass a router,
+    /// and it may talk to non-loopback peers. Never `0.0.0.0`: a node's address is its
+    /// identity on the wire, and "any interface" would mean the default route's.
+    pub fn for_node(bind: SocketAddr, group: GroupMode) -> Result<Self, NetError> {
+        let mut config = UdpConfig::loopback(group);
+        config.bind = bind;
+        if !is_loopback(bind.ip()) {
+            if bind.ip().is_unspecified() {
+                return Err(NetError::Config(format!(
+                    "node address {bind} is unspecified: name the address of the interface to use"
+                )));
+            }
+            config.loopback_only = false;
+            config.multicast_ttl = 1;
+            if let IpAddr::V4(ip) = bind.ip() {
+                config.interface = ip;
+            }
+        }
+        config.validate()?;
+        Ok(config)
     }
 
     /// Rejects any configuration that could send or listen beyond what was asked for.
@@ -502,6 +531,47 @@ mod tests {
                 "{bad:?} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn a_node_on_loopback_keeps_every_loopback_check() {
+        let group = GroupMode::Multicast(SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 1), 7700));
+        let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, 47701));
+        let config = UdpConfig::for_node(bind, group.clone()).expect("loopback node");
+        assert!(config.loopback_only);
+        assert_eq!(config.interface, Ipv4Addr::LOCALHOST);
+        assert_eq!(config.multicast_ttl, 0);
+        assert_eq!(config.bind, bind);
+        // A loopback node still refuses a peer off the machine.
+        let lan_peer = GroupMode::Fanout(vec![SocketAddr::from(([10, 77, 1, 11], 7000))]);
+        assert!(UdpConfig::for_node(bind, lan_peer).is_err());
+    }
+
+    #[test]
+    fn a_node_on_another_address_multicasts_from_that_address_only() {
+        let group = GroupMode::Multicast(SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 1), 7700));
+        let bind = SocketAddr::from(([10, 77, 1, 11], 7000));
+        let config = UdpConfig::for_node(bind, group.clone()).expect("namespaced node");
+        assert!(!config.loopback_only);
+        assert_eq!(config.interface, Ipv4Addr::new(10, 77, 1, 11));
+        assert_eq!(config.multicast_ttl, 1, "never past a router");
+        // Any interface (the default route's) is never derived.
+        for unspecified in [
+            SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7000)),
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 7000)),
+        ] {
+            assert!(UdpConfig::for_node(unspecified, group.clone()).is_err());
+            assert!(UdpConfig::for_node(unspecified, GroupMode::Fanout(vec![])).is_err());
+        }
+        // Multicast is IPv4 here; an IPv6 node must use fan-out.
+        let v6 = SocketAddr::from((
+            "fd00::11"
+                .parse::<std::net::Ipv6Addr>()
+                .expect("an IPv6 literal"),
+            7000,
+        ));
+        assert!(UdpConfig::for_node(v6, group).is_err());
+        assert!(UdpConfig::for_node(v6, GroupMode::Fanout(vec![])).is_ok());
     }
 
     #[test]

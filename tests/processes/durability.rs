@@ -7,6 +7,12 @@
 //! Each booking is one ticket of a distinct (customer, show) pair of the harness's week, sent once: a customer holding
 //! two tickets of a show would be a request executed twice. The seed (`DMTBS_SEED` to replay) is
 //! printed.
+//!
+//! Besides the ledger, every operation the clients send is recorded with its call and answer
+//! instants (one clock, the test process's) and its outcome — none when there was no answer —
+//! and at the end the whole history, across restarts, must be linearizable against the booking
+//! rules (`dmtbs-checker`): each answer's `remaining` pins the booking's place among the others
+//! of its show, and a last availability read the seats taken.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,12 +21,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dmtbs_cluster::config::TransportMode;
+use dmtbs_contract::{AddShow, Operation, Outcome, Schedule};
 use dmtbs_proto::NodeId;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use crate::harness::record::{self, Recorder};
 use crate::harness::{Up, alive, signal};
 
 /// Requests between checkpoints: small, so snapshots and log truncation happen during the load.
@@ -84,7 +92,13 @@ fn data_dir(dir: &Path, rm: u8) -> PathBuf {
 pub(super) type Ledger = Arc<Mutex<BTreeMap<(String, String), bool>>>;
 
 pub(super) async fn add_shows(up: &Up) {
+    add_shows_recorded(up, &Recorder::default()).await;
+}
+
+/// [`add_shows`], each recorded in `history` (as client 0).
+async fn add_shows_recorded(up: &Up, history: &Recorder) {
     for show in SHOWS {
+        let invoke = history.now();
         let (status, _, body) = up
             .call(
                 Method::POST,
@@ -97,6 +111,15 @@ pub(super) async fn add_shows(up: &Up) {
             status == 201 || status == 200,
             "add show {show}: {status} {body}"
         );
+        let operation = Operation::AddShow(AddShow {
+            actor: "ATWA0001".into(),
+            movie: "Avatar".into(),
+            show_id: show.into(),
+            capacity: 10_000,
+        });
+        let outcome = record::success(&body).map(Ok);
+        assert!(outcome.is_some(), "add show {show}: {body}");
+        history.record(0, operation, invoke, outcome);
     }
 }
 
@@ -118,6 +141,8 @@ pub(super) struct Counts {
     pub(super) replayed: AtomicUsize,
     /// Bookings answered with a 5xx status (no agreement, no answer in time).
     pub(super) server_errors: AtomicUsize,
+    /// Every booking sent: when, and what came back (client `n` is the load's client `n + 1`).
+    pub(super) history: Recorder,
 }
 
 /// `CLIENTS` clients booking until `stop`, each with its own customers from `first_customer`
@@ -154,6 +179,9 @@ pub(super) fn start_load(
                         .lock()
                         .await
                         .insert((customer.clone(), show.clone()), false);
+                    let operation = record::book(&customer, "Avatar", &show, 1);
+                    let recorded = client as u32 + 1;
+                    let invoke = counts.history.now();
                     let give_up = Instant::now() + Duration::from_secs(30);
                     loop {
                         let mut request = http
@@ -174,6 +202,9 @@ pub(super) fn start_load(
                                     body["held"], 1,
                                     "{customer} {show}: a wrong answer {body}"
                                 );
+                                let outcome = record::success(&body).map(Ok);
+                                assert!(outcome.is_some(), "{customer} {show}: {body}");
+                                counts.history.record(recorded, operation, invoke, outcome);
                                 ledger.lock().await.insert((customer, show), true);
                                 break;
                             }
@@ -186,6 +217,7 @@ pub(super) fn start_load(
                                     counts.server_errors.fetch_add(1, Ordering::Relaxed);
                                 }
                                 if retry == Retry::Never {
+                                    counts.history.record(recorded, operation, invoke, None);
                                     if answer.is_err() {
                                         break 'bookings; // the cluster is gone
                                     }
@@ -336,12 +368,13 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
     let seed = seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let ledger: Ledger = Arc::default();
+    let counts = Arc::new(Counts::default());
     let mut dir = cluster_dir();
     let rounds = 3;
     for round in 0..rounds {
         let up = Up::start_in(dir);
         if round == 0 {
-            add_shows(&up).await;
+            add_shows_recorded(&up, &counts.history).await;
         } else {
             // Everything acknowledged before the last cut is back, before any new load.
             let (acked, unknown) = check_ledger(&up, &ledger, seed).await;
@@ -350,7 +383,6 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
             );
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let counts = Arc::new(Counts::default());
         let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never, &counts);
         let kill_after =
             Duration::from_millis(rng.random_range(300..MAX_LOAD_BEFORE_KILL.as_millis() as u64));
@@ -370,6 +402,7 @@ async fn a_power_cut_at_random_moments_loses_no_acknowledged_booking_and_doubles
     println!(
         "{rounds} power cuts: {acked} acknowledged bookings all present once, {unknown} unknown"
     );
+    counts.history.read_and_check(&up, "Avatar", seed).await;
     converged(&up, seed).await;
 }
 
@@ -419,9 +452,9 @@ async fn sequencer_failover(also: Also) {
     let seed = seed();
     let ledger: Ledger = Arc::default();
     let up = Up::start_in(cluster_dir());
-    add_shows(&up).await;
-    let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(Counts::default());
+    add_shows_recorded(&up, &counts.history).await;
+    let stop = Arc::new(AtomicBool::new(false));
     let load = start_load(&up, 1, &ledger, &stop, Retry::Never, &counts);
     tokio::time::sleep(Duration::from_millis(800)).await;
     if let Also::LyingRm2 = also {
@@ -462,6 +495,7 @@ async fn sequencer_failover(also: Also) {
         errors, 0,
         "seed {seed}: {also:?}: {errors} bookings answered 5xx through the failover"
     );
+    counts.history.read_and_check(&up, "Avatar", seed).await;
     converged(&up, seed).await;
 }
 
@@ -485,9 +519,9 @@ async fn a_front_end_killed_under_load_answers_retries_with_their_first_result()
     let seed = seed();
     let ledger: Ledger = Arc::default();
     let up = Up::start_in(cluster_dir());
-    add_shows(&up).await;
-    let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(Counts::default());
+    add_shows_recorded(&up, &counts.history).await;
+    let stop = Arc::new(AtomicBool::new(false));
     let load = start_load(&up, 1, &ledger, &stop, Retry::SameKey, &counts);
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -510,6 +544,7 @@ async fn a_front_end_killed_under_load_answers_retries_with_their_first_result()
         "front end killed 3 times: {acked} bookings, each held once; {} retries answered as replays",
         counts.replayed.load(Ordering::Relaxed)
     );
+    counts.history.read_and_check(&up, "Avatar", seed).await;
     converged(&up, seed).await;
 }
 
@@ -518,15 +553,15 @@ async fn a_damaged_store_on_one_rm_is_refused_and_repaired_from_its_peers() {
     let seed = seed();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let ledger: Ledger = Arc::default();
+    let counts = Arc::new(Counts::default());
     let mut dir = cluster_dir();
     // RM 2's file with bytes flipped all over it, then RM 3's with its tail torn off.
     for (round, rm) in [(0, 2u8), (1, 3u8)] {
         let up = Up::start_in(dir);
         if round == 0 {
-            add_shows(&up).await;
+            add_shows_recorded(&up, &counts.history).await;
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let counts = Arc::new(Counts::default());
         let load = start_load(&up, 1 + round * 100, &ledger, &stop, Retry::Never, &counts);
         tokio::time::sleep(Duration::from_millis(1_500)).await;
         stop.store(true, Ordering::Relaxed);
@@ -558,6 +593,7 @@ async fn a_damaged_store_on_one_rm_is_refused_and_repaired_from_its_peers() {
             refusal.is_some(),
             "seed {seed}: RM {rm} says what it refused:\n{log}"
         );
+        counts.history.read_and_check(&up, "Avatar", seed).await;
         converged(&up, seed).await;
         dir = power_cut(up);
     }
@@ -646,7 +682,8 @@ async fn durable_through(up: &Up, rm: u8) -> Option<u64> {
 async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
     let seed = seed();
     let up = Up::start_in(cluster_dir());
-    add_shows(&up).await;
+    let history = Recorder::default();
+    add_shows_recorded(&up, &history).await;
     let book = |key: &'static str| {
         up.http
             .post(up.url("/v1/customers/ATWC0042/bookings"))
@@ -674,6 +711,8 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
     for rm in ["rm2", "rm3", "rm4"] {
         drop_link(&up, "sequencer", rm, 100).await;
     }
+    // One operation for its client, from this first try to the retry's answer below.
+    let invoke = history.now();
     let lost = tokio::spawn(book("only-rm1-saw-it"));
     let deadline = Instant::now() + Duration::from_secs(10);
     while durable_through(&up, 1).await != Some(before + 1) {
@@ -730,6 +769,13 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
     assert!(retry.status().is_success(), "retry: {}", retry.status());
     let body: Value = retry.json().await.expect("JSON");
     assert_eq!(body["held"], 1, "seed {seed}: executed once: {body}");
+    let booking = record::book("ATWC0042", "Avatar", SHOWS[0], 1);
+    history.record(1, booking, invoke, record::success(&body).map(Ok));
+    let read = Operation::Schedule(Schedule {
+        actor: "ATWC0042".into(),
+        customer: "ATWC0042".into(),
+    });
+    let invoke = history.now();
     let (_, _, schedule) = up
         .call(
             Method::GET,
@@ -738,10 +784,13 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
             None,
         )
         .await;
+    let outcome: Option<Outcome> = record::success(&schedule).map(Ok);
+    history.record(1, read, invoke, outcome);
     assert_eq!(
         schedule["bookings"],
         json!([{"movie": "Avatar", "showId": SHOWS[0], "tickets": 1}]),
         "seed {seed}"
     );
+    history.read_and_check(&up, "Avatar", seed).await;
     converged(&up, seed).await;
 }

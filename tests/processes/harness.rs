@@ -325,3 +325,186 @@ pub fn parent_of(pid: u32) -> Option<u32> {
         .parse()
         .ok()
 }
+
+/// What a test's clients observed — every operation with its call and answer instants on one
+/// monotonic clock of the test process, and its outcome (none: no answer, a 5xx, a timeout) —
+/// and the linearizability check over it (`dmtbs-checker`).
+pub mod record {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use dmtbs_checker::{Completion, History, Op, Report, check};
+    use dmtbs_client::{Client, RetryPolicy, outcome_of};
+    use dmtbs_contract::{
+        Availability, Book, Booked, Date, Operation, Outcome, ScheduledBooking, ShowRemaining,
+        Success,
+    };
+    use serde_json::Value;
+
+    use super::{TODAY, Up};
+
+    /// The history of one test, however many clusters (restarts) it spans.
+    pub struct Recorder {
+        /// The clock's zero: every instant is an offset from it.
+        origin: Instant,
+        history: Mutex<History>,
+    }
+
+    impl Default for Recorder {
+        fn default() -> Self {
+            Recorder {
+                origin: Instant::now(),
+                history: Mutex::new(History::new()),
+            }
+        }
+    }
+
+    impl Recorder {
+        /// Now, on the history's clock: take it just before sending.
+        pub fn now(&self) -> Duration {
+            self.origin.elapsed()
+        }
+
+        /// Records an operation sent at `invoke` and answered `outcome` now, or never answered
+        /// (`None`: it may or may not have taken effect).
+        pub fn record(
+            &self,
+            client: u32,
+            operation: Operation,
+            invoke: Duration,
+            outcome: Option<Outcome>,
+        ) {
+            let completion = match outcome {
+                Some(outcome) => Completion::Returned {
+                    at: self.now(),
+                    outcome,
+                },
+                None => Completion::Unknown,
+            };
+            // A client task that panicked while holding the lock fails its test anyway.
+            let mut history = self.history.lock().expect("history lock");
+            history.push(Op {
+                client,
+                today: today(),
+                operation,
+                invoke,
+                completion,
+            });
+        }
+
+        /// Checks that everything recorded is linearizable; on failure, panics with the
+        /// checker's explanation (and the seed).
+        pub fn assert_linearizable(&self, seed: u64) -> Report {
+            let history = self.history.lock().expect("history lock").clone();
+            let unanswered = history.ops.iter().filter(|o| o.outcome().is_none()).count();
+            let report = check(&history);
+            println!(
+                "history of {} operations ({unanswered} unanswered): {report}",
+                history.len()
+            );
+            assert!(report.is_linearizable(), "seed {seed}: {report}");
+            report
+        }
+
+        /// The end of a test's history: one more client reads the seats left on every show of
+        /// `movie` (taken by acknowledged bookings, and by those of unknown fate that
+        /// happened), then [`Recorder::assert_linearizable`].
+        pub async fn read_and_check(&self, up: &Up, movie: &str, seed: u64) -> Report {
+            let read = Operation::Availability(Availability {
+                actor: "ATWC0001".into(),
+                movie: movie.into(),
+            });
+            let outcome = execute(up, self, 0, read).await;
+            assert!(
+                matches!(outcome, Some(Ok(_))),
+                "seed {seed}: the last read was not answered: {outcome:?}"
+            );
+            self.assert_linearizable(seed)
+        }
+    }
+
+    /// A customer's booking for itself.
+    pub fn book(customer: &str, movie: &str, show: &str, tickets: u32) -> Operation {
+        Operation::Book(Book {
+            actor: customer.into(),
+            customer: customer.into(),
+            movie: movie.into(),
+            show_id: show.into(),
+            tickets,
+        })
+    }
+
+    /// [`TODAY`] as the contract's date.
+    pub fn today() -> Date {
+        let mut parts = TODAY
+            .split('-')
+            .map(|p| p.parse::<u16>().expect("a number in TODAY"));
+        let mut next = || parts.next().expect("TODAY is YYYY-MM-DD");
+        let (year, month, day) = (next(), next(), next());
+        Date {
+            year,
+            month: u8::try_from(month).expect("a month"),
+            day: u8::try_from(day).expect("a day"),
+        }
+    }
+
+    /// Sends `operation` as client `client` through the typed client (its retries included: one
+    /// operation from the first try to the last answer) and records it; its outcome if answered.
+    pub async fn execute(
+        up: &Up,
+        recorder: &Recorder,
+        client: u32,
+        operation: Operation,
+    ) -> Option<Outcome> {
+        let http = Client::builder(up.url(""))
+            .admin_key(up.admin_key())
+            .retry(RetryPolicy::DEFAULT)
+            .build()
+            .expect("a client for the test cluster");
+        let invoke = recorder.now();
+        let result = http.execute(&operation).await;
+        let outcome = outcome_of(&result).map(|(_, outcome)| outcome);
+        recorder.record(client, operation, invoke, outcome.clone());
+        outcome
+    }
+
+    /// The success value in an answer's JSON body (`{"outcome": …}`), for the kinds the process
+    /// tests send by hand: show-added, show-updated, booked, availability, schedule.
+    pub fn success(body: &Value) -> Option<Success> {
+        let count = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+        Some(match body["outcome"].as_str()? {
+            "show-added" => Success::ShowAdded,
+            "show-updated" => Success::ShowUpdated(count(&body["oldCapacity"])?),
+            "booked" => Success::Booked(Booked {
+                held: count(&body["held"])?,
+                remaining: count(&body["remaining"])?,
+            }),
+            "availability" => Success::Availability(
+                body["shows"]
+                    .as_array()?
+                    .iter()
+                    .map(|s| {
+                        Some(ShowRemaining {
+                            show_id: s["showId"].as_str()?.to_owned(),
+                            remaining: count(&s["remaining"])?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            "schedule" => Success::Schedule(
+                body["bookings"]
+                    .as_array()?
+                    .iter()
+                    .map(|b| {
+                        Some(ScheduledBooking {
+                            movie: b["movie"].as_str()?.to_owned(),
+                            show_id: b["showId"].as_str()?.to_owned(),
+                            tickets: count(&b["tickets"])?,
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            _ => return None,
+        })
+    }
+}
