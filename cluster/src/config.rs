@@ -127,6 +127,10 @@ pub struct FrontEndSection {
     /// Audit log file (JSON lines); none: no audit file.
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
+    /// `[frontend.limits]`: connection cap, timeouts, in-flight and body limits against hostile
+    /// clients (docs/security.md); every field has a default.
+    #[serde(default)]
+    pub limits: dmtbs_frontend::Limits,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -28,9 +28,22 @@
 //! this answer's own. A key reused for a *different* request is refused: 422
 //! `idempotency-key-reused` (details `{"firstSeq": N}`), nothing executed.
 //!
-//! Errors have one shape: `{"error": {"code": "...", "message": "...", "details": {...}}}`.
+//! Errors have one shape: `{"error": {"code": "...", "message": "...", "details": {...}}}` —
+//! every error, including those axum or a middleware produce (a last layer, [`json_errors`],
+//! rewrites any other error body into it). A message quotes at most a few hundred bytes of what
+//! was received ([`MAX_MESSAGE`]; values in `details` at most [`validate::MAX_ECHO`]).
+//!
+//! **Counts** (`capacity`, `tickets`) follow one rule in a body and in the cancel query alike: a
+//! plain integer from 1 to 10000 (`-?(0|[1-9][0-9]*)`, as JSON writes integers) is a count; any
+//! other JSON number (`1.5`, `2.0`, `1e0`, `2^70`) or query value (`+1`, `1 `, `01`, `abc`) is the
+//! rule's 422 `invalid-capacity`/`invalid-tickets` in its place of the V step. A JSON value of
+//! another type (`"2"`, `null`) is 400 `bad-request`, as is a missing field.
+//!
+//! **Limits** (see [`crate::server`] and `docs/security.md`): a body larger than the limit is 413
+//! `body-too-large`, a body the client stops sending is 408 `request-timeout`, a request beyond
+//! the in-flight limit 503 `overloaded`, an address with too many recent 401s 429
+//! `too-many-attempts`.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,6 +70,10 @@ use crate::requests::{
 };
 use crate::status::{StatusBoard, page as status_page, status};
 use crate::validate::{self, Invalid, RawOperation};
+
+/// The longest error message, in bytes: messages quote what was received (a serde error names the
+/// offending value), so they are cut here.
+pub const MAX_MESSAGE: usize = 300;
 
 /// The header naming the caller (a user ID, any letter case).
 pub const USER_HEADER: &str = "x-dmtbs-user";
@@ -150,17 +167,54 @@ pub fn router_with<C: Cluster>(
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(fe)
+        .layer(axum::middleware::map_response(json_errors))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+/// Rewrites any error answer that is not JSON (axum's own rejections, a middleware's bare status)
+/// into the API's error shape, with its text (cut to [`MAX_MESSAGE`]) as the message.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Such bodies are short texts made by axum or a layer; anything unreadable is left out.
+    let text = axum::body::to_bytes(body, 4 * MAX_MESSAGE)
         .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_lowercase(),
+        text => text.to_owned(),
+    };
+    let mut api = ApiError::new(status, status_code_name(status), message).into_response();
+    for (name, value) in &parts.headers {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            api.headers_mut().insert(name, value.clone());
+        }
+    }
+    api
+}
+
+/// The error code for a status when nothing more precise is known.
+fn status_code_name(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::NOT_FOUND => "no-such-route",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::REQUEST_TIMEOUT => "request-timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::TOO_MANY_REQUESTS => "too-many-attempts",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad-request",
+        _ => "internal-error",
+    }
 }
 
 /// Declares the routes once: the [`ROUTES`] table and the router are both built from this list,
@@ -254,7 +308,16 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: String) -> Self {
+    /// An error answer; `message` is cut to [`MAX_MESSAGE`] bytes.
+    pub(crate) fn new(status: StatusCode, code: &'static str, mut message: String) -> Self {
+        if message.len() > MAX_MESSAGE {
+            let mut end = MAX_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str("… (cut)");
+        }
         ApiError {
             status,
             code,
@@ -315,10 +378,10 @@ impl<C: Cluster> FrontEnd<C> {
         let mut subject = Subject {
             actor: headers
                 .get(USER_HEADER)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                .map(|v| validate::clip(&String::from_utf8_lossy(v.as_bytes()))),
             parameters: raw
                 .as_ref()
-                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .map(|r| serde_json::to_value(r.clipped()).unwrap_or(Value::Null))
                 .unwrap_or(Value::Null),
         };
         let mut replayed = None;

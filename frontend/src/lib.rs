@@ -19,6 +19,9 @@
 //! - [`audit`]: the JSON-lines audit log.
 //! - [`metrics`]: the Prometheus metrics served at `GET /metrics`.
 //! - [`status`]: the live status page (`GET /status`) and its JSON (`GET /v1/status`).
+//! - [`server`]: serving within [`Limits`] — connection cap, header/body/request timeouts,
+//!   in-flight limit, body size (`docs/security.md`).
+//! - [`ratelimit`]: the per-address budget of failed authentications (429 beyond it).
 //!
 //! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`; every
 //! booking route takes an optional `Idempotency-Key`):
@@ -44,7 +47,9 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod ratelimit;
 pub mod requests;
+pub mod server;
 pub mod status;
 pub mod validate;
 pub mod vote;
@@ -54,8 +59,9 @@ pub use cluster::{
     Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, Replay, RmReport,
     VotedOutcome,
 };
-pub use http::{AdminKey, ROUTES, router, router_with, serve};
+pub use http::{AdminKey, ROUTES, router, router_with};
 pub use metrics::Metrics;
+pub use server::{Limits, harden, serve, serve_with};
 pub use status::StatusBoard;
-pub use validate::{Invalid, RawOperation, canonicalise};
+pub use validate::{Invalid, RawCount, RawOperation, canonicalise};
 pub use vote::{Decision, Event, Voter, VoterConfig};

@@ -39,12 +39,16 @@ pub fn document() -> Value {
     let common = |codes: &str| {
         json!({
             "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, missing X-DMTBS-User, a malformed Idempotency-Key (code `bad-request`)."),
+            "408": err("The body stopped arriving, or the whole request took too long (code `request-timeout`)."),
+            "413": err("The body is larger than the front end accepts (code `body-too-large`)."),
+            "415": err("A body sent without Content-Type: application/json (code `unsupported-media-type`)."),
+            "429": err("Too many failed authentications from this address; see Retry-After (code `too-many-attempts`)."),
             "401": err("An admin actor without the right admin key, or a wrong key (code `unauthenticated`)."),
             "403": err("Refused by the rules: `not-authorized`."),
             "404": err("Refused by the rules: `show-not-found` or `not-booked`."),
             "409": err(&format!("Refused by the rules (current state): {codes}.")),
-            "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`), refused by the rules (`outside-window`, `same-show`), or the Idempotency-Key was used before by the same user for a different request (`idempotency-key-reused`, details.firstSeq: where that request was executed; nothing executed)."),
-            "503": err("No two replicas agreed in time (`no-agreement`, the request was executed) or the cluster is unavailable (`unavailable`).")
+            "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`; nothing around a value is trimmed, and a count is a plain integer 1..10000 — any other number or query value such as 1.5, 2.0, 1e0, +1 is `invalid-capacity`/`invalid-tickets`), refused by the rules (`outside-window`, `same-show`), or the Idempotency-Key was used before by the same user for a different request (`idempotency-key-reused`, details.firstSeq: where that request was executed; nothing executed)."),
+            "503": err("No two replicas agreed in time (`no-agreement`, the request was executed), the cluster is unavailable (`unavailable`), or the front end is handling as many requests as it may (`overloaded`, with Retry-After; nothing executed).")
         })
     };
     let with = |mut responses: Value, extra: &[(&str, Value)]| {
@@ -60,7 +64,7 @@ pub fn document() -> Value {
         "info": {
             "title": "DMTBS — distributed movie-ticket booking",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised. Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `idempotency-key-reused`, `no-agreement`, `unavailable`, `no-such-route`, `method-not-allowed`. Booking requests may carry an `Idempotency-Key`: a request executed before is answered again as the first time, with `X-DMTBS-Replayed`, and never executed twice."
+            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised; nothing else (no space, tab or other character around them). Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `idempotency-key-reused`, `no-agreement`, `unavailable`, `overloaded`, `request-timeout`, `body-too-large`, `unsupported-media-type`, `too-many-attempts`, `no-such-route`, `method-not-allowed`. Booking requests may carry an `Idempotency-Key`: a request executed before is answered again as the first time, with `X-DMTBS-Replayed`, and never executed twice."
         },
         "paths": {
             "/healthz": {
@@ -148,7 +152,7 @@ pub fn document() -> Value {
                     "summary": "cancel: give back tickets of a booking",
                     "parameters": [user, key, customer, movie, show_id, {
                         "name": "tickets", "in": "query", "required": true,
-                        "description": "How many tickets to cancel (1..=10000).",
+                        "description": "How many tickets to cancel: a plain integer 1..=10000 (no sign, leading zero, space, fraction or exponent; anything else is 422 invalid-tickets).",
                         "schema": { "type": "integer" }
                     }],
                     "security": admin_security,
@@ -187,7 +191,7 @@ pub fn document() -> Value {
                     "summary": "operator: replace RM `rm`'s replica by a fresh instance of `module` with the correct state (a rolling upgrade)",
                     "security": [{ "adminKey": [] }],
                     "parameters": [{ "name": "rm", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": 255 } }],
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["module"], "properties": { "module": { "type": "string" } }, "additionalProperties": false } } } },
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["module"], "properties": { "module": { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$" } }, "additionalProperties": false } } } },
                     "responses": {
                         "202": { "description": "The swap started; `replica` is the RM's status.", "content": { "application/json": { "schema": { "type": "object" } } } },
                         "400": err("Malformed request (code `bad-request`)."),
@@ -280,7 +284,7 @@ pub fn document() -> Value {
                     "properties": { "error": {
                         "type": "object", "required": ["code", "message", "details"],
                         "properties": {
-                            "code": { "type": "string", "description": "The booking rules' error code (e.g. weekly-limit) or a front end code (bad-request, unauthenticated, idempotency-key-reused, no-agreement, unavailable, no-such-route, method-not-allowed)." },
+                            "code": { "type": "string", "description": "The booking rules' error code (e.g. weekly-limit) or a front end code (bad-request, unauthenticated, idempotency-key-reused, no-agreement, unavailable, overloaded, request-timeout, body-too-large, unsupported-media-type, too-many-attempts, no-such-route, method-not-allowed)." },
                             "message": { "type": "string" },
                             "details": { "type": "object", "description": "show-full: {remaining}; too-many-tickets: {held}; malformed values: {field, value}; no-agreement: {seq}; idempotency-key-reused: {firstSeq}; otherwise {}." }
                         }
@@ -292,7 +296,7 @@ pub fn document() -> Value {
                     "properties": {
                         "movie": { "type": "string" },
                         "showId": { "type": "string" },
-                        "capacity": { "type": "integer", "description": "1..=10000" }
+                        "capacity": { "type": "integer", "description": "1..=10000, a plain integer (any other number is 422 invalid-capacity)" }
                     }
                 },
                 "BookRequest": {
@@ -301,7 +305,7 @@ pub fn document() -> Value {
                     "properties": {
                         "movie": { "type": "string" },
                         "showId": { "type": "string" },
-                        "tickets": { "type": "integer", "description": "1..=10000" }
+                        "tickets": { "type": "integer", "description": "1..=10000, a plain integer (any other number is 422 invalid-tickets)" }
                     }
                 },
                 "ExchangeRequest": {
@@ -312,7 +316,7 @@ pub fn document() -> Value {
                         "oldShowId": { "type": "string" },
                         "newMovie": { "type": "string" },
                         "newShowId": { "type": "string" },
-                        "tickets": { "type": "integer", "description": "1..=10000" }
+                        "tickets": { "type": "integer", "description": "1..=10000, a plain integer (any other number is 422 invalid-tickets)" }
                     }
                 },
                 "ShowAdded": outcome("show-added", json!({})),

@@ -10,6 +10,11 @@
 //! | POST | `/v1/admin/chaos/drop` | `{from, to, percent}`: node `to` drops that share of `from`'s datagrams |
 //! | GET | `/v1/admin/chaos` | every node's links that drop or have dropped |
 //! | DELETE | `/v1/admin/chaos` | heal every link |
+//!
+//! The admin key is checked before anything else of the request is looked at, so a caller without
+//! it learns nothing from path or body errors. A module name (a swap's `module`, a quarantine's
+//! `{module}`) is 1 to [`MAX_MODULE_NAME`] letters, digits, `.`, `_` or `-`, not starting with
+//! `.`: anything else is 400 `bad-request` before any replica manager is asked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,14 +30,61 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, ClusterError, OperatorAnswer, OperatorCommand};
-use crate::http::FrontEnd;
+use crate::http::{ApiError, FrontEnd};
+use crate::requests::body_error;
 
 type St<C> = State<Arc<FrontEnd<C>>>;
 
-/// An error answer in the API's one shape.
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "error": { "code": code, "message": message.into(), "details": {} } });
-    (status, Json(body)).into_response()
+/// The longest module name accepted: longer than any file stem or hash (64 hex digits) in use.
+pub const MAX_MODULE_NAME: usize = 128;
+
+/// An error answer in the API's one shape (the message cut as every error message is).
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    ApiError::new(status, code, message.into()).into_response()
+}
+
+/// The 400 answer when `name` is not a module name an operator may send (it names a file on the
+/// replica managers' disks, so no path separators and no leading dot).
+fn check_module(name: &str) -> Option<Response> {
+    let bad = |why: String| {
+        Some(error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!(
+                "the module name {why}: it must be 1 to {MAX_MODULE_NAME} letters, digits, `.`, \
+                 `_` or `-`, not starting with `.` (e.g. replica-b, or a module's hash)"
+            ),
+        ))
+    };
+    if name.is_empty() {
+        return bad("is empty".into());
+    }
+    if name.len() > MAX_MODULE_NAME {
+        return bad(format!("is {} bytes long", name.len()));
+    }
+    if name.starts_with('.') {
+        return bad("starts with `.`".into());
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return bad("contains a character other than letters, digits, `.`, `_` or `-`".into());
+    }
+    None
+}
+
+/// A body that could not be read: the size, time and content-type refusals as everywhere, any
+/// other as 400 naming the shape expected.
+fn operator_body_error(rejection: JsonRejection, shape: &str) -> Response {
+    match rejection {
+        JsonRejection::JsonDataError(_) | JsonRejection::JsonSyntaxError(_) => error(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            format!("the body must be {shape}: {}", rejection.body_text()),
+        ),
+        other => body_error(other).into_response(),
+    }
 }
 
 /// The refusal to send when the admin key is missing or wrong; `None` when it is right.
@@ -164,17 +216,11 @@ pub(crate) async fn swap<C: Cluster>(
     };
     let body = match body {
         Ok(Json(body)) => body,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                format!(
-                    "the body must be {{\"module\": \"<name>\"}}: {}",
-                    e.body_text()
-                ),
-            );
-        }
+        Err(e) => return operator_body_error(e, "{\"module\": \"<name>\"}"),
     };
+    if let Some(r) = check_module(&body.module) {
+        return r;
+    }
     let answer = match run(
         &fe,
         OperatorCommand::Swap {
@@ -236,8 +282,18 @@ pub(crate) async fn clear_quarantine_all<C: Cluster>(
 pub(crate) async fn clear_quarantine<C: Cluster>(
     State(fe): St<C>,
     headers: HeaderMap,
-    Path(module): Path<String>,
+    module: Result<Path<String>, PathRejection>,
 ) -> Response {
+    if let Some(r) = require_key(&fe, &headers) {
+        return r;
+    }
+    let module = match module {
+        Ok(Path(module)) => module,
+        Err(e) => return crate::requests::path_error(e).into_response(),
+    };
+    if let Some(r) = check_module(&module) {
+        return r;
+    }
     clear(&fe, &headers, Some(module)).await
 }
 
@@ -343,13 +399,9 @@ pub(crate) async fn chaos_drop<C: Cluster>(
     let body = match body {
         Ok(Json(body)) => body,
         Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                format!(
-                    "the body must be {{\"from\": \"<node>\", \"to\": \"<node>\", \"percent\": 0..100}}: {}",
-                    e.body_text()
-                ),
+            return operator_body_error(
+                e,
+                "{\"from\": \"<node>\", \"to\": \"<node>\", \"percent\": 0..100}",
             );
         }
     };

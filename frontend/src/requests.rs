@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::cluster::Cluster;
 use crate::http::{ApiError, FrontEnd};
-use crate::validate::RawOperation;
+use crate::validate::{RawCount, RawOperation};
 
 /// Request header: the client's idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -81,7 +81,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
 pub(crate) struct AddShowBody {
     movie: String,
     show_id: String,
-    capacity: i64,
+    capacity: RawCount,
 }
 
 /// Body of `POST /v1/customers/{customer}/bookings`.
@@ -90,7 +90,7 @@ pub(crate) struct AddShowBody {
 pub(crate) struct BookBody {
     movie: String,
     show_id: String,
-    tickets: i64,
+    tickets: RawCount,
 }
 
 /// Body of `POST /v1/customers/{customer}/exchanges`.
@@ -101,25 +101,36 @@ pub(crate) struct ExchangeBody {
     old_show_id: String,
     new_movie: String,
     new_show_id: String,
-    tickets: i64,
+    tickets: RawCount,
 }
 
-/// Query of the cancel route; `tickets` is read by hand so that a missing or non-numeric value
-/// gets a clear message.
+/// Query of the cancel route; `tickets` is read as text so that a missing value gets a clear
+/// message and any other value is judged by the count rule ([`RawCount::from_text`]).
 #[derive(Deserialize)]
 pub(crate) struct CancelQuery {
     tickets: Option<String>,
 }
 
-fn body_error(rejection: JsonRejection) -> ApiError {
-    let status = match rejection {
-        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    ApiError::new(status, "bad-request", rejection.body_text())
+/// Why a JSON body could not be read: 415 without a JSON content type, 413 past the size limit,
+/// 408 when the client stopped sending it, 400 for anything else (syntax, types, fields).
+pub(crate) fn body_error(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "the body must be JSON, sent with Content-Type: application/json".into(),
+        ),
+        JsonRejection::BytesRejection(ref e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            crate::server::body_too_large()
+        }
+        JsonRejection::BytesRejection(ref e) if crate::server::is_body_timeout(e) => {
+            crate::server::body_timed_out()
+        }
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad-request", other.body_text()),
+    }
 }
 
-fn path_error(rejection: PathRejection) -> ApiError {
+pub(crate) fn path_error(rejection: PathRejection) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "bad-request",
@@ -218,18 +229,11 @@ pub(crate) async fn cancel<C: Cluster>(
                     "missing query parameter `tickets` (how many tickets to cancel)".into(),
                 )
             })?;
-            let tickets = text.trim().parse::<i64>().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    format!("query parameter `tickets` must be an integer, found {text:?}"),
-                )
-            })?;
             Ok(RawOperation::Cancel {
                 customer,
                 movie,
                 show_id,
-                tickets,
+                tickets: RawCount::from_text(&text),
             })
         });
     fe.handle("cancel", &headers, raw).await

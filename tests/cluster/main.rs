@@ -5,6 +5,7 @@ mod chaos;
 mod client;
 mod end_to_end;
 mod exactly_once;
+mod hardening;
 mod load;
 mod metrics;
 mod quorum;

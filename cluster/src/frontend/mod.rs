@@ -193,7 +193,22 @@ pub async fn run(
         (metrics, board),
         shutdown.clone(),
     ));
-    dmtbs_frontend::serve(listener, app, shutdown.clone().cancelled_owned()).await?;
+    if section.limits.request_timeout_ms <= patience.as_millis() as u64 {
+        tracing::warn!(
+            fe,
+            request_timeout_ms = section.limits.request_timeout_ms,
+            patience_ms = patience.as_millis() as u64,
+            "[frontend.limits] request_timeout_ms is not above the cluster's patience \
+             (submit_give_up_ms + vote_ceiling_ms): slow answers will be cut to 408"
+        );
+    }
+    dmtbs_frontend::serve_with(
+        listener,
+        app,
+        &section.limits,
+        shutdown.clone().cancelled_owned(),
+    )
+    .await?;
     shutdown.cancel();
     protocol.await??;
     Ok(())

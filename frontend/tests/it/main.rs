@@ -1,10 +1,13 @@
 //! The front end's tests, one binary.
 
 mod audit;
+mod fuzz;
 mod http;
 mod idempotency;
 mod metrics;
+mod serve;
 mod status;
+mod strict;
 mod support;
 mod validate;
 mod vote;

@@ -8,7 +8,7 @@ fn book(customer: &str, movie: &str, show_id: &str, tickets: i64) -> RawOperatio
         customer: customer.into(),
         movie: movie.into(),
         show_id: show_id.into(),
-        tickets,
+        tickets: tickets.into(),
     }
 }
 
@@ -18,12 +18,8 @@ fn code(actor: &str, raw: &RawOperation) -> (BookingError, &'static str) {
 }
 
 #[test]
-fn any_letter_case_and_spaces_are_canonicalised() {
-    let op = canonicalise(
-        " atwc0001",
-        &book("atwC0001 ", "  aVaTaR", " atwm251126 ", 2),
-    )
-    .unwrap();
+fn any_letter_case_is_canonicalised() {
+    let op = canonicalise("atwc0001", &book("atwC0001", "aVaTaR", "atwm251126", 2)).unwrap();
     assert_eq!(
         op,
         Operation::Book(Book {
@@ -196,7 +192,7 @@ fn every_malformed_kind_gets_its_code() {
             RawOperation::AddShow {
                 movie: "Avatar".into(),
                 show_id: "ATWM251126".into(),
-                capacity: 0,
+                capacity: 0.into(),
             },
             InvalidCapacity,
             "capacity",
@@ -206,7 +202,7 @@ fn every_malformed_kind_gets_its_code() {
             RawOperation::AddShow {
                 movie: "Avatar".into(),
                 show_id: "ATWM251126".into(),
-                capacity: 10_001,
+                capacity: 10_001.into(),
             },
             InvalidCapacity,
             "capacity",
@@ -254,10 +250,10 @@ fn fields_are_checked_in_signature_order() {
         (InvalidShowId, "showId")
     );
     // add-show: movie before show ID before capacity.
-    let add = |movie: &str, show: &str, capacity| RawOperation::AddShow {
+    let add = |movie: &str, show: &str, capacity: i64| RawOperation::AddShow {
         movie: movie.into(),
         show_id: show.into(),
-        capacity,
+        capacity: capacity.into(),
     };
     assert_eq!(
         code("ATWA0001", &add("Matrix", "bad", 0)),
@@ -268,13 +264,13 @@ fn fields_are_checked_in_signature_order() {
         (InvalidShowId, "showId")
     );
     // exchange: old movie, old show, new movie, new show, tickets.
-    let ex = |om: &str, os: &str, nm: &str, ns: &str, t| RawOperation::Exchange {
+    let ex = |om: &str, os: &str, nm: &str, ns: &str, t: i64| RawOperation::Exchange {
         customer: "ATWC0001".into(),
         old_movie: om.into(),
         old_show_id: os.into(),
         new_movie: nm.into(),
         new_show_id: ns.into(),
-        tickets: t,
+        tickets: t.into(),
     };
     let a = "ATWC0001";
     assert_eq!(
@@ -332,4 +328,97 @@ fn typed_operations_are_canonicalised_too() {
             "OUTE271126"
         ]
     );
+}
+
+#[test]
+fn nothing_around_a_value_is_trimmed() {
+    use BookingError::*;
+    let ok = "ATWC0001";
+    // Space, tab, no-break space, em space, newline: around any value, it is malformed.
+    for pad in [" ", "\t", "\u{a0}", "\u{2003}", "\n"] {
+        for (actor, raw, want, field) in [
+            (
+                format!("{ok}{pad}"),
+                book(ok, "Avatar", "ATWM251126", 1),
+                InvalidUserId,
+                "actor",
+            ),
+            (
+                ok.to_owned(),
+                book(&format!("{pad}{ok}"), "Avatar", "ATWM251126", 1),
+                InvalidUserId,
+                "customer",
+            ),
+            (
+                ok.to_owned(),
+                book(ok, &format!("{pad}Avatar{pad}"), "ATWM251126", 1),
+                UnknownMovie,
+                "movie",
+            ),
+            (
+                ok.to_owned(),
+                book(ok, "Avatar", &format!("ATWM251126{pad}"), 1),
+                InvalidShowId,
+                "showId",
+            ),
+        ] {
+            let e = canonicalise(&actor, &raw).expect_err(&format!("{pad:?} is not trimmed"));
+            assert_eq!((e.error, e.field), (want, field), "{pad:?}");
+        }
+    }
+}
+
+#[test]
+fn counts_are_plain_integers_in_range() {
+    use dmtbs_frontend::RawCount;
+    let ok = "ATWC0001";
+    let with = |tickets: RawCount| RawOperation::Book {
+        customer: ok.into(),
+        movie: "Avatar".into(),
+        show_id: "ATWM251126".into(),
+        tickets,
+    };
+    for text in ["1", "10000"] {
+        assert!(
+            canonicalise(ok, &with(RawCount::from_text(text))).is_ok(),
+            "{text}"
+        );
+    }
+    for text in [
+        "+1", "1 ", " 1", "01", "1.0", "1e0", "0x1", "", "-0", "0", "10001", "abc",
+    ] {
+        let e = canonicalise(ok, &with(RawCount::from_text(text)))
+            .expect_err(&format!("query value {text:?} is not a count"));
+        assert_eq!(
+            (e.error, e.field),
+            (BookingError::InvalidTickets, "tickets"),
+            "{text:?}"
+        );
+    }
+    for json in [
+        "1.5",
+        "2.0",
+        "1e0",
+        "1180591620717411303424",
+        "-1",
+        "1099511627776",
+    ] {
+        let n: serde_json::Number = serde_json::from_str(json).unwrap();
+        let e = canonicalise(ok, &with(RawCount::from_json(&n)))
+            .expect_err(&format!("JSON {json} is not a count"));
+        assert_eq!(e.error, BookingError::InvalidTickets, "{json}");
+    }
+}
+
+#[test]
+fn refused_values_are_quoted_clipped() {
+    let ok = "ATWC0001";
+    let huge = "x".repeat(1_900_000);
+    let e = canonicalise(ok, &book(ok, &huge, "ATWM251126", 1)).unwrap_err();
+    assert!(e.value.len() < 100, "quoted {} bytes", e.value.len());
+    assert!(e.value.contains("1900000 bytes"), "{}", e.value);
+    assert!(e.to_string().len() < 300);
+    // A multi-byte character at the cut is not split.
+    let wide = "é".repeat(100);
+    assert!(dmtbs_frontend::validate::clip(&wide).starts_with("éé"));
 }
