@@ -1,20 +1,32 @@
-//! The datagram framing: every [`Message`] travels as one authenticated, replay-protected UDP
-//! datagram.
+//! The datagram framing: every [`Message`] travels as one encrypted, authenticated,
+//! replay-protected UDP datagram.
 //!
 //! ```text
-//! +-------+---------+----------------------------------------------+------------------+
-//! | MAGIC | version | postcard( Envelope { sender, nonce, body } ) | HMAC-SHA256 tag  |
-//! | 4 B   | 1 B     | variable                                     | 32 B             |
-//! +-------+---------+----------------------------------------------+------------------+
-//!  \___________________ covered by the tag ___________________________/
+//! +-------+---------+---------+-------------+------------------------------+-----------+
+//! | MAGIC | version | sender  | nonce       | ChaCha20( postcard(Message) ) | Poly1305  |
+//! | 4 B   | 1 B (4) | 3 B     | 8 B, BE     | variable                     | tag, 16 B |
+//! +-------+---------+---------+-------------+------------------------------+-----------+
+//!  \__________ header: in clear, authenticated _____/ \____ encrypted and authenticated ____/
 //! ```
+//!
+//! The body is sealed with ChaCha20-Poly1305 (RFC 8439) under a key derived from the cluster key
+//! with HKDF-SHA256, the 16-byte header as associated data, and the 96-bit AEAD nonce
+//! `sender (3 B) | 0 | nonce (8 B)`. The sender is `kind | id` (kind 0 sequencer, 1 front end,
+//! 2 replica manager, 3 standby; id big-endian, 0 for the sequencers). Each node's nonces
+//! strictly increase and never repeat (see [`Codec::encode`]), so the AEAD nonce is unique per
+//! key, sender and message. Deriving the key rather than using the cluster key directly keeps
+//! the uses of the one shared secret apart: datagrams, and each state transfer
+//! ([`Codec::stream_sealer`]), have keys of their own, so a nonce of one can never meet a nonce
+//! of another under the same key, and a later format can derive fresh keys by changing a label.
 //!
 //! A receiver checks, in this order, stopping at the first failure: the size (at most
 //! [`MAX_DATAGRAM`], before any other work), the magic, the version, the tag (constant time,
-//! before a single byte of the body is deserialised), the body (postcard, no trailing bytes), the
-//! sender against the datagram's source (when the caller can tell, [`Codec::decode_from`]), and
-//! finally the nonce against the sender's replay window. Each failure is a [`Reject`] and is
-//! counted in [`RejectCounts`].
+//! inside the AEAD, before a single byte of the body is deserialised), the body (postcard, no
+//! trailing bytes; a known sender), the sender against the datagram's source (when the caller
+//! can tell, [`Codec::decode_from`]), and finally the nonce against the replay rules
+//! ([`crate::replay`]: a per-sender window in time, and the receiver's own start time, so a
+//! datagram captured before a receiver restarted is refused after it). Each failure is a
+//! [`Reject`] and is counted in [`RejectCounts`].
 //!
 //! The source check comes before the replay window on purpose: a copy of an authentic datagram
 //! sent from another address must not record its nonce, or it would make the genuine datagram
@@ -27,48 +39,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
+use hkdf::Hkdf;
+use rand::RngCore;
+use serde::Serialize;
 use sha2::Sha256;
 
+use crate::replay::{CLOCK_SKEW, ReplayWindow};
+use crate::stream::{Opener, Sealer};
 use crate::{ClusterKey, Message, NodeId};
 
 /// First bytes of every DMTBS datagram, so stray traffic on the port is dropped cheaply.
 pub const MAGIC: [u8; 4] = *b"DMTB";
 /// The framing version this build speaks; a change to the envelope or to any message bumps it,
 /// so mixed-version clusters fail loudly (counted rejects) instead of misreading each other.
-pub const FORMAT_VERSION: u8 = 3;
+/// 4: encrypted bodies (ChaCha20-Poly1305), fixed-width sender and nonce in the header.
+pub const FORMAT_VERSION: u8 = 4;
 /// Largest datagram sent or accepted: below the 65,507-byte UDP payload limit with room to
 /// spare. Larger input is refused before any work is done on it.
 pub const MAX_DATAGRAM: usize = 65_000;
-/// Length of the HMAC-SHA256 tag that ends every datagram.
-pub const TAG_LEN: usize = 32;
-/// Length of the header before the envelope: magic and version (both covered by the tag).
-pub const HEADER_LEN: usize = MAGIC.len() + 1;
-/// Shortest possible datagram: header, at least one byte of envelope, tag.
+/// Length of the Poly1305 tag that ends every datagram.
+pub const TAG_LEN: usize = 16;
+/// Length of the sender field: kind, then id (big-endian u16).
+pub const SENDER_LEN: usize = 3;
+/// Length of the header before the encrypted body: magic, version, sender and nonce (all in
+/// clear, all covered by the tag as associated data).
+pub const HEADER_LEN: usize = MAGIC.len() + 1 + SENDER_LEN + 8;
+/// Shortest possible datagram: header, at least one byte of body, tag.
 pub const MIN_DATAGRAM: usize = HEADER_LEN + 1 + TAG_LEN;
-/// How far behind a sender's highest nonce a datagram may arrive and still be accepted (once):
-/// the network reorders datagrams, and 64 is the IPsec/DTLS default.
-pub const REPLAY_WINDOW: u64 = 64;
+/// Length of the random salt a stream's sender picks ([`Codec::stream_sealer`]).
+pub const STREAM_SALT_LEN: usize = 32;
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// The authenticated content of a datagram, as sent (borrowing the message).
-#[derive(Serialize)]
-struct EnvelopeRef<'a> {
-    sender: NodeId,
-    nonce: u64,
-    body: &'a Message,
-}
-
-/// The authenticated content of a datagram, as received. Same field order as [`EnvelopeRef`]:
-/// postcard is not self-describing, so the two must serialise identically.
-#[derive(Deserialize)]
-struct Envelope {
-    sender: NodeId,
-    nonce: u64,
-    body: Message,
-}
+/// HKDF `info` of the datagram key. Versioned: a format that changes how keys are used changes
+/// the label, and gets keys unrelated to these.
+const DATAGRAM_KEY_LABEL: &[u8] = b"dmtbs v4 datagram key";
+/// HKDF `info` prefix of a stream's key; the stream's salt and context follow.
+const STREAM_KEY_LABEL: &[u8] = b"dmtbs v4 stream key";
 
 /// Why a datagram was refused. One variant per reason, so services can count and log them
 /// separately; none of them ever lets the datagram's content reach the protocol.
@@ -86,13 +93,17 @@ pub enum Reject {
     /// A framing version this build does not speak.
     #[error("unsupported wire format version {0} (this node speaks {FORMAT_VERSION})")]
     UnsupportedVersion(u8),
-    /// The tag does not match: forged, corrupted, or sent under another cluster key.
+    /// The AEAD tag does not verify: forged, corrupted, or sent under another cluster key.
+    /// (Named after the MAC of the framing before encryption, so the metric label `bad_mac`
+    /// stays the same.)
     #[error("bad MAC: forged, corrupted, or sent under another cluster key")]
     BadMac,
-    /// Authentic but undecodable: a sender with the key built a body this build cannot read.
+    /// Authentic but undecodable: a sender with the key built a body (or a sender field) this
+    /// build cannot read.
     #[error("malformed body: {0}")]
     Malformed(String),
-    /// Authentic, but this sender's nonce was already accepted or is older than the window.
+    /// Authentic, but this sender's nonce was already accepted, is older than its window, or
+    /// is older than this receiver's start ([`crate::replay`]).
     #[error("replayed datagram: nonce {nonce} from {sender:?} already seen or too old")]
     Replayed {
         /// The (authenticated) sender.
@@ -234,50 +245,6 @@ impl Counters {
     }
 }
 
-/// One sender's anti-replay state (RFC 4303 §3.4.3): the highest nonce accepted and a bitmap of
-/// which of the [`REPLAY_WINDOW`] nonces at or below it were accepted (bit `i`: `highest - i`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ReplayWindow {
-    highest: u64,
-    seen: u64,
-}
-
-impl ReplayWindow {
-    /// The window after the first datagram from a sender.
-    fn starting_at(nonce: u64) -> Self {
-        ReplayWindow {
-            highest: nonce,
-            seen: 1,
-        }
-    }
-
-    /// Records `nonce` and returns true if it is fresh; returns false, changing nothing, if it
-    /// was already accepted or is too old to tell.
-    fn accept(&mut self, nonce: u64) -> bool {
-        if nonce > self.highest {
-            let ahead = nonce - self.highest;
-            self.seen = if ahead >= REPLAY_WINDOW {
-                0
-            } else {
-                self.seen << ahead
-            };
-            self.seen |= 1;
-            self.highest = nonce;
-            return true;
-        }
-        let age = self.highest - nonce;
-        if age >= REPLAY_WINDOW {
-            return false;
-        }
-        let bit = 1u64 << age;
-        if self.seen & bit != 0 {
-            return false;
-        }
-        self.seen |= bit;
-        true
-    }
-}
-
 /// Why a list could not be packed into datagrams.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PackError {
@@ -298,45 +265,94 @@ pub enum PackError {
     Unserializable(String),
 }
 
-/// Turns messages into authenticated datagrams and back, for one node. Shared by all of a node's
-/// tasks (`&self` everywhere; `Send + Sync`), because the nonce counter and the replay windows
-/// must be one per node.
+/// A node's clock, in microseconds since the UNIX epoch: where nonces come from.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    /// The system clock: what nodes use.
+    Wall,
+    /// A clock that stands still at this instant: for deterministic simulations and tests,
+    /// where the wall clock must not leak into the bytes sent.
+    Frozen(u64),
+}
+
+impl Clock {
+    fn now(self) -> u64 {
+        match self {
+            Clock::Wall => wall_micros(),
+            Clock::Frozen(at) => at,
+        }
+    }
+}
+
+fn wall_micros() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        // A clock before 1970 is broken; nonces then merely restart low.
+        .unwrap_or_default()
+        .as_micros();
+    u64::try_from(now).unwrap_or(u64::MAX / 2)
+}
+
+/// Turns messages into encrypted, authenticated datagrams and back, for one node. Shared by all
+/// of a node's tasks (`&self` everywhere; `Send + Sync`), because the nonce counter and the
+/// replay windows must be one per node.
 pub struct Codec {
-    /// HMAC state already keyed with the cluster key; cloned per datagram so the key schedule is
-    /// computed once, and so the key itself is not kept around in a second place.
-    mac: HmacSha256,
+    /// ChaCha20-Poly1305 keyed with the datagram key derived from the cluster key (the key
+    /// schedule is computed once; the cluster key itself is not kept here).
+    aead: ChaCha20Poly1305,
+    /// HKDF-SHA256 after its extract step on the cluster key: derives each stream's key.
+    kdf: Hkdf<Sha256>,
     /// This node: the sender written into every datagram encoded here.
     me: NodeId,
-    /// The next nonce to send. Starts at the UNIX time in microseconds so that nonces keep
-    /// increasing across restarts (as long as fewer than a million datagrams a second are sent
-    /// on average, and the clock does not step back between runs).
+    /// Where nonces come from: `nonce = max(previous + 1, now)`.
+    clock: Clock,
+    /// The lowest nonce the next datagram may have (the previous one plus one). Nonces follow
+    /// the clock in microseconds, so they keep increasing across restarts too (as long as the
+    /// clock does not step back between runs by more than the time the node was down, and the
+    /// node sends fewer than a million datagrams a second on average).
     next_nonce: AtomicU64,
-    /// Anti-replay state per authenticated sender; only MAC-verified datagrams create entries, so
-    /// its size is bounded by the cluster's membership.
+    /// Nonces below this are refused whoever sent them: this codec's start time less the
+    /// clock skew allowed ([`CLOCK_SKEW`]) — what it accepted before a restart, it forgot.
+    not_before: u64,
+    /// Anti-replay state per authenticated sender; only verified datagrams that passed the
+    /// caller's source check create entries, so its size is bounded by the cluster's membership
+    /// (and each window by its own cap, 32 KiB).
     windows: Mutex<HashMap<NodeId, ReplayWindow>>,
     /// Reject counters, one per reason.
     rejects: Counters,
 }
 
 impl Codec {
-    /// A codec for node `me` in the cluster keyed by `key`, with nonces starting at the current
-    /// UNIX time in microseconds.
+    /// A codec for node `me` in the cluster keyed by `key`, with nonces following the system
+    /// clock in microseconds, refusing datagrams sent before it started (less [`CLOCK_SKEW`]).
     pub fn new(key: &ClusterKey, me: NodeId) -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            // A clock before 1970 is broken; nonces then merely restart low.
-            .unwrap_or_default()
-            .as_micros();
-        Self::with_nonce_start(key, me, u64::try_from(now).unwrap_or(u64::MAX / 2))
+        let now = wall_micros();
+        Self::with_clock(key, me, Clock::Wall, now)
     }
 
-    /// A codec whose first nonce is `first_nonce`: for deterministic simulations and tests,
-    /// where the wall clock must not leak into the bytes sent.
+    /// A codec that started at `first_nonce` (microseconds) and whose clock stands still there:
+    /// its nonces are `first_nonce`, `first_nonce + 1`, …, and it refuses datagrams with nonces
+    /// older than `first_nonce - CLOCK_SKEW`. For deterministic simulations and tests, where the
+    /// wall clock must not leak into the bytes sent; a receiver made with a later `first_nonce`
+    /// is a receiver that restarted later.
     pub fn with_nonce_start(key: &ClusterKey, me: NodeId, first_nonce: u64) -> Self {
+        Self::with_clock(key, me, Clock::Frozen(first_nonce), first_nonce)
+    }
+
+    fn with_clock(key: &ClusterKey, me: NodeId, clock: Clock, start: u64) -> Self {
+        // The cluster key is 32 uniformly random bytes: a fine pseudorandom key as it is, so no
+        // extract salt is needed.
+        let kdf = Hkdf::<Sha256>::new(None, key.bytes());
+        let mut datagram_key = Key::default();
+        kdf.expand(DATAGRAM_KEY_LABEL, &mut datagram_key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
         Codec {
-            mac: HmacSha256::new_from_slice(key.bytes()).expect("HMAC accepts keys of any length"),
+            aead: ChaCha20Poly1305::new(&datagram_key),
+            kdf,
             me,
-            next_nonce: AtomicU64::new(first_nonce),
+            clock,
+            next_nonce: AtomicU64::new(start),
+            not_before: start.saturating_sub(CLOCK_SKEW),
             windows: Mutex::new(HashMap::new()),
             rejects: Counters::default(),
         }
@@ -347,23 +363,39 @@ impl Codec {
         self.me
     }
 
-    /// `message` as one datagram from this node, with the next nonce. A message with huge lists
-    /// may exceed [`MAX_DATAGRAM`] (and would be refused by receivers): lists that can grow
-    /// under load go through [`Codec::encode_batched`].
+    /// The nonce of the next datagram: `max(previous + 1, now in µs)`. Unique per codec even
+    /// when many threads encode at once.
+    fn next_nonce(&self) -> u64 {
+        let now = self.clock.now();
+        let previous = self
+            .next_nonce
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                next.max(now).checked_add(1)
+            })
+            // Reusing a nonce would reuse the AEAD's keystream: never. 2^64 µs is 584,000 years.
+            .expect("the nonce space is exhausted");
+        previous.max(now)
+    }
+
+    /// `message` as one datagram from this node, with the next nonce, its body encrypted. A
+    /// message with huge lists may exceed [`MAX_DATAGRAM`] (and would be refused by
+    /// receivers): lists that can grow under load go through [`Codec::encode_batched`].
     pub fn encode(&self, message: &Message) -> Vec<u8> {
-        let nonce = self.next_nonce.fetch_add(1, Ordering::Relaxed);
+        let nonce = self.next_nonce();
         let mut datagram = Vec::with_capacity(128);
         datagram.extend_from_slice(&MAGIC);
         datagram.push(FORMAT_VERSION);
-        let envelope = EnvelopeRef {
-            sender: self.me,
-            nonce,
-            body: message,
-        };
-        let mut datagram = postcard::to_extend(&envelope, datagram)
+        datagram.extend_from_slice(&sender_bytes(self.me));
+        datagram.extend_from_slice(&nonce.to_be_bytes());
+        let mut datagram = postcard::to_extend(message, datagram)
             // Every message type is plain data with known-length lists: postcard cannot fail.
             .expect("a Message always serialises");
-        let tag = self.keyed(&datagram).finalize().into_bytes();
+        let (header, body) = datagram.split_at_mut(HEADER_LEN);
+        let tag = self
+            .aead
+            .encrypt_in_place_detached(&aead_nonce(header), header, body)
+            // The only failure is a body over 256 GiB.
+            .expect("a datagram is far below ChaCha20-Poly1305's limit");
         datagram.extend_from_slice(&tag);
         datagram
     }
@@ -396,6 +428,36 @@ impl Codec {
         self.rejects.snapshot()
     }
 
+    /// Seals a stream of frames ([`crate::stream`]) under a key of its own, derived from the
+    /// cluster key, a fresh random `salt` the sender picks (and sends in clear before the
+    /// frames), and `context` — what both ends know the stream answers, e.g. the authentic
+    /// request datagram — so a stream cannot be passed off as the answer to another request.
+    pub fn stream_sealer(&self, salt: &[u8; STREAM_SALT_LEN], context: &[u8]) -> Sealer {
+        Sealer::new(self.stream_aead(salt, context))
+    }
+
+    /// [`Codec::stream_sealer`] with a fresh salt from the thread's CSPRNG, returned to be sent
+    /// ahead of the frames.
+    pub fn new_stream(&self, context: &[u8]) -> ([u8; STREAM_SALT_LEN], Sealer) {
+        let mut salt = [0u8; STREAM_SALT_LEN];
+        rand::rng().fill_bytes(&mut salt);
+        (salt, self.stream_sealer(&salt, context))
+    }
+
+    /// Opens the frames of a stream sealed by [`Codec::stream_sealer`] with the same salt and
+    /// context, by any node holding the cluster key.
+    pub fn stream_opener(&self, salt: &[u8; STREAM_SALT_LEN], context: &[u8]) -> Opener {
+        Opener::new(self.stream_aead(salt, context))
+    }
+
+    fn stream_aead(&self, salt: &[u8; STREAM_SALT_LEN], context: &[u8]) -> ChaCha20Poly1305 {
+        let mut key = Key::default();
+        self.kdf
+            .expand_multi_info(&[STREAM_KEY_LABEL, salt, context], &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        ChaCha20Poly1305::new(&key)
+    }
+
     /// Packs `items` into as few datagrams as fit in [`MAX_DATAGRAM`], in order, each one the
     /// message `wrap` makes of a chunk (e.g. `|chunk| Message::Deliver(chunk)`). `wrap` must put
     /// the chunk into the message as its list, unchanged. No items, no datagrams.
@@ -409,14 +471,9 @@ impl Codec {
         }
         // postcard lays a list out as a varint length then the items, each encoded on its own,
         // so a chunk's datagram size is the empty message's size, minus the one byte of its
-        // zero length, plus the chunk's length varint and item sizes. Measured at the widest
-        // nonce, so the plan is an upper bound whatever nonce the datagram gets.
-        let empty = EnvelopeRef {
-            sender: self.me,
-            nonce: u64::MAX,
-            body: &wrap(Vec::new()),
-        };
-        let overhead = HEADER_LEN + serialized_size(&empty)? + TAG_LEN - 1;
+        // zero length, plus the chunk's length varint and item sizes. The header is fixed-width
+        // and the cipher adds only the tag, so the plan is exact.
+        let overhead = HEADER_LEN + serialized_size(&wrap(Vec::new()))? + TAG_LEN - 1;
         let fits =
             |count: usize, bytes: usize| overhead + varint_len(count) + bytes <= MAX_DATAGRAM;
 
@@ -452,13 +509,6 @@ impl Codec {
         Ok(datagrams)
     }
 
-    /// A MAC already fed with `bytes`.
-    fn keyed(&self, bytes: &[u8]) -> HmacSha256 {
-        let mut mac = self.mac.clone();
-        mac.update(bytes);
-        mac
-    }
-
     /// [`Codec::decode_from`] without the counting.
     fn open(
         &self,
@@ -478,13 +528,23 @@ impl Codec {
         if version != FORMAT_VERSION {
             return Err(Reject::UnsupportedVersion(version));
         }
-        let (signed, tag) = datagram.split_at(datagram.len() - TAG_LEN);
-        self.keyed(signed)
-            .verify_slice(tag)
+        let (header, sealed) = datagram.split_at(HEADER_LEN);
+        let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
+        let mut body = ciphertext.to_vec();
+        // The AEAD compares tags in constant time and decrypts nothing unless the tag verifies.
+        self.aead
+            .decrypt_in_place_detached(&aead_nonce(header), header, &mut body, Tag::from_slice(tag))
             .map_err(|_| Reject::BadMac)?;
 
-        let (envelope, rest): (Envelope, _) = postcard::take_from_bytes(&signed[HEADER_LEN..])
-            .map_err(|e| Reject::Malformed(e.to_string()))?;
+        let mut sender = [0; SENDER_LEN];
+        sender.copy_from_slice(&header[MAGIC.len() + 1..MAGIC.len() + 1 + SENDER_LEN]);
+        let sender = parse_sender(sender)
+            .ok_or_else(|| Reject::Malformed(format!("unknown sender {sender:02x?}")))?;
+        let mut nonce = [0; 8];
+        nonce.copy_from_slice(&header[HEADER_LEN - 8..]);
+        let nonce = u64::from_be_bytes(nonce);
+        let (body, rest): (Message, _) =
+            postcard::take_from_bytes(&body).map_err(|e| Reject::Malformed(e.to_string()))?;
         if !rest.is_empty() {
             return Err(Reject::Malformed(format!(
                 "{} trailing bytes after the message",
@@ -492,40 +552,74 @@ impl Codec {
             )));
         }
 
-        let Envelope {
-            sender,
-            nonce,
-            body,
-        } = envelope;
         if !is_from(sender) {
             return Err(Reject::Misaddressed { sender });
         }
         // The map is left consistent at every point, so a panic elsewhere while it was held
         // cannot have corrupted it.
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        match windows.entry(sender) {
+        let fresh = match windows.entry(sender) {
+            Entry::Occupied(mut slot) => slot.get_mut().accept(nonce),
             Entry::Vacant(slot) => {
-                slot.insert(ReplayWindow::starting_at(nonce));
-            }
-            Entry::Occupied(mut slot) => {
-                if !slot.get_mut().accept(nonce) {
-                    return Err(Reject::Replayed { sender, nonce });
+                let mut window = ReplayWindow::new(self.not_before);
+                let fresh = window.accept(nonce);
+                if fresh {
+                    slot.insert(window);
                 }
+                fresh
             }
+        };
+        if !fresh {
+            return Err(Reject::Replayed { sender, nonce });
         }
         Ok((sender, body))
     }
 }
 
 impl fmt::Debug for Codec {
-    /// Never shows the key (nor the keyed MAC state derived from it).
+    /// Never shows the keys (nor the cipher and KDF states derived from them).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Codec")
             .field("me", &self.me)
             .field("next_nonce", &self.next_nonce.load(Ordering::Relaxed))
+            .field("not_before", &self.not_before)
             .field("rejects", &self.rejects())
             .finish_non_exhaustive()
     }
+}
+
+/// The sender field of the header: kind (0 sequencer, 1 front end, 2 replica manager,
+/// 3 standby), then the id, big-endian (0 for the sequencers).
+fn sender_bytes(node: NodeId) -> [u8; SENDER_LEN] {
+    let (kind, id): (u8, u16) = match node {
+        NodeId::Sequencer => (0, 0),
+        NodeId::FrontEnd(id) => (1, id),
+        NodeId::Rm(id) => (2, id.into()),
+        NodeId::Standby => (3, 0),
+    };
+    let [high, low] = id.to_be_bytes();
+    [kind, high, low]
+}
+
+/// The node a sender field names; `None` for a field [`sender_bytes`] never writes.
+fn parse_sender(field: [u8; SENDER_LEN]) -> Option<NodeId> {
+    let id = u16::from_be_bytes([field[1], field[2]]);
+    match (field[0], id) {
+        (0, 0) => Some(NodeId::Sequencer),
+        (1, id) => Some(NodeId::FrontEnd(id)),
+        (2, id) => u8::try_from(id).ok().map(NodeId::Rm),
+        (3, 0) => Some(NodeId::Standby),
+        _ => None,
+    }
+}
+
+/// The 96-bit AEAD nonce of a datagram: `sender (3 B) | 0 | nonce (8 B)`, from its header.
+/// Unique per sender and message as long as the sender never repeats a nonce.
+fn aead_nonce(header: &[u8]) -> Nonce {
+    let mut nonce = [0u8; 12];
+    nonce[..SENDER_LEN].copy_from_slice(&header[MAGIC.len() + 1..MAGIC.len() + 1 + SENDER_LEN]);
+    nonce[4..].copy_from_slice(&header[HEADER_LEN - 8..HEADER_LEN]);
+    Nonce::from(nonce)
 }
 
 fn serialized_size<T: Serialize + ?Sized>(value: &T) -> Result<usize, PackError> {
@@ -544,37 +638,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn window_accepts_fresh_and_reordered_nonces_once() {
-        let mut w = ReplayWindow::starting_at(100);
-        assert!(!w.accept(100), "repeat of the first");
-        assert!(w.accept(103));
-        assert!(w.accept(101), "late but within the window");
-        assert!(!w.accept(101), "repeat of a late one");
-        assert!(w.accept(102));
-        assert!(!w.accept(103));
-        assert!(w.accept(103 + 63 + 10));
-        let highest = 103 + 63 + 10;
-        assert!(w.accept(highest - 63), "oldest slot of the window");
-        assert!(!w.accept(highest - 64), "just outside the window");
-        assert!(!w.accept(0));
+    fn sender_fields_round_trip_and_unknown_ones_are_refused() {
+        for node in [
+            NodeId::Sequencer,
+            NodeId::Standby,
+            NodeId::FrontEnd(0),
+            NodeId::FrontEnd(u16::MAX),
+            NodeId::Rm(1),
+            NodeId::Rm(u8::MAX),
+        ] {
+            assert_eq!(parse_sender(sender_bytes(node)), Some(node));
+        }
+        for field in [
+            [0, 0, 1],
+            [2, 1, 0],
+            [3, 0, 9],
+            [4, 0, 0],
+            [0xff, 0xff, 0xff],
+        ] {
+            assert_eq!(parse_sender(field), None, "{field:?}");
+        }
     }
 
     #[test]
-    fn window_jump_beyond_its_width_forgets_everything_below() {
-        let mut w = ReplayWindow::starting_at(5);
-        assert!(w.accept(5 + 1000));
-        assert_eq!(w.seen, 1);
-        assert!(w.accept(5 + 1000 - 1));
-        assert!(!w.accept(5));
-    }
-
-    #[test]
-    fn window_at_the_top_of_the_nonce_space_does_not_overflow() {
-        let mut w = ReplayWindow::starting_at(u64::MAX - 1);
-        assert!(w.accept(u64::MAX));
-        assert!(!w.accept(u64::MAX));
-        assert!(!w.accept(u64::MAX - 1));
-        assert!(w.accept(u64::MAX - 2));
+    fn nonces_never_repeat_even_when_the_clock_stands_still_or_jumps() {
+        let codec = Codec::with_nonce_start(&ClusterKey::from_bytes([7; 32]), NodeId::Rm(1), 10);
+        assert_eq!(codec.next_nonce(), 10);
+        assert_eq!(codec.next_nonce(), 11);
+        let codec = Codec {
+            clock: Clock::Frozen(1_000),
+            ..codec
+        };
+        assert_eq!(codec.next_nonce(), 1_000, "the clock is ahead: it wins");
+        assert_eq!(codec.next_nonce(), 1_001);
+        let codec = Codec {
+            clock: Clock::Frozen(5),
+            ..codec
+        };
+        assert_eq!(
+            codec.next_nonce(),
+            1_002,
+            "the clock stepped back: the count goes on"
+        );
     }
 
     #[test]

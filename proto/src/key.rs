@@ -1,5 +1,5 @@
-//! The cluster key: the one secret every node shares, under which every datagram is
-//! authenticated. It never appears in `Debug` output or error messages.
+//! The cluster key: the one secret every node shares, from which the keys that encrypt and
+//! authenticate every datagram and state transfer are derived. It never appears in `Debug` output or error messages.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,7 +7,8 @@ use std::str::FromStr;
 use rand::RngCore;
 use serde::Deserialize;
 
-/// Length of a cluster key in bytes: SHA-256's output size, the key length RFC 2104 recommends.
+/// Length of a cluster key in bytes: ChaCha20's key size, and SHA-256's output size (the input
+/// HKDF-SHA256 derives the working keys from).
 pub const KEY_LEN: usize = 32;
 
 /// The 32-byte secret shared by every node of a cluster; written in configuration as 64 hex
@@ -54,7 +55,7 @@ impl ClusterKey {
         out
     }
 
-    /// The raw key, for the codec's MAC.
+    /// The raw key, for the codec's key derivation.
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }

@@ -14,7 +14,7 @@ pub type Epoch = u64;
 /// Longest idempotency key a client may give (bytes of printable ASCII; the front end checks).
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
-/// Who sent a datagram; bound to the datagram by the MAC.
+/// Who sent a datagram; bound to the datagram by its AEAD tag.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeId {
     /// The sequencer (the primary one, when the cluster names a standby).

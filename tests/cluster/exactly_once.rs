@@ -60,7 +60,7 @@ async fn a_request_retransmitted_many_times_executes_exactly_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Every answer the sequencer gave names the same sequence number: the next one, 2.
-    let reader = Codec::new(&config.cluster.key, NodeId::FrontEnd(1));
+    let reader = Codec::with_nonce_start(&config.cluster.key, NodeId::FrontEnd(1), 0);
     let accepted: Vec<u64> = taps
         .of(NodeId::FrontEnd(1))
         .received_from(config.sequencer.addr)

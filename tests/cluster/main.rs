@@ -3,6 +3,7 @@
 
 mod chaos;
 mod client;
+mod confidential;
 mod end_to_end;
 mod exactly_once;
 mod hardening;

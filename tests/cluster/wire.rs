@@ -122,7 +122,7 @@ async fn bad_datagrams_are_refused_counted_by_reason_and_execute_nothing() {
 
     // Genuine datagrams, as recorded on their way: the front end's Submit of request 1, and the
     // sequencer's Deliver of it (to the group: unicast fan-out).
-    let reader = Codec::new(&config.cluster.key, NodeId::Rm(99));
+    let reader = Codec::with_nonce_start(&config.cluster.key, NodeId::Rm(99), 0);
     let submit = taps.of(NodeId::FrontEnd(1)).sent(Dest::To(sequencer))[0].clone();
     let deliver = taps
         .of(NodeId::Sequencer)

@@ -126,7 +126,8 @@ pub struct RmMetrics {
     swap_seconds: Histogram,
     checkpoints: Counter,
     stable_checkpoint: Gauge,
-    pub transfers_served: Counter,
+    transfers_served: Counter,
+    transfers_refused: Counter,
     transfers_fetched: Counter,
     health: Family<Labels, Gauge>,
     applied_through: Gauge,
@@ -183,6 +184,7 @@ impl RmMetrics {
             checkpoints: Counter::default(),
             stable_checkpoint: Gauge::default(),
             transfers_served: Counter::default(),
+            transfers_refused: Counter::default(),
             transfers_fetched: Counter::default(),
             health: Family::default(),
             applied_through: Gauge::default(),
@@ -291,6 +293,11 @@ impl RmMetrics {
             m.transfers_served.clone(),
         );
         r.register(
+            "state_transfers_refused",
+            "State requests refused: not authentic or fresh, not from a configured RM at its address, or not a state request",
+            m.transfers_refused.clone(),
+        );
+        r.register(
             "state_transfers_fetched",
             "Checkpoint states fetched from peer RMs and installed",
             m.transfers_fetched.clone(),
@@ -363,6 +370,14 @@ impl RmMetrics {
         );
         drop(r);
         m
+    }
+
+    /// The state server's counters (served, refused), shared with its tasks.
+    pub fn transfer_counters(&self) -> super::transfer::TransferCounters {
+        super::transfer::TransferCounters {
+            served: self.transfers_served.clone(),
+            refused: self.transfers_refused.clone(),
+        }
     }
 
     /// The store made a group of operations durable.

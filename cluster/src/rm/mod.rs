@@ -28,7 +28,7 @@ mod modules;
 mod recovery;
 mod strikes;
 mod suspicion;
-mod transfer;
+pub mod transfer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -286,8 +286,9 @@ pub async fn run_reporting(
         listener,
         node.transfer_codec.clone(),
         node.checkpoints.own_states(),
+        config.clone(),
         shutdown.clone(),
-        node.metrics.transfers_served.clone(),
+        node.metrics.transfer_counters(),
     ));
     let mut tick = tokio::time::interval(Timeouts::ms(config.timeouts.rm_tick_ms));
     tracing::info!(rm, module = node.module.0, addr = %wire.transport.local_addr(), "replica manager up");

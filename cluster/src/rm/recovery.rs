@@ -121,6 +121,8 @@ impl Node {
             self.generation,
             self.fetched.clone(),
         );
+        // Peers only answer from this RM's configured IP address.
+        let local = self.config.rm(self.me).map(|r| r.addr.ip());
         let timeout = Timeouts::ms(self.config.recovery.transfer_timeout_ms);
         let (seq, digest, token) = (target.seq, target.digest, cancel.clone());
         tokio::spawn(async move {
@@ -130,7 +132,7 @@ impl Node {
             for &(peer, addr) in &holders {
                 let attempt = tokio::select! {
                     _ = token.cancelled() => return,
-                    r = transfer::fetch(addr, &codec, seq, digest, timeout) => r,
+                    r = transfer::fetch(addr, local, &codec, seq, digest, timeout) => r,
                 };
                 match attempt {
                     Ok(state) => {

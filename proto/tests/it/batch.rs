@@ -3,7 +3,7 @@
 use dmtbs_contract::Operation;
 use dmtbs_proto::{Codec, MAX_DATAGRAM, Message, NodeId, PackError, ReplicaResult, Sequenced};
 
-use crate::common::{book, key, outcomes, pair, s, today};
+use crate::common::{book, key, nonce_of, outcomes, pair, s, today};
 
 fn sequenced(count: u64) -> Vec<Sequenced> {
     (1..=count)
@@ -55,8 +55,8 @@ fn a_big_batch_splits_into_few_full_datagrams_and_comes_back_in_order() {
     }
     assert_eq!(back, items);
 
-    // Greedy and tight: each datagram but the last had no room for the next item (the plan
-    // reserves two bytes for the widest nonce and the list length may grow a byte).
+    // Greedy and tight: each datagram but the last had no room for the next item (the list
+    // length may grow a byte).
     let mut next = 0;
     for (d, m) in datagrams
         .iter()
@@ -68,7 +68,7 @@ fn a_big_batch_splits_into_few_full_datagrams_and_comes_back_in_order() {
         next += chunk.len();
         if let Some(item) = items.get(next) {
             assert!(
-                d.len() + postcard_len(item) + 3 > MAX_DATAGRAM,
+                d.len() + postcard_len(item) + 1 > MAX_DATAGRAM,
                 "room left in {}",
                 d.len()
             );
@@ -134,9 +134,7 @@ fn an_item_too_large_for_any_datagram_is_an_error_and_nothing_is_sent() {
     }
     // Nothing was encoded: no nonce was used up.
     let next = tx.encode(&Message::Heartbeat { latest: 0 });
-    // Header (5 bytes), then the sender (`Sequencer`: one byte), then the nonce.
-    let (nonce, _): (u64, _) = postcard::take_from_bytes(&next[6..]).unwrap();
-    assert_eq!(nonce, 77);
+    assert_eq!(nonce_of(&next), 77);
 }
 
 #[test]

@@ -5,12 +5,13 @@ use dmtbs_contract::{
     Exchanged, MovedBooking, Operation, RemoveShow, Schedule, ScheduledBooking, ShowRemaining,
     ShowRemoved, Success,
 };
+use dmtbs_proto::codec::HEADER_LEN;
 use dmtbs_proto::{
     Accepted, AdminCommand, ClientRequest, ClusterKey, Codec, EpochState, LinkDrop, Message,
     NodeId, Replay, ReplicaResult, SeqRange, Sequenced, Verdict,
 };
 
-/// The test cluster's key, raw, so tests can compute tags independently of the codec.
+/// The test cluster's key, raw, so tests can seal and open datagrams independently of the codec.
 pub const KEY_BYTES: [u8; 32] = *b"dmtbs test cluster key, 32 bytes";
 
 pub fn key() -> ClusterKey {
@@ -24,30 +25,77 @@ pub fn other_key() -> ClusterKey {
     ClusterKey::from_bytes(bytes)
 }
 
-/// `signed` followed by its HMAC-SHA256 tag under `key`: a datagram framed by hand, to check the
-/// documented layout and to make authentic datagrams with arbitrary content.
-pub fn seal(key: &[u8; 32], signed: &[u8]) -> Vec<u8> {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    mac.update(signed);
-    let mut datagram = signed.to_vec();
-    datagram.extend_from_slice(&mac.finalize().into_bytes());
+/// The datagram cipher, keyed as docs/protocol.md says: HKDF-SHA256 of the cluster key (no
+/// salt) expanded with the label `dmtbs v4 datagram key`. Written from the documentation, not
+/// from the codec, so tests check the documented format.
+fn cipher(key: &[u8; 32]) -> chacha20poly1305::ChaCha20Poly1305 {
+    use chacha20poly1305::KeyInit;
+    let mut derived = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, key)
+        .expand(b"dmtbs v4 datagram key", &mut derived)
+        .unwrap();
+    chacha20poly1305::ChaCha20Poly1305::new(&derived.into())
+}
+
+/// The AEAD nonce of a datagram with this header: sender (3 B) | 0 | nonce (8 B).
+fn nonce(header: &[u8]) -> chacha20poly1305::Nonce {
+    let mut nonce = [0u8; 12];
+    nonce[..3].copy_from_slice(&header[5..8]);
+    nonce[4..].copy_from_slice(&header[8..16]);
+    nonce.into()
+}
+
+/// A datagram framed by hand: `plain` is the 16-byte header then the body in clear; the body is
+/// encrypted under `key` with the header as associated data and the tag appended. Checks the
+/// documented layout, and makes authentic datagrams with arbitrary content.
+pub fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    use chacha20poly1305::aead::AeadInPlace;
+    let mut datagram = plain.to_vec();
+    let (header, body) = datagram.split_at_mut(HEADER_LEN);
+    let tag = cipher(key)
+        .encrypt_in_place_detached(&nonce(header), header, body)
+        .unwrap();
+    datagram.extend_from_slice(&tag);
     datagram
 }
 
-/// A valid datagram with its tag recomputed over a changed prefix (`edit` sees all but the tag).
-pub fn reseal(datagram: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut signed = datagram[..datagram.len() - dmtbs_proto::codec::TAG_LEN].to_vec();
-    edit(&mut signed);
-    seal(&KEY_BYTES, &signed)
+/// The header and the decrypted body of an authentic datagram (the inverse of [`seal`]).
+pub fn unseal(key: &[u8; 32], datagram: &[u8]) -> Vec<u8> {
+    use chacha20poly1305::aead::AeadInPlace;
+    let (plain, tag) = datagram.split_at(datagram.len() - dmtbs_proto::codec::TAG_LEN);
+    let mut plain = plain.to_vec();
+    let (header, body) = plain.split_at_mut(HEADER_LEN);
+    cipher(key)
+        .decrypt_in_place_detached(&nonce(header), header, body, tag.into())
+        .expect("an authentic datagram");
+    plain
 }
 
-/// A sender and a receiver sharing the cluster key.
+/// A valid datagram changed in clear and sealed again, so it is authentic (`edit` sees the
+/// header then the decrypted body).
+pub fn reseal(datagram: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut plain = unseal(&KEY_BYTES, datagram);
+    edit(&mut plain);
+    seal(&KEY_BYTES, &plain)
+}
+
+/// A sender and a receiver sharing the cluster key, both started now.
 pub fn pair(sender: NodeId) -> (Codec, Codec) {
     (
         Codec::new(&key(), sender),
         Codec::new(&key(), NodeId::Rm(1)),
     )
+}
+
+/// A receiver that refuses no nonce for being old: one that started at the epoch, for senders
+/// made with small `Codec::with_nonce_start` values.
+pub fn receiver_since_epoch() -> Codec {
+    Codec::with_nonce_start(&key(), NodeId::Rm(1), 0)
+}
+
+/// The nonce in a datagram's header (bytes 8..16, big-endian).
+pub fn nonce_of(datagram: &[u8]) -> u64 {
+    u64::from_be_bytes(datagram[8..16].try_into().unwrap())
 }
 
 pub fn s(text: &str) -> String {

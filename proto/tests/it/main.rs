@@ -6,3 +6,4 @@ mod fuzz;
 mod rejects;
 mod replay;
 mod roundtrip;
+mod stream;

@@ -5,15 +5,56 @@ use dmtbs_proto::{
     Codec, FORMAT_VERSION, MAGIC, MAX_DATAGRAM, Message, NodeId, Reject, RejectCounts,
 };
 
-use crate::common::{KEY_BYTES, every_variant, other_key, pair, reseal, seal};
+use crate::common::{KEY_BYTES, every_variant, other_key, pair, reseal, seal, unseal};
 
 #[test]
-fn the_tag_is_hmac_sha256_over_everything_before_it() {
-    let (tx, rx) = pair(NodeId::Sequencer);
-    let datagram = tx.encode(&Message::Heartbeat { latest: 9 });
-    let signed = &datagram[..datagram.len() - TAG_LEN];
-    assert_eq!(seal(&KEY_BYTES, signed), datagram);
-    assert!(rx.decode(&datagram).is_ok());
+fn the_datagram_is_the_documented_aead_frame_and_its_body_is_encrypted() {
+    let (tx, rx) = pair(NodeId::FrontEnd(7));
+    for message in every_variant() {
+        let datagram = tx.encode(&message);
+        let plain = unseal(&KEY_BYTES, &datagram);
+        // Header in clear: magic, version, sender (front end = kind 1, id 7), nonce.
+        assert_eq!(&datagram[..HEADER_LEN], &plain[..HEADER_LEN]);
+        assert_eq!(&plain[..4], &MAGIC);
+        assert_eq!(plain[4], FORMAT_VERSION);
+        assert_eq!(&plain[5..8], &[1, 0, 7]);
+        // Body: the postcard message, encrypted in the datagram.
+        let body = postcard::to_allocvec(&message).unwrap();
+        assert_eq!(&plain[HEADER_LEN..], &body[..]);
+        assert_eq!(datagram.len(), HEADER_LEN + body.len() + TAG_LEN);
+        assert_ne!(&datagram[HEADER_LEN..HEADER_LEN + body.len()], &body[..]);
+        assert_eq!(seal(&KEY_BYTES, &plain), datagram);
+        assert_eq!(rx.decode(&datagram), Ok((NodeId::FrontEnd(7), message)));
+    }
+}
+
+#[test]
+fn no_customer_movie_or_show_appears_in_clear() {
+    let (tx, _) = pair(NodeId::Sequencer);
+    let secrets: [&[u8]; 5] = [
+        b"ATWC1234",
+        b"Avatar",
+        b"Titanic",
+        b"ATWM120526",
+        b"retry-7f3a",
+    ];
+    let contains =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    for message in every_variant() {
+        let body = postcard::to_allocvec(&message).unwrap();
+        let datagram = tx.encode(&message);
+        for secret in secrets {
+            assert!(
+                !contains(&datagram, secret),
+                "{} in clear in {message:?}",
+                String::from_utf8_lossy(secret)
+            );
+        }
+        // The check can fail: the same message in clear would have shown them.
+        if matches!(message, Message::Deliver(_)) {
+            assert!(secrets.iter().all(|s| contains(&body, s)));
+        }
+    }
 }
 
 #[test]
@@ -137,16 +178,22 @@ fn an_authentic_but_undecodable_body_is_malformed() {
     // An unknown message variant (index 99).
     let unknown = reseal(&datagram, |d| {
         d.truncate(HEADER_LEN);
-        d.extend_from_slice(&[0, 5, 99, 0]);
+        d.extend_from_slice(&[99, 0]);
     });
     assert!(matches!(rx.decode(&unknown), Err(Reject::Malformed(_))));
-    // A list claiming a billion entries must fail, not allocate them.
+    // A list (`Deliver`, variant 2) claiming a billion entries must fail, not allocate them.
     let liar = reseal(&datagram, |d| {
         d.truncate(HEADER_LEN);
-        d.extend_from_slice(&[0, 6, 2, 0x80, 0x94, 0xeb, 0xdc, 0x03]);
+        d.extend_from_slice(&[2, 0x80, 0x94, 0xeb, 0xdc, 0x03]);
     });
     assert!(matches!(rx.decode(&liar), Err(Reject::Malformed(_))));
-    assert_eq!(rx.rejects().malformed, 4);
+    // A sender field no codec writes (kind 9), authenticated all the same.
+    let nobody = reseal(&datagram, |d| d[5] = 9);
+    match rx.decode(&nobody) {
+        Err(Reject::Malformed(why)) => assert!(why.contains("sender"), "{why}"),
+        other => panic!("expected malformed, got {other:?}"),
+    }
+    assert_eq!(rx.rejects().malformed, 5);
 
     // None of them moved the window.
     assert!(rx.decode(&datagram).is_ok());

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use dmtbs_proto::{Codec, FORMAT_VERSION, MAGIC, NodeId, RejectCounts};
 
-use crate::common::{KEY_BYTES, chaos_variants, every_variant, key, pair};
+use crate::common::{KEY_BYTES, chaos_variants, every_variant, key, nonce_of, pair};
 
 #[test]
 fn every_variant_round_trips_with_its_sender() {
@@ -90,43 +90,8 @@ fn node_names_parse_in_any_case_and_print_back() {
 fn encoding_is_compact() {
     let (tx, _) = pair(NodeId::Sequencer);
     let heartbeat = tx.encode(&dmtbs_proto::Message::Heartbeat { latest: 47 });
-    // 5 header + sender 1 + nonce ≤ 10 + variant 1 + latest 1 + 32 tag.
-    assert!(heartbeat.len() <= 50, "{} bytes", heartbeat.len());
-}
-
-#[test]
-fn nonces_start_at_the_clock_and_increase_per_datagram_and_across_restarts() {
-    let message = dmtbs_proto::Message::Heartbeat { latest: 1 };
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_micros() as u64;
-    let first_run = Codec::new(&key(), NodeId::Sequencer);
-    let rx = Codec::new(&key(), NodeId::Rm(1));
-    let mut last = 0;
-    for i in 0..100 {
-        let datagram = first_run.encode(&message);
-        // Header (5 bytes), then the sender (`Sequencer`: one byte), then the nonce.
-        let (nonce, _): (u64, _) = postcard::take_from_bytes(&datagram[6..]).unwrap();
-        if i == 0 {
-            assert!(
-                nonce >= before,
-                "first nonce {nonce} below the clock {before}"
-            );
-        } else {
-            assert_eq!(nonce, last + 1);
-        }
-        last = nonce;
-        rx.decode(&datagram).unwrap();
-    }
-    // The restarted sender starts above every nonce the first run used, so its datagrams are
-    // fresh to receivers that remember the first run.
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    let second_run = Codec::new(&key(), NodeId::Sequencer);
-    assert!(rx.decode(&second_run.encode(&message)).is_ok());
-    // And a first datagram from a replayed first run is now refused.
-    let stale = Codec::with_nonce_start(&key(), NodeId::Sequencer, before);
-    assert!(rx.decode(&stale.encode(&message)).is_err());
+    // 16 header (magic, version, sender, nonce) + variant 1 + latest 1 + 16 tag.
+    assert_eq!(heartbeat.len(), 34, "{} bytes", heartbeat.len());
 }
 
 #[test]
@@ -200,10 +165,4 @@ fn one_codec_serves_many_threads_and_never_reuses_a_nonce() {
         }
     });
     assert_eq!(rx.rejects(), RejectCounts::default());
-}
-
-/// The nonce of a datagram from a front end (sender is 2 bytes: variant, then id < 128).
-fn nonce_of(datagram: &[u8]) -> u64 {
-    let (nonce, _): (u64, _) = postcard::take_from_bytes(&datagram[7..]).unwrap();
-    nonce
 }
