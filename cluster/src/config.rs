@@ -624,18 +624,23 @@ mod tests {
         let default = default_with_fresh_keys();
         let config = ClusterConfig::parse(&default, Path::new("/")).expect("valid");
         assert_eq!(config.sequencers(), vec![NodeId::Sequencer]);
-        let standby = |section: &str| {
-            ClusterConfig::parse(&format!("{default}\n{section}"), Path::new("/"))
-        };
+        let standby =
+            |section: &str| ClusterConfig::parse(&format!("{default}\n{section}"), Path::new("/"));
         let config = standby("[standby]\naddr = \"127.0.0.1:47799\"\n").expect("valid");
-        assert_eq!(config.sequencers(), vec![NodeId::Sequencer, NodeId::Standby]);
+        assert_eq!(
+            config.sequencers(),
+            vec![NodeId::Sequencer, NodeId::Standby]
+        );
         assert_eq!(
             config.node_at("127.0.0.1:47799".parse().expect("addr")),
             Some(NodeId::Standby)
         );
-        let clash = standby(&format!("[standby]\naddr = \"{}\"\n", config.sequencer.addr))
-            .unwrap_err()
-            .to_string();
+        let clash = standby(&format!(
+            "[standby]\naddr = \"{}\"\n",
+            config.sequencer.addr
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(
             clash.contains("the standby's addr") && clash.contains("another node's"),
             "{clash}"

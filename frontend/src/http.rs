@@ -15,6 +15,8 @@
 //! 4. validation and canonicalisation ([`crate::validate`]) — 422 with the rule's code;
 //! 5. the cluster — the voted outcome: a success (200, or 201 for `show-added`) or a refusal by
 //!    the booking rules (403/404/409/422 with the rule's code); no agreement or no cluster: 503.
+//!    While the audit log cannot be written, a request that would change something is refused
+//!    here instead: 503 `audit-unavailable` (nothing executed; see [`AuditLog`]).
 //!
 //! Steps 1–4 happen before sequencing: a request refused there never reaches the cluster. Every
 //! answered operation request is written to the audit log. Successful and rule-refused answers
@@ -166,8 +168,13 @@ pub fn router_with<C: Cluster>(
     routes::<C>()
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(fe)
+        .with_state(fe.clone())
         .layer(axum::middleware::map_response(json_errors))
+        // Outermost, so it reads every answer in the JSON error shape.
+        .layer(axum::middleware::from_fn_with_state(
+            fe,
+            crate::operator_audit::audit_operator_actions::<C>,
+        ))
 }
 
 /// Rewrites any error answer that is not JSON (axum's own rejections, a middleware's bare status)
@@ -360,6 +367,25 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Whether `op` changes the theatres' books (everything but the reads).
+fn changes_something(op: &Operation) -> bool {
+    !matches!(op, Operation::Availability(_) | Operation::Schedule(_))
+}
+
+/// The error code of a change refused because the audit log cannot be written.
+pub const AUDIT_UNAVAILABLE: &str = "audit-unavailable";
+
+/// 503 `audit-unavailable`: the change was not executed (see [`AuditLog`]).
+pub(crate) fn audit_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        AUDIT_UNAVAILABLE,
+        "the audit log cannot be written, and nothing is changed unaudited: this request was not \
+         executed; try again once the audit log is writable (reads are still answered)"
+            .into(),
+    )
+}
+
 /// What the audit line records about the request besides the answer.
 struct Subject {
     actor: Option<String>,
@@ -391,6 +417,19 @@ impl<C: Cluster> FrontEnd<C> {
                 let code = e.code;
                 let class = RequestOutcome::Invalid;
                 (e.into_response(), code.to_owned(), None, Vec::new(), class)
+            }
+            // Nothing is changed unaudited: while the audit log cannot be written, requests
+            // that would change something are refused (reads go on). See `AuditLog`.
+            Ok((op, _)) if changes_something(&op) && self.audit.is_failing() => {
+                let e = audit_unavailable();
+                let code = e.code;
+                (
+                    e.into_response(),
+                    code.to_owned(),
+                    None,
+                    Vec::new(),
+                    RequestOutcome::Unavailable,
+                )
             }
             Ok((op, key)) => match self.cluster.execute(op, key).await {
                 Ok(voted) => {
@@ -449,7 +488,13 @@ impl<C: Cluster> FrontEnd<C> {
             "answered"
         );
         self.audit.write(&record);
+        self.metrics.audit(&self.audit);
         response
+    }
+
+    /// The audit log, for the operator routes' audit layer.
+    pub(crate) fn audit_log(&self) -> &AuditLog {
+        &self.audit
     }
 
     /// Steps 1–4: the canonical operation and the idempotency key, or why the request is refused

@@ -16,7 +16,8 @@
 //! - [`openapi`]: the OpenAPI 3 description served at `GET /openapi.json`.
 //! - [`operator`]: the operator's API (replica status, swaps, quarantine, chaos) under
 //!   `/v1/admin/`.
-//! - [`audit`]: the JSON-lines audit log.
+//! - [`audit`]: the JSON-lines audit log, and the policy when it cannot be written.
+//! - `operator_audit`: the layer writing every operator and chaos action to the audit log.
 //! - [`metrics`]: the Prometheus metrics served at `GET /metrics`.
 //! - [`status`]: the live status page (`GET /status`) and its JSON (`GET /v1/status`).
 //! - [`server`]: serving within [`Limits`] — connection cap, header/body/request timeouts,
@@ -47,6 +48,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+mod operator_audit;
 pub mod ratelimit;
 pub mod requests;
 pub mod server;

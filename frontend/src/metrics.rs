@@ -12,6 +12,7 @@ use std::time::Duration;
 use dmtbs_metrics::SharedRegistry;
 use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_metrics::prometheus_client::metrics::family::Family;
+use dmtbs_metrics::prometheus_client::metrics::gauge::Gauge;
 use dmtbs_metrics::prometheus_client::metrics::histogram::Histogram;
 use dmtbs_metrics::prometheus_client::registry::Unit;
 use dmtbs_proto::RmId;
@@ -83,6 +84,10 @@ pub struct Metrics {
     results_wanted: Counter,
     /// `operator_swaps_total`: swaps operators asked for.
     operator_swaps: Counter,
+    /// `audit_write_failures_total`, mirrored from [`crate::AuditLog::failures`].
+    audit_write_failures: Counter,
+    /// `audit_failing`: 1 while changes are refused because the audit log cannot be written.
+    audit_failing: Gauge,
 }
 
 fn rm_labels(rm: RmId) -> Labels {
@@ -114,6 +119,8 @@ impl Metrics {
             submit_retransmissions: Counter::default(),
             results_wanted: Counter::default(),
             operator_swaps: Counter::default(),
+            audit_write_failures: Counter::default(),
+            audit_failing: Gauge::default(),
         };
         // Creating a series is enough; the guards returned are dropped at once.
         for &rm in rms {
@@ -184,6 +191,18 @@ impl Metrics {
                 "operator_swaps",
                 "Module swaps operators asked for",
                 m.operator_swaps.clone(),
+            );
+            r.register(
+                "audit_write_failures",
+                "Audit log lines that could not be written (each one's request was already \
+                 answered; its line is lost and logged at ERROR)",
+                m.audit_write_failures.clone(),
+            );
+            r.register(
+                "audit_failing",
+                "1 while the audit log cannot be written: every request that would change \
+                 something is refused with 503 audit-unavailable",
+                m.audit_failing.clone(),
             );
         }
         m
@@ -258,5 +277,11 @@ impl Metrics {
     /// An operator asked for a module swap.
     pub fn operator_swap(&self) {
         self.operator_swaps.inc();
+    }
+
+    /// The audit log's state after a write.
+    pub fn audit(&self, log: &crate::AuditLog) {
+        mirror(&self.audit_write_failures, log.failures());
+        self.audit_failing.set(i64::from(log.is_failing()));
     }
 }

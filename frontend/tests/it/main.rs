@@ -1,6 +1,7 @@
 //! The front end's tests, one binary.
 
 mod audit;
+mod audit_policy;
 mod fuzz;
 mod http;
 mod idempotency;
