@@ -102,3 +102,78 @@ async fn a_killed_replica_manager_is_restarted_and_catches_up() {
         json!([{"showId": "ATWE251126", "remaining": 77}])
     );
 }
+
+/// RM `rm`'s entry in the operator's status.
+async fn rm_status(up: &Up, rm: u64) -> serde_json::Value {
+    let response = up
+        .http
+        .get(up.url("/v1/admin/replicas"))
+        .bearer_auth(up.admin_key())
+        .send()
+        .await
+        .expect("status request");
+    let body: serde_json::Value = response.json().await.expect("status JSON");
+    body["replicas"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["rm"] == rm).cloned())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Waits (bounded) until RM `rm` serves with `module`.
+async fn serving(up: &Up, rm: u64, module: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = rm_status(up, rm).await;
+        if status["module"] == module && status["health"] == "serving" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rm {rm} does not serve {module}: {status}\n{}",
+            up.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_outlasts_the_replica_managers_restart_and_the_clusters() {
+    // Its data kept in the test's folder, so it outlives the first `up` (the harness removes a
+    // test configuration's usual data folder when an `Up` goes).
+    let mut up = Up::start_in(crate::durability::cluster_dir());
+    // RM 2 starts with replica-b, the first of its configured list; the operator swaps in C.
+    serving(&up, 2, "replica-b").await;
+    let response = up
+        .http
+        .post(up.url("/v1/admin/replicas/2/swap"))
+        .bearer_auth(up.admin_key())
+        .json(&json!({"module": "replica-c"}))
+        .send()
+        .await
+        .expect("swap");
+    assert_eq!(response.status(), 202);
+    serving(&up, 2, "replica-c").await;
+
+    // Its process dies and `up` starts a new one: it runs replica-c again, not the list's first.
+    let rm2 = NodeId::Rm(2);
+    let old = up.node_pid(rm2).expect("rm 2 runs");
+    assert!(signal(old, libc::SIGKILL));
+    up.wait_new_pid(rm2, old, Duration::from_secs(60)).await;
+    serving(&up, 2, "replica-c").await;
+    let (status, _, body) = up
+        .call(
+            Method::POST,
+            "/v1/shows",
+            "ATWA0001",
+            Some(json!({"movie": "Avatar", "showId": "ATWE251126", "capacity": 10})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The whole cluster stops and starts again on its data: still replica-c.
+    let status = up.signal_and_wait(libc::SIGTERM, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{}", up.log());
+    let up = Up::start_in(up.forget_killed());
+    serving(&up, 2, "replica-c").await;
+    serving(&up, 1, "replica-a").await;
+}

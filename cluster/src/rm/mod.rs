@@ -53,10 +53,10 @@ use metrics::{RmMetrics, SwapKind};
 pub use modules::{Modules, Quarantine};
 use strikes::{Strikes, Trigger};
 
-/// A replica for RM `rm`: the first usable module of its list (quarantined ones skipped),
-/// with the empty state. The RM installs the cluster's current state when it joins.
+/// A replica for RM `rm`: the module it ran last if it still loads, else the first usable
+/// module of its list (quarantined ones skipped), with the empty state. The RM installs the cluster's current state when it joins.
 pub fn start_replica(config: &ClusterConfig, rm: RmId) -> anyhow::Result<Arc<ReplicaHandle>> {
-    let module = Modules::new(config, rm)?.first_usable()?;
+    let module = Modules::new(config, rm)?.preferred()?;
     Ok(Arc::new(ReplicaHandle::spawn(
         &module,
         &CanonicalState::empty(),
@@ -704,6 +704,8 @@ impl Node {
             } if generation == self.generation => match result {
                 Ok(()) => {
                     tracing::info!(rm = self.me, module, "replica serving again");
+                    // A restart runs it again (the cluster file's list is the initial choice).
+                    self.modules.remember(&module, &hash);
                     self.module = (module, hash);
                     self.metrics.installed();
                     self.quiet_through = self.delivery.delivered_through();

@@ -1,8 +1,15 @@
-//! Which module an RM runs: its configured list of known-good modules, minus the quarantine.
+//! Which module an RM runs: its configured list of known-good modules, minus the quarantine, and
+//! the module it last ran.
 //!
 //! The quarantine is cluster-wide: an RM that judges a module faulty adds it here and tells its
 //! peers, who add it too. Each RM persists the list in its data folder, so a restarted RM never
 //! loads a quarantined module again; only an operator clears it.
+//!
+//! The cluster file's `modules` list is the *initial* choice. Every replacement that takes
+//! effect — an operator's swap, or a swap after three wrong results — is remembered in the data
+//! folder (`module.json`), and a restarted RM runs that module again rather than silently going
+//! back to the list's first; only if it no longer loads (deleted, quarantined meanwhile) does the
+//! RM fall back to the list, saying why.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -85,36 +92,50 @@ impl Quarantine {
     /// list), owner-only like everything in an RM's data folder. A failure is logged: the list in
     /// memory still holds.
     fn persist(&self) {
-        let write = || -> std::io::Result<()> {
-            use std::io::Write as _;
-            use std::os::unix::fs::OpenOptionsExt as _;
-            if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = self.path.with_extension("json.tmp");
-            let list: Vec<&QuarantineEntry> = self.entries.values().collect();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(&serde_json::to_vec_pretty(&list)?)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
+        let list: Vec<&QuarantineEntry> = self.entries.values().collect();
+        let write = || write_private(&self.path, &serde_json::to_vec_pretty(&list)?);
         if let Err(e) = write() {
             tracing::error!(path = %self.path.display(), error = %e, "cannot persist the quarantine list");
         }
     }
 }
 
-/// An RM's modules: the wasm runtime, its configured list and the quarantine.
+/// Writes `bytes` to `path` whole or not at all (a temporary file synced, then renamed into
+/// place), owner-only like everything in an RM's data folder.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The module an RM ran last, as `module.json` keeps it.
+#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+struct Current {
+    module: String,
+    hash: String,
+}
+
+/// An RM's modules: the wasm runtime, its configured list, the quarantine and the module it
+/// last ran.
 pub struct Modules {
     runtime: Runtime,
     dir: PathBuf,
     list: Vec<String>,
     pub quarantine: Quarantine,
+    /// Where the module last run is remembered.
+    current: PathBuf,
 }
 
 impl Modules {
@@ -130,7 +151,76 @@ impl Modules {
             dir,
             list: section.modules.clone(),
             quarantine,
+            current: config.rm_data_dir(rm).join("module.json"),
         })
+    }
+
+    /// The module to start with: the one this RM ran last, if it is remembered and still loads;
+    /// else the first usable one of the configured list.
+    pub fn preferred(&self) -> anyhow::Result<ReplicaModule> {
+        let remembered = match std::fs::read(&self.current) {
+            Ok(bytes) => match serde_json::from_slice::<Current>(&bytes) {
+                Ok(current) => Some(current),
+                Err(e) => {
+                    tracing::warn!(
+                        path = %self.current.display(),
+                        error = %e,
+                        "the module last run is unreadable; starting from the configured list"
+                    );
+                    None
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!(
+                    path = %self.current.display(),
+                    error = %e,
+                    "cannot read which module ran last; starting from the configured list"
+                );
+                None
+            }
+        };
+        let Some(current) = remembered else {
+            return self.first_usable();
+        };
+        match self.load(&current.module) {
+            Ok(module) => {
+                if module.hash() != current.hash {
+                    tracing::warn!(
+                        module = current.module,
+                        "the module last run has changed on disk since (another hash): running \
+                         the file there now"
+                    );
+                }
+                Ok(module)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    module = current.module,
+                    error = %format!("{e:#}"),
+                    "the module last run cannot be loaded again; starting from the configured list"
+                );
+                self.first_usable()
+            }
+        }
+    }
+
+    /// Remembers that `name` (hash `hash`) now runs: a restart runs it again. Written to a
+    /// temporary file renamed into place, owner-only; a failure is logged (the RM runs on, and
+    /// a restart would start from the configured list).
+    pub fn remember(&self, name: &str, hash: &str) {
+        let current = Current {
+            module: name.to_owned(),
+            hash: hash.to_owned(),
+        };
+        let write = || write_private(&self.current, &serde_json::to_vec_pretty(&current)?);
+        if let Err(e) = write() {
+            tracing::error!(
+                path = %self.current.display(),
+                error = %e,
+                "cannot remember which module runs; a restart would start from the configured list"
+            );
+        }
     }
 
     /// Loads module `name` (a file stem in the components folder), refusing a quarantined one.
