@@ -555,10 +555,10 @@ mod tests {
         let config = with("", 4).expect("valid");
         assert_eq!(
             config.sequencer.metrics,
-            Some("127.0.0.1:47702".parse().unwrap())
+            Some("127.0.0.1:9702".parse().unwrap())
         );
         let rms: Vec<_> = config.rms.iter().map(|r| r.metrics).collect();
-        let expected: Vec<_> = (47731..=47734)
+        let expected: Vec<_> = (9731..=9734)
             .map(|port| Some(SocketAddr::from(([127, 0, 0, 1], port))))
             .collect();
         assert_eq!(rms, expected);
@@ -576,15 +576,15 @@ mod tests {
         };
         assert_eq!(
             clash(
-                "metrics = \"127.0.0.1:47732\"",
-                "metrics = \"127.0.0.1:47701\""
+                "metrics = \"127.0.0.1:9732\"",
+                "metrics = \"127.0.0.1:9701\""
             ),
-            "invalid cluster configuration: rm 2's metrics address 127.0.0.1:47701 is also the \
+            "invalid cluster configuration: rm 2's metrics address 127.0.0.1:9701 is also the \
              sequencer's addr: every node needs addresses of its own"
         );
         assert_eq!(
             clash(
-                "metrics = \"127.0.0.1:47702\"",
+                "metrics = \"127.0.0.1:9702\"",
                 "metrics = \"127.0.0.1:8080\""
             ),
             "invalid cluster configuration: the sequencer's metrics address 127.0.0.1:8080 is \
@@ -592,18 +592,18 @@ mod tests {
         );
         assert_eq!(
             clash(
-                "metrics = \"127.0.0.1:47734\"",
-                "metrics = \"127.0.0.1:47731\""
+                "metrics = \"127.0.0.1:9734\"",
+                "metrics = \"127.0.0.1:9731\""
             ),
-            "invalid cluster configuration: rm 4's metrics address 127.0.0.1:47731 is also rm \
+            "invalid cluster configuration: rm 4's metrics address 127.0.0.1:9731 is also rm \
              1's metrics: every node needs addresses of its own"
         );
         assert!(
             clash(
-                "metrics = \"127.0.0.1:47733\"",
-                "metrics = \"127.0.0.1:47723\""
+                "metrics = \"127.0.0.1:9733\"",
+                "metrics = \"127.0.0.1:9723\""
             )
-            .contains("rm 3's metrics address 127.0.0.1:47723 is also rm 3's addr"),
+            .contains("rm 3's metrics address 127.0.0.1:9723 is also rm 3's addr"),
         );
     }
 
@@ -626,13 +626,13 @@ mod tests {
         assert_eq!(config.sequencers(), vec![NodeId::Sequencer]);
         let standby =
             |section: &str| ClusterConfig::parse(&format!("{default}\n{section}"), Path::new("/"));
-        let config = standby("[standby]\naddr = \"127.0.0.1:47799\"\n").expect("valid");
+        let config = standby("[standby]\naddr = \"127.0.0.1:9799\"\n").expect("valid");
         assert_eq!(
             config.sequencers(),
             vec![NodeId::Sequencer, NodeId::Standby]
         );
         assert_eq!(
-            config.node_at("127.0.0.1:47799".parse().expect("addr")),
+            config.node_at("127.0.0.1:9799".parse().expect("addr")),
             Some(NodeId::Standby)
         );
         let clash = standby(&format!(
@@ -646,7 +646,7 @@ mod tests {
             "{clash}"
         );
         let hasty = standby(
-            "[standby]\naddr = \"127.0.0.1:47799\"\n[timeouts]\nsequencer_failover_ms = 150\n",
+            "[standby]\naddr = \"127.0.0.1:9799\"\n[timeouts]\nsequencer_failover_ms = 150\n",
         )
         .unwrap_err()
         .to_string();

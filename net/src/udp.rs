@@ -536,7 +536,7 @@ mod tests {
     #[test]
     fn a_node_on_loopback_keeps_every_loopback_check() {
         let group = GroupMode::Multicast(SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 1), 7700));
-        let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, 47701));
+        let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, 9701));
         let config = UdpConfig::for_node(bind, group.clone()).expect("loopback node");
         assert!(config.loopback_only);
         assert_eq!(config.interface, Ipv4Addr::LOCALHOST);
