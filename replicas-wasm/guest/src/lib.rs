@@ -59,7 +59,14 @@ pub mod glue {
     // SAFETY: a component instance runs on one thread and never shares its memory.
     unsafe impl<T> Sync for Slot<T> {}
 
+    impl<T: Replica> Default for Slot<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
     impl<T: Replica> Slot<T> {
+        /// `const`, for the `static` the export macro declares (`Default` is not `const`).
         pub const fn new() -> Self {
             Slot(RefCell::new(None))
         }
