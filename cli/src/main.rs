@@ -143,6 +143,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a terminal, and never with NO_COLOR (https://no-color.org): a log
+        // redirected to a file or a pipe gets no escape codes.
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     let result = match cli.command {
         // They print their own errors and choose their exit codes (0, 1 refused, 2 error).

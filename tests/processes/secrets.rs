@@ -78,7 +78,7 @@ fn the_banner_names_where_the_admin_key_is_and_the_run_directory_is_owner_only()
         .arg(&path)
         .arg("--run-dir")
         .arg(&run_dir)
-        .env("NO_COLOR", "1")
+        .env_remove("NO_COLOR")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -156,5 +156,10 @@ fn the_banner_names_where_the_admin_key_is_and_the_run_directory_is_owner_only()
     assert!(
         log.contains("holds the cluster's keys but is readable by others"),
         "no warning about the cluster file's mode:\n{log}"
+    );
+    // Its log goes to a pipe here, not a terminal: no colour escape codes in it.
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log that is not a terminal:\n{log}"
     );
 }
