@@ -249,10 +249,23 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             unreachable!("handled in main, without signal handling")
         }
     };
+    // "replayed 2, misaddressed 1" (or "none"), as the metrics name the reasons.
+    let rejects = wire.rejects();
+    let refused: Vec<String> = rejects
+        .by_reason()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
     tracing::info!(
         node = rundir::node_name(wire.node()),
-        rejects = ?wire.rejects(),
-        "datagrams refused while running"
+        total = rejects.total(),
+        "datagrams refused while running: {}",
+        if refused.is_empty() {
+            "none".to_owned()
+        } else {
+            refused.join(", ")
+        }
     );
     result
 }

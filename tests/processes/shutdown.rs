@@ -22,6 +22,13 @@ async fn sigterm_stops_every_node_and_up_exits_zero() {
         );
     }
     assert!(!up.run_dir.join(rundir::SUPERVISOR_PID_FILE).exists());
+    // Each node says what it refused, in words, not as a Rust debug dump.
+    let log = up.log();
+    assert!(
+        log.matches("datagrams refused while running: ").count() >= 6,
+        "{log}"
+    );
+    assert!(!log.contains("RejectCounts {"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
