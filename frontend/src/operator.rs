@@ -96,13 +96,22 @@ fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Resp
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
+    let presented = headers.contains_key(AUTHORIZATION);
     match token {
         Some(token) if fe.admin_key.verify(token) => None,
         _ => {
+            // Missing and wrong are told apart, as for admin booking requests: "need" for a
+            // caller who sent nothing, "not valid" for one whose key is wrong.
             let mut response = error(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "operator requests need the cluster's admin key: Authorization: Bearer <key>",
+                match (presented, token) {
+                    (false, _) => {
+                        "operator requests need the cluster's admin key: Authorization: Bearer <key>"
+                    }
+                    (true, Some(_)) => "the admin key is not valid",
+                    (true, None) => "the Authorization header must be `Bearer <admin key>`",
+                },
             );
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

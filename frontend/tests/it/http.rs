@@ -674,3 +674,34 @@ async fn openapi_describes_every_route_and_only_those() {
         assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
     }
 }
+
+#[tokio::test]
+async fn operator_requests_tell_a_missing_admin_key_from_a_wrong_one() {
+    let (app, _, _) = app(Ok(Success::Booked(Booked {
+        held: 1,
+        remaining: 9,
+    })));
+    let missing = send(&app, Method::GET, "/v1/admin/replicas", &[], None).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("need the cluster's admin key")),
+        "{:?}",
+        missing.body
+    );
+    let wrong = send(
+        &app,
+        Method::GET,
+        "/v1/admin/replicas",
+        &[("Authorization", "Bearer not-the-key")],
+        None,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong.body["error"]["message"], "the admin key is not valid",
+        "{:?}",
+        wrong.body
+    );
+}
