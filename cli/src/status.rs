@@ -42,6 +42,10 @@ pub enum Command {
         /// correct state); 0: return once the swap has started.
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         wait: u64,
+        /// Swap even if another replica manager runs the same module: two RMs on one
+        /// implementation lose the protection of independent versions (refused without it).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -86,12 +90,16 @@ pub fn main(command: Command) -> ExitCode {
     let (remote, method, path, body) = match &command {
         Command::Status { remote } => (remote, Method::GET, vec!["replicas".to_owned()], None),
         Command::Swap {
-            rm, module, remote, ..
+            rm,
+            module,
+            force,
+            remote,
+            ..
         } => (
             remote,
             Method::POST,
             vec!["replicas".into(), rm.to_string(), "swap".into()],
-            Some(json!({ "module": module })),
+            Some(json!({ "module": module, "force": force })),
         ),
         Command::Quarantine {
             action: Quarantine::List { remote },

@@ -71,8 +71,13 @@ pub trait Cluster: Operator {
 pub enum OperatorCommand {
     /// Every RM's status.
     Status,
-    /// Replace RM `rm`'s replica by a fresh instance of `module` with the correct state.
-    Swap { rm: RmId, module: String },
+    /// Replace RM `rm`'s replica by a fresh instance of `module` with the correct state; the RM
+    /// refuses a module whose hash is in `others` (what the other RMs run; empty when forced).
+    Swap {
+        rm: RmId,
+        module: String,
+        others: Vec<String>,
+    },
     /// Clear the quarantine of `module` (a name or hash; `None`: every module) on every RM.
     ClearQuarantine { module: Option<String> },
     /// Chaos: node `to` drops `percent` % of what it receives from `from` (0 heals the link).

@@ -191,13 +191,13 @@ pub fn document() -> Value {
                     "summary": "operator: replace RM `rm`'s replica by a fresh instance of `module` with the correct state (a rolling upgrade)",
                     "security": [{ "adminKey": [] }],
                     "parameters": [{ "name": "rm", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": 255 } }],
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["module"], "properties": { "module": { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$" } }, "additionalProperties": false } } } },
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["module"], "properties": { "module": { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$" }, "force": { "type": "boolean", "default": false, "description": "swap even if another RM runs the same module (by hash)" } }, "additionalProperties": false } } } },
                     "responses": {
                         "202": { "description": "The swap started; `replica` is the RM's status.", "content": { "application/json": { "schema": { "type": "object" } } } },
                         "400": err("Malformed request (code `bad-request`)."),
                         "401": err("No or a wrong admin key (code `unauthenticated`)."),
                         "404": err("No such replica manager (code `no-such-replica`)."),
-                        "409": err("The RM cannot load that module: unknown, invalid or quarantined (code `swap-refused`)."),
+                        "409": err("The RM cannot load that module: unknown, invalid or quarantined, or another RM runs it already and `force` is not set (code `swap-refused`)."),
                         "503": err("The RM did not answer (code `unavailable`).")
                     }
                 }

@@ -205,6 +205,9 @@ pub(crate) async fn replicas<C: Cluster>(State(fe): St<C>, headers: HeaderMap) -
 #[serde(deny_unknown_fields)]
 pub(crate) struct SwapBody {
     module: String,
+    /// Swap even if another RM runs the same module (N-version protection lost on purpose).
+    #[serde(default)]
+    force: bool,
 }
 
 pub(crate) async fn swap<C: Cluster>(
@@ -230,11 +233,28 @@ pub(crate) async fn swap<C: Cluster>(
     if let Some(r) = check_module(&body.module) {
         return r;
     }
+    // What the other RMs run now (asked, not remembered: a swap a moment ago counts): the RM
+    // refuses to load one of those unless the operator forces it. An RM that does not answer
+    // is not counted.
+    let others = if body.force {
+        Vec::new()
+    } else {
+        match run(&fe, OperatorCommand::Status).await {
+            Ok(status) => status
+                .reports
+                .iter()
+                .filter(|r| r.status.rm != rm)
+                .map(|r| r.status.hash.clone())
+                .collect(),
+            Err(r) => return *r,
+        }
+    };
     let answer = match run(
         &fe,
         OperatorCommand::Swap {
             rm,
             module: body.module.clone(),
+            others,
         },
     )
     .await

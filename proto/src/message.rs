@@ -281,7 +281,14 @@ pub enum AdminCommand {
     Status { nonce: u64 },
     /// Replace your replica by a fresh instance of `module` (a file stem in the components
     /// folder) with the correct current state: a rolling upgrade. Answered with a status.
-    Swap { nonce: u64, module: String },
+    /// `others` are the hashes of the modules the other RMs run (as last reported): a module
+    /// with one of them is refused, since two RMs on one implementation lose the protection of
+    /// N-version programming; empty when the operator forces the swap.
+    Swap {
+        nonce: u64,
+        module: String,
+        others: Vec<String>,
+    },
     /// Forget the quarantine of the module with this hash or name (`None`: all). Answered with
     /// a status.
     ClearQuarantine { nonce: u64, module: Option<String> },

@@ -454,11 +454,28 @@ async fn the_operator_swaps_a_module_on_purpose_and_clears_a_quarantine() {
     let http = reqwest::Client::new();
     let key = cluster.config.cluster.admin_key.clone();
     let url = cluster.url(0);
-    // A rolling upgrade: RM 2 moves to implementation D, with the current state.
+    // RM 4 runs implementation D: a second RM on it is refused, and nothing changes ...
     let response = http
         .post(format!("{url}/v1/admin/replicas/2/swap"))
         .bearer_auth(&key)
         .json(&json!({"module": "replica-d"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "swap-refused", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another replica manager already runs replica-d")),
+        "{body}"
+    );
+    // ... unless the operator forces it: a rolling upgrade of RM 2 to D, with the current state.
+    let response = http
+        .post(format!("{url}/v1/admin/replicas/2/swap"))
+        .bearer_auth(&key)
+        .json(&json!({"module": "replica-d", "force": true}))
         .send()
         .await
         .unwrap();

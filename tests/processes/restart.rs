@@ -147,7 +147,8 @@ async fn a_swap_outlasts_the_replica_managers_restart_and_the_clusters() {
         .http
         .post(up.url("/v1/admin/replicas/2/swap"))
         .bearer_auth(up.admin_key())
-        .json(&json!({"module": "replica-c"}))
+        // RM 3 runs replica-c too: forced (the guardrail is tested in tests/cluster/recovery.rs).
+        .json(&json!({"module": "replica-c", "force": true}))
         .send()
         .await
         .expect("swap");

@@ -271,15 +271,15 @@ async fn protocol(
                 let mut reply = Some(reply);
                 let nonce = next_nonce;
                 next_nonce += 1;
-                if let OperatorCommand::Swap { rm, module } = &command {
+                if let OperatorCommand::Swap { rm, module, .. } = &command {
                     metrics.operator_swap();
                     board.swap_requested(*rm, module);
                 }
                 let (asked, admin) = match command {
                     OperatorCommand::Status => (config.rm_ids(), AdminCommand::Status { nonce }),
-                    OperatorCommand::Swap { rm, module } => (
+                    OperatorCommand::Swap { rm, module, others } => (
                         config.rm(rm).map(|r| vec![r.id]).unwrap_or_default(),
-                        AdminCommand::Swap { nonce, module },
+                        AdminCommand::Swap { nonce, module, others },
                     ),
                     OperatorCommand::ClearQuarantine { module } => {
                         (config.rm_ids(), AdminCommand::ClearQuarantine { nonce, module })

@@ -10,8 +10,19 @@ impl Node {
     pub(super) fn on_admin(&mut self, from: NodeId, command: AdminCommand) {
         let (nonce, error) = match command {
             AdminCommand::Status { nonce } => (nonce, None),
-            AdminCommand::Swap { nonce, module } => {
+            AdminCommand::Swap {
+                nonce,
+                module,
+                others,
+            } => {
                 let error = match self.modules.load(&module) {
+                    // Two RMs on one implementation: a bug in it would be outvoted by nobody.
+                    Ok(loaded) if others.iter().any(|h| *h == loaded.hash()) => Some(format!(
+                        "another replica manager already runs {module} (hash {}): two on one \
+                         implementation lose the protection of independent versions; force \
+                         the swap to do it anyway",
+                        &loaded.hash()[..12.min(loaded.hash().len())]
+                    )),
                     Ok(_) => {
                         self.recover(
                             SwapKind::Operator,
