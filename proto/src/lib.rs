@@ -4,7 +4,7 @@
 //! Every datagram carries exactly one [`Message`], framed by a [`Codec`]:
 //!
 //! ```text
-//! MAGIC "DMTB" (4 B) | version = 4 (1 B) | sender (3 B) | nonce (8 B) | ChaCha20(postcard(Message)) | Poly1305 tag (16 B)
+//! MAGIC "DMTB" (4 B) | version = 5 (1 B) | sender (3 B) | nonce (8 B) | ChaCha20(postcard(Message)) | Poly1305 tag (16 B)
 //! ```
 //!
 //! The body is encrypted and, with the header, authenticated (ChaCha20-Poly1305) under a key
