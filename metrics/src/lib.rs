@@ -29,7 +29,35 @@ pub type SharedRegistry = Arc<Mutex<Registry>>;
 /// A new, empty registry whose series all start with `prefix` (`dmtbs_fe`, `dmtbs_sequencer`,
 /// `dmtbs_rm`).
 pub fn registry(prefix: &str) -> SharedRegistry {
-    Arc::new(Mutex::new(Registry::with_prefix(prefix)))
+    let mut registry = Registry::with_prefix(prefix);
+    register_node_info(&mut registry);
+    Arc::new(Mutex::new(registry))
+}
+
+/// Registers what every node reports about itself, so a restart shows in Prometheus (the start
+/// time jumps) and so does an upgrade: `start_time_seconds` (when this node's metrics were
+/// made, UNIX seconds) and `build_info{version}` (always 1).
+pub fn register_node_info(registry: &mut Registry) {
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::gauge::Gauge;
+    let started = Gauge::<i64>::default();
+    started.set(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    );
+    registry.register(
+        "start_time_seconds",
+        "When this node started (UNIX time, seconds): a restart shows as a jump",
+        started,
+    );
+    let info = Family::<Vec<(String, String)>, Gauge>::default();
+    info.get_or_create(&vec![(
+        "version".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    )])
+    .set(1);
+    registry.register("build_info", "The build this node runs (always 1)", info);
 }
 
 /// The registry's metrics in the Prometheus text format.

@@ -5,6 +5,33 @@ use dmtbs_metrics::prometheus_client::metrics::family::Family;
 use dmtbs_metrics::prometheus_client::metrics::histogram::Histogram;
 
 #[test]
+fn every_registry_says_when_its_node_started_and_which_build_it_runs() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as f64;
+    let registry = dmtbs_metrics::registry("dmtbs_test");
+    let text = dmtbs_metrics::encode(&registry);
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("text");
+    let value = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    let started = value("dmtbs_test_start_time_seconds");
+    assert!(
+        matches!(started.value, prometheus_parse::Value::Gauge(v) if (before..before + 5.0).contains(&v)),
+        "{:?}",
+        started.value
+    );
+    let info = value("dmtbs_test_build_info");
+    assert_eq!(info.labels.get("version"), Some(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
 fn counters_and_histograms_parse_as_prometheus_text() {
     let registry = dmtbs_metrics::registry("dmtbs_test");
     let requests = Family::<Vec<(String, String)>, Counter>::default();

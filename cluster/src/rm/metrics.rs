@@ -160,10 +160,9 @@ struct DurableMetrics {
 impl RmMetrics {
     pub fn new(rm: RmId) -> Self {
         let labels = [(Cow::Borrowed("rm"), Cow::Owned(rm.to_string()))];
-        let registry = Arc::new(Mutex::new(Registry::with_prefix_and_labels(
-            "dmtbs_rm",
-            labels.into_iter(),
-        )));
+        let mut registry = Registry::with_prefix_and_labels("dmtbs_rm", labels.into_iter());
+        dmtbs_metrics::register_node_info(&mut registry);
+        let registry = Arc::new(Mutex::new(registry));
         let m = RmMetrics {
             registry: registry.clone(),
             apply: ApplyMetrics {
