@@ -1,9 +1,11 @@
 //! Differential: seeded random workloads through all four implementations; every result must be
-//! identical at every step, and so must the exported states. Reproduce a failure with the
+//! identical at every step — and equal to the independent model of the rules (`dmtbs-checker`,
+//! written from the spec alone) — and so must the exported states. Reproduce a failure with the
 //! `DMTBS_SEED` it prints; `DMTBS_DIFF_REQUESTS` sets the length (default 10,000).
 
 use std::collections::BTreeMap;
 
+use dmtbs_checker::Model;
 use dmtbs_host::contract::{Outcome, Request};
 use dmtbs_testkit::rng::{Rng, seed_from_env};
 use dmtbs_testkit::workload::Workload;
@@ -33,6 +35,10 @@ fn run(
         "{test}: seed {seed}, {n} requests (reproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test})"
     );
     let mut seen = BTreeMap::new();
+    // The oracle: a sequential model of the rules written from the spec alone, by an author who
+    // read none of the replicas (`checker/src/model.rs`). Four replicas agreeing on a wrong answer
+    // is exactly what voting cannot catch; the model can.
+    let mut oracle = Model::new();
     let mut workload = Workload::new(seed);
     let mut done = 0;
     while done < n {
@@ -54,6 +60,12 @@ fn run(
                     detail.join("\n")
                 );
             }
+            let (expected, _) = oracle.apply(request.context.today, &request.operation);
+            assert_eq!(
+                *first, expected,
+                "the replicas agree, but not with the independent model of the rules (seed {seed}, seq {}):\n  request: {:?}\nreproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test}",
+                request.context.seq, request
+            );
             *seen.entry(kind(first)).or_default() += 1;
         }
         done += batch.len();
@@ -182,6 +194,23 @@ fn a_planted_bug_is_reported_as_a_disagreement() {
         7,
         requests_per_run(),
         "a_planted_bug_is_reported",
+        |_, _| {},
+    );
+}
+
+/// A bug every replica shares is what voting cannot catch — they agree, wrongly. The independent
+/// model can: four copies of the planted weekly-limit bug agree with each other at every step,
+/// and the run must stop at the model's disagreement.
+#[test]
+#[should_panic(expected = "not with the independent model of the rules")]
+fn a_bug_shared_by_every_replica_is_caught_by_the_independent_model() {
+    let (runtime, _) = crate::fleet::modules();
+    let faulty = dmtbs_testkit::components::load(runtime, dmtbs_testkit::components::FAULTY_LOGIC);
+    run(
+        &Fleet::of(&[faulty.clone(), faulty.clone(), faulty.clone(), faulty]),
+        7,
+        requests_per_run(),
+        "a_bug_shared_by_every_replica",
         |_, _| {},
     );
 }

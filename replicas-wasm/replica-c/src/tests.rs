@@ -1,120 +1,153 @@
-//! Native tests: every example of the shared spec's §8, a table reaching every operation and
-//! error code (with the precedence between errors), import refusals, and ledger compaction.
+//! Unit tests written from `shared/spec/booking-rules.md` and `docs/booking-rules.md` only.
+//! Today is 2026-11-24 (a Tuesday) unless a test says otherwise; ISO week 48 is 23–29 Nov.
 extern crate std;
 
-use super::*;
-use dmtbs_guest::{Context, Date};
-use std::string::ToString;
+use crate::ReplicaC;
+use crate::model::{Date, Movie, ShowKey};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use dmtbs_guest::*;
 
-/// Results compared through `Debug`: the generated types do not derive `PartialEq`.
-fn show_outcome(o: &Outcome) -> String {
-    format!("{o:?}")
+/// The contract's generated types have `Debug` but not `PartialEq`: compare their renderings.
+macro_rules! same {
+    ($a:expr, $b:expr $(,)?) => {
+        assert_eq!(std::format!("{:?}", $a), std::format!("{:?}", $b))
+    };
+    ($a:expr, $b:expr, $($msg:tt)+) => {
+        assert_eq!(std::format!("{:?}", $a), std::format!("{:?}", $b), $($msg)+)
+    };
 }
 
-fn req(today: (u16, u8, u8), operation: Operation) -> Request {
-    Request {
-        context: Context {
-            seq: 1,
-            today: Date {
-                year: today.0,
-                month: today.1,
-                day: today.2,
+const TODAY: (u16, u8, u8) = (2026, 11, 24);
+
+fn s(x: &str) -> String {
+    x.into()
+}
+
+struct T {
+    r: ReplicaC,
+    today: (u16, u8, u8),
+    seq: u64,
+}
+
+impl T {
+    fn new() -> T {
+        T {
+            r: ReplicaC::default(),
+            today: TODAY,
+            seq: 0,
+        }
+    }
+    fn run(&mut self, operation: Operation) -> Outcome {
+        self.seq += 1;
+        let (year, month, day) = self.today;
+        self.r.apply(Request {
+            context: Context {
+                seq: self.seq,
+                today: dmtbs_guest::Date { year, month, day },
             },
-        },
-        operation,
+            operation,
+        })
+    }
+    fn add(&mut self, actor: &str, movie: &str, id: &str, capacity: u32) -> Outcome {
+        self.run(Operation::AddShow(AddShow {
+            actor: s(actor),
+            movie: s(movie),
+            show_id: s(id),
+            capacity,
+        }))
+    }
+    /// Adds a show as the admin of its area; must succeed.
+    fn show(&mut self, movie: &str, id: &str, capacity: u32) {
+        let admin = std::format!("{}A0001", &id[..3]);
+        same!(
+            self.add(&admin, movie, id, capacity),
+            Outcome::Ok(Success::ShowAdded)
+        );
+    }
+    fn remove(&mut self, actor: &str, movie: &str, id: &str) -> Outcome {
+        self.run(Operation::RemoveShow(RemoveShow {
+            actor: s(actor),
+            movie: s(movie),
+            show_id: s(id),
+        }))
+    }
+    fn avail(&mut self, actor: &str, movie: &str) -> Outcome {
+        self.run(Operation::Availability(Availability {
+            actor: s(actor),
+            movie: s(movie),
+        }))
+    }
+    fn book_as(&mut self, actor: &str, cust: &str, movie: &str, id: &str, n: u32) -> Outcome {
+        self.run(Operation::Book(Book {
+            actor: s(actor),
+            customer: s(cust),
+            movie: s(movie),
+            show_id: s(id),
+            tickets: n,
+        }))
+    }
+    fn book(&mut self, cust: &str, movie: &str, id: &str, n: u32) -> Outcome {
+        self.book_as(cust, cust, movie, id, n)
+    }
+    fn sched(&mut self, actor: &str, cust: &str) -> Outcome {
+        self.run(Operation::Schedule(Schedule {
+            actor: s(actor),
+            customer: s(cust),
+        }))
+    }
+    fn cancel_as(&mut self, actor: &str, cust: &str, movie: &str, id: &str, n: u32) -> Outcome {
+        self.run(Operation::Cancel(Cancel {
+            actor: s(actor),
+            customer: s(cust),
+            movie: s(movie),
+            show_id: s(id),
+            tickets: n,
+        }))
+    }
+    fn cancel(&mut self, cust: &str, movie: &str, id: &str, n: u32) -> Outcome {
+        self.cancel_as(cust, cust, movie, id, n)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn exchange_as(
+        &mut self,
+        actor: &str,
+        cust: &str,
+        om: &str,
+        oid: &str,
+        nm: &str,
+        nid: &str,
+        n: u32,
+    ) -> Outcome {
+        self.run(Operation::Exchange(Exchange {
+            actor: s(actor),
+            customer: s(cust),
+            old_movie: s(om),
+            old_show_id: s(oid),
+            new_movie: s(nm),
+            new_show_id: s(nid),
+            tickets: n,
+        }))
+    }
+    fn exchange(
+        &mut self,
+        cust: &str,
+        om: &str,
+        oid: &str,
+        nm: &str,
+        nid: &str,
+        n: u32,
+    ) -> Outcome {
+        self.exchange_as(cust, cust, om, oid, nm, nid, n)
+    }
+    fn state(&self) -> CanonicalState {
+        self.r.export_state()
     }
 }
 
-fn add(actor: &str, movie: &str, id: &str, capacity: u32) -> Operation {
-    Operation::AddShow(AddShow {
-        actor: actor.to_string(),
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-        capacity,
-    })
-}
-
-fn rm(actor: &str, movie: &str, id: &str) -> Operation {
-    Operation::RemoveShow(RemoveShow {
-        actor: actor.to_string(),
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-    })
-}
-
-fn avail(actor: &str, movie: &str) -> Operation {
-    Operation::Availability(Availability {
-        actor: actor.to_string(),
-        movie: movie.to_string(),
-    })
-}
-
-fn book(actor: &str, customer: &str, movie: &str, id: &str, tickets: u32) -> Operation {
-    Operation::Book(Book {
-        actor: actor.to_string(),
-        customer: customer.to_string(),
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-        tickets,
-    })
-}
-
-fn sched(actor: &str, customer: &str) -> Operation {
-    Operation::Schedule(Schedule {
-        actor: actor.to_string(),
-        customer: customer.to_string(),
-    })
-}
-
-fn cancel(actor: &str, customer: &str, movie: &str, id: &str, tickets: u32) -> Operation {
-    Operation::Cancel(Cancel {
-        actor: actor.to_string(),
-        customer: customer.to_string(),
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-        tickets,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn exch(
-    actor: &str,
-    customer: &str,
-    old_movie: &str,
-    old_id: &str,
-    new_movie: &str,
-    new_id: &str,
-    tickets: u32,
-) -> Operation {
-    Operation::Exchange(Exchange {
-        actor: actor.to_string(),
-        customer: customer.to_string(),
-        old_movie: old_movie.to_string(),
-        old_show_id: old_id.to_string(),
-        new_movie: new_movie.to_string(),
-        new_show_id: new_id.to_string(),
-        tickets,
-    })
-}
-
-/// Today in the shared spec's examples: Tuesday 2026-11-24.
-const TODAY: (u16, u8, u8) = (2026, 11, 24);
-
-fn run(r: &mut Ledger, op: Operation) -> String {
-    show_outcome(&r.apply(req(TODAY, op)))
-}
-
-fn expect(r: &mut Ledger, op: Operation, want: Outcome) {
-    let desc = format!("{:?}", op);
-    assert_eq!(run(r, op), show_outcome(&want), "for {desc}");
-}
-
-fn ok_added() -> Outcome {
-    Ok(Success::ShowAdded)
-}
-
 fn booked(held: u32, remaining: u32) -> Outcome {
-    Ok(Success::Booked(Booked { held, remaining }))
+    Outcome::Ok(Success::Booked(Booked { held, remaining }))
 }
 
 fn err(e: BookingError) -> Outcome {
@@ -123,1121 +156,1229 @@ fn err(e: BookingError) -> Outcome {
 
 use BookingError as E;
 
-// ---- calendar and identifiers ---------------------------------------------------------------
+// ---- the model -------------------------------------------------------------------------------
 
 #[test]
-fn calendar_round_trips_and_weeks() {
-    for days in -800_000..800_000i64 {
-        let (y, m, d) = civil_from_days(days);
-        assert_eq!(days_from_civil(y, m, d), days);
-    }
-    assert_eq!(days_from_civil(1970, 1, 1), 0);
-    assert_eq!(
-        days_from_civil(2000, 3, 1) - days_from_civil(2000, 2, 28),
-        2
+fn dates_weeks_and_ids() {
+    let d = Date::new(2026, 11, 24);
+    same!(d.monday(), Date::new(2026, 11, 23));
+    same!(Date::new(2026, 11, 29).monday(), Date::new(2026, 11, 23));
+    same!(Date::new(2026, 11, 30).monday(), Date::new(2026, 11, 30));
+    same!(Date::new(2027, 1, 1).monday(), Date::new(2026, 12, 28));
+    same!(Date::new(2000, 1, 1).monday(), Date::new(1999, 12, 27));
+    same!(d.plus_days(7), Date::new(2026, 12, 1));
+    same!(Date::new(2028, 2, 28).plus_days(1), Date::new(2028, 2, 29));
+    same!(
+        Date::from_serial(Date::new(2099, 12, 31).serial()),
+        Date::new(2099, 12, 31)
     );
-    // ISO week of Thursday 2026-12-31 runs Monday 2026-12-28 to Sunday 2027-01-03.
-    let mon = days_from_civil(2026, 12, 28);
-    assert_eq!(monday_of(days_from_civil(2026, 12, 31)), mon);
-    assert_eq!(monday_of(days_from_civil(2027, 1, 3)), mon);
-    assert_eq!(monday_of(days_from_civil(2027, 1, 4)), mon + 7);
-    assert_eq!(monday_of(mon), mon);
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM290200").is_some()); // 2000 is leap
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM290224").is_some());
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM290226").is_none());
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM310426").is_none());
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM001226").is_none());
+    assert!(ShowKey::parse(Movie::Avatar, "ATWM011326").is_none());
+    let k = ShowKey::parse(Movie::Titanic, "VERE050107").unwrap();
+    same!(k.show_id(), "VERE050107");
+    let u = crate::model::UserId::parse("OUTC0042").unwrap();
+    same!(u.render(), "OUTC0042");
 }
 
 #[test]
-fn show_ids_parse_and_format() {
-    for good in [
-        "ATWM290224",
-        "OUTA290200",
-        "VERE311299",
-        "ATWM010100",
-        "VERA300426",
-    ] {
-        let id = ShowId::parse(good).expect(good);
-        assert_eq!(Show::new(id, 2).id_string(), good);
-    }
+fn show_order_is_date_slot_area_movie() {
+    let k = |m, id| ShowKey::parse(m, id).unwrap();
+    let mut v = [
+        k(Movie::Avatar, "ATWM261126"),
+        k(Movie::Titanic, "VERE251126"),
+        k(Movie::Avatar, "VERE251126"),
+        k(Movie::Avengers, "OUTE251126"),
+        k(Movie::Titanic, "ATWA251126"),
+        k(Movie::Avatar, "ATWM251126"),
+    ];
+    v.sort();
+    let ids: Vec<(String, Movie)> = v.iter().map(|k| (k.show_id(), k.movie)).collect();
+    same!(
+        ids,
+        vec![
+            (s("ATWM251126"), Movie::Avatar),
+            (s("ATWA251126"), Movie::Titanic),
+            (s("OUTE251126"), Movie::Avengers),
+            (s("VERE251126"), Movie::Avatar),
+            (s("VERE251126"), Movie::Titanic),
+            (s("ATWM261126"), Movie::Avatar),
+        ]
+    );
+}
+
+// ---- V step ------------------------------------------------------------------------------------
+
+#[test]
+fn validation_errors_in_signature_order() {
+    let mut t = T::new();
     for bad in [
-        "ATWM290223",
-        "ATWM290100x",
-        "ATWM310426",
-        "ATWM000126",
-        "ATWM011326",
-        "ATWM010026",
-        "atwM251126",
-        "ATWX251126",
-        "ABCM251126",
-        "ATWM25112",
+        "atwa1000",
+        "ATWA100",
+        "ATWX1000",
+        "XYZA1000",
+        "ATWA10a0",
+        "ATWA1000 ",
+        "ATWÄ100",
+    ] {
+        same!(
+            t.add(bad, "Avatar", "ATWM251126", 5),
+            err(E::InvalidUserId),
+            "{bad}"
+        );
+    }
+    same!(t.add("ATWA1000", "avatar", "bad", 0), err(E::UnknownMovie));
+    for bad in [
         "ATWM2511260",
-        "ATWM2511 6",
-        "ATWM25112é",
+        "ATWX251126",
+        "atwM251126",
+        "ATWM311126",
+        "ATWM25112a",
+        "XXXM251126",
     ] {
-        assert!(ShowId::parse(bad).is_none(), "{bad}");
+        same!(
+            t.add("ATWA1000", "Avatar", bad, 0),
+            err(E::InvalidShowId),
+            "{bad}"
+        );
     }
-    for good in ["ATWA0000", "VERC9999", "OUTC0042"] {
-        assert!(User::parse(good).is_some(), "{good}");
-    }
-    for bad in [
-        "ATWX0001",
-        "atwc0001",
-        "ATWC001",
-        "ATWC00001",
-        "ABCC0001",
-        "ATWC00a1",
-        "",
-    ] {
-        assert!(User::parse(bad).is_none(), "{bad}");
-    }
-    assert_eq!(
-        customer_string(User::parse("OUTC0042").unwrap().cust_key()),
-        "OUTC0042"
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 0),
+        err(E::InvalidCapacity)
     );
-    // Customer-key order is byte order; show-key order is show order.
-    let k = |s| User::parse(s).unwrap().cust_key();
-    assert!(k("ATWC9999") < k("OUTC0000") && k("OUTC9999") < k("VERC0000"));
-    let s = |m: &str, id: &str| show(m, id).ok().unwrap();
-    assert!(s("Titanic", "VERE241126") < s("Avatar", "ATWM251126"));
-    assert!(s("Titanic", "VERM251126") < s("Avatar", "ATWA251126"));
-    assert!(s("Titanic", "ATWA251126") < s("Avatar", "OUTA251126"));
-    assert!(s("Avatar", "OUTA251126") < s("Avengers", "OUTA251126"));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 10_001),
+        err(E::InvalidCapacity)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 10_000),
+        Outcome::Ok(Success::ShowAdded)
+    );
+    // V precedes authorisation.
+    same!(
+        t.add("VERA1000", "Avatar", "ATWM251126", 0),
+        err(E::InvalidCapacity)
+    );
+    same!(
+        t.remove("VERA1000", "Avatars", "ATWM251126"),
+        err(E::UnknownMovie)
+    );
+    same!(
+        t.remove("VERA1000", "Avatar", "ATWM251326"),
+        err(E::InvalidShowId)
+    );
+    same!(t.avail("ATWC001", "Avatar"), err(E::InvalidUserId));
+    same!(t.avail("ATWC0001", "Matrix"), err(E::UnknownMovie));
+    // book: actor, customer, movie, show-id, tickets.
+    same!(
+        t.book_as("ATWC0001", "bad", "Matrix", "bad", 0),
+        err(E::InvalidUserId)
+    );
+    same!(
+        t.book_as("ATWC0001", "VERC0002", "Matrix", "bad", 0),
+        err(E::UnknownMovie)
+    );
+    same!(
+        t.book_as("ATWC0001", "VERC0002", "Avatar", "bad", 0),
+        err(E::InvalidShowId)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 0),
+        err(E::InvalidTickets)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 10_001),
+        err(E::InvalidTickets)
+    );
+    same!(t.sched("ATWC0001", "VERC00012"), err(E::InvalidUserId));
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 0),
+        err(E::InvalidTickets)
+    );
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWZ251126", 0),
+        err(E::InvalidShowId)
+    );
+    // exchange: old movie, old id, new movie, new id, tickets.
+    same!(
+        t.exchange("ATWC0001", "X", "bad", "Y", "bad", 0),
+        err(E::UnknownMovie)
+    );
+    same!(
+        t.exchange("ATWC0001", "Avatar", "bad", "Y", "bad", 0),
+        err(E::InvalidShowId)
+    );
+    same!(
+        t.exchange("ATWC0001", "Avatar", "ATWM251126", "Y", "bad", 0),
+        err(E::UnknownMovie)
+    );
+    same!(
+        t.exchange("ATWC0001", "Avatar", "ATWM251126", "Titanic", "bad", 0),
+        err(E::InvalidShowId)
+    );
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWM251126",
+            "Titanic",
+            "ATWM251126",
+            0
+        ),
+        err(E::InvalidTickets)
+    );
 }
 
-// ---- the shared spec's §8 examples ----------------------------------------------------------
+// ---- add-show ----------------------------------------------------------------------------------
 
 #[test]
-fn spec_examples() {
-    let r = &mut Ledger::default();
-    expect(r, add("ATWA1000", "Avatar", "ATWM251126", 10), ok_added());
-    expect(
-        r,
-        add("ATWA1000", "Avatar", "ATWM251126", 4),
-        Ok(Success::ShowUpdated(10)),
+fn add_show_examples_and_rules() {
+    let mut t = T::new();
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 10),
+        Outcome::Ok(Success::ShowAdded)
     );
-    expect(
-        r,
-        add("VERA1000", "Avatar", "ATWE251126", 5),
-        err(E::NotAuthorized),
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 4),
+        Outcome::Ok(Success::ShowUpdated(10))
     );
-    expect(
-        r,
-        add("ATWA1000", "Titanic", "ATWA031226", 5),
-        err(E::OutsideWindow),
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 4),
+        Outcome::Ok(Success::ShowUpdated(4))
     );
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 2),
-        booked(2, 2),
+    same!(
+        t.add("VERA1000", "Avatar", "ATWE251126", 5),
+        err(E::NotAuthorized)
     );
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-        err(E::ShowFull(2)),
+    same!(
+        t.add("ATWC1000", "Avatar", "ATWE251126", 5),
+        err(E::NotAuthorized)
     );
-    expect(r, add("OUTA1000", "Avatar", "OUTM251126", 10), ok_added());
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTM251126", 1),
-        err(E::SameShowOtherArea),
+    same!(
+        t.add("ATWA1000", "Titanic", "ATWA031226", 5),
+        err(E::OutsideWindow)
     );
-    for (admin, id) in [
-        ("VERA1000", "VERM241126"),
-        ("VERA1000", "VERA261126"),
-        ("OUTA1000", "OUTE291126"),
-        ("OUTA1000", "OUTM271126"),
-        ("OUTA1000", "OUTM301126"),
+    // Authorisation precedes the window.
+    same!(
+        t.add("VERA1000", "Titanic", "ATWA031226", 5),
+        err(E::NotAuthorized)
+    );
+    // Window edges: today and today + 7, not yesterday nor today + 8.
+    same!(
+        t.add("OUTA1000", "Titanic", "OUTE241126", 5),
+        Outcome::Ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("OUTA1000", "Titanic", "OUTE011226", 5),
+        Outcome::Ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("OUTA1000", "Titanic", "OUTE021226", 5),
+        err(E::OutsideWindow)
+    );
+    same!(
+        t.add("OUTA1000", "Titanic", "OUTE231126", 5),
+        err(E::OutsideWindow)
+    );
+    // Same show ID, another movie: another show.
+    same!(
+        t.add("ATWA1000", "Titanic", "ATWM251126", 3),
+        Outcome::Ok(Success::ShowAdded)
+    );
+    // Capacity below booked.
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 3), booked(3, 1));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 2),
+        err(E::CapacityBelowBooked)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 3),
+        Outcome::Ok(Success::ShowUpdated(4))
+    );
+    same!(
+        t.avail("ATWC0001", "Avatar"),
+        Outcome::Ok(Success::Availability(vec![ShowRemaining {
+            show_id: s("ATWM251126"),
+            remaining: 0
+        }]))
+    );
+    // An existing show that left the window cannot be changed (even to the same capacity).
+    t.today = (2026, 11, 26);
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 3),
+        err(E::OutsideWindow)
+    );
+    // Outside the window beats capacity-below-booked.
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 1),
+        err(E::OutsideWindow)
+    );
+}
+
+// ---- remove-show -------------------------------------------------------------------------------
+
+#[test]
+fn remove_show_errors_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    same!(
+        t.remove("VERA1000", "Avatar", "ATWM251126"),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.remove("ATWC1000", "Avatar", "ATWM251126"),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.remove("VERA1000", "Avatar", "ATWM261126"),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM261126"),
+        err(E::ShowNotFound)
+    );
+    same!(
+        t.remove("ATWA1000", "Titanic", "ATWM251126"),
+        err(E::ShowNotFound)
+    );
+    t.today = (2026, 11, 26);
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM251126"),
+        err(E::PastShow)
+    );
+    t.today = (2026, 11, 25);
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM251126"),
+        Outcome::Ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![],
+            dropped: vec![]
+        }))
+    );
+    assert!(t.state().shows.is_empty());
+}
+
+#[test]
+fn remove_show_moves_in_customer_order_at_that_moment() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWA251126", 10); // removed
+    t.show("Avatar", "ATWM251126", 10); // earlier slot: never a target
+    t.show("Avatar", "OUTE251126", 10); // other area: never
+    t.show("Titanic", "ATWE251126", 10); // other movie: never
+    t.show("Avatar", "ATWE251126", 4); // first candidate
+    t.show("Avatar", "ATWM271126", 3); // second candidate
+    same!(t.book("VERC0002", "Avatar", "ATWA251126", 3), booked(3, 7));
+    same!(t.book("ATWC0009", "Avatar", "ATWA251126", 2), booked(2, 5));
+    same!(t.book("ATWC0001", "Avatar", "ATWA251126", 4), booked(4, 1));
+    // OUTC0005 already holds the second candidate: the moved tickets join that booking.
+    same!(t.book("OUTC0005", "Avatar", "ATWM271126", 1), booked(1, 2));
+    same!(t.book("OUTC0005", "Avatar", "ATWA251126", 1), booked(1, 0));
+    // Order: ATWC0001(4) → ATWE251126 (4 left → 0); ATWC0009(2) → ATWM271126 (2 left → 0);
+    // OUTC0005(1) → nowhere; VERC0002(3) → nowhere.
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWA251126"),
+        Outcome::Ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![
+                MovedBooking {
+                    customer: s("ATWC0001"),
+                    to_show_id: s("ATWE251126"),
+                    tickets: 4
+                },
+                MovedBooking {
+                    customer: s("ATWC0009"),
+                    to_show_id: s("ATWM271126"),
+                    tickets: 2
+                },
+            ],
+            dropped: vec![
+                DroppedBooking {
+                    customer: s("OUTC0005"),
+                    tickets: 1
+                },
+                DroppedBooking {
+                    customer: s("VERC0002"),
+                    tickets: 3
+                },
+            ],
+        }))
+    );
+    let st = t.state();
+    same!(st.shows.len(), 5);
+    same!(
+        st.bookings,
+        vec![
+            BookingEntry {
+                customer: s("ATWC0001"),
+                movie: s("Avatar"),
+                show_id: s("ATWE251126"),
+                tickets: 4
+            },
+            BookingEntry {
+                customer: s("ATWC0009"),
+                movie: s("Avatar"),
+                show_id: s("ATWM271126"),
+                tickets: 2
+            },
+            BookingEntry {
+                customer: s("OUTC0005"),
+                movie: s("Avatar"),
+                show_id: s("ATWM271126"),
+                tickets: 1
+            },
+        ]
+    );
+}
+
+#[test]
+fn remove_show_moves_ignore_customer_rules_and_window() {
+    let mut t = T::new();
+    t.show("Avatar", "OUTM241126", 5);
+    t.show("Avatar", "OUTE011226", 5); // today + 7
+    // ATWC0001 has 3 other-area shows in week 49 (30 Nov – 6 Dec) and holds the same screening
+    // in another area: the move happens anyway.
+    t.show("Titanic", "VERM301126", 5);
+    t.show("Titanic", "VERA301126", 5);
+    t.show("Avengers", "VERA301126", 5);
+    t.show("Avatar", "VERE011226", 5);
+    for (m, id) in [
+        ("Titanic", "VERM301126"),
+        ("Titanic", "VERA301126"),
+        ("Avengers", "VERA301126"),
     ] {
-        expect(r, add(admin, "Titanic", id, 10), ok_added());
+        same!(t.book("ATWC0001", m, id, 1), booked(1, 4));
+    }
+    same!(t.book("ATWC0001", "Avatar", "OUTM241126", 2), booked(2, 3));
+    same!(
+        t.book("ATWC0001", "Avatar", "VERE011226", 1),
+        err(E::WeeklyLimit)
+    );
+    // Moving days: the target may lie beyond the window of a later today.
+    t.today = (2026, 11, 24);
+    same!(
+        t.remove("OUTA0001", "Avatar", "OUTM241126"),
+        Outcome::Ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![MovedBooking {
+                customer: s("ATWC0001"),
+                to_show_id: s("OUTE011226"),
+                tickets: 2
+            }],
+            dropped: vec![],
+        }))
+    );
+}
+
+// ---- availability ------------------------------------------------------------------------------
+
+#[test]
+fn availability_lists_non_past_shows_of_the_movie_in_show_order() {
+    let mut t = T::new();
+    same!(
+        t.avail("VERC0001", "Avatar"),
+        Outcome::Ok(Success::Availability(vec![]))
+    );
+    t.show("Avatar", "VERE251126", 3);
+    t.show("Avatar", "ATWE251126", 3);
+    t.show("Avatar", "OUTE251126", 3);
+    t.show("Avatar", "ATWM241126", 2);
+    t.show("Titanic", "ATWM241126", 2);
+    t.show("Avatar", "ATWM251126", 1);
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 1), booked(1, 0));
+    t.today = (2026, 11, 25);
+    let expect: Vec<ShowRemaining> = [
+        ("ATWM251126", 0),
+        ("ATWE251126", 3),
+        ("OUTE251126", 3),
+        ("VERE251126", 3),
+    ]
+    .iter()
+    .map(|&(id, r)| ShowRemaining {
+        show_id: s(id),
+        remaining: r,
+    })
+    .collect();
+    // Any valid user, admin or customer, of any area.
+    same!(
+        t.avail("VERA0001", "Avatar"),
+        Outcome::Ok(Success::Availability(expect.clone()))
+    );
+    same!(
+        t.avail("OUTC0003", "Avatar"),
+        Outcome::Ok(Success::Availability(expect))
+    );
+}
+
+// ---- book --------------------------------------------------------------------------------------
+
+#[test]
+fn book_examples() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 4);
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(2, 2));
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 3),
+        err(E::ShowFull(2))
+    );
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(4, 0));
+    same!(
+        t.book("ATWC0002", "Avatar", "ATWM251126", 1),
+        err(E::ShowFull(0))
+    );
+    t.show("Avatar", "OUTM251126", 4);
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM251126", 1),
+        err(E::SameShowOtherArea)
+    );
+}
+
+#[test]
+fn book_authorisation() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 10);
+    same!(
+        t.book_as("ATWC0001", "ATWC0002", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.book_as("ATWA0001", "ATWA0002", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.book_as("ATWA0001", "ATWA0001", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
+    );
+    same!(
+        t.book_as("ATWC0001", "ATWA0001", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
+    );
+    // Authorisation precedes show-not-found.
+    same!(
+        t.book_as("ATWC0001", "ATWC0002", "Avatar", "ATWM261126", 1),
+        err(E::NotAuthorized)
+    );
+    // An admin of any area acts for any customer of any area.
+    same!(
+        t.book_as("VERA0001", "OUTC0002", "Avatar", "ATWM251126", 1),
+        booked(1, 9)
+    );
+}
+
+#[test]
+fn book_precedence_not_found_past_same_show_weekly_full() {
+    let mut t = T::new();
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 1),
+        err(E::ShowNotFound)
+    );
+    t.show("Avatar", "ATWM241126", 1);
+    t.show("Avatar", "VERM241126", 1);
+    same!(t.book("ATWC0001", "Avatar", "ATWM241126", 1), booked(1, 0));
+    t.today = (2026, 11, 25);
+    // Past beats same-show and full.
+    same!(
+        t.book("ATWC0002", "Avatar", "ATWM241126", 5),
+        err(E::PastShow)
+    );
+    // A past booking still blocks the same screening elsewhere... but that show is past too.
+    same!(
+        t.book("ATWC0001", "Avatar", "VERM241126", 1),
+        err(E::PastShow)
+    );
+    // Same-show beats weekly limit and full.
+    t.show("Titanic", "ATWE251126", 1);
+    t.show("Titanic", "OUTE251126", 1);
+    same!(t.book("VERC0001", "Titanic", "ATWE251126", 1), booked(1, 0));
+    same!(
+        t.book("VERC0001", "Titanic", "OUTE251126", 5),
+        err(E::SameShowOtherArea)
+    );
+    // Same date and slot but another movie: fine.
+    t.show("Avatar", "OUTE251126", 5);
+    same!(t.book("VERC0001", "Avatar", "OUTE251126", 1), booked(1, 4));
+    // Same movie, same date, other slot: fine.
+    t.show("Titanic", "OUTA251126", 5);
+    same!(t.book("VERC0001", "Titanic", "OUTA251126", 1), booked(1, 4));
+    // Home area is the customer's, and VERC0001 has 3 away shows this week now.
+    t.show("Avengers", "ATWM261126", 1);
+    same!(
+        t.book_as("ATWA0001", "VERC0001", "Avengers", "ATWM261126", 5),
+        err(E::WeeklyLimit)
+    );
+    // Weekly limit beats show-full, show-full only after.
+    same!(
+        t.book("ATWC0005", "Avengers", "ATWM261126", 5),
+        err(E::ShowFull(1))
+    );
+}
+
+#[test]
+fn weekly_limit_example_and_edges() {
+    let mut t = T::new();
+    for id in [
+        "VERM241126",
+        "VERA261126",
+        "OUTE291126",
+        "OUTM271126",
+        "OUTM301126",
+        "ATWE271126",
+    ] {
+        t.show("Avatar", id, 10);
     }
     for id in ["VERM241126", "VERA261126", "OUTE291126"] {
-        expect(
-            r,
-            book("ATWC0001", "ATWC0001", "Titanic", id, 1),
-            booked(1, 9),
-        );
+        same!(t.book("ATWC0001", "Avatar", id, 1), booked(1, 9));
     }
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Titanic", "OUTM271126", 1),
-        err(E::WeeklyLimit),
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM271126", 1),
+        err(E::WeeklyLimit)
     );
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Titanic", "OUTM301126", 1),
-        booked(1, 9),
+    same!(t.book("ATWC0001", "Avatar", "OUTM301126", 1), booked(1, 9));
+    // Home-area shows never count nor are limited.
+    same!(t.book("ATWC0001", "Avatar", "ATWE271126", 1), booked(1, 9));
+    // More tickets on a show already held: not a new movie.
+    same!(t.book("ATWC0001", "Avatar", "VERA261126", 2), booked(3, 7));
+    // Past bookings of the week still count.
+    t.today = (2026, 11, 27);
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM271126", 1),
+        err(E::WeeklyLimit)
     );
-    expect(
-        r,
-        cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 5),
-        err(E::TooManyTickets(2)),
+    // Cancelling one away booking frees a place.
+    same!(
+        t.cancel("ATWC0001", "Avatar", "OUTE291126", 1),
+        Outcome::Ok(Success::Cancelled(0))
+    );
+    same!(t.book("ATWC0001", "Avatar", "OUTM271126", 1), booked(1, 9));
+}
+
+#[test]
+fn weekly_limit_counts_two_movies_on_one_show_id_twice() {
+    let mut t = T::new();
+    t.show("Avatar", "VERM251126", 5);
+    t.show("Titanic", "VERM251126", 5);
+    t.show("Avengers", "VERA251126", 5);
+    t.show("Avatar", "OUTE261126", 5);
+    same!(t.book("ATWC0001", "Avatar", "VERM251126", 1), booked(1, 4));
+    same!(t.book("ATWC0001", "Titanic", "VERM251126", 1), booked(1, 4));
+    same!(
+        t.book("ATWC0001", "Avengers", "VERA251126", 1),
+        booked(1, 4)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTE261126", 1),
+        err(E::WeeklyLimit)
     );
 }
 
-// ---- a table of every operation and error code ----------------------------------------------
-
-/// A small world: today 2026-11-24; Avatar at ATW 25 (M, cap 4) and 26 (M, cap 10), at OUT 25 M,
-/// at VER 23 (past); Titanic at VER on 24, 26 and OUT 29 (cap 10).
-fn world() -> Ledger {
-    let mut r = Ledger::default();
-    for (admin, movie, id, cap) in [
-        ("ATWA0001", "Avatar", "ATWM251126", 4),
-        ("ATWA0001", "Avatar", "ATWM261126", 10),
-        ("OUTA0001", "Avatar", "OUTM251126", 10),
-        ("VERA0001", "Titanic", "VERM241126", 10),
-        ("VERA0001", "Titanic", "VERA261126", 10),
-        ("OUTA0001", "Titanic", "OUTE291126", 10),
-        ("OUTA0001", "Titanic", "OUTM271126", 10),
+#[test]
+fn weekly_limit_across_a_year_end() {
+    let mut t = T::new();
+    t.today = (2026, 12, 28); // Monday; its week runs to Sunday 3 Jan 2027.
+    for id in [
+        "VERM281226",
+        "VERM311226",
+        "OUTM010127",
+        "OUTM020127",
+        "OUTM040127",
     ] {
-        expect(&mut r, add(admin, movie, id, cap), ok_added());
+        t.show("Avatar", id, 5);
     }
-    // A show that is past today: created when it was in the window.
-    let past = r.apply(req(
-        (2026, 11, 20),
-        add("VERA0001", "Avatar", "VERM231126", 5),
-    ));
-    assert_eq!(show_outcome(&past), show_outcome(&ok_added()));
-    let past_booking = r.apply(req(
-        (2026, 11, 20),
-        book("VERC0009", "VERC0009", "Avatar", "VERM231126", 2),
-    ));
-    assert_eq!(show_outcome(&past_booking), show_outcome(&booked(2, 3)));
-    r
-}
-
-#[test]
-fn validation_order_and_codes() {
-    let r = &mut world();
-    let cases: Vec<(Operation, Outcome)> = vec![
-        // add-show: actor, movie, show-id, capacity, then authorisation.
-        (add("ATWX0001", "Nope", "bad", 0), err(E::InvalidUserId)),
-        (add("ATWA0001", "avatar", "bad", 0), err(E::UnknownMovie)),
-        (
-            add("ATWA0001", "Avatar", "ATWM311126", 0),
-            err(E::InvalidShowId),
-        ),
-        (
-            add("ATWA0001", "Avatar", "ATWM251126", 0),
-            err(E::InvalidCapacity),
-        ),
-        (
-            add("OUTA0001", "Avatar", "ATWM251126", 10_001),
-            err(E::InvalidCapacity),
-        ),
-        (
-            add("OUTA0001", "Avatar", "ATWM011226", 10_000),
-            err(E::NotAuthorized),
-        ),
-        (
-            add("ATWC0001", "Avatar", "ATWM011226", 5),
-            err(E::NotAuthorized),
-        ),
-        // remove-show / availability / schedule.
-        (rm("ATWA001", "Avatar", "ATWM251126"), err(E::InvalidUserId)),
-        (rm("ATWA0001", "Avatars", "x"), err(E::UnknownMovie)),
-        (
-            rm("ATWA0001", "Avatar", "ATWN251126"),
-            err(E::InvalidShowId),
-        ),
-        (avail("OUTC00001", "Nope"), err(E::InvalidUserId)),
-        (avail("OUTC0001", "Nope"), err(E::UnknownMovie)),
-        (sched("ATWC0001", "ATWc0001"), err(E::InvalidUserId)),
-        // book: actor, customer, movie, show-id, tickets, then authorisation.
-        (book("x", "y", "z", "w", 0), err(E::InvalidUserId)),
-        (book("ATWC0001", "y", "z", "w", 0), err(E::InvalidUserId)),
-        (
-            book("ATWC0001", "ATWC0002", "z", "w", 0),
-            err(E::UnknownMovie),
-        ),
-        (
-            book("ATWC0001", "ATWC0002", "Titanic", "w", 0),
-            err(E::InvalidShowId),
-        ),
-        (
-            book("ATWC0001", "ATWC0002", "Titanic", "ATWM251126", 0),
-            err(E::InvalidTickets),
-        ),
-        (
-            book("ATWC0001", "ATWC0002", "Titanic", "ATWM251126", 10_001),
-            err(E::InvalidTickets),
-        ),
-        // cancel and exchange: the same fields, then exchange's old before new before tickets.
-        (
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 0),
-            err(E::InvalidTickets),
-        ),
-        (
-            exch("ATWC0001", "ATWC0001", "Avatar", "bad", "Nope", "bad", 0),
-            err(E::InvalidShowId),
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Nope",
-                "bad",
-                0,
-            ),
-            err(E::UnknownMovie),
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Avatar",
-                "bad",
-                0,
-            ),
-            err(E::InvalidShowId),
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Avatar",
-                "ATWM261126",
-                0,
-            ),
-            err(E::InvalidTickets),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
+    for id in ["VERM281226", "VERM311226", "OUTM010127"] {
+        same!(t.book("ATWC0001", "Avatar", id, 1), booked(1, 4));
     }
-}
-
-#[test]
-fn authorisation() {
-    let r = &mut world();
-    let cases: Vec<(Operation, Outcome)> = vec![
-        // Customer role A is refused whoever acts, and before show checks.
-        (
-            book("ATWA0001", "OUTA0002", "Avatar", "NOPE", 1),
-            err(E::InvalidShowId),
-        ),
-        (
-            book("ATWA0001", "OUTA0002", "Avatar", "ATWM011226", 1),
-            err(E::NotAuthorized),
-        ),
-        (
-            book("ATWC0001", "ATWC0002", "Avatar", "ATWM011226", 1),
-            err(E::NotAuthorized),
-        ),
-        (sched("ATWA0001", "ATWA0001"), err(E::NotAuthorized)),
-        (sched("OUTC0001", "VERC0009"), err(E::NotAuthorized)),
-        (
-            cancel("ATWC0002", "ATWC0001", "Avatar", "ATWM011226", 1),
-            err(E::NotAuthorized),
-        ),
-        (
-            exch(
-                "ATWC0002",
-                "ATWC0001",
-                "Avatar",
-                "ATWM011226",
-                "Avatar",
-                "ATWM011226",
-                1,
-            ),
-            err(E::NotAuthorized),
-        ),
-        (
-            rm("ATWC0001", "Avatar", "ATWM011226"),
-            err(E::NotAuthorized),
-        ),
-        (
-            rm("OUTA0001", "Avatar", "ATWM011226"),
-            err(E::NotAuthorized),
-        ),
-        // An admin of any area acts for any customer; home area is the customer's.
-        (
-            book("VERA0001", "ATWC0001", "Avatar", "ATWM251126", 1),
-            booked(1, 3),
-        ),
-        // Availability is open to every well-formed user.
-        (
-            avail("VERC0001", "Titanic"),
-            Ok(Success::Availability(vec![
-                ShowRemaining {
-                    show_id: "VERM241126".to_string(),
-                    remaining: 10,
-                },
-                ShowRemaining {
-                    show_id: "VERA261126".to_string(),
-                    remaining: 10,
-                },
-                ShowRemaining {
-                    show_id: "OUTM271126".to_string(),
-                    remaining: 10,
-                },
-                ShowRemaining {
-                    show_id: "OUTE291126".to_string(),
-                    remaining: 10,
-                },
-            ])),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
-    }
-}
-
-#[test]
-fn add_show_window_and_capacity() {
-    let r = &mut world();
-    let cases: Vec<(Operation, Outcome)> = vec![
-        (
-            add("ATWA0001", "Titanic", "ATWE231126", 5),
-            err(E::OutsideWindow),
-        ),
-        (add("ATWA0001", "Titanic", "ATWM241126", 5), ok_added()),
-        (add("ATWA0001", "Titanic", "ATWE011226", 5), ok_added()),
-        (
-            add("ATWA0001", "Titanic", "ATWM021226", 5),
-            err(E::OutsideWindow),
-        ),
-        // Auth before window.
-        (
-            add("OUTA0001", "Titanic", "ATWM021226", 5),
-            err(E::NotAuthorized),
-        ),
-        // Another movie on the same show ID is another show.
-        (add("ATWA0001", "Avengers", "ATWM251126", 1), ok_added()),
-        (
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-            booked(3, 1),
-        ),
-        (
-            add("ATWA0001", "Avatar", "ATWM251126", 2),
-            err(E::CapacityBelowBooked),
-        ),
-        (
-            add("ATWA0001", "Avatar", "ATWM251126", 3),
-            Ok(Success::ShowUpdated(4)),
-        ),
-        (
-            add("ATWA0001", "Avatar", "ATWM251126", 3),
-            Ok(Success::ShowUpdated(3)),
-        ),
-        (
-            book("ATWC0002", "ATWC0002", "Avatar", "ATWM251126", 1),
-            err(E::ShowFull(0)),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
-    }
-    // An existing show that has left the window: outside-window before capacity-below-booked.
-    let late = r.apply(req(
-        (2026, 11, 26),
-        add("ATWA0001", "Avatar", "ATWM251126", 1),
-    ));
-    assert_eq!(show_outcome(&late), show_outcome(&err(E::OutsideWindow)));
-    // The window crosses a year end.
-    let mut y = Ledger::default();
-    let ok = y.apply(req(
-        (2026, 12, 28),
-        add("VERA0001", "Avatar", "VERE040127", 1),
-    ));
-    assert_eq!(show_outcome(&ok), show_outcome(&ok_added()));
-    let no = y.apply(req(
-        (2026, 12, 28),
-        add("VERA0001", "Avatar", "VERM050127", 1),
-    ));
-    assert_eq!(show_outcome(&no), show_outcome(&err(E::OutsideWindow)));
-}
-
-#[test]
-fn book_checks_in_order() {
-    let r = &mut world();
-    let c = "ATWC0001";
-    let cases: Vec<(Operation, Outcome)> = vec![
-        (book(c, c, "Titanic", "ATWM251126", 1), err(E::ShowNotFound)),
-        (book(c, c, "Avatar", "VERM231126", 1), err(E::PastShow)),
-        (book(c, c, "Avatar", "ATWM251126", 4), booked(4, 0)),
-        (book(c, c, "Avatar", "ATWM251126", 1), err(E::ShowFull(0))),
-        // Past-show precedes same-show-other-area: book another movie later.
-        (
-            book(c, c, "Avatar", "OUTM251126", 1),
-            err(E::SameShowOtherArea),
-        ),
-        (book(c, c, "Titanic", "VERM241126", 1), booked(1, 9)),
-        (book(c, c, "Titanic", "VERA261126", 1), booked(1, 9)),
-        (
-            book(c, c, "Titanic", "OUTE291126", 11),
-            err(E::ShowFull(10)),
-        ),
-        (book(c, c, "Titanic", "OUTE291126", 1), booked(1, 9)),
-        // More tickets for a show already booked is not a new movie.
-        (book(c, c, "Titanic", "OUTE291126", 2), booked(3, 7)),
-        // Weekly limit precedes show-full.
-        (book(c, c, "Titanic", "OUTM271126", 11), err(E::WeeklyLimit)),
-        // An admin acting counts against the customer's home area, not the admin's.
-        (
-            book("OUTA0001", c, "Titanic", "OUTM271126", 1),
-            err(E::WeeklyLimit),
-        ),
-        // A home-area customer is not limited.
-        (
-            book("OUTC0001", "OUTC0001", "Titanic", "OUTM271126", 1),
-            booked(1, 9),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
-    }
-    // Same-show-other-area precedes the weekly limit.
-    expect(r, add("OUTA0001", "Titanic", "OUTM241126", 5), ok_added());
-    expect(
-        r,
-        book(c, c, "Titanic", "OUTM241126", 1),
-        err(E::SameShowOtherArea),
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM020127", 1),
+        err(E::WeeklyLimit)
     );
-    // Past bookings of the same week count: VERC0009's past VER booking is home, so use ATW.
-    let mut p = Ledger::default();
-    let d20 = (2026, 11, 20);
-    for (admin, id) in [
-        ("ATWA0001", "ATWM231126"),
-        ("ATWA0001", "ATWA231126"),
-        ("OUTA0001", "OUTE231126"),
-        ("OUTA0001", "OUTE261126"),
+    same!(t.book("ATWC0001", "Avatar", "OUTM040127", 1), booked(1, 4));
+}
+
+// ---- schedule ----------------------------------------------------------------------------------
+
+#[test]
+fn schedule_all_bookings_in_show_order_past_included() {
+    let mut t = T::new();
+    t.show("Titanic", "OUTE251126", 5);
+    t.show("Avatar", "OUTE251126", 5);
+    t.show("Avatar", "ATWM241126", 5);
+    t.show("Avengers", "ATWE251126", 5);
+    same!(
+        t.sched("OUTC0001", "OUTC0001"),
+        Outcome::Ok(Success::Schedule(vec![]))
+    );
+    for (m, id) in [
+        ("Titanic", "OUTE251126"),
+        ("Avatar", "OUTE251126"),
+        ("Avatar", "ATWM241126"),
+        ("Avengers", "ATWE251126"),
     ] {
-        assert!(p.apply(req(d20, add(admin, "Avengers", id, 9))).is_ok());
+        same!(t.book("OUTC0001", m, id, 2), booked(2, 3));
     }
-    for id in ["ATWM231126", "ATWA231126", "OUTE231126"] {
-        assert!(
-            p.apply(req(d20, book("VERC0001", "VERC0001", "Avengers", id, 1)))
-                .is_ok()
-        );
-    }
-    let limited = p.apply(req(
-        TODAY,
-        book("VERC0001", "VERC0001", "Avengers", "OUTE261126", 1),
-    ));
-    assert_eq!(show_outcome(&limited), show_outcome(&err(E::WeeklyLimit)));
+    same!(t.book("OUTC0002", "Avatar", "ATWM241126", 1), booked(1, 2));
+    t.today = (2026, 11, 25);
+    let expect: Vec<ScheduledBooking> = [
+        ("Avatar", "ATWM241126"),
+        ("Avengers", "ATWE251126"),
+        ("Avatar", "OUTE251126"),
+        ("Titanic", "OUTE251126"),
+    ]
+    .iter()
+    .map(|&(m, id)| ScheduledBooking {
+        movie: s(m),
+        show_id: s(id),
+        tickets: 2,
+    })
+    .collect();
+    same!(
+        t.sched("OUTC0001", "OUTC0001"),
+        Outcome::Ok(Success::Schedule(expect.clone()))
+    );
+    same!(
+        t.sched("VERA0009", "OUTC0001"),
+        Outcome::Ok(Success::Schedule(expect))
+    );
+    same!(t.sched("OUTC0002", "OUTC0001"), err(E::NotAuthorized));
+    same!(t.sched("OUTA0001", "OUTA0001"), err(E::NotAuthorized));
+    same!(t.sched("OUTC0001", "OUTA0001"), err(E::NotAuthorized));
 }
 
-#[test]
-fn weekly_limit_counts_each_movie_on_a_show_id() {
-    let r = &mut Ledger::default();
-    for movie in ["Avatar", "Avengers", "Titanic"] {
-        expect(r, add("OUTA0001", movie, "OUTM251126", 5), ok_added());
-    }
-    expect(r, add("OUTA0001", "Avatar", "OUTE251126", 5), ok_added());
-    for movie in ["Avatar", "Avengers", "Titanic"] {
-        expect(
-            r,
-            book("ATWC0003", "ATWC0003", movie, "OUTM251126", 1),
-            booked(1, 4),
-        );
-    }
-    expect(
-        r,
-        book("ATWC0003", "ATWC0003", "Avatar", "OUTE251126", 1),
-        err(E::WeeklyLimit),
-    );
-}
+// ---- cancel ------------------------------------------------------------------------------------
 
 #[test]
-fn cancel_and_schedule() {
-    let r = &mut world();
-    let c = "ATWC0001";
-    let cases: Vec<(Operation, Outcome)> = vec![
-        (cancel(c, c, "Avatar", "ATWM251126", 1), err(E::NotBooked)),
-        (cancel(c, c, "Titanic", "ATWM251126", 1), err(E::NotBooked)),
-        // not-booked precedes past-show.
-        (cancel(c, c, "Avatar", "VERM231126", 1), err(E::NotBooked)),
-        (
-            cancel("VERC0009", "VERC0009", "Avatar", "VERM231126", 9),
-            err(E::PastShow),
-        ),
-        (book(c, c, "Titanic", "OUTE291126", 3), booked(3, 7)),
-        (book(c, c, "Avatar", "ATWM251126", 2), booked(2, 2)),
-        (book(c, c, "Titanic", "VERM241126", 1), booked(1, 9)),
-        (
-            cancel(c, c, "Titanic", "OUTE291126", 4),
-            err(E::TooManyTickets(3)),
-        ),
-        (
-            cancel(c, c, "Titanic", "OUTE291126", 1),
-            Ok(Success::Cancelled(2)),
-        ),
-        (
-            cancel(c, c, "Avatar", "ATWM251126", 2),
-            Ok(Success::Cancelled(0)),
-        ),
-        (cancel(c, c, "Avatar", "ATWM251126", 1), err(E::NotBooked)),
-        (
-            sched("ATWA0001", c),
-            Ok(Success::Schedule(vec![
-                ScheduledBooking {
-                    movie: "Titanic".to_string(),
-                    show_id: "VERM241126".to_string(),
-                    tickets: 1,
-                },
-                ScheduledBooking {
-                    movie: "Titanic".to_string(),
-                    show_id: "OUTE291126".to_string(),
-                    tickets: 2,
-                },
-            ])),
-        ),
-        (sched("OUTC0005", "OUTC0005"), Ok(Success::Schedule(vec![]))),
-        // Past bookings are in the schedule.
-        (
-            sched("VERC0009", "VERC0009"),
-            Ok(Success::Schedule(vec![ScheduledBooking {
-                movie: "Avatar".to_string(),
-                show_id: "VERM231126".to_string(),
-                tickets: 2,
-            }])),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
-    }
-}
-
-#[test]
-fn availability_lists_future_shows_in_show_order() {
-    let r = &mut world();
-    expect(
-        r,
-        book("OUTC0001", "OUTC0001", "Avatar", "OUTM251126", 10),
-        booked(10, 0),
+fn cancel_rules_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM241126", 5);
+    t.show("Avatar", "ATWM251126", 5);
+    same!(t.book("ATWC0001", "Avatar", "ATWM241126", 2), booked(2, 3));
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(2, 3));
+    same!(
+        t.cancel_as("ATWC0002", "ATWC0001", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
     );
-    let want = Ok(Success::Availability(vec![
-        ShowRemaining {
-            show_id: "ATWM251126".to_string(),
-            remaining: 4,
-        },
-        ShowRemaining {
-            show_id: "OUTM251126".to_string(),
-            remaining: 0,
-        },
-        ShowRemaining {
-            show_id: "ATWM261126".to_string(),
-            remaining: 10,
-        },
-    ]));
-    expect(r, avail("ATWC0001", "Avatar"), want);
-    expect(
-        r,
-        avail("ATWC0001", "Avengers"),
-        Ok(Success::Availability(vec![])),
+    same!(
+        t.cancel_as("ATWA0002", "ATWA0001", "Avatar", "ATWM251126", 1),
+        err(E::NotAuthorized)
     );
-    // A show dated today is not past; yesterday's is.
-    let d23 = r.apply(req((2026, 11, 23), avail("ATWC0001", "Avatar")));
-    assert!(show_outcome(&d23).contains("VERM231126"));
-}
-
-#[test]
-fn exchange_rules() {
-    let r = &mut world();
-    let c = "ATWC0001";
-    let cases: Vec<(Operation, Outcome)> = vec![
-        // same-show precedes not-booked; another movie on the same show ID is another show.
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM251126", 1),
-            err(E::SameShow),
-        ),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avengers", "ATWM251126", 1),
-            err(E::NotBooked),
-        ),
-        (
-            exch(
-                "VERC0009",
-                "VERC0009",
-                "Avatar",
-                "VERM231126",
-                "Avatar",
-                "ATWM251126",
-                1,
-            ),
-            err(E::PastShow),
-        ),
-        (book(c, c, "Avatar", "ATWM251126", 2), booked(2, 2)),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 3),
-            err(E::TooManyTickets(2)),
-        ),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Titanic", "ATWM261126", 1),
-            err(E::ShowNotFound),
-        ),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "VERM231126", 1),
-            err(E::PastShow),
-        ),
-        // Partial move keeps the old booking: same-show-other-area applies ...
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "OUTM251126", 1),
-            err(E::SameShowOtherArea),
-        ),
-        // ... a full move empties it, so the new show is fine.
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "OUTM251126", 2),
-            Ok(Success::Exchanged(Exchanged {
-                old_held: 0,
-                new_held: 2,
-            })),
-        ),
-        (book(c, c, "Titanic", "VERM241126", 1), booked(1, 9)),
-        (book(c, c, "Titanic", "VERA261126", 1), booked(1, 9)),
-        // Three other-area shows this week: a fourth is refused, but an emptied one frees a slot.
-        (
-            exch(c, c, "Avatar", "OUTM251126", "Titanic", "OUTE291126", 1),
-            err(E::WeeklyLimit),
-        ),
-        (
-            exch(c, c, "Titanic", "VERA261126", "Titanic", "OUTE291126", 1),
-            Ok(Success::Exchanged(Exchanged {
-                old_held: 0,
-                new_held: 1,
-            })),
-        ),
-        (
-            exch(c, c, "Avatar", "OUTM251126", "Avatar", "ATWM251126", 2),
-            Ok(Success::Exchanged(Exchanged {
-                old_held: 0,
-                new_held: 2,
-            })),
-        ),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 1),
-            Ok(Success::Exchanged(Exchanged {
-                old_held: 1,
-                new_held: 1,
-            })),
-        ),
-        (
-            exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 1),
-            Ok(Success::Exchanged(Exchanged {
-                old_held: 0,
-                new_held: 2,
-            })),
-        ),
-    ];
-    for (op, want) in cases {
-        expect(r, op, want);
-    }
-    // show-full on the new show reports its own remaining.
-    expect(
-        r,
-        book("ATWC0002", "ATWC0002", "Avatar", "ATWM261126", 7),
-        booked(7, 1),
+    // Not booked: no show, or a show the customer does not hold; precedes past.
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM261126", 1),
+        err(E::NotBooked)
     );
-    expect(
-        r,
-        exch(c, c, "Avatar", "ATWM261126", "Avatar", "ATWM251126", 2),
-        Ok(Success::Exchanged(Exchanged {
-            old_held: 0,
-            new_held: 2,
-        })),
+    same!(
+        t.cancel("ATWC0002", "Avatar", "ATWM251126", 1),
+        err(E::NotBooked)
     );
-    expect(r, book(c, c, "Avatar", "ATWM261126", 1), booked(1, 2));
-    expect(
-        r,
-        exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 2),
-        Ok(Success::Exchanged(Exchanged {
-            old_held: 0,
-            new_held: 3,
-        })),
+    same!(
+        t.cancel("ATWC0001", "Titanic", "ATWM251126", 1),
+        err(E::NotBooked)
     );
-    expect(r, book(c, c, "Avatar", "ATWM251126", 3), booked(3, 1));
-    expect(
-        r,
-        exch(c, c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 2),
-        err(E::ShowFull(0)),
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 5),
+        err(E::TooManyTickets(2))
     );
-}
-
-#[test]
-fn remove_show_moves_and_drops() {
-    let r = &mut Ledger::default();
-    for (movie, id, cap) in [
-        ("Avatar", "ATWA251126", 7),
-        ("Avatar", "ATWM251126", 10),  // earlier slot: not a candidate
-        ("Avatar", "ATWE251126", 3),   // same day, later slot
-        ("Titanic", "ATWE251126", 50), // other movie: not a candidate
-        ("Avatar", "ATWM271126", 4),
-        ("Avatar", "ATWM281126", 1),
-    ] {
-        expect(r, add("ATWA0001", movie, id, cap), ok_added());
-    }
-    expect(r, add("OUTA0001", "Avatar", "OUTM261126", 50), ok_added()); // other area
-    for (cust, t) in [
-        ("VERC0001", 1),
-        ("ATWC0003", 2),
-        ("OUTC0002", 2),
-        ("ATWC0002", 2),
-    ] {
-        let op = book(cust, cust, "Avatar", "ATWA251126", t);
-        assert!(r.apply(req(TODAY, op)).is_ok());
-    }
-    // ATWC0002 already holds 1 on ATWE251126: the move adds to that booking.
-    expect(
-        r,
-        book("ATWC0002", "ATWC0002", "Avatar", "ATWE251126", 1),
-        booked(1, 2),
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 1),
+        Outcome::Ok(Success::Cancelled(1))
     );
-    expect(
-        r,
-        rm("ATWA0001", "Avatar", "ATWM301126"),
-        err(E::ShowNotFound),
+    same!(
+        t.cancel_as("OUTA0001", "ATWC0001", "Avatar", "ATWM251126", 1),
+        Outcome::Ok(Success::Cancelled(0))
     );
-    expect(
-        r,
-        rm("OUTA0001", "Avatar", "ATWM301126"),
-        err(E::NotAuthorized),
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 1),
+        err(E::NotBooked)
     );
-    let want = Ok(Success::ShowRemoved(ShowRemoved {
-        moved: vec![
-            MovedBooking {
-                customer: "ATWC0002".to_string(),
-                to_show_id: "ATWE251126".to_string(),
-                tickets: 2,
+    same!(
+        t.avail("ATWC0001", "Avatar"),
+        Outcome::Ok(Success::Availability(vec![
+            ShowRemaining {
+                show_id: s("ATWM241126"),
+                remaining: 3
             },
-            MovedBooking {
-                customer: "ATWC0003".to_string(),
-                to_show_id: "ATWM271126".to_string(),
-                tickets: 2,
+            ShowRemaining {
+                show_id: s("ATWM251126"),
+                remaining: 5
             },
-            MovedBooking {
-                customer: "OUTC0002".to_string(),
-                to_show_id: "ATWM271126".to_string(),
-                tickets: 2,
-            },
-            MovedBooking {
-                customer: "VERC0001".to_string(),
-                to_show_id: "ATWM281126".to_string(),
-                tickets: 1,
-            },
-        ],
-        dropped: vec![],
-    }));
-    expect(r, rm("ATWA0001", "Avatar", "ATWA251126"), want);
-    expect(
-        r,
-        sched("ATWC0002", "ATWC0002"),
-        Ok(Success::Schedule(vec![ScheduledBooking {
-            movie: "Avatar".to_string(),
-            show_id: "ATWE251126".to_string(),
-            tickets: 3,
-        }])),
+        ]))
     );
-    expect(
-        r,
-        rm("ATWA0001", "Avatar", "ATWA251126"),
-        err(E::ShowNotFound),
+    t.today = (2026, 11, 25);
+    // Past beats too-many-tickets.
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM241126", 9),
+        err(E::PastShow)
     );
-    // Everything later is full now: the next removal drops, and the show may be added again.
-    expect(
-        r,
-        rm("ATWA0001", "Avatar", "ATWE251126"),
-        Ok(Success::ShowRemoved(ShowRemoved {
-            moved: vec![],
-            dropped: vec![DroppedBooking {
-                customer: "ATWC0002".to_string(),
-                tickets: 3,
-            }],
-        })),
-    );
-    expect(r, add("ATWA0001", "Avatar", "ATWE251126", 2), ok_added());
-    expect(
-        r,
-        sched("ATWC0002", "ATWC0002"),
-        Ok(Success::Schedule(vec![])),
-    );
-    // A past show cannot be removed.
-    let past = r.apply(req((2026, 11, 26), rm("ATWA0001", "Avatar", "ATWE251126")));
-    assert_eq!(show_outcome(&past), show_outcome(&err(E::PastShow)));
-    let state = r.export_state();
-    assert_eq!(state.bookings.len(), 3);
-    assert!(state.shows.iter().all(|s| s.show_id != "ATWA251126"));
+    same!(t.state().bookings.len(), 1);
 }
 
-// ---- canonical state ------------------------------------------------------------------------
+// ---- exchange ----------------------------------------------------------------------------------
 
-fn entry(movie: &str, id: &str, capacity: u32) -> ShowEntry {
+fn exchanged(old_held: u32, new_held: u32) -> Outcome {
+    Outcome::Ok(Success::Exchanged(Exchanged { old_held, new_held }))
+}
+
+#[test]
+fn exchange_rules_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM241126", 5);
+    t.show("Avatar", "ATWM251126", 5);
+    t.show("Titanic", "ATWM251126", 2);
+    same!(t.book("ATWC0001", "Avatar", "ATWM241126", 3), booked(3, 2));
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 3), booked(3, 2));
+    let ex = |t: &mut T, om, oid, nm, nid, n| t.exchange("ATWC0001", om, oid, nm, nid, n);
+    same!(
+        t.exchange_as(
+            "ATWC0002",
+            "ATWC0001",
+            "Avatar",
+            "ATWM251126",
+            "Titanic",
+            "ATWM251126",
+            1
+        ),
+        err(E::NotAuthorized)
+    );
+    // Authorisation before same-show; same-show before not-booked.
+    same!(
+        t.exchange_as(
+            "ATWC0002",
+            "ATWC0001",
+            "Avatar",
+            "ATWM261126",
+            "Avatar",
+            "ATWM261126",
+            1
+        ),
+        err(E::NotAuthorized)
+    );
+    same!(
+        ex(&mut t, "Avatar", "ATWM261126", "Avatar", "ATWM261126", 1),
+        err(E::SameShow)
+    );
+    same!(
+        ex(&mut t, "Titanic", "ATWM251126", "Avatar", "ATWM241126", 1),
+        err(E::NotBooked)
+    );
+    // The new show is checked only after the old booking.
+    same!(
+        ex(&mut t, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 9),
+        err(E::TooManyTickets(3))
+    );
+    same!(
+        ex(&mut t, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 1),
+        err(E::ShowNotFound)
+    );
+    same!(
+        ex(&mut t, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 3),
+        err(E::ShowFull(2))
+    );
+    // Same show ID, another movie: allowed.
+    same!(
+        ex(&mut t, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 2),
+        exchanged(1, 2)
+    );
+    // Nothing changed by the refused ones; both sides by the accepted one.
+    same!(
+        t.state().bookings,
+        vec![
+            BookingEntry {
+                customer: s("ATWC0001"),
+                movie: s("Avatar"),
+                show_id: s("ATWM241126"),
+                tickets: 3
+            },
+            BookingEntry {
+                customer: s("ATWC0001"),
+                movie: s("Avatar"),
+                show_id: s("ATWM251126"),
+                tickets: 1
+            },
+            BookingEntry {
+                customer: s("ATWC0001"),
+                movie: s("Titanic"),
+                show_id: s("ATWM251126"),
+                tickets: 2
+            },
+        ]
+    );
+    t.today = (2026, 11, 25);
+    same!(
+        ex(&mut t, "Avatar", "ATWM241126", "Avatar", "ATWM251126", 9),
+        err(E::PastShow)
+    );
+    // Old is fine, new is past.
+    t.today = (2026, 11, 24);
+    same!(
+        ex(&mut t, "Avatar", "ATWM251126", "Avatar", "ATWM241126", 1),
+        exchanged(0, 4)
+    );
+    t.today = (2026, 11, 25);
+    same!(
+        ex(&mut t, "Titanic", "ATWM251126", "Avatar", "ATWM241126", 1),
+        err(E::PastShow)
+    );
+    // Admin on behalf of the customer.
+    t.show("Avatar", "ATWE251126", 5);
+    same!(
+        t.exchange_as(
+            "VERA0001",
+            "ATWC0001",
+            "Titanic",
+            "ATWM251126",
+            "Avatar",
+            "ATWE251126",
+            2
+        ),
+        exchanged(0, 2)
+    );
+}
+
+#[test]
+fn exchange_as_if_released_same_show_rule() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    t.show("Avatar", "OUTM251126", 5);
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(2, 3));
+    // Moving part of the screening to another theatre: the old booking still exists.
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWM251126",
+            "Avatar",
+            "OUTM251126",
+            1
+        ),
+        err(E::SameShowOtherArea)
+    );
+    // Moving all of it: the old booking is gone for the check.
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWM251126",
+            "Avatar",
+            "OUTM251126",
+            2
+        ),
+        exchanged(0, 2)
+    );
+}
+
+#[test]
+fn exchange_as_if_released_weekly_limit() {
+    let mut t = T::new();
+    for id in ["VERM241126", "VERA261126", "OUTE291126", "OUTM271126"] {
+        t.show("Avatar", id, 10);
+    }
+    for id in ["VERM241126", "VERA261126", "OUTE291126"] {
+        same!(t.book("ATWC0001", "Avatar", id, 2), booked(2, 8));
+    }
+    // A partial move keeps the old booking: 3 away shows, refused.
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "VERA261126",
+            "Avatar",
+            "OUTM271126",
+            1
+        ),
+        err(E::WeeklyLimit)
+    );
+    // A full move empties it: 2 away shows, allowed.
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "VERA261126",
+            "Avatar",
+            "OUTM271126",
+            2
+        ),
+        exchanged(0, 2)
+    );
+}
+
+#[test]
+fn exchange_full_new_show_reports_its_remaining() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    t.show("Avatar", "ATWE251126", 1);
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 3), booked(3, 2));
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWM251126",
+            "Avatar",
+            "ATWE251126",
+            2
+        ),
+        err(E::ShowFull(1))
+    );
+    same!(t.book("ATWC0001", "Avatar", "ATWE251126", 1), booked(1, 0));
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWE251126",
+            "Avatar",
+            "ATWM251126",
+            1
+        ),
+        exchanged(0, 4)
+    );
+}
+
+// ---- canonical state ---------------------------------------------------------------------------
+
+fn show_e(m: &str, id: &str, c: u32) -> ShowEntry {
     ShowEntry {
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-        capacity,
+        movie: s(m),
+        show_id: s(id),
+        capacity: c,
     }
 }
 
-fn bentry(customer: &str, movie: &str, id: &str, tickets: u32) -> BookingEntry {
+fn booking_e(c: &str, m: &str, id: &str, t: u32) -> BookingEntry {
     BookingEntry {
-        customer: customer.to_string(),
-        movie: movie.to_string(),
-        show_id: id.to_string(),
-        tickets,
+        customer: s(c),
+        movie: s(m),
+        show_id: s(id),
+        tickets: t,
     }
 }
 
 fn good_state() -> CanonicalState {
     CanonicalState {
         shows: vec![
-            entry("Titanic", "VERE241126", 5),
-            entry("Avatar", "ATWM251126", 4),
-            entry("Avengers", "ATWM251126", 4),
-            entry("Avatar", "OUTM251126", 4),
+            show_e("Avatar", "ATWM010120", 3),
+            show_e("Titanic", "OUTM010120", 5),
+            show_e("Avatar", "VERE311299", 2),
         ],
         bookings: vec![
-            bentry("ATWC0001", "Titanic", "VERE241126", 2),
-            bentry("ATWC0001", "Avatar", "ATWM251126", 1),
-            bentry("OUTC0001", "Avatar", "ATWM251126", 3),
-            bentry("VERC0001", "Titanic", "VERE241126", 3),
+            booking_e("ATWC0001", "Titanic", "OUTM010120", 2),
+            booking_e("ATWC0001", "Avatar", "VERE311299", 1),
+            booking_e("OUTC0001", "Avatar", "ATWM010120", 3),
+            booking_e("OUTC0001", "Titanic", "OUTM010120", 3),
         ],
     }
 }
 
-fn state_string(s: &CanonicalState) -> String {
-    format!("{s:?}")
+#[test]
+fn export_is_canonical_and_round_trips() {
+    let mut t = T::new();
+    t.show("Titanic", "VERM251126", 5);
+    t.show("Avatar", "VERM251126", 5);
+    t.show("Avatar", "ATWE241126", 5);
+    same!(t.book("VERC0002", "Avatar", "ATWE241126", 1), booked(1, 4));
+    same!(t.book("ATWC0003", "Titanic", "VERM251126", 2), booked(2, 3));
+    same!(t.book("ATWC0003", "Avatar", "ATWE241126", 1), booked(1, 3));
+    let st = t.state();
+    same!(
+        st,
+        CanonicalState {
+            shows: vec![
+                show_e("Avatar", "ATWE241126", 5),
+                show_e("Avatar", "VERM251126", 5),
+                show_e("Titanic", "VERM251126", 5),
+            ],
+            bookings: vec![
+                booking_e("ATWC0003", "Avatar", "ATWE241126", 1),
+                booking_e("ATWC0003", "Titanic", "VERM251126", 2),
+                booking_e("VERC0002", "Avatar", "ATWE241126", 1),
+            ],
+        }
+    );
+    let mut other = T::new();
+    same!(
+        other.r.import_state(st.clone()),
+        Result::<(), StateError>::Ok(())
+    );
+    same!(other.state(), st);
+    // The imported state is live: remaining counts the imported bookings.
+    same!(
+        other.book("OUTC0001", "Avatar", "ATWE241126", 4),
+        err(E::ShowFull(3))
+    );
 }
 
 #[test]
-fn export_is_canonical_and_import_round_trips() {
-    let r = &mut world();
-    expect(
-        r,
-        book("OUTC0001", "OUTC0001", "Avatar", "ATWM251126", 1),
-        booked(1, 3),
+fn import_accepts_past_and_far_shows_and_replaces_everything() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    same!(
+        t.r.import_state(good_state()),
+        Result::<(), StateError>::Ok(())
     );
-    expect(
-        r,
-        book("ATWC0001", "ATWC0001", "Titanic", "VERA261126", 1),
-        booked(1, 9),
+    same!(t.state(), good_state());
+    same!(
+        t.r.import_state(CanonicalState {
+            shows: vec![],
+            bookings: vec![]
+        }),
+        Result::<(), StateError>::Ok(())
     );
-    let s = r.export_state();
-    let ids: Vec<_> = s
-        .shows
-        .iter()
-        .map(|e| (e.show_id.as_str(), e.movie.as_str()))
-        .collect();
-    assert_eq!(
-        ids,
-        [
-            ("VERM231126", "Avatar"),
-            ("VERM241126", "Titanic"),
-            ("ATWM251126", "Avatar"),
-            ("OUTM251126", "Avatar"),
-            ("ATWM261126", "Avatar"),
-            ("VERA261126", "Titanic"),
-            ("OUTM271126", "Titanic"),
-            ("OUTE291126", "Titanic"),
-        ]
+    same!(
+        t.state(),
+        CanonicalState {
+            shows: vec![],
+            bookings: vec![]
+        }
     );
-    let custs: Vec<_> = s.bookings.iter().map(|b| b.customer.as_str()).collect();
-    assert_eq!(custs, ["ATWC0001", "OUTC0001", "VERC0009"]);
-    let mut fresh = Ledger::default();
-    fresh.import_state(s.clone()).unwrap();
-    assert_eq!(state_string(&fresh.export_state()), state_string(&s));
-
-    let mut g = Ledger::default();
-    g.import_state(good_state()).unwrap();
-    assert_eq!(state_string(&g.export_state()), state_string(&good_state()));
-    expect(
-        &mut g,
-        book("ATWC0002", "ATWC0002", "Avatar", "ATWM251126", 1),
-        err(E::ShowFull(0)),
-    );
-    // Import ignores today: past and far-future shows are legal.
-    let far = CanonicalState {
-        shows: vec![
-            entry("Avatar", "ATWM010100", 1),
-            entry("Titanic", "VERE311299", 1),
-        ],
-        bookings: vec![],
-    };
-    g.import_state(far.clone()).unwrap();
-    assert_eq!(state_string(&g.export_state()), state_string(&far));
 }
 
 #[test]
-fn import_refusals_change_nothing() {
+fn import_refuses_each_fault_and_changes_nothing() {
     use StateFault as F;
     use StateSection::{Bookings, Shows};
-    type Edit = fn(&mut CanonicalState);
-    let cases: Vec<(Edit, StateSection, u32, StateFault)> = vec![
+    type Case = (fn(&mut CanonicalState), StateSection, u32, StateFault);
+    let cases: Vec<Case> = vec![
         (
-            |s| s.shows[1].movie = "avatar".to_string(),
+            |s| s.shows[1].show_id = "OUTX010120".into(),
             Shows,
             1,
-            F::UnknownMovie,
-        ),
-        (
-            |s| s.shows[2].show_id = "ATWM311126".to_string(),
-            Shows,
-            2,
             F::MalformedId,
         ),
-        (|s| s.shows[0].capacity = 0, Shows, 0, F::CapacityOutOfRange),
         (
-            |s| s.shows[0].capacity = 10_001,
+            |s| s.shows[1].show_id = "OUTM300220".into(),
+            Shows,
+            1,
+            F::MalformedId,
+        ),
+        (
+            |s| s.shows[0].movie = "avatar".into(),
             Shows,
             0,
+            F::UnknownMovie,
+        ),
+        (|s| s.shows[2].capacity = 0, Shows, 2, F::CapacityOutOfRange),
+        (
+            |s| s.shows[2].capacity = 10_001,
+            Shows,
+            2,
             F::CapacityOutOfRange,
         ),
+        (|s| s.shows.swap(0, 1), Shows, 1, F::OutOfOrder),
+        (|s| s.shows[1] = s.shows[0].clone(), Shows, 1, F::Duplicate),
         (
-            |s| s.shows[2] = entry("Avatar", "ATWM251126", 4),
-            Shows,
+            |s| s.bookings[2].customer = "OUTA0001".into(),
+            Bookings,
             2,
-            F::Duplicate,
-        ),
-        (|s| s.shows.swap(1, 2), Shows, 2, F::OutOfOrder),
-        (|s| s.shows.swap(0, 3), Shows, 1, F::OutOfOrder),
-        (
-            |s| s.bookings[0].customer = "ATWA0001".to_string(),
-            Bookings,
-            0,
             F::MalformedId,
         ),
         (
-            |s| s.bookings[0].customer = "ATWC001".to_string(),
+            |s| s.bookings[2].customer = "OUTC001".into(),
             Bookings,
-            0,
+            2,
             F::MalformedId,
         ),
         (
-            |s| s.bookings[1].movie = "Nope".to_string(),
+            |s| s.bookings[3].movie = "Matrix".into(),
             Bookings,
-            1,
+            3,
             F::UnknownMovie,
         ),
+        (|s| s.bookings[0].tickets = 0, Bookings, 0, F::ZeroTickets),
+        (|s| s.bookings.swap(0, 1), Bookings, 1, F::OutOfOrder),
+        (|s| s.bookings.swap(1, 2), Bookings, 2, F::OutOfOrder),
         (
-            |s| s.bookings[1].show_id = "ATWX251126".to_string(),
-            Bookings,
-            1,
-            F::MalformedId,
-        ),
-        (|s| s.bookings[3].tickets = 0, Bookings, 3, F::ZeroTickets),
-        (
-            |s| s.bookings[1] = bentry("ATWC0001", "Titanic", "VERE241126", 1),
+            |s| s.bookings[1] = s.bookings[0].clone(),
             Bookings,
             1,
             F::Duplicate,
         ),
-        (|s| s.bookings.swap(0, 1), Bookings, 1, F::OutOfOrder),
-        (|s| s.bookings.swap(2, 3), Bookings, 3, F::OutOfOrder),
         (
-            |s| s.bookings[3] = bentry("VERC0001", "Titanic", "VERE251126", 1),
+            |s| s.bookings[3].show_id = "OUTA010120".into(),
             Bookings,
             3,
             F::UnknownShow,
         ),
-        (|s| s.bookings[2].tickets = 4, Shows, 1, F::OverCapacity),
+        (|s| s.bookings[2].tickets = 4, Shows, 0, F::OverCapacity),
         (
-            |s| s.bookings[3].tickets = u32::MAX,
+            |s| s.bookings[1].tickets = u32::MAX,
             Shows,
-            0,
+            2,
+            F::OverCapacity,
+        ),
+        (
+            |s| {
+                s.bookings[0].tickets = u32::MAX;
+                s.bookings[3].tickets = 2;
+            },
+            Shows,
+            1,
             F::OverCapacity,
         ),
     ];
-    let mut r = world();
-    let before = state_string(&r.export_state());
-    for (edit, section, index, fault) in cases {
-        let mut s = good_state();
-        edit(&mut s);
-        let got = r.import_state(s).expect_err("refused");
-        assert_eq!(
-            format!("{:?}", got),
-            format!(
-                "{:?}",
-                StateError {
-                    section,
-                    index,
-                    fault
-                }
-            )
+    for (i, (spoil, section, index, fault)) in cases.into_iter().enumerate() {
+        let mut t = T::new();
+        t.show("Avatar", "ATWM251126", 5);
+        same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(2, 3));
+        let before = t.state();
+        let mut bad = good_state();
+        spoil(&mut bad);
+        same!(
+            t.r.import_state(bad),
+            Result::<(), StateError>::Err(StateError {
+                section,
+                index,
+                fault
+            }),
+            "case {i}"
         );
-        assert_eq!(state_string(&r.export_state()), before);
+        same!(t.state(), before, "case {i}");
     }
 }
 
-// ---- ledger bookkeeping ---------------------------------------------------------------------
+// ---- the decider itself ------------------------------------------------------------------------
 
 #[test]
-fn ledger_stays_bounded_and_compaction_is_invisible() {
-    let r = &mut world();
-    let c = "OUTC0001";
-    for i in 0..20_000u32 {
-        let t = i % 3 + 1;
-        expect(r, book(c, c, "Avatar", "ATWM261126", t), booked(t, 10 - t));
-        expect(
-            r,
-            cancel(c, c, "Avatar", "ATWM261126", t),
-            Ok(Success::Cancelled(0)),
-        );
-        assert!(r.entries.len() <= COMPACT_FACTOR * 20 + COMPACT_SLACK + 1);
-    }
-    let before = state_string(&r.export_state());
-    let folded = r.fold_all();
-    r.rebase(folded);
-    assert_eq!(state_string(&r.export_state()), before);
-    assert_eq!(r.live_bookings, 1);
-}
-
-#[test]
-fn large_state_import_export_and_apply() {
-    // 360 shows (40 days x 3 slots x 3 areas, Avatar), 100,000 bookings by 30,000 customers.
-    let mut shows = Vec::new();
-    let mut keys = Vec::new();
-    let base = days_from_civil(2026, 11, 1);
-    for day in 0..40 {
-        for slot in 0..3u8 {
-            for area in 0..3u8 {
-                let s = Show::new(
-                    ShowId {
-                        day: base + day,
-                        slot,
-                        area,
-                    },
-                    0,
-                );
-                keys.push(s);
-                shows.push(entry("Avatar", &s.id_string(), 10_000));
-            }
-        }
-    }
-    let mut bookings = Vec::new();
-    for cust in 0..30_000u32 {
-        let ck = (cust % 3) * 10_000 + cust / 3;
-        let n = if cust < 10_000 { 4 } else { 3 };
-        let mut mine: Vec<Show> = (0..n)
-            .map(|j| keys[((cust * 7 + j * 97) % 360) as usize])
-            .collect();
-        mine.sort();
-        mine.dedup();
-        for s in mine {
-            bookings.push((ck, s));
-        }
-    }
-    bookings.sort();
-    let state = CanonicalState {
-        shows,
-        bookings: bookings
-            .iter()
-            .map(|&(c, s)| bentry(&customer_string(c), "Avatar", &s.id_string(), 2))
-            .collect(),
+fn decide_is_pure_and_exchange_is_a_release_then_a_reservation() {
+    use crate::command::Command;
+    use crate::decide::decide;
+    use crate::event::Event;
+    use crate::model::UserId;
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    t.show("Avatar", "ATWE251126", 5);
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 3), booked(3, 2));
+    let customer = UserId::parse("ATWC0001").unwrap();
+    let from = ShowKey::parse(Movie::Avatar, "ATWM251126").unwrap();
+    let to = ShowKey::parse(Movie::Avatar, "ATWE251126").unwrap();
+    let before = t.r.state.clone();
+    let command = Command::Exchange {
+        actor: customer,
+        customer,
+        from,
+        to,
+        tickets: 3,
     };
-    assert!(state.bookings.len() >= 90_000);
-    let mut r = Ledger::default();
-    r.import_state(state.clone()).unwrap();
-    assert_eq!(state_string(&r.export_state()), state_string(&state));
-    for i in 0..2_000u32 {
-        let c = customer_string(i % 3 * 10_000 + i);
-        let out = r.apply(req((2026, 11, 20), book(&c, &c, "Avatar", "ATWE251126", 1)));
-        assert!(
-            out.is_ok()
-                || show_outcome(&out).contains("Limit")
-                || show_outcome(&out).contains("SameShow")
-        );
-        assert!(r.apply(req((2026, 11, 20), avail(&c, "Avatar"))).is_ok());
+    let events = decide(&t.r.state, Date::new(2026, 11, 24), &command).unwrap();
+    assert_eq!(
+        events,
+        vec![
+            Event::TicketsReleased {
+                customer,
+                show: from,
+                tickets: 3,
+                held_after: 0
+            },
+            Event::TicketsReserved {
+                customer,
+                show: to,
+                tickets: 3,
+                held_after: 3,
+                remaining_after: 2
+            },
+        ]
+    );
+    assert_eq!(t.r.state, before, "deciding changes nothing");
+    for e in &events {
+        t.r.state.evolve(e);
     }
+    assert_eq!(t.r.state.held(customer, from), 0);
+    assert_eq!(t.r.state.held(customer, to), 3);
+    assert_eq!(t.r.state.show(to).unwrap().sold, 3);
+    assert_eq!(t.r.state.show(from).unwrap().sold, 0);
 }
