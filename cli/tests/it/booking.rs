@@ -409,9 +409,30 @@ async fn operator_commands_show_swap_and_clear() {
         refused.stderr
     );
 
-    // swap: RM 2 runs another implementation; an unknown module is refused (2).
+    // swap: RM 1 runs replica-a, so a second RM on it is refused (2) unless forced; an unknown
+    // module is refused (2).
+    let duplicate = dmtbs
+        .admin(&["swap", "--rm", "2", "--module", "replica-a"])
+        .await
+        .expect_code(2);
+    assert!(
+        duplicate.stderr.contains("swap-refused")
+            && duplicate
+                .stderr
+                .contains("another replica manager already runs replica-a"),
+        "{}",
+        duplicate.stderr
+    );
     let swapped = dmtbs
-        .admin(&["swap", "--rm", "2", "--module", "replica-a", "--json"])
+        .admin(&[
+            "swap",
+            "--rm",
+            "2",
+            "--module",
+            "replica-a",
+            "--force",
+            "--json",
+        ])
         .await
         .expect_code(0)
         .json();
