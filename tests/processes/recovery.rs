@@ -79,7 +79,9 @@ struct Kill {
     /// Killed by the client that gets the `after`-th answer, before it sends anything else.
     after: usize,
     /// Only the first client sends until the kill, the others start after it: at the kill
-    /// exactly `after` requests have been sequenced and nothing is in flight.
+    /// exactly `after` requests have been sequenced and nothing is in flight. And `up` is
+    /// frozen (SIGSTOP) from the kill until two more requests are answered, so the RM is
+    /// surely absent for them however slow the machine (a restart in between would answer).
     alone: bool,
 }
 
@@ -137,6 +139,7 @@ impl Run {
         let (go_tx, go) = watch::channel(!kill.alone);
         let killed_tx = Arc::new(killed_tx);
         let pid_file = rundir::pid_file(&self.up.run_dir, NodeId::Rm(kill.rm));
+        let supervisor = self.up.pid();
         let mut lanes: Vec<Vec<Operation>> = vec![Vec::new(); CLIENTS];
         for (i, request) in Workload::new(self.seed).take(MAX_REQUESTS).enumerate() {
             lanes[i % CLIENTS].push(request.operation);
@@ -165,6 +168,9 @@ impl Run {
                         }
                         seen.push((op, result));
                         if done.fetch_add(1, Ordering::SeqCst) + 1 == kill.after {
+                            if kill.alone {
+                                assert!(signal(supervisor, libc::SIGSTOP), "stop up");
+                            }
                             let pid = rundir::read_pid_file(&pid_file).expect("the RM runs");
                             assert!(signal(pid, libc::SIGKILL), "kill -9 {pid}");
                             killed_tx.send_replace(Some(pid));
@@ -182,6 +188,16 @@ impl Run {
             let _ = tokio::time::timeout(LOAD_TIMEOUT, killed.wait_for(Option::is_some)).await;
             // The other clients start once the kill is done (see `Kill::alone`).
             go_tx.send_replace(true);
+            if kill.alone {
+                // Requests `after + 1` and `after + 2` answered without the RM (the clients'
+                // answers may come out of order: a margin of one request per client), then `up`
+                // may restart it.
+                let two_more = kill.after + 2 + CLIENTS;
+                while done.load(Ordering::SeqCst) < two_more && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                signal(supervisor, libc::SIGCONT);
+            }
             let old = killed.borrow().expect("the RM was killed during the load");
             let (installed, serving) = self.restarted(kill.rm, old).await;
             let answered_when_back = highest.load(Ordering::SeqCst);
