@@ -87,15 +87,20 @@ fn operator_body_error(rejection: JsonRejection, shape: &str) -> Response {
     }
 }
 
-/// The refusal to send when the admin key is missing or wrong; `None` when it is right.
-fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Response> {
-    let token = headers
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
+        })
+}
+
+/// The refusal to send when the admin key is missing or wrong; `None` when it is right.
+fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Response> {
+    let token = bearer_token(headers);
     let presented = headers.contains_key(AUTHORIZATION);
     match token {
         Some(token) if fe.admin_key.verify(token) => None,

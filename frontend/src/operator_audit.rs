@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -42,15 +41,8 @@ pub(crate) async fn audit_operator_actions<C: Cluster>(
     if !path.starts_with("/v1/admin/") || matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let authenticated = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .is_some_and(|token| fe.admin_key.verify(token));
+    let authenticated =
+        crate::operator::bearer_token(request.headers()).is_some_and(|t| fe.admin_key.verify(t));
     let actor = match request.headers().get(USER_HEADER) {
         Some(user) => Some(validate::clip(&String::from_utf8_lossy(user.as_bytes()))),
         None => authenticated.then(|| "operator".to_owned()),
