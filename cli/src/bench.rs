@@ -57,9 +57,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs its admin key, for
-    /// the setup's add-show requests and the workload's admins: $DMTBS_ADMIN_KEY or
-    /// --admin-key-file).
+    /// Front end of a running cluster, e.g. http://127.0.0.1:8080 (needs its admin key, to
+    /// issue tokens for the users the workload acts as: $DMTBS_ADMIN_KEY or --admin-key-file).
     #[arg(long, conflicts_with = "local")]
     url: Option<String>,
     /// A file whose first line is the cluster's admin key (with --url; or $DMTBS_ADMIN_KEY).
@@ -281,14 +280,20 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
             Some(text) => parse_date(text)?,
             None => parse_date(&chrono::Local::now().date_naive().to_string())?,
         };
-        let client = Client::builder(url.clone())
+        let issuer = Client::builder(url.clone())
             .admin_key(admin_key.clone())
             .timeout(REQUEST_TIMEOUT)
             .build()?;
-        client
+        issuer
             .health()
             .await
             .with_context(|| format!("no DMTBS front end at {url}"))?;
+        let tokens = crate::token::issue_workload_tokens(&issuer).await?;
+        let client = Client::builder(url.clone())
+            .admin_key(admin_key.clone())
+            .tokens(tokens)
+            .timeout(REQUEST_TIMEOUT)
+            .build()?;
         return Ok(Target {
             client,
             today,
@@ -334,8 +339,10 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
     }
     .context("starting the local cluster (are the replicas built? just build-replicas)")?;
     let admin_key = cluster.config.cluster.admin_key.clone();
+    // The workload acts as many users: their tokens are made here with the cluster's key.
     let client = Client::builder(cluster.url(0))
         .admin_key(admin_key.clone())
+        .tokens(cluster.config.mint_tokens())
         .timeout(REQUEST_TIMEOUT)
         .build()?;
     let description = json!({

@@ -5,7 +5,11 @@
 //! request and its answer to the caller's client log ([`crate::clientlog`]), and exits with
 //! 0 — done; 1 — refused by the booking rules (any rule code, including a malformed value the
 //! front end refused before sequencing: `invalid-show-id`, …); 2 — anything else (the cluster
-//! unreachable or without agreement, a missing or wrong admin key, bad flags).
+//! unreachable or without agreement, a missing, refused or unsafe token, bad flags).
+//!
+//! Every command proves who its caller (`--as`) is with that user's token, found as
+//! [`crate::token`] says: `$DMTBS_TOKEN`, `--token-file`, the credential store, or the demo
+//! tokens of the cluster `dmtbs up` runs from this folder.
 //!
 //! Values are sent as typed: the front end canonicalises letter case and spaces. The command
 //! canonicalises them the same way (the front end's own code) only to print and log them.
@@ -43,9 +47,9 @@ pub struct Remote {
     /// The front end's URL.
     #[arg(long, env = "DMTBS_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
-    /// A file whose first line is the cluster's admin key, presented only by admin callers
-    /// (role A, e.g. ATWA0001) and by the operator commands. Without it: `$DMTBS_ADMIN_KEY`, or,
-    /// for the cluster `dmtbs up` runs from this folder, the key in `.dmtbs/run/cluster.toml`.
+    /// A file whose first line is the cluster's admin key, presented only by the operator
+    /// commands and by token management without --as. Without it: `$DMTBS_ADMIN_KEY`, or, for
+    /// the cluster `dmtbs up` runs from this folder, the key in `.dmtbs/run/cluster.toml`.
     /// Never on the command line itself: `ps` shows every process's arguments.
     #[arg(long, value_name = "FILE")]
     pub admin_key_file: Option<std::path::PathBuf>,
@@ -70,6 +74,11 @@ pub struct Common {
     /// to repeat it safely: executed at most once, answered as the first time.
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// A file whose first line is the caller's token (owner-only: a file others may read is
+    /// refused). Without it: `$DMTBS_TOKEN`, the credential store (~/.config/dmtbs/tokens/USER),
+    /// or the demo tokens of the cluster `dmtbs up` runs from this folder.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 /// The caller.
@@ -341,17 +350,22 @@ impl Verdict {
 
 /// Runs one booking command: send, print, log, exit code.
 pub fn main(command: Command) -> ExitCode {
-    let (operation, mut common) = command.into_parts();
-    if let Err(e) = common.remote.resolve_admin_key() {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(EXIT_ERROR);
-    }
+    let (operation, common) = command.into_parts();
+    let (caller, _) = RawOperation::from_operation(&operation);
+    let token =
+        match crate::token::find_token(&caller, common.token_file.as_deref(), &common.remote.url) {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
     let remote = &common.remote;
     let key = common
         .idempotency_key
         .clone()
         .or_else(|| mutates(&operation).then(new_idempotency_key));
-    let result = send(remote, &operation, key.as_deref());
+    let result = send(remote, token.as_deref(), &operation, key.as_deref());
     // Printed and logged in canonical form when the front end's canonicalisation accepts the
     // values (it is the same code), else as typed.
     let shown = validate::canonicalise_operation(&operation).unwrap_or(operation);
@@ -372,7 +386,7 @@ pub fn main(command: Command) -> ExitCode {
         print!("{}", describe(&shown, answer));
     }
     if let Err(e) = &result {
-        eprintln!("{}", explain(e, verdict, remote));
+        eprintln!("{}", explain(e, verdict, remote, token.is_some()));
         let unknown = match e {
             Error::Transport(_) => true,
             Error::Api(e) => e.status == 503,
@@ -393,12 +407,14 @@ pub fn main(command: Command) -> ExitCode {
 /// runtime that cannot start is reported like any other failure.
 fn send(
     remote: &Remote,
+    token: Option<&str>,
     operation: &Operation,
     key: Option<&str>,
 ) -> Result<Answer<Success>, Error> {
+    let client = remote.client()?.with_token(token);
     let client = match key {
-        Some(key) => remote.client()?.with_idempotency_key(key),
-        None => remote.client()?,
+        Some(key) => client.with_idempotency_key(key),
+        None => client,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -413,8 +429,7 @@ fn send(
 /// Where the admin key was looked for, for the errors that need it.
 pub const ADMIN_KEY_HINT: &str = "give the admin key in $DMTBS_ADMIN_KEY or in a file named by \
                                   --admin-key-file";
-/// The run directory `dmtbs up` uses by default (relative to the current folder).
-const LOCAL_RUN_DIR: &str = ".dmtbs/run";
+use crate::token::LOCAL_RUN_DIR;
 
 impl Remote {
     /// Finds the admin key: `$DMTBS_ADMIN_KEY`; else the first line of `--admin-key-file`; else,
@@ -697,7 +712,7 @@ fn failure_text(e: &Error, remote: &Remote) -> String {
 }
 
 /// A refusal or failure in plain words, for stderr.
-fn explain(e: &Error, verdict: Verdict, remote: &Remote) -> String {
+fn explain(e: &Error, verdict: Verdict, remote: &Remote, had_token: bool) -> String {
     match (e, verdict) {
         (Error::Api(e), Verdict::Refused) => {
             let when = match e.seq {
@@ -711,10 +726,13 @@ fn explain(e: &Error, verdict: Verdict, remote: &Remote) -> String {
         }
         (Error::Api(e), _) => {
             let hint = match e.code.as_str() {
-                "unauthenticated" if remote.admin_key.is_none() => {
-                    "; the request needs the admin key: $DMTBS_ADMIN_KEY or --admin-key-file"
+                "unauthenticated" if !had_token => {
+                    format!(
+                        "; no token was found for the caller: {}",
+                        crate::token::TOKEN_HINT
+                    )
                 }
-                _ => "",
+                _ => String::new(),
             };
             format!(
                 "error: {} — {} (HTTP {}{hint})",

@@ -13,6 +13,7 @@ mod chaos;
 mod clientlog;
 mod demo;
 mod status;
+mod token;
 mod up;
 
 use std::path::PathBuf;
@@ -88,6 +89,9 @@ enum Command {
     /// drop part of a link's traffic, heal.
     #[command(subcommand)]
     Chaos(chaos::Command),
+    /// Issue and revoke users' tokens (admins of the user's area, or the operator's admin key).
+    #[command(subcommand)]
+    Token(token::Command),
 }
 
 #[derive(clap::Args)]
@@ -134,7 +138,9 @@ fn main() -> ExitCode {
     let default_filter = match cli.command {
         Command::Bench(_) => "error",
         // The client commands' output is their answer.
-        Command::Booking(_) | Command::Operator(_) | Command::Chaos(_) => "warn",
+        Command::Booking(_) | Command::Operator(_) | Command::Chaos(_) | Command::Token(_) => {
+            "warn"
+        }
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -155,6 +161,7 @@ fn main() -> ExitCode {
         Command::Booking(command) => return booking::main(command),
         Command::Operator(command) => return status::main(command),
         Command::Chaos(command) => return chaos::main(command),
+        Command::Token(command) => return token::main(command),
         Command::ReplicasDemo(args) => demo::run(args),
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
@@ -245,7 +252,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         | Command::Bench(_)
         | Command::Booking(_)
         | Command::Operator(_)
-        | Command::Chaos(_) => {
+        | Command::Chaos(_)
+        | Command::Token(_) => {
             unreachable!("handled in main, without signal handling")
         }
     };

@@ -139,6 +139,7 @@ fn write_config(run_dir: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf>
         "admin_key".into(),
         ClusterKey::generate().to_hex()[..32].to_string().into(),
     );
+    cluster.insert("token_key".into(), ClusterKey::generate().to_hex().into());
     if let Some(components) = cluster.get_mut("components") {
         absolute(components);
     }
@@ -393,12 +394,21 @@ impl Supervised {
         if !self.wait_ready(config, start_timeout, shutdown).await? {
             return Ok(());
         }
+        let run_dir = self
+            .nodes
+            .first()
+            .and_then(|n| n.pid_file.parent())
+            .map(Path::to_path_buf);
+        let tokens = match &run_dir {
+            Some(dir) => Some(crate::token::issue_demo_tokens(config, dir)?),
+            None => None,
+        };
         let samples = if sample_shows {
             Some(add_sample_shows(config).await?)
         } else {
             None
         };
-        print_banner(config, &self.nodes);
+        print_banner(config, &self.nodes, tokens.as_deref());
         if let Some(n) = samples {
             println!(
                 "  {n} sample shows added: every area, movie (Avatar, Avengers, Titanic) and slot \
@@ -633,11 +643,11 @@ fn healthz(addr: SocketAddr) -> std::io::Result<bool> {
     Ok(&head == b"HTTP/1.1 200")
 }
 
-/// What `up` prints once the cluster answers: where it is, the admin key, and commands to try.
-/// `--sample-shows`: the shows `dmtbs bench` sets up, through the first front end.
+/// `--sample-shows`: the shows `dmtbs bench` sets up, through the first front end, as each
+/// area's admin (tokens made with the cluster's token key).
 async fn add_sample_shows(c: &ClusterConfig) -> anyhow::Result<u64> {
     let client = dmtbs_client::Client::builder(format!("http://{}", c.frontends[0].http))
-        .admin_key(c.cluster.admin_key.clone())
+        .tokens(c.mint_tokens())
         .build()?;
     let today = dmtbs_cluster::wire::today(c);
     let (added, _) = crate::bench::add_every_show(&client, today, SAMPLE_CAPACITY)
@@ -646,7 +656,9 @@ async fn add_sample_shows(c: &ClusterConfig) -> anyhow::Result<u64> {
     Ok(added)
 }
 
-fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
+/// What `up` prints once the cluster answers: where it is, where the admin key and the demo
+/// tokens are (never what they are), and commands to try.
+fn print_banner(c: &ClusterConfig, nodes: &[Node], tokens: Option<&Path>) {
     let today = dmtbs_cluster::wire::today(c);
     let show = format!(
         "ATWE{:02}{:02}{:02}",
@@ -702,6 +714,15 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
             file.display()
         );
     }
+    if let Some(tokens) = tokens {
+        println!(
+            "  demo users' tokens: {}/<USER> (owner-only) for {} and {}; `dmtbs` run from this \
+             folder uses them",
+            tokens.display(),
+            crate::token::DEMO_USERS[..crate::token::DEMO_USERS.len() - 1].join(", "),
+            crate::token::DEMO_USERS[crate::token::DEMO_USERS.len() - 1]
+        );
+    }
     if let Some(dir) = dir {
         println!(
             "  run directory (cluster file, pid files): {}",
@@ -713,19 +734,17 @@ fn print_banner(c: &ClusterConfig, nodes: &[Node]) {
         "\nTry it (today is {}-{:02}-{:02}):",
         today.year, today.month, today.day
     );
-    if let Some(file) = &cluster_file {
-        println!(
-            "  export DMTBS_ADMIN_KEY=\"$(sed -n 's/^admin_key = \"\\(.*\\)\"$/\\1/p' {})\"",
-            file.display()
-        );
-    }
+    let tokens = tokens.map_or_else(|| "<tokens>".into(), |t| t.display().to_string());
     println!(
-        "  curl -s -X POST {url}/v1/shows -H 'X-DMTBS-User: ATWA0001' -H \"Authorization: Bearer $DMTBS_ADMIN_KEY\" \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'"
+        "  curl -s -X POST {url}/v1/shows -H \"Authorization: Bearer $(cat {tokens}/ATWA0001)\" \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"capacity\":50}}'"
     );
     println!(
-        "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001' \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"
+        "  curl -s -X POST {url}/v1/customers/ATWC0001/bookings -H \"Authorization: Bearer $(cat {tokens}/ATWC0001)\" \\\n       -H 'Content-Type: application/json' -d '{{\"movie\":\"Avatar\",\"showId\":\"{show}\",\"tickets\":2}}'"
     );
-    println!("  curl -s {url}/v1/customers/ATWC0001/bookings -H 'X-DMTBS-User: ATWC0001'");
+    println!(
+        "  curl -s {url}/v1/customers/ATWC0001/bookings -H \"Authorization: Bearer $(cat {tokens}/ATWC0001)\""
+    );
+    println!("  dmtbs schedule --as ATWC0001");
     println!("\nCtrl-C stops the cluster.");
     // The banner is how scripts and tests know the cluster is ready: make sure it is out.
     let _ = std::io::Write::flush(&mut std::io::stdout());

@@ -9,13 +9,16 @@
 //! generated workloads (`dmtbs-testkit`'s `Workload`) can be replayed through HTTP.
 //!
 //! A few operator methods (admin key): [`Client::replicas`], [`Client::swap`] and the chaos
-//! commands [`Client::chaos_drop`], [`Client::chaos_links`], [`Client::chaos_heal`].
+//! commands [`Client::chaos_drop`], [`Client::chaos_links`], [`Client::chaos_heal`]; and token
+//! management (the admin key, or an area admin's token): [`Client::issue_token`],
+//! [`Client::revoke_token`].
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), dmtbs_client::Error> {
 //! use dmtbs_client::{Book, Client};
 //!
-//! let client = Client::builder("http://127.0.0.1:8080").admin_key("the-admin-key").build()?;
+//! let token = std::env::var("DMTBS_TOKEN").unwrap_or_default(); // ATWC0001's token
+//! let client = Client::builder("http://127.0.0.1:8080").token(token).build()?;
 //! let answer = client
 //!     .book(&Book {
 //!         actor: "ATWC0001".into(),
@@ -30,9 +33,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every request names its actor in `X-DMTBS-User` (the operation's `actor` field). Requests whose
-//! actor is an admin (role letter `A`) also present the admin key given to the builder as
-//! `Authorization: Bearer <key>`; customers' requests never carry it.
+//! Every booking request proves who its actor is (the operation's `actor` field) with that
+//! user's token, `Authorization: Bearer <token>` — one token for a client acting as one user
+//! ([`ClientBuilder::token`]), or a token per actor ([`ClientBuilder::tokens`], for tools acting
+//! as many users) — and names the actor in `X-DMTBS-User` too (the front end checks that they
+//! agree). The admin key goes only to the operator API and to token management; tokens and the
+//! key never appear in `Debug` output.
 //!
 //! **Exactly once.** Every state-changing call (add-show, remove-show, book, cancel, exchange)
 //! sends an `Idempotency-Key`: a fresh random one per call, or the caller's
@@ -44,12 +50,14 @@
 //! [`retry`].
 //!
 //! Layout:
-//! - this file: [`Client`], its builder, [`Answer`], the routes;
+//! - this file: [`Client`], its builder, [`Answer`], the booking routes;
+//! - `admin` (private): the operator's methods and token management, and their answers' types;
 //! - [`error`]: [`Error`] and [`ApiError`];
 //! - [`retry`]: [`RetryPolicy`] and [`new_idempotency_key`];
 //! - `json` (private): the API's JSON shapes decoded into contract types, checked in its tests
 //!   against the front end's own encoders.
 
+mod admin;
 pub mod error;
 mod json;
 pub mod retry;
@@ -57,6 +65,7 @@ pub mod retry;
 use std::fmt;
 use std::time::Duration;
 
+pub use admin::{ChaosLink, ChaosLinks, IssuedToken, ReplicaStatus, Replicas};
 pub use dmtbs_contract::{
     AddShow, Availability, Book, Booked, BookingError, Cancel, Exchange, Exchanged, Operation,
     Outcome, RemoveShow, Schedule, ScheduledBooking, ShowRemaining, ShowRemoved, Success,
@@ -143,6 +152,21 @@ pub fn outcome_of(result: &Result<Answer<Success>, Error>) -> Option<(u64, Outco
     }
 }
 
+/// Gives the token of an actor (a user ID as the operation names it), or none.
+pub type TokenSource = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The tokens a client presents on booking requests.
+#[derive(Clone, Default)]
+enum Tokens {
+    /// None: booking requests are refused (401).
+    #[default]
+    None,
+    /// One user's token, for every booking request.
+    One(String),
+    /// A token per actor.
+    PerActor(TokenSource),
+}
+
 /// Builds a [`Client`].
 #[derive(Clone)]
 pub struct ClientBuilder {
@@ -150,6 +174,8 @@ pub struct ClientBuilder {
     base: String,
     /// See [`ClientBuilder::admin_key`].
     admin_key: Option<String>,
+    /// See [`ClientBuilder::token`].
+    tokens: Tokens,
     /// See [`ClientBuilder::timeout`].
     timeout: Duration,
     /// See [`ClientBuilder::retry`].
@@ -157,10 +183,25 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// The key admin actors present. Without one, admin requests are sent without a key (and
-    /// refused with 401 `unauthenticated`).
+    /// The cluster operator's key, for the operator API and for token management (issuing and
+    /// revoking any user's tokens). Booking requests never carry it.
     pub fn admin_key(mut self, key: impl Into<String>) -> Self {
         self.admin_key = Some(key.into());
+        self
+    }
+
+    /// The caller's token (issued by an admin of its area), presented on every booking request
+    /// — and on token management when no admin key is given (an area admin's token).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.tokens = Tokens::One(token.into());
+        self
+    }
+
+    /// A token per actor: `source(actor)` gives the token a request made as `actor` presents
+    /// (none: the request goes without one, and is refused). For tools acting as many users —
+    /// a load generator, a test — that hold the cluster's token key or issued tokens ahead.
+    pub fn tokens(mut self, source: TokenSource) -> Self {
+        self.tokens = Tokens::PerActor(source);
         self
     }
 
@@ -197,6 +238,7 @@ impl ClientBuilder {
             http,
             base,
             admin_key: self.admin_key,
+            tokens: self.tokens,
             retry: self.retry,
             idempotency_key: None,
         })
@@ -211,8 +253,10 @@ pub struct Client {
     http: reqwest::Client,
     /// The front end's base URL; routes are appended to its path.
     base: reqwest::Url,
-    /// Presented by admin actors only.
+    /// Presented to the operator API and for token management only.
     admin_key: Option<String>,
+    /// Presented on booking requests.
+    tokens: Tokens,
     /// How booking requests are retried.
     retry: RetryPolicy,
     /// Sent with every booking request instead of a fresh key per call (see
@@ -225,19 +269,18 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "tokens",
+                &match self.tokens {
+                    Tokens::None => "none",
+                    Tokens::One(_) => "<redacted>",
+                    Tokens::PerActor(_) => "<per actor>",
+                },
+            )
             .field("retry", &self.retry)
             .field("idempotency_key", &self.idempotency_key)
             .finish()
     }
-}
-
-/// Whether a user ID names an admin: the role letter (4th character) is `A`, in any case — the
-/// front end canonicalises IDs, so `atwa0001` is an admin too.
-fn is_admin(actor: &str) -> bool {
-    actor
-        .as_bytes()
-        .get(3)
-        .is_some_and(|role| role.eq_ignore_ascii_case(&b'A'))
 }
 
 impl Client {
@@ -251,12 +294,13 @@ impl Client {
         ClientBuilder {
             base: base_url.into(),
             admin_key: None,
+            tokens: Tokens::None,
             timeout: Self::DEFAULT_TIMEOUT,
             retry: RetryPolicy::DEFAULT,
         }
     }
 
-    /// A client without an admin key and with the default timeout.
+    /// A client without credentials and with the default timeout.
     pub fn new(base_url: impl Into<String>) -> Result<Client, Error> {
         Self::builder(base_url).build()
     }
@@ -266,6 +310,23 @@ impl Client {
         Client {
             admin_key: key.map(str::to_owned),
             ..self.clone()
+        }
+    }
+
+    /// The same client (same connection pool) presenting another user's token, or none.
+    pub fn with_token(&self, token: Option<&str>) -> Client {
+        Client {
+            tokens: token.map_or(Tokens::None, |t| Tokens::One(t.to_owned())),
+            ..self.clone()
+        }
+    }
+
+    /// The token a request made as `actor` presents.
+    fn token_for(&self, actor: &str) -> Option<String> {
+        match &self.tokens {
+            Tokens::None => None,
+            Tokens::One(token) => Some(token.clone()),
+            Tokens::PerActor(source) => source(actor),
         }
     }
 
@@ -454,91 +515,6 @@ impl Client {
         })
     }
 
-    /// `GET /v1/admin/replicas` (admin key): every replica manager's status.
-    pub async fn replicas(&self) -> Result<Replicas, Error> {
-        self.admin(reqwest::Method::GET, &["replicas"], None).await
-    }
-
-    /// `POST /v1/admin/replicas/{rm}/swap` (admin key): RM `rm` replaces its replica by a fresh
-    /// instance of `module` with the correct state; its status once the swap has started.
-    pub async fn swap(&self, rm: RmId, module: &str) -> Result<ReplicaStatus, Error> {
-        #[derive(serde::Deserialize)]
-        struct Swapped {
-            replica: ReplicaStatus,
-        }
-        let rm = rm.to_string();
-        let body = json!({ "module": module });
-        let swapped: Swapped = self
-            .admin(
-                reqwest::Method::POST,
-                &["replicas", &rm, "swap"],
-                Some(body),
-            )
-            .await?;
-        Ok(swapped.replica)
-    }
-
-    /// `POST /v1/admin/chaos/drop` (admin key): node `to` drops `percent` % of the datagrams it
-    /// receives from node `from` (0 heals the link); node names as `sequencer`, `fe1`, `rm2`.
-    /// The answer lists the links into `to`.
-    pub async fn chaos_drop(&self, from: &str, to: &str, percent: u8) -> Result<ChaosLinks, Error> {
-        let body = json!({ "from": from, "to": to, "percent": percent });
-        self.admin(reqwest::Method::POST, &["chaos", "drop"], Some(body))
-            .await
-    }
-
-    /// `GET /v1/admin/chaos` (admin key): every node's links that drop or have dropped.
-    pub async fn chaos_links(&self) -> Result<ChaosLinks, Error> {
-        self.admin(reqwest::Method::GET, &["chaos"], None).await
-    }
-
-    /// `DELETE /v1/admin/chaos` (admin key): heal every link of every node.
-    pub async fn chaos_heal(&self) -> Result<ChaosLinks, Error> {
-        self.admin(reqwest::Method::DELETE, &["chaos"], None).await
-    }
-
-    /// Sends one operator request to `/v1/admin/<path>` with the admin key and decodes the
-    /// answer as `T`, or the API's error.
-    async fn admin<T: serde::de::DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &[&str],
-        body: Option<serde_json::Value>,
-    ) -> Result<T, Error> {
-        let mut segments = vec!["v1", "admin"];
-        segments.extend(path);
-        let mut request = self.http.request(method, self.url(&segments));
-        if let Some(key) = &self.admin_key {
-            request = request.bearer_auth(key);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(Error::Transport)?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(Error::Transport)?;
-        if (200..300).contains(&status) {
-            serde_json::from_slice(&body).map_err(|e| Error::Unexpected {
-                status,
-                reason: format!("not an operator answer: {e}"),
-            })
-        } else {
-            let e = json::error(&body).map_err(|e| Error::Unexpected {
-                status,
-                reason: format!("not an error: {e}"),
-            })?;
-            Err(Error::Api(Box::new(ApiError {
-                status,
-                code: e.code,
-                message: e.message,
-                details: e.details,
-                seq: None,
-                agreed: Vec::new(),
-                replayed: None,
-            })))
-        }
-    }
-
     /// The base URL with `segments` appended, each percent-encoded (a movie name or ID with a
     /// `/` or space in it stays one segment).
     fn url(&self, segments: &[&str]) -> reqwest::Url {
@@ -585,10 +561,8 @@ impl Client {
         request: reqwest::RequestBuilder,
     ) -> Result<Answer<Success>, Error> {
         let mut request = request.header(USER_HEADER, actor);
-        if is_admin(actor)
-            && let Some(key) = &self.admin_key
-        {
-            request = request.bearer_auth(key);
+        if let Some(token) = self.token_for(actor) {
+            request = request.bearer_auth(token);
         }
         let response = request.send().await.map_err(Error::Transport)?;
         let status = response.status().as_u16();
@@ -648,55 +622,6 @@ impl Client {
             })))
         }
     }
-}
-
-/// Every replica manager's status (`GET /v1/admin/replicas`), as far as tools need it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct Replicas {
-    /// The RMs that answered.
-    pub replicas: Vec<ReplicaStatus>,
-    /// The RMs that did not answer in time.
-    pub silent: Vec<RmId>,
-}
-
-/// One replica manager's status (a subset of the API's fields).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReplicaStatus {
-    pub rm: RmId,
-    /// The RM's operating-system process id.
-    pub pid: u32,
-    /// The module it runs (file stem) and its SHA-256.
-    pub module: String,
-    pub hash: String,
-    /// `serving`, `recovering`, `catching-up` or `failed`.
-    pub health: String,
-    /// Every request up to this one is applied.
-    pub applied_through: u64,
-    /// Replacements of its replica since the RM started.
-    pub swaps: u32,
-    /// Why the replica was last replaced.
-    pub last_swap_reason: Option<String>,
-}
-
-/// The chaos links of a cluster (`/v1/admin/chaos…`): what the nodes drop on purpose.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct ChaosLinks {
-    /// Links that drop or have dropped, by receiving node.
-    pub links: Vec<ChaosLink>,
-    /// Nodes asked that did not answer (their links are unknown).
-    pub unanswered: Vec<String>,
-}
-
-/// One link: `to` drops `percent` % of what it receives from `from`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct ChaosLink {
-    pub from: String,
-    pub to: String,
-    /// 0..=100; 0: healed.
-    pub percent: u8,
-    /// Datagrams dropped on purpose since `to` started.
-    pub dropped: u64,
 }
 
 /// Narrows an answer to an operation's own success type; any other success is not the API's.

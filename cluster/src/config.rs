@@ -30,6 +30,11 @@ pub enum ConfigError {
 pub fn default_with_fresh_keys() -> String {
     DEFAULT
         .replacen(
+            &format!("token_key = \"{}\"", "0".repeat(64)),
+            &format!("token_key = \"{}\"", ClusterKey::generate().to_hex()),
+            1,
+        )
+        .replacen(
             &format!("key = \"{}\"", "0".repeat(64)),
             &format!("key = \"{}\"", ClusterKey::generate().to_hex()),
             1,
@@ -51,6 +56,10 @@ pub const MIN_KEY_DIGITS: usize = 8;
 pub const MIN_ADMIN_KEY: usize = 32;
 /// Admin keys published in this project's own files: never accepted.
 const PUBLISHED_ADMIN_KEYS: [&str; 1] = ["change-me"];
+
+/// Gives a user's token, made in this process ([`ClusterConfig::mint_tokens`]); the same type as
+/// `dmtbs_client::TokenSource`.
+pub type TokenMinter = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// A whole cluster.
 #[derive(Debug, Clone, Deserialize)]
@@ -77,8 +86,14 @@ pub struct ClusterConfig {
 pub struct ClusterSection {
     /// The key every datagram is authenticated with (64 hex digits).
     pub key: ClusterKey,
-    /// What admin HTTP callers must present (`Authorization: Bearer …`).
+    /// What the cluster operator presents over HTTP (`Authorization: Bearer …`): the operator
+    /// API, and issuing and revoking any user's tokens.
     pub admin_key: String,
+    /// The key user tokens are made and verified with (64 hex digits, PASETO v4.local); none:
+    /// derived from `key` ([`ClusterConfig::token_key`]). A key of its own can be changed
+    /// without touching the cluster key (docs/security.md, "Rotation").
+    #[serde(default)]
+    pub token_key: Option<ClusterKey>,
     /// The time zone `today` is taken in (IANA name).
     #[serde(default = "default_time_zone")]
     pub time_zone: String,
@@ -127,6 +142,10 @@ pub struct FrontEndSection {
     /// Audit log file (JSON lines); none: no audit file.
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
+    /// The front end's revocation list (JSON, owner-only); none: `fe-<id>/revocations.json` in
+    /// `[recovery] data_dir`. It survives restarts, and front ends exchange their lists.
+    #[serde(default)]
+    pub revocations: Option<PathBuf>,
     /// `[frontend.limits]`: connection cap, timeouts, in-flight and body limits against hostile
     /// clients (docs/security.md); every field has a default.
     #[serde(default)]
@@ -254,6 +273,11 @@ impl ClusterConfig {
             {
                 fe.audit_log = Some(base.join(path));
             }
+            if let Some(path) = &fe.revocations
+                && path.is_relative()
+            {
+                fe.revocations = Some(base.join(path));
+            }
         }
         config.check()?;
         Ok(config)
@@ -372,17 +396,29 @@ impl ClusterConfig {
     fn check_secrets(&self) -> Result<(), ConfigError> {
         let how = "`dmtbs up` without --config makes fresh keys; for a cluster file of your own, \
                    generate them, e.g. `openssl rand -hex 32`";
-        let hex = self.cluster.key.to_hex();
-        let mut digits: Vec<char> = hex.chars().collect();
-        digits.sort_unstable();
-        digits.dedup();
-        if digits.len() < MIN_KEY_DIGITS {
+        let distinct = |key: &ClusterKey| {
+            let mut digits: Vec<char> = key.to_hex().chars().collect();
+            digits.sort_unstable();
+            digits.dedup();
+            digits.len()
+        };
+        let digits = distinct(&self.cluster.key);
+        if digits < MIN_KEY_DIGITS {
             return Err(ConfigError::Invalid(format!(
-                "[cluster] key is not a random key (it uses only {} distinct hex digits, like the \
-                 published all-zero placeholder): anyone could forge and read the cluster's \
-                 traffic. {how}",
-                digits.len()
+                "[cluster] key is not a random key (it uses only {digits} distinct hex digits, \
+                 like the published all-zero placeholder): anyone could forge and read the \
+                 cluster's traffic. {how}"
             )));
+        }
+        if let Some(token_key) = &self.cluster.token_key {
+            let digits = distinct(token_key);
+            if digits < MIN_KEY_DIGITS {
+                return Err(ConfigError::Invalid(format!(
+                    "[cluster] token_key is not a random key (it uses only {digits} distinct hex \
+                     digits, like the published all-zero placeholder): anyone could make a token \
+                     for any user. {how}"
+                )));
+            }
         }
         let admin = &self.cluster.admin_key;
         if PUBLISHED_ADMIN_KEYS.contains(&admin.as_str()) {
@@ -441,6 +477,52 @@ impl ClusterConfig {
             taken.push((addr, name));
         }
         Ok(())
+    }
+
+    /// The key user tokens are made and verified with: `[cluster] token_key`, or one derived
+    /// from the cluster key.
+    pub fn token_key(&self) -> dmtbs_frontend::TokenKey {
+        let key = self.cluster.token_key.as_ref().unwrap_or(&self.cluster.key);
+        // `to_hex` writes 64 hex digits.
+        let bytes: [u8; 32] = hex::decode(key.to_hex())
+            .expect("hex digits")
+            .try_into()
+            .expect("32 bytes");
+        match self.cluster.token_key {
+            Some(_) => dmtbs_frontend::TokenKey::from_bytes(&bytes),
+            None => dmtbs_frontend::TokenKey::derive(&bytes),
+        }
+    }
+
+    /// Tokens for any user, made in this process with the cluster's token key — each user's
+    /// once, valid a day — or none for a malformed user ID. For tools and tests that act as many
+    /// users and hold the cluster file (which can make any token anyway): a load generator, the
+    /// test suites. Fits `dmtbs_client::ClientBuilder::tokens`.
+    pub fn mint_tokens(&self) -> TokenMinter {
+        let key = self.token_key();
+        let made = std::sync::Mutex::new(std::collections::HashMap::<String, String>::new());
+        std::sync::Arc::new(move |actor: &str| {
+            let user = dmtbs_frontend::validate::user_id("actor", actor).ok()?;
+            let mut made = made.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(token) = made.get(&user) {
+                return Some(token.clone());
+            }
+            let token = key.issue(&user, Duration::from_secs(24 * 3600)).ok()?.token;
+            made.insert(user, token.clone());
+            Some(token)
+        })
+    }
+
+    /// Where front end `fe` keeps its revocation list.
+    pub fn revocations_path(&self, fe: FeId) -> PathBuf {
+        self.frontend(fe)
+            .and_then(|f| f.revocations.clone())
+            .unwrap_or_else(|| {
+                self.recovery
+                    .data_dir
+                    .join(format!("fe-{fe}"))
+                    .join("revocations.json")
+            })
     }
 
     /// The folder where RM `rm` keeps what survives its restarts.
@@ -682,6 +764,49 @@ mod tests {
         let e = refused(&short);
         assert!(e.contains("shorter than 32 characters"), "{e}");
         assert!(!e.contains("s3cret"), "the error shows the key: {e}");
+        // The token key: fresh in the default, refused when a placeholder or a pattern.
+        let token_line = fresh
+            .lines()
+            .find(|l| l.starts_with("token_key = "))
+            .expect("a token key line")
+            .to_owned();
+        assert_ne!(token_line, format!("token_key = \"{}\"", "0".repeat(64)));
+        for weak in ["0".repeat(64), "ab".repeat(32)] {
+            let text = fresh.replacen(&token_line, &format!("token_key = \"{weak}\""), 1);
+            let e = refused(&text);
+            assert!(e.contains("[cluster] token_key is not a random key"), "{e}");
+            assert!(!e.contains(&weak), "the error shows the key: {e}");
+        }
         ClusterConfig::parse(&fresh, Path::new("/")).expect("fresh keys are accepted");
+    }
+
+    #[test]
+    fn the_token_key_is_its_own_or_derived_from_the_cluster_key() {
+        let fresh = default_with_fresh_keys();
+        let own = ClusterConfig::parse(&fresh, Path::new("/")).unwrap();
+        let token_line = fresh
+            .lines()
+            .find(|l| l.starts_with("token_key = "))
+            .unwrap();
+        let derived =
+            ClusterConfig::parse(&fresh.replacen(token_line, "", 1), Path::new("/")).unwrap();
+        assert!(derived.cluster.token_key.is_none());
+        // A token made under one verifies under the same configuration only.
+        let token = own
+            .token_key()
+            .issue("ATWC0001", Duration::from_secs(60))
+            .unwrap();
+        assert!(own.token_key().verify(&token.token).is_ok());
+        assert!(derived.token_key().verify(&token.token).is_err());
+        let minted = derived.mint_tokens()("atwc0001").expect("a token");
+        assert_eq!(
+            derived.token_key().verify(&minted).unwrap().user,
+            "ATWC0001"
+        );
+        assert!(derived.mint_tokens()("nobody").is_none());
+        // Derived from the cluster key: the same key file gives the same token key.
+        let again =
+            ClusterConfig::parse(&fresh.replacen(token_line, "", 1), Path::new("/")).unwrap();
+        assert!(again.token_key().verify(&minted).is_ok());
     }
 }

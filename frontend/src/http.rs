@@ -4,15 +4,15 @@
 //! `GET /openapi.json`, see [`crate::openapi`]). A request goes through these steps, and the first
 //! that fails decides the answer:
 //!
-//! 1. the actor, from the `X-DMTBS-User` header — missing: 400 `bad-request`; malformed: 422
-//!    `invalid-user-id` (the actor is the first field of every operation);
-//! 2. authentication — an admin actor (role `A`) must present the cluster's admin key as
-//!    `Authorization: Bearer <key>`, compared in constant time; a presented key that is wrong is
-//!    refused whoever the actor: 401 `unauthenticated`;
-//! 3. the `Idempotency-Key` header, the body, path and query — a malformed key (see
+//! 1. authentication ([`crate::auth`]) — the caller's token, `Authorization: Bearer <token>`:
+//!    missing, malformed, forged, altered, expired or revoked: 401 `unauthenticated`. The token's
+//!    subject is the actor; an `X-DMTBS-User` header naming anyone else: 403 `wrong-user`;
+//! 2. the `Idempotency-Key` header, the body, path and query — a malformed key (see
 //!    [`crate::requests`]), unreadable JSON, wrong types, missing or unknown fields: 400
 //!    `bad-request`;
-//! 4. validation and canonicalisation ([`crate::validate`]) — 422 with the rule's code;
+//! 3. validation and canonicalisation ([`crate::validate`]) — 422 with the rule's code;
+//! 4. scope — a customer's token acts for that customer only, an admin's on its own area's shows
+//!    only: 403 `not-authorized` (the rules' code, but before sequencing);
 //! 5. the cluster — the voted outcome: a success (200, or 201 for `show-added`) or a refusal by
 //!    the booking rules (403/404/409/422 with the rule's code); no agreement or no cluster: 503.
 //!    While the audit log cannot be written, a request that would change something is refused
@@ -52,14 +52,14 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use dmtbs_contract::{BookingError, Operation, Outcome, Success};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::audit::{AuditLog, AuditRecord};
+use crate::auth::{Auth, Credential};
 use crate::cluster::{Cluster, ClusterError, VotedOutcome};
 use crate::metrics::{Metrics, RequestOutcome};
 use crate::operator::{
@@ -71,13 +71,15 @@ use crate::requests::{
     add_show, availability, book, cancel, exchange, idempotency_key, remove_show, schedule,
 };
 use crate::status::{StatusBoard, page as status_page, status};
+use crate::tokens::{issue as issue_token, merge_revocations, revocations, revoke as revoke_token};
 use crate::validate::{self, Invalid, RawOperation};
 
 /// The longest error message, in bytes: messages quote what was received (a serde error names the
 /// offending value), so they are cut here.
 pub const MAX_MESSAGE: usize = 300;
 
-/// The header naming the caller (a user ID, any letter case).
+/// The header naming the caller (a user ID, any letter case): optional; when sent it must name
+/// the token's own user.
 pub const USER_HEADER: &str = "x-dmtbs-user";
 /// Response header: the request's sequence number.
 pub const SEQ_HEADER: &str = "x-dmtbs-seq";
@@ -89,46 +91,12 @@ pub const REPLAYED_HEADER: &str = "x-dmtbs-replayed";
 /// The error code of a refusal: the idempotency key was used before for another request.
 pub const KEY_REUSED: &str = "idempotency-key-reused";
 
-/// The cluster's admin key. Only its SHA-256 digest is kept; presented keys are hashed and the
-/// digests compared in constant time, so the comparison time reveals neither the key's content
-/// nor its length.
-#[derive(Clone)]
-pub struct AdminKey {
-    /// SHA-256 of the key.
-    digest: [u8; 32],
-}
-
-impl std::fmt::Debug for AdminKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminKey(<redacted>)")
-    }
-}
-
-impl AdminKey {
-    /// The key admins present as `Authorization: Bearer <key>`.
-    pub fn new(key: &str) -> Self {
-        AdminKey {
-            digest: Sha256::digest(key.as_bytes()).into(),
-        }
-    }
-
-    /// Whether `presented` is the key (constant time in the key).
-    pub fn verify(&self, presented: &str) -> bool {
-        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let diff = presented
-            .iter()
-            .zip(self.digest.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        std::hint::black_box(diff) == 0
-    }
-}
-
 /// What the handlers share.
 pub struct FrontEnd<C> {
     /// Where validated operations go.
     pub(crate) cluster: Arc<C>,
-    /// Admins must present it.
-    pub(crate) admin_key: AdminKey,
+    /// Verifies tokens and the operator's key; holds the revocation list.
+    pub(crate) auth: Arc<Auth>,
     /// One line per answered request.
     audit: AuditLog,
     /// Served at `GET /metrics`; requests are counted here.
@@ -140,10 +108,10 @@ pub struct FrontEnd<C> {
 /// Builds the API's router: every route of [`ROUTES`], a JSON 404 for anything else and a JSON
 /// 405 for a known path with another method. Its metrics and status board know of no replica
 /// managers; a front end with a cluster behind it uses [`router_with`].
-pub fn router<C: Cluster>(cluster: Arc<C>, admin_key: AdminKey, audit: AuditLog) -> Router {
+pub fn router<C: Cluster>(cluster: Arc<C>, auth: Arc<Auth>, audit: AuditLog) -> Router {
     router_with(
         cluster,
-        admin_key,
+        auth,
         audit,
         Arc::new(Metrics::new(&[])),
         Arc::new(StatusBoard::new(Vec::new())),
@@ -153,14 +121,14 @@ pub fn router<C: Cluster>(cluster: Arc<C>, admin_key: AdminKey, audit: AuditLog)
 /// [`router`] serving `metrics` and `board`, which the front end driver also feeds.
 pub fn router_with<C: Cluster>(
     cluster: Arc<C>,
-    admin_key: AdminKey,
+    auth: Arc<Auth>,
     audit: AuditLog,
     metrics: Arc<Metrics>,
     board: Arc<StatusBoard>,
 ) -> Router {
     let fe = Arc::new(FrontEnd {
         cluster,
-        admin_key,
+        auth,
         audit,
         metrics,
         board,
@@ -251,6 +219,10 @@ routes! {
     get "/v1/customers/{customer}/bookings" => schedule,
     delete "/v1/customers/{customer}/bookings/{movie}/{showId}" => cancel,
     post "/v1/customers/{customer}/exchanges" => exchange,
+    post "/v1/tokens" => issue_token,
+    post "/v1/tokens/revocations" => revoke_token,
+    get "/v1/admin/revocations" => revocations,
+    post "/v1/admin/revocations" => merge_revocations,
     get "/v1/admin/replicas" => replicas,
     post "/v1/admin/replicas/{rm}/swap" => swap,
     get "/v1/admin/quarantine" => quarantine,
@@ -334,7 +306,12 @@ impl ApiError {
         }
     }
 
-    fn invalid(invalid: Invalid) -> Self {
+    /// The error code.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub(crate) fn invalid(invalid: Invalid) -> Self {
         let mut e = ApiError::new(
             error_status(&invalid.error),
             error_code(&invalid.error),
@@ -344,7 +321,7 @@ impl ApiError {
         e
     }
 
-    fn unauthenticated(message: &str) -> Self {
+    pub(crate) fn unauthenticated(message: &str) -> Self {
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message.into());
         e.challenge = true;
         e
@@ -393,7 +370,7 @@ struct Subject {
 }
 
 impl<C: Cluster> FrontEnd<C> {
-    /// Steps 1–5 of the module docs, then the audit line.
+    /// The steps of the module docs, then the audit line.
     pub(crate) async fn handle(
         &self,
         operation: &'static str,
@@ -497,7 +474,7 @@ impl<C: Cluster> FrontEnd<C> {
         &self.audit
     }
 
-    /// Steps 1–4: the canonical operation and the idempotency key, or why the request is refused
+    /// Steps 1–5: the canonical operation and the idempotency key, or why the request is refused
     /// before sequencing.
     fn prepare(
         &self,
@@ -505,53 +482,25 @@ impl<C: Cluster> FrontEnd<C> {
         raw: Result<RawOperation, ApiError>,
         subject: &mut Subject,
     ) -> Result<(Operation, Option<String>), ApiError> {
-        let actor = headers.get(USER_HEADER).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "missing header X-DMTBS-User: the user ID of the caller (e.g. ATWC0001)".into(),
-            )
-        })?;
-        let actor = actor.to_str().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                "header X-DMTBS-User must be visible ASCII text".into(),
-            )
-        })?;
-        let actor = validate::user_id("actor", actor).map_err(ApiError::invalid)?;
+        let credential = self.auth.authenticate(headers)?;
+        let actor = credential.user.clone();
         subject.actor = Some(actor.clone());
-        self.authenticate(headers, &actor)?;
         let key = idempotency_key(headers)?;
         let raw = raw?;
         let op = validate::canonicalise(&actor, &raw).map_err(ApiError::invalid)?;
         let (_, canonical) = RawOperation::from_operation(&op);
         subject.parameters = serde_json::to_value(&canonical).unwrap_or(Value::Null);
+        within_scope(&credential, &op)?;
         Ok((op, key))
     }
+}
 
-    /// Step 2: admins need the key; a presented key must be right.
-    fn authenticate(&self, headers: &HeaderMap, actor: &str) -> Result<(), ApiError> {
-        match headers.get(AUTHORIZATION) {
-            None if validate::is_admin(actor) => Err(ApiError::unauthenticated(
-                "admin requests need the cluster's admin key: Authorization: Bearer <key>",
-            )),
-            None => Ok(()),
-            Some(value) => {
-                let token = value.to_str().ok().and_then(|v| {
-                    let (scheme, token) = v.split_once(' ')?;
-                    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-                });
-                match token {
-                    Some(token) if self.admin_key.verify(token) => Ok(()),
-                    Some(_) => Err(ApiError::unauthenticated("the admin key is not valid")),
-                    None => Err(ApiError::unauthenticated(
-                        "the Authorization header must be `Bearer <admin key>`",
-                    )),
-                }
-            }
-        }
-    }
+/// Step 4: a token acts within its user's rights ([`crate::auth::within_scope`]), checked
+/// before sequencing.
+fn within_scope(credential: &Credential, op: &Operation) -> Result<(), ApiError> {
+    debug_assert_eq!(crate::validate::actor(op), credential.user);
+    crate::auth::within_scope(op)
+        .map_err(|message| ApiError::new(StatusCode::FORBIDDEN, "not-authorized", message))
 }
 
 fn cluster_error(e: &ClusterError) -> ApiError {

@@ -1,7 +1,8 @@
 //! The DMTBS front end: the only component clients talk to.
 //!
-//! A request comes in over HTTP/JSON, is canonicalised and validated (so a malformed request never
-//! consumes a sequence number), authenticated when the actor is an admin, and handed to the
+//! A request comes in over HTTP/JSON, is authenticated (the caller's token, [`auth`]),
+//! canonicalised and validated (so a malformed request never consumes a sequence number), and
+//! handed to the
 //! [`Cluster`] — the seam behind which the network side sequences it, collects the replicas'
 //! results and votes on them with the [`Voter`]. The client is answered as soon as two replicas
 //! agree; every answer is written to the [`AuditLog`].
@@ -23,9 +24,11 @@
 //! - [`server`]: serving within [`Limits`] — connection cap, header/body/request timeouts,
 //!   in-flight limit, body size (`docs/security.md`).
 //! - [`ratelimit`]: the per-address budget of failed authentications (429 beyond it).
+//! - [`auth`]: user tokens (PASETO v4.local), the operator's admin key, the revocation list.
+//! - [`tokens`]: issuing and revoking tokens (`/v1/tokens…`), the front ends' list exchange.
 //!
-//! Routes (actor in `X-DMTBS-User`; admins add `Authorization: Bearer <admin key>`; every
-//! booking route takes an optional `Idempotency-Key`):
+//! Routes (every booking request carries the caller's token, `Authorization: Bearer <token>`,
+//! whose subject is the actor; every booking route takes an optional `Idempotency-Key`):
 //!
 //! | method | path | operation |
 //! |---|---|---|
@@ -36,6 +39,7 @@
 //! | GET | `/v1/customers/{customer}/bookings` | schedule |
 //! | DELETE | `/v1/customers/{customer}/bookings/{movie}/{showId}?tickets=N` | cancel |
 //! | POST | `/v1/customers/{customer}/exchanges` | exchange (`{oldMovie, oldShowId, newMovie, newShowId, tickets}`) |
+//! | POST | `/v1/tokens`, `/v1/tokens/revocations` | issue a token (`{user, ttlSeconds?}`), revoke (`{user, tokenId?}`) — admins of the user's area, or the operator key |
 //! | GET | `/healthz`, `/openapi.json` | liveness, API description |
 //! | GET | `/metrics`, `/status`, `/v1/status` (`/` redirects to `/status`) | Prometheus metrics, status page and its JSON |
 
@@ -43,6 +47,7 @@
 #![recursion_limit = "256"]
 
 pub mod audit;
+pub mod auth;
 pub mod cluster;
 pub mod http;
 pub mod metrics;
@@ -53,15 +58,17 @@ pub mod ratelimit;
 pub mod requests;
 pub mod server;
 pub mod status;
+pub mod tokens;
 pub mod validate;
 pub mod vote;
 
 pub use audit::{AuditLog, AuditRecord};
+pub use auth::{AdminKey, Auth, Credential, Issued, Revocations, TokenError, TokenKey};
 pub use cluster::{
     Cluster, ClusterError, NodeReport, Operator, OperatorAnswer, OperatorCommand, Replay, RmReport,
     VotedOutcome,
 };
-pub use http::{AdminKey, ROUTES, router, router_with};
+pub use http::{ROUTES, router, router_with};
 pub use metrics::Metrics;
 pub use server::{Limits, harden, serve, serve_with};
 pub use status::StatusBoard;

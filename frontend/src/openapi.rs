@@ -38,13 +38,13 @@ pub fn document() -> Value {
     // The answers every operation route can give besides its success.
     let common = |codes: &str| {
         json!({
-            "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, missing X-DMTBS-User, a malformed Idempotency-Key (code `bad-request`)."),
+            "400": err("Malformed request: unreadable JSON, wrong types, missing or unknown fields, a malformed Idempotency-Key (code `bad-request`)."),
             "408": err("The body stopped arriving, or the whole request took too long (code `request-timeout`)."),
             "413": err("The body is larger than the front end accepts (code `body-too-large`)."),
             "415": err("A body sent without Content-Type: application/json (code `unsupported-media-type`)."),
             "429": err("Too many failed authentications from this address; see Retry-After (code `too-many-attempts`)."),
-            "401": err("An admin actor without the right admin key, or a wrong key (code `unauthenticated`)."),
-            "403": err("Refused by the rules: `not-authorized`."),
+            "401": err("No token, or one that is malformed, forged, altered, expired or revoked; or the cluster's admin key, which books nothing (code `unauthenticated`). Nothing sequenced."),
+            "403": err("`wrong-user`: X-DMTBS-User names another user than the token's (nothing sequenced); `not-authorized`: the token's user may not do this — a customer acting for another customer, an admin on another area's show (refused before sequencing, no X-DMTBS-Seq) — or the rules refused it."),
             "404": err("Refused by the rules: `show-not-found` or `not-booked`."),
             "409": err(&format!("Refused by the rules (current state): {codes}.")),
             "422": err("Malformed value, refused before sequencing (`invalid-user-id`, `invalid-show-id`, `unknown-movie`, `invalid-capacity`, `invalid-tickets`; nothing around a value is trimmed, and a count is a plain integer 1..10000 — any other number or query value such as 1.5, 2.0, 1e0, +1 is `invalid-capacity`/`invalid-tickets`), refused by the rules (`outside-window`, `same-show`), or the Idempotency-Key was used before by the same user for a different request (`idempotency-key-reused`, details.firstSeq: where that request was executed; nothing executed)."),
@@ -57,14 +57,14 @@ pub fn document() -> Value {
         }
         responses
     };
-    let admin_security = json!([{ "adminKey": [] }, {}]);
+    let admin_security = json!([{ "userToken": [] }]);
 
     let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "DMTBS — distributed movie-ticket booking",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The front end of a fault-tolerant movie-ticket booking service. Every request names its actor in the X-DMTBS-User header (a user ID, any letter case). Admin actors (role A) must also send `Authorization: Bearer <admin key>`. Identifiers and movie names are accepted in any letter case and canonicalised; nothing else (no space, tab or other character around them). Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `idempotency-key-reused`, `no-agreement`, `unavailable`, `overloaded`, `request-timeout`, `body-too-large`, `unsupported-media-type`, `too-many-attempts`, `no-such-route`, `method-not-allowed`. Booking requests may carry an `Idempotency-Key`: a request executed before is answered again as the first time, with `X-DMTBS-Replayed`, and never executed twice."
+            "description": "The front end of a fault-tolerant movie-ticket booking service. Every booking request proves who its actor is with that user's token (PASETO v4.local), `Authorization: Bearer <token>`, issued by an admin of the user's area (POST /v1/tokens) or by the cluster operator's admin key; the token's subject is the actor, and an X-DMTBS-User header, optional, must name the same user. A customer's token acts for that customer only; an area admin's manages its own area's shows and acts for any customer. The operator API (/v1/admin/…) takes the cluster's admin key. Identifiers and movie names are accepted in any letter case and canonicalised; nothing else (no space, tab or other character around them). Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}; `code` is the booking rules' error code or one of `bad-request`, `unauthenticated`, `wrong-user`, `invalid-ttl`, `invalid-token-id`, `revocation-unavailable`, `idempotency-key-reused`, `no-agreement`, `unavailable`, `overloaded`, `request-timeout`, `body-too-large`, `unsupported-media-type`, `too-many-attempts`, `no-such-route`, `method-not-allowed`. Booking requests may carry an `Idempotency-Key`: a request executed before is answered again as the first time, with `X-DMTBS-Replayed`, and never executed twice."
         },
         "paths": {
             "/healthz": {
@@ -243,13 +243,17 @@ pub fn document() -> Value {
             "securitySchemes": {
                 "adminKey": {
                     "type": "http", "scheme": "bearer",
-                    "description": "The cluster's admin key. Required when the actor is an admin (role A); optional otherwise, but a wrong key is always refused."
+                    "description": "The cluster operator's admin key: the operator API, and issuing and revoking any user's tokens. Booking requests refuse it."
+                },
+                "userToken": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "PASETO v4.local",
+                    "description": "A user's token: its subject is the actor of every booking request. Issued by POST /v1/tokens; refused once expired or revoked."
                 }
             },
             "parameters": {
                 "User": {
-                    "name": "X-DMTBS-User", "in": "header", "required": true,
-                    "description": "The actor: a user ID such as ATWC0001 or VERA1000 (any letter case).",
+                    "name": "X-DMTBS-User", "in": "header", "required": false,
+                    "description": "The actor, a user ID such as ATWC0001 or VERA1000 (any letter case). Optional: the token names the actor; when sent it must name the token's user (else 403 `wrong-user`).",
                     "schema": { "type": "string" }
                 },
                 "Customer": {
@@ -367,7 +371,95 @@ pub fn document() -> Value {
     // recursion limit.
     chaos_paths(&mut doc, &err);
     status_paths(&mut doc, &err);
+    token_paths(&mut doc, &err);
     doc
+}
+
+/// Issuing and revoking tokens, and the front ends' revocation exchange (`crate::tokens`).
+fn token_paths(doc: &mut Value, err: &dyn Fn(&str) -> Value) {
+    let manage = json!([{ "adminKey": [] }, { "userToken": [] }]);
+    let refusals = json!({
+        "400": err("Unreadable JSON, wrong types, missing or unknown fields (`bad-request`)."),
+        "401": err("Neither the admin key nor a valid token (`unauthenticated`)."),
+        "403": err("`not-authorized`: a customer's token, or an admin's for a user of another area."),
+        "422": err("`invalid-user-id`, `invalid-ttl` (ttlSeconds outside 1..=7776000), `invalid-token-id`."),
+        "429": err("Too many failed authentications from this address (`too-many-attempts`)."),
+    });
+    let with = |extra: Value| {
+        let mut r = refusals.clone();
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let paths = json!({
+        "/v1/tokens": {
+            "post": {
+                "operationId": "issueToken",
+                "summary": "issue a token for a user: the cluster's admin key for any user, an area admin's token for the users (customers and admins) of its area",
+                "security": manage,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["user"], "additionalProperties": false,
+                    "properties": {
+                        "user": { "type": "string", "description": "Whose token (any letter case)." },
+                        "ttlSeconds": { "type": "integer", "minimum": 1, "maximum": 7776000, "description": "Its life; default 30 days, at most 90." }
+                    }
+                } } } },
+                "responses": with(json!({ "201": {
+                    "description": "The token (a secret for the user only; Cache-Control: no-store) and its claims. The audit log records the issuer, the user and the token ID, never the token.",
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": {
+                            "user": { "type": "string" }, "token": { "type": "string" },
+                            "tokenId": { "type": "string" },
+                            "issuedAt": { "type": "string", "format": "date-time" },
+                            "expiresAt": { "type": "string", "format": "date-time" }
+                        }
+                    } } }
+                } }))
+            }
+        },
+        "/v1/tokens/revocations": {
+            "post": {
+                "operationId": "revokeToken",
+                "summary": "revoke one token of a user (tokenId), or every token of the user issued until now; kept on disk and handed to every front end of the cluster",
+                "security": manage,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["user"], "additionalProperties": false,
+                    "properties": { "user": { "type": "string" }, "tokenId": { "type": "string" } }
+                } } } },
+                "responses": with(json!({
+                    "200": { "description": "`revoked`: `token` or `all-tokens` (with `issuedUntil`)." },
+                    "503": err("The revocation could not be stored, so it was not applied (`revocation-unavailable`).")
+                }))
+            }
+        },
+        "/v1/admin/revocations": {
+            "get": {
+                "operationId": "revocations",
+                "summary": "operator: this front end's revocation list (front ends pull each other's)",
+                "security": [{ "adminKey": [] }],
+                "responses": {
+                    "200": { "description": "`users` (user → instant in ms: tokens issued until then are void) and `tokens` (`USER:token ID` → ms after which the entry lapses)." },
+                    "401": err("Missing or wrong admin key (`unauthenticated`).")
+                }
+            },
+            "post": {
+                "operationId": "mergeRevocations",
+                "summary": "operator: merge another front end's revocation list into this one's (lists only grow)",
+                "security": [{ "adminKey": [] }],
+                "responses": {
+                    "200": { "description": "`changed`: whether this front end learnt anything." },
+                    "400": err("Not a revocation list (`bad-request`)."),
+                    "401": err("Missing or wrong admin key (`unauthenticated`)."),
+                    "503": err("The list could not be stored (`revocation-unavailable`).")
+                }
+            }
+        }
+    });
+    for (path, item) in paths.as_object().into_iter().flatten() {
+        doc["paths"][path] = item.clone();
+    }
 }
 
 /// The operator's chaos routes (fault injection, docs/chaos.md) and their answer's schema.

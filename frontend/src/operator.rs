@@ -99,11 +99,11 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The refusal to send when the admin key is missing or wrong; `None` when it is right.
-fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn require_key<C: Cluster>(fe: &FrontEnd<C>, headers: &HeaderMap) -> Option<Response> {
     let token = bearer_token(headers);
     let presented = headers.contains_key(AUTHORIZATION);
     match token {
-        Some(token) if fe.admin_key.verify(token) => None,
+        Some(token) if fe.auth.admin_key().verify(token) => None,
         _ => {
             // Missing and wrong are told apart, as for admin booking requests: "need" for a
             // caller who sent nothing, "not valid" for one whose key is wrong.

@@ -41,8 +41,8 @@ pub(crate) async fn audit_operator_actions<C: Cluster>(
     if !path.starts_with("/v1/admin/") || matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let authenticated =
-        crate::operator::bearer_token(request.headers()).is_some_and(|t| fe.admin_key.verify(t));
+    let authenticated = crate::operator::bearer_token(request.headers())
+        .is_some_and(|t| fe.auth.admin_key().verify(t));
     let actor = match request.headers().get(USER_HEADER) {
         Some(user) => Some(validate::clip(&String::from_utf8_lossy(user.as_bytes()))),
         None => authenticated.then(|| "operator".to_owned()),

@@ -1,14 +1,16 @@
-//! A budget of failed authentications per client address, so the admin key cannot be guessed at
-//! network speed.
+//! A budget of failed authentications per client address, so neither the admin key nor a token can
+//! be guessed at network speed.
 //!
 //! Each address has a token bucket of [`Limits::auth_failures_per_minute`] tokens, refilled at
-//! that many a minute; every 401 answer to the address takes one. While its bucket is empty, the
-//! address's requests that try to authenticate — those carrying `Authorization`, those under
-//! `/v1/admin/`, those whose `X-DMTBS-User` is an admin's — get 429 `too-many-attempts` with
-//! `Retry-After`, without being looked at further. Customers' requests without a key are never
-//! held back. The table keeps at most [`MAX_ADDRESSES`] addresses: when full, those whose bucket
-//! has refilled are forgotten, and if none has, the table starts afresh (a flood from that many
-//! addresses is a problem for a firewall, not for this table).
+//! that many a minute; every 401 answer to a request of the address that presented a credential
+//! (an `Authorization` header: a guess) takes one. While its bucket is empty, the address's
+//! requests that try to authenticate — those carrying `Authorization`, those under `/v1/admin/`,
+//! those whose `X-DMTBS-User` is an admin's — get 429 `too-many-attempts` with `Retry-After`,
+//! without being looked at further. Every booking request carries a token, so while an address is
+//! out of budget all its booking requests wait; requests that present nothing (health, metrics,
+//! the status page) are never held back. The table keeps at most [`MAX_ADDRESSES`] addresses:
+//! when full, those whose bucket has refilled are forgotten, and if none has, the table starts
+//! afresh (a flood from that many addresses is a problem for a firewall, not for this table).
 //!
 //! [`Limits::auth_failures_per_minute`]: crate::server::Limits::auth_failures_per_minute
 
@@ -140,8 +142,11 @@ pub(crate) async fn limit_auth_failures(
             .insert(RETRY_AFTER, HeaderValue::from(seconds));
         return response;
     }
+    // Only a credential that was presented and refused is a guess; a request that presents
+    // none (a caller without a token) learns nothing by being refused.
+    let presented = request.headers().contains_key(AUTHORIZATION);
     let response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED {
+    if presented && response.status() == StatusCode::UNAUTHORIZED {
         failures.failed(ip);
     }
     response

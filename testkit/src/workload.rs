@@ -19,6 +19,21 @@ const SLOTS: [char; 3] = ['M', 'A', 'E'];
 const CUSTOMERS: u32 = 8;
 /// How many recent bookings the generator remembers to aim cancels and exchanges at.
 const MEMORY: usize = 400;
+/// Admins per area (`ATWA0001`, `ATWA0002`, …).
+const ADMINS: u32 = 2;
+
+/// Every well-formed user ID a workload acts as: each area's admins and customers. Tools that
+/// replay workloads through the front end need a token for each.
+pub fn users() -> Vec<String> {
+    AREAS
+        .iter()
+        .flat_map(|area| {
+            let admins = (1..=ADMINS).map(move |n| format!("{area}A{n:04}"));
+            let customers = (1..=CUSTOMERS).map(move |n| format!("{area}C{n:04}"));
+            admins.chain(customers)
+        })
+        .collect()
+}
 
 /// An endless, seeded stream of sequenced requests.
 pub struct Workload {
@@ -57,7 +72,7 @@ impl Workload {
     }
 
     fn admin(&mut self, area: &str) -> String {
-        format!("{area}A{:04}", 1 + self.rng.below(2))
+        format!("{area}A{:04}", 1 + self.rng.below(u64::from(ADMINS)))
     }
 
     fn customer(&mut self) -> String {

@@ -163,6 +163,7 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
 
     let client = Client::builder(fe.clone())
         .admin_key(cluster.config.cluster.admin_key.clone())
+        .tokens(cluster.config.mint_tokens())
         .timeout(Duration::from_secs(20))
         .build()
         .expect("http client");

@@ -43,10 +43,10 @@ async fn checked_load(
     for request in Workload::new(seed).take(n) {
         let op: &Operation = &request.operation;
         let result = api.execute(op).await;
-        match dmtbs_frontend::validate::canonicalise_operation(op) {
-            Err(_) => assert!(
-                matches!(&result, Err(Error::Api(e)) if e.seq.is_none() && e.status < 500),
-                "{op:?} → {result:?}"
+        match dmtbs_frontend::auth::admit(op) {
+            Err(why) => assert!(
+                matches!(&result, Err(Error::Api(e)) if e.seq.is_none() && why.fits(e.status)),
+                "{op:?} ({why:?}) → {result:?}"
             ),
             Ok(canonical) => {
                 let (seq, outcome) = dmtbs_client::outcome_of(&result)

@@ -42,10 +42,12 @@ pub async fn start_with(
         .expect("cluster starts")
 }
 
-/// A client of the cluster's first front end, holding the admin key.
+/// A client of the cluster's first front end, holding the admin key and every user's token
+/// (made with the cluster's token key).
 pub fn client(cluster: &LocalCluster) -> Client {
     Client::builder(cluster.url(0))
         .admin_key(cluster.config.cluster.admin_key.clone())
+        .tokens(cluster.config.mint_tokens())
         .timeout(Duration::from_secs(20))
         .build()
         .expect("http client")

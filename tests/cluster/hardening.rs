@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use dmtbs_cluster::local::{LocalCluster, test_config};
 use dmtbs_contract::{Operation, Success};
-use dmtbs_frontend::{AdminKey, AuditLog, Cluster, ClusterError, Limits, VotedOutcome};
+use dmtbs_frontend::{
+    AdminKey, AuditLog, Auth, Cluster, ClusterError, Limits, TokenKey, VotedOutcome,
+};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -111,13 +113,22 @@ async fn closings(
 
 /// `n` requests of a well-behaved client, each on a new connection (so each must be admitted),
 /// alternating `/healthz` and `path`; the latency of each (a failure or non-200 panics).
-async fn well_behaved(base: &str, path: &str, n: usize) -> Vec<Duration> {
+async fn well_behaved(base: &Target, path: &str, n: usize) -> Vec<Duration> {
     well_behaved_while(base, path, n, Duration::ZERO, || true).await
 }
 
+/// A front end and ATWC0001's token for it.
+struct Target {
+    url: String,
+    token: String,
+}
+
+/// The token key of the child front end process (a test value).
+const CHILD_TOKEN_KEY: [u8; 32] = [5; 32];
+
 /// [`well_behaved`], at most `n` requests `pause` apart, while `go()` says so.
 async fn well_behaved_while(
-    base: &str,
+    target: &Target,
     path: &str,
     n: usize,
     pause: Duration,
@@ -134,6 +145,7 @@ async fn well_behaved_while(
             break;
         }
         tokio::time::sleep(pause).await;
+        let base = &target.url;
         let url = if i % 2 == 0 {
             format!("{base}/healthz")
         } else {
@@ -142,7 +154,7 @@ async fn well_behaved_while(
         let started = Instant::now();
         let response = client
             .get(&url)
-            .header("X-DMTBS-User", "ATWC0001")
+            .bearer_auth(&target.token)
             .send()
             .await
             .unwrap_or_else(|e| panic!("request {i} ({url}) got no answer: {e}"));
@@ -188,7 +200,10 @@ async fn slow_and_idle_sockets_are_closed_after_the_timeouts_while_clients_are_a
         "below the cap: no eviction"
     );
     let cluster = LocalCluster::start(config).await.expect("cluster starts");
-    let base = cluster.url(0);
+    let base = Target {
+        url: cluster.url(0),
+        token: cluster.config.mint_tokens()("ATWC0001").expect("a token"),
+    };
     let addr = cluster.config.frontends[0].http;
     well_behaved(&base, "/v1/movies/Avatar/availability", 10).await;
 
@@ -287,7 +302,10 @@ async fn front_end_process() {
     println!("{LISTENING}{}", listener.local_addr().unwrap());
     let app = dmtbs_frontend::router(
         Arc::new(InstantCluster),
-        AdminKey::new("k"),
+        Arc::new(Auth::new(
+            AdminKey::new("k"),
+            TokenKey::from_bytes(&CHILD_TOKEN_KEY),
+        )),
         AuditLog::discard(),
     );
     let stop = tokio::time::sleep(Duration::from_secs(120));
@@ -386,7 +404,13 @@ async fn a_flood_beyond_the_connection_cap_starves_nobody_and_memory_returns() {
     };
     let cap = limits.max_connections;
     let fe = FrontEndProcess::start(&serde_json::to_string(&limits).unwrap());
-    let base = format!("http://{}", fe.addr);
+    let base = Target {
+        url: format!("http://{}", fe.addr),
+        token: TokenKey::from_bytes(&CHILD_TOKEN_KEY)
+            .issue("ATWC0001", Duration::from_secs(3600))
+            .expect("a token")
+            .token,
+    };
     well_behaved(&base, "/v1/movies/Avatar/availability", 20).await;
     let baseline = rss_kib(fe.pid());
 

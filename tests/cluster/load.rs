@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use dmtbs_cluster::config::TransportMode;
 use dmtbs_contract::{Context, Operation, Request};
-use dmtbs_frontend::validate::canonicalise_operation;
+use dmtbs_frontend::auth::{NotSequenced, admit};
 use dmtbs_host::StateDigest;
 use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults};
 use dmtbs_testkit::{components, workload::Workload};
@@ -48,17 +48,26 @@ async fn clients_agree_with_reference(
     for task in tasks {
         for (op, reply) in task.await.expect("client task") {
             let seq = outcome_of(&reply).map(|(seq, _)| seq);
-            match (canonicalise_operation(&op), seq) {
+            match (admit(&op), seq) {
                 (Ok(canonical), Some(seq)) => sequenced.push((seq, canonical, reply)),
                 // Refused before sequencing: 422 with the rule's code, or no route at all when a
-                // malformed ID leaves a path segment empty.
-                (Err(_), None) => assert!(
+                // malformed ID leaves a path segment empty; 401 for an actor no token can name;
+                // 403 `not-authorized` outside the token's rights.
+                (Err(why), None) => assert!(
                     reply
                         .as_ref()
                         .err()
                         .and_then(Error::api)
                         .is_some_and(|e| e.seq.is_none()
-                            && (e.status == 422 || (e.status == 404 && e.code == "no-such-route"))),
+                            && match &why {
+                                NotSequenced::Malformed(_) => {
+                                    e.status == 422
+                                        || (e.status == 404 && e.code == "no-such-route")
+                                }
+                                NotSequenced::NoToken => e.code == "unauthenticated",
+                                NotSequenced::OutOfScope(_) => e.code == "not-authorized",
+                            }
+                            && why.fits(e.status)),
                     "{op:?} → {reply:?}"
                 ),
                 (valid, seq) => panic!(

@@ -1,6 +1,7 @@
 //! The cluster suite: whole local clusters (sequencer, four replica managers running the four
 //! implementations, a front end) on real UDP over loopback, driven through the HTTP API.
 
+mod auth;
 mod chaos;
 mod client;
 mod confidential;

@@ -86,10 +86,10 @@ impl Reference {
     /// The answer must be the reference's (a request refused before sequencing: a 4xx with no
     /// sequence number). 503 — no agreement — is a failure too: the service must keep answering.
     fn check(&mut self, op: &Operation, reply: &Reply) {
-        match dmtbs_frontend::validate::canonicalise_operation(op) {
-            Err(_) => assert!(
-                reply.seq.is_none() && (reply.status == 422 || reply.status == 404),
-                "{op:?} → {reply:?}"
+        match dmtbs_frontend::auth::admit(op) {
+            Err(why) => assert!(
+                reply.seq.is_none() && why.fits(reply.status),
+                "{op:?} ({why:?}) → {reply:?}"
             ),
             Ok(canonical) => {
                 let seq = reply

@@ -124,11 +124,12 @@ impl Shared {
 
 /// A client of each front end: no retries of its own (the load retries, alternating front
 /// ends), and [`TRY_TIMEOUT`] per try.
-pub fn clients(urls: &[String], admin_key: &str) -> Vec<Client> {
+pub fn clients(urls: &[String], admin_key: &str, tokens: dmtbs_client::TokenSource) -> Vec<Client> {
     urls.iter()
         .map(|url| {
             Client::builder(url)
                 .admin_key(admin_key)
+                .tokens(tokens.clone())
                 .timeout(TRY_TIMEOUT)
                 .retry(RetryPolicy::NONE)
                 .build()

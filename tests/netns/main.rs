@@ -136,7 +136,7 @@ async fn scenario(net: &Topology, transport: TransportMode, tag: &str, seed: u64
         .iter()
         .map(|fe| format!("http://{}:{HTTP_PORT}", net.host(fe).ip))
         .collect();
-    let fes = load::clients(&urls, &admin_key);
+    let fes = load::clients(&urls, &admin_key, nodes.config.mint_tokens());
     // The operator asks front end 2, which is never killed.
     let url = &urls[1];
     let http = reqwest::Client::new();

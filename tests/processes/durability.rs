@@ -165,6 +165,7 @@ pub(super) fn start_load(
                 stop.clone(),
                 counts.clone(),
             );
+            let tokens = up.config.mint_tokens();
             tokio::spawn(async move {
                 let mut i = 0;
                 'bookings: while !stop.load(Ordering::Relaxed) {
@@ -187,6 +188,7 @@ pub(super) fn start_load(
                         let mut request = http
                             .post(format!("{url}/v1/customers/{customer}/bookings"))
                             .header("X-DMTBS-User", &customer)
+                            .bearer_auth(tokens(&customer).expect("a token"))
                             .timeout(Duration::from_secs(5))
                             .json(&json!({"movie": "Avatar", "showId": show, "tickets": 1}));
                         if retry == Retry::SameKey {
@@ -688,6 +690,7 @@ async fn an_rm_holding_what_no_majority_saw_rolls_back_at_the_new_epoch() {
         up.http
             .post(up.url("/v1/customers/ATWC0042/bookings"))
             .header("X-DMTBS-User", "ATWC0042")
+            .bearer_auth(up.token("ATWC0042").expect("a token"))
             .header("Idempotency-Key", key)
             .timeout(Duration::from_secs(10))
             .json(&json!({"movie": "Avatar", "showId": SHOWS[0], "tickets": 1}))

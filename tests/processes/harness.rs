@@ -211,8 +211,13 @@ impl Up {
         &self.config.cluster.admin_key
     }
 
-    /// Sends a request as `user` (with the admin key for an admin) and returns the status, the
-    /// `X-DMTBS-Agreed` header and the body.
+    /// `user`'s token, made with the cluster's token key (none for a malformed ID).
+    pub fn token(&self, user: &str) -> Option<String> {
+        self.config.mint_tokens()(user)
+    }
+
+    /// Sends a request as `user` (with `user`'s token, made with the cluster's token key) and
+    /// returns the status, the `X-DMTBS-Agreed` header and the body.
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -224,8 +229,8 @@ impl Up {
             .http
             .request(method, self.url(path))
             .header("X-DMTBS-User", user);
-        if user.as_bytes().get(3) == Some(&b'A') {
-            request = request.bearer_auth(self.admin_key());
+        if let Some(token) = self.token(user) {
+            request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
@@ -458,6 +463,7 @@ pub mod record {
     ) -> Option<Outcome> {
         let http = Client::builder(up.url(""))
             .admin_key(up.admin_key())
+            .tokens(up.config.mint_tokens())
             .retry(RetryPolicy::DEFAULT)
             .build()
             .expect("a client for the test cluster");

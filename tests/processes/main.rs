@@ -2,6 +2,7 @@
 //! built `dmtbs` binary (`cargo build -p dmtbs-cli`; `DMTBS_BIN` overrides), driven through
 //! HTTP, its children killed and signalled by pid.
 
+mod auth;
 mod booking;
 mod chaos;
 mod durability;

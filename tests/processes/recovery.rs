@@ -116,6 +116,7 @@ impl Run {
         let up = Up::start_in(cluster_file(modules));
         let client = Client::builder(up.url(""))
             .admin_key(up.admin_key())
+            .tokens(up.config.mint_tokens())
             .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("client");
@@ -404,11 +405,11 @@ impl Reference {
         let mut sequenced = Vec::new();
         for (op, result) in seen {
             match (
-                dmtbs_frontend::validate::canonicalise_operation(op),
+                dmtbs_frontend::auth::admit(op),
                 dmtbs_client::outcome_of(result),
             ) {
-                (Err(_), _) => match result {
-                    Err(Error::Api(e)) if e.seq.is_none() && matches!(e.status, 404 | 422) => {}
+                (Err(why), _) => match result {
+                    Err(Error::Api(e)) if e.seq.is_none() && why.fits(e.status) => {}
                     other => failures.push(format!("refused input {op:?} → {other:?}")),
                 },
                 (Ok(canonical), Some((seq, outcome))) => {

@@ -91,9 +91,9 @@ async fn every_booking_command_answers_prints_logs_and_exits_by_its_outcome() {
         .await
         .expect_code(0);
 
-    // An admin without the key: an error (2), not a refusal by the rules, with a hint.
+    // A caller without a token: an error (2), not a refusal by the rules, with a hint.
     let no_key = dmtbs
-        .user(&[
+        .anonymous(&[
             "add-show",
             "--as",
             "ATWA0001",
@@ -107,7 +107,7 @@ async fn every_booking_command_answers_prints_logs_and_exits_by_its_outcome() {
         .await
         .expect_code(2);
     assert!(
-        no_key.stderr.contains("unauthenticated") && no_key.stderr.contains("--admin-key"),
+        no_key.stderr.contains("unauthenticated") && no_key.stderr.contains("$DMTBS_TOKEN"),
         "{}",
         no_key.stderr
     );

@@ -4,3 +4,4 @@ mod bench;
 mod booking;
 mod chaos;
 mod support;
+mod token;

@@ -10,9 +10,32 @@ use dmtbs_client::{
     Exchanged, Operation, Outcome, RemoveShow, RetryPolicy, Schedule, ScheduledBooking, ShowChange,
     ShowRemaining, ShowRemoved, Success, outcome_of,
 };
-use dmtbs_frontend::{AdminKey, AuditLog, Cluster, ClusterError, VotedOutcome};
+use dmtbs_frontend::{AdminKey, AuditLog, Auth, Cluster, ClusterError, TokenKey, VotedOutcome};
 
 pub const KEY: &str = "the-admin-key";
+/// The token key of the tests' front ends (a test value).
+const TOKEN_KEY: [u8; 32] = [9; 32];
+
+/// The tests' front ends' authentication.
+pub fn auth() -> Arc<Auth> {
+    Arc::new(Auth::new(
+        AdminKey::new(KEY),
+        TokenKey::from_bytes(&TOKEN_KEY),
+    ))
+}
+
+/// `user`'s token under the tests' key.
+pub fn token(user: &str) -> String {
+    TokenKey::from_bytes(&TOKEN_KEY)
+        .issue(&user.to_ascii_uppercase(), Duration::from_secs(3600))
+        .expect("a token")
+        .token
+}
+
+/// Every actor's token, as a tool holding the token key makes them.
+pub fn tokens() -> dmtbs_client::TokenSource {
+    Arc::new(|actor: &str| Some(token(actor)))
+}
 
 /// Retries as by default, but quick: tests need not wait seconds.
 pub const QUICK_RETRY: RetryPolicy = RetryPolicy {
@@ -84,11 +107,11 @@ impl Cluster for Scripted {
     }
 }
 
-/// A front end over a scripted cluster on a loopback port, and a client of it with the key
-/// (retrying quickly).
+/// A front end over a scripted cluster on a loopback port, and a client of it with the key and
+/// every actor's token (retrying quickly).
 pub async fn front_end() -> (Arc<Scripted>, Client) {
     let cluster = Arc::new(Scripted::default());
-    let app = dmtbs_frontend::router(cluster.clone(), AdminKey::new(KEY), AuditLog::discard());
+    let app = dmtbs_frontend::router(cluster.clone(), auth(), AuditLog::discard());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port");
@@ -96,6 +119,7 @@ pub async fn front_end() -> (Arc<Scripted>, Client) {
     tokio::spawn(dmtbs_frontend::serve(listener, app, std::future::pending()));
     let client = Client::builder(url)
         .admin_key(KEY)
+        .tokens(tokens())
         .retry(QUICK_RETRY)
         .build()
         .expect("client");
@@ -278,32 +302,46 @@ async fn refusals_come_back_as_typed_api_errors() {
     );
     assert_eq!(cluster.calls(), calls);
 
-    // An admin needs the key; a wrong key is refused; customers never send it.
+    // Every request needs its actor's token: none, a forged one, or the admin key are refused;
+    // another user's token acts for that user only.
     let add = AddShow {
         actor: s("atwa0001"),
         movie: s("Avatar"),
         show_id: s("ATWE251126"),
         capacity: 5,
     };
-    for keyless in [
-        client.with_admin_key(None),
-        client.with_admin_key(Some("wrong")),
+    for tokenless in [
+        client.with_token(None),
+        client.with_token(Some("v4.local.forged")),
+        client.with_token(Some(KEY)),
     ] {
-        let result = keyless.add_show(&add).await;
+        let result = tokenless.add_show(&add).await;
         let e = result.as_ref().err().and_then(Error::api).expect("refused");
         assert_eq!((e.status, e.code.as_str()), (401, "unauthenticated"));
         assert_eq!(result.unwrap_err().kind(), "unauthenticated");
     }
+    let someone_else = client.with_token(Some(&token("ATWC0002")));
+    let e = someone_else.book(&book(1)).await.unwrap_err();
+    let e = e.api().expect("refused");
+    assert_eq!((e.status, e.code.as_str()), (403, "wrong-user"));
+    assert_eq!(
+        cluster.calls(),
+        calls,
+        "nothing unauthenticated was sequenced"
+    );
     cluster.outcome(Ok(Success::Booked(Booked {
         held: 1,
         remaining: 4,
     })));
-    let wrong_key = client.with_admin_key(Some("wrong"));
-    wrong_key
-        .book(&book(1))
-        .await
-        .expect("a customer needs no key");
+    let own = client.with_token(Some(&token(&book(1).actor)));
+    own.book(&book(1)).await.expect("its own token");
     assert_eq!(cluster.calls(), calls + 1);
+    // Neither a token nor the key shows in Debug output.
+    let shown = format!("{own:?} {client:?}");
+    assert!(
+        !shown.contains(KEY) && !shown.contains("v4.local."),
+        "{shown}"
+    );
 
     // The cluster could not answer: 503, with the sequence number when it was executed.
     cluster.answer(Err(ClusterError::NoAgreement { seq: 77 }));

@@ -10,9 +10,9 @@ use dmtbs_client::{
     Operation, RemoveShow, RetryPolicy, Schedule, ShowChange, ShowRemoved, Success, mutates,
     new_idempotency_key,
 };
-use dmtbs_frontend::{AdminKey, AuditLog, ClusterError, Replay, VotedOutcome};
+use dmtbs_frontend::{AuditLog, ClusterError, Replay, VotedOutcome};
 
-use crate::api::{KEY, QUICK_RETRY, Scripted, front_end, s};
+use crate::api::{QUICK_RETRY, Scripted, front_end, s};
 
 fn book() -> Book {
     Book {
@@ -249,6 +249,7 @@ async fn retries_are_bounded_and_can_be_turned_off() {
 
     // A client that never retries.
     let once = Client::builder(client.base_url())
+        .tokens(crate::api::tokens())
         .retry(RetryPolicy::NONE)
         .build()
         .unwrap();
@@ -292,13 +293,14 @@ async fn a_front_end_that_is_not_up_yet_is_tried_again() {
     let cluster = Arc::new(Scripted::default());
     cluster.answer(voted(1, Ok(booked()), None));
     let client = Client::builder(format!("http://127.0.0.1:{port}"))
+        .tokens(crate::api::tokens())
         .retry(RetryPolicy {
             tries: 3,
             first_delay: Duration::from_millis(300),
         })
         .build()
         .unwrap();
-    let app = dmtbs_frontend::router(cluster.clone(), AdminKey::new(KEY), AuditLog::discard());
+    let app = dmtbs_frontend::router(cluster.clone(), crate::api::auth(), AuditLog::discard());
     let server = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::Operation;
 use dmtbs_frontend::vote::verdict_message;
 use dmtbs_frontend::{
-    AdminKey, AuditLog, Cluster, ClusterError, Decision, Event, NodeReport, Operator,
+    AdminKey, AuditLog, Auth, Cluster, ClusterError, Decision, Event, NodeReport, Operator,
     OperatorAnswer, OperatorCommand, RmReport, VotedOutcome, Voter, VoterConfig,
 };
 use dmtbs_frontend::{Metrics, StatusBoard};
@@ -36,6 +36,7 @@ use crate::config::{ClusterConfig, Timeouts};
 use crate::wire::Wire;
 
 mod requests;
+mod revocations;
 
 use requests::{Pending, Requests, Submission};
 
@@ -175,13 +176,27 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new(&config.rm_ids()));
     crate::metrics::WireRejects::register(metrics.registry(), &wire);
     let board = Arc::new(StatusBoard::new(config.rm_ids()));
-    let app = dmtbs_frontend::router_with(
-        client,
-        AdminKey::new(&config.cluster.admin_key),
-        audit,
-        metrics.clone(),
-        board.clone(),
+    let revocations_path = config.revocations_path(fe);
+    let auth = Arc::new(
+        Auth::with_store(
+            AdminKey::new(&config.cluster.admin_key),
+            config.token_key(),
+            &revocations_path,
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "front end {fe}: cannot read its revocation list {}: {e}",
+                revocations_path.display()
+            )
+        })?,
     );
+    let exchange = tokio::spawn(revocations::exchange(
+        config.clone(),
+        fe,
+        auth.clone(),
+        shutdown.clone(),
+    ));
+    let app = dmtbs_frontend::router_with(client, auth, audit, metrics.clone(), board.clone());
     tracing::info!(fe, http = %listener.local_addr()?, "front end up");
 
     let protocol = tokio::spawn(protocol(
@@ -211,6 +226,7 @@ pub async fn run(
     .await?;
     shutdown.cancel();
     protocol.await??;
+    exchange.await?;
     Ok(())
 }
 

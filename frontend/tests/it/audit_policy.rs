@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{Method, StatusCode};
 use dmtbs_contract::{Booked, Success};
-use dmtbs_frontend::{AdminKey, AuditLog, AuditRecord, router};
+use dmtbs_frontend::{AuditLog, AuditRecord, router};
 use serde_json::json;
 
 use crate::support::{Buffer, FixedCluster, KEY, send};
@@ -58,7 +58,7 @@ async fn a_failing_audit_log_refuses_changes_until_a_line_is_written_again() {
     };
     let app = router(
         cluster.clone(),
-        AdminKey::new(KEY),
+        crate::support::auth(),
         AuditLog::to_writer(flaky.clone()),
     );
     let user = ("X-DMTBS-User", "ATWC0001");
@@ -127,7 +127,7 @@ async fn operator_and_chaos_actions_are_audited_with_their_actor() {
     let buffer = Buffer::default();
     let app = router(
         cluster,
-        AdminKey::new(KEY),
+        crate::support::auth(),
         AuditLog::to_writer(buffer.clone()),
     );
     let bearer = format!("Bearer {KEY}");
@@ -192,4 +192,48 @@ fn the_audit_file_is_owner_only_even_when_it_existed_before() {
         assert_eq!(mode, 0o600, "{}", path.display());
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn no_token_is_issued_unaudited_but_revocations_go_on() {
+    let cluster = FixedCluster::new(Ok(Success::Schedule(vec![])));
+    let flaky = Flaky {
+        broken: Arc::new(AtomicBool::new(false)),
+        lines: Buffer::default(),
+    };
+    let app = router(
+        cluster,
+        crate::support::auth(),
+        AuditLog::to_writer(flaky.clone()),
+    );
+    let bearer = format!("Bearer {KEY}");
+    let auth = [("Authorization", bearer.as_str())];
+    let issue = || {
+        crate::support::send_raw(
+            &app,
+            Method::POST,
+            "/v1/tokens",
+            &auth,
+            Some(r#"{"user": "ATWC0001"}"#),
+        )
+    };
+    assert_eq!(issue().await.status, StatusCode::CREATED);
+    // The disk fills up: the next line is lost, and from then on no token is handed out.
+    flaky.broken.store(true, Ordering::Relaxed);
+    assert_eq!(issue().await.status, StatusCode::CREATED);
+    let refused = issue().await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "audit-unavailable")
+    );
+    assert!(refused.body.get("token").is_none());
+    let revoked = crate::support::send_raw(
+        &app,
+        Method::POST,
+        "/v1/tokens/revocations",
+        &auth,
+        Some(r#"{"user": "ATWC0001"}"#),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
 }

@@ -9,7 +9,7 @@ use dmtbs_contract::{
 use dmtbs_frontend::{ClusterError, ROUTES, RawOperation};
 use serde_json::{Value, json};
 
-use crate::support::{app, send};
+use crate::support::{app, bearer, send, send_raw, token};
 
 fn booked() -> Outcome {
     Ok(Success::Booked(Booked {
@@ -38,7 +38,6 @@ type Routed = (
 
 const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
 const ADMIN: (&str, &str) = ("X-DMTBS-User", "atwa1000");
-const BEARER: (&str, &str) = ("Authorization", "Bearer s3cret-admin-key");
 
 #[tokio::test]
 async fn booking_is_canonicalised_sequenced_and_answered() {
@@ -116,50 +115,101 @@ async fn refusals_by_the_rules_carry_the_code_and_a_fitting_status() {
 }
 
 #[tokio::test]
-async fn admin_actors_need_the_admin_key() {
+async fn every_booking_request_needs_the_callers_own_token() {
     let (app, cluster, _) = app(Ok(Success::ShowAdded));
     let body = Some(r#"{"movie": "Avatar", "showId": "ATWM251126", "capacity": 10}"#);
-    let no_key = send(&app, Method::POST, "/v1/shows", &[ADMIN], body).await;
-    assert_eq!(no_key.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(no_key.code(), "unauthenticated");
-    assert!(no_key.headers.contains_key("www-authenticate"));
-    let wrong = [ADMIN, ("Authorization", "Bearer s3cret-admin-kez")];
-    let a = send(&app, Method::POST, "/v1/shows", &wrong, body).await;
+    // No token: refused, whoever the header names (customers and admins alike).
+    for (uri, method, named) in [
+        ("/v1/shows", Method::POST, ADMIN),
+        ("/v1/customers/ATWC0001/bookings", Method::GET, CUSTOMER),
+    ] {
+        let no_token = send_raw(&app, method, uri, &[named], body).await;
+        assert_eq!(no_token.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(no_token.code(), "unauthenticated");
+        assert!(no_token.headers.contains_key("www-authenticate"));
+    }
+    // The cluster's admin key is the operator's, not a user's: it books nothing.
+    let key = [ADMIN, ("Authorization", "Bearer s3cret-admin-key")];
+    let a = send(&app, Method::POST, "/v1/shows", &key, body).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    let prefix = [ADMIN, ("Authorization", "Bearer s3cret")];
-    let a = send(&app, Method::POST, "/v1/shows", &prefix, body).await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    let basic = [ADMIN, ("Authorization", "Basic s3cret-admin-key")];
-    let a = send(&app, Method::POST, "/v1/shows", &basic, body).await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    // An admin acting for a customer needs the key too.
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operator API"),
+        "{}",
+        a.body
+    );
+    for bad in [
+        "Bearer nope",
+        "Bearer v4.local.AAAA",
+        "Basic s3cret-admin-key",
+        "Bearer",
+    ] {
+        let a = send(
+            &app,
+            Method::POST,
+            "/v1/shows",
+            &[ADMIN, ("Authorization", bad)],
+            body,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(a.code(), "unauthenticated", "{bad}");
+    }
+    // A token acts for its own user only: another user's name in the header is 403.
+    let atwc = bearer("ATWC0001");
     let a = send(
         &app,
         Method::GET,
-        "/v1/customers/ATWC0001/bookings",
+        "/v1/customers/ATWC1002/bookings",
+        &[("X-DMTBS-User", "ATWC1002"), ("Authorization", &atwc)],
+        None,
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "wrong-user"));
+    // Its own token, but another customer's bookings: 403 before sequencing.
+    let a = send(
+        &app,
+        Method::GET,
+        "/v1/customers/ATWC1002/bookings",
+        &[("Authorization", &atwc)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "not-authorized")
+    );
+    assert!(!a.headers.contains_key("x-dmtbs-seq"));
+    // An admin manages its own area's shows only.
+    let a = send(
+        &app,
+        Method::POST,
+        "/v1/shows",
         &[ADMIN],
-        None,
+        Some(r#"{"movie": "Avatar", "showId": "VERM251126", "capacity": 10}"#),
     )
     .await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    // A wrong key is refused whoever presents it.
-    let customer_wrong = [CUSTOMER, ("Authorization", "Bearer nope")];
-    let a = send(
-        &app,
-        Method::GET,
-        "/v1/customers/ATWC0001/bookings",
-        &customer_wrong,
-        None,
-    )
-    .await;
-    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "not-authorized")
+    );
     assert_eq!(cluster.calls(), 0, "nothing unauthenticated was sequenced");
 
-    let ok = send(&app, Method::POST, "/v1/shows", &[ADMIN, BEARER], body).await;
+    let ok = send(&app, Method::POST, "/v1/shows", &[ADMIN], body).await;
     assert_eq!(ok.status, StatusCode::CREATED);
     assert_eq!(ok.body, json!({ "outcome": "show-added" }));
-    let lower = [ADMIN, ("authorization", "bearer s3cret-admin-key")];
-    let ok = send(&app, Method::POST, "/v1/shows", &lower, body).await;
+    // The token alone names the actor; the scheme in any letter case.
+    let lower = format!("bearer {}", token("atwa1000"));
+    let ok = send(
+        &app,
+        Method::POST,
+        "/v1/shows",
+        &[("authorization", &lower)],
+        body,
+    )
+    .await;
     assert_eq!(ok.status, StatusCode::CREATED);
     assert_eq!(
         cluster.last(),
@@ -170,19 +220,32 @@ async fn admin_actors_need_the_admin_key() {
             capacity: 10,
         })
     );
-    // A customer actor needs no key; a customer calling an admin operation is the rules' call.
+    // An admin acts for any customer, of any area.
+    cluster.set(Ok(Success::Schedule(vec![])));
+    let a = send(
+        &app,
+        Method::GET,
+        "/v1/customers/VERC0001/bookings",
+        &[ADMIN],
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    // A customer calling an admin operation is the rules' call.
     cluster.set(Err(BookingError::NotAuthorized));
     let a = send(&app, Method::POST, "/v1/shows", &[CUSTOMER], body).await;
     assert_eq!(
         (a.status, a.code()),
         (StatusCode::FORBIDDEN, "not-authorized")
     );
-    assert_eq!(cluster.calls(), 3);
+    assert_eq!(a.headers["x-dmtbs-seq"], "42");
+    assert_eq!(cluster.calls(), 4);
 }
 
 #[tokio::test]
 async fn malformed_input_never_reaches_the_cluster() {
     let (app, cluster, _) = app(booked());
+    let atwc: &'static str = bearer("ATWC0001").leak();
     let bookings = "/v1/customers/ATWC0001/bookings";
     let cases: Vec<Refused> = vec![
         // Rule codes, refused before sequencing.
@@ -237,15 +300,15 @@ async fn malformed_input_never_reaches_the_cluster() {
         (
             Method::POST,
             bookings,
-            vec![("X-DMTBS-User", "nobody")],
+            vec![("X-DMTBS-User", "nobody"), ("Authorization", atwc)],
             Some(r#"{"movie":"Avatar","showId":"ATWM251126","tickets":1}"#),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-user-id",
+            StatusCode::FORBIDDEN,
+            "wrong-user",
         ),
         (
             Method::POST,
             "/v1/shows",
-            vec![ADMIN, BEARER],
+            vec![ADMIN],
             Some(r#"{"movie":"Avatar","showId":"ATWM251126","capacity":10001}"#),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-capacity",
@@ -261,7 +324,7 @@ async fn malformed_input_never_reaches_the_cluster() {
         (
             Method::DELETE,
             "/v1/shows/Avatar/ATWM2511",
-            vec![ADMIN, BEARER],
+            vec![ADMIN],
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-show-id",
@@ -339,8 +402,8 @@ async fn malformed_input_never_reaches_the_cluster() {
             bookings,
             vec![],
             Some(r#"{"movie":"Avatar","showId":"ATWM251126","tickets":1}"#),
-            StatusCode::BAD_REQUEST,
-            "bad-request",
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
         ),
         (
             Method::DELETE,
@@ -389,7 +452,7 @@ async fn malformed_input_never_reaches_the_cluster() {
 #[tokio::test]
 async fn every_operation_route_reaches_the_cluster_with_its_operation() {
     let (app, cluster, _) = app(Ok(Success::Cancelled(1)));
-    let admin = [ADMIN, BEARER];
+    let admin = [ADMIN];
     let calls: Vec<Routed> = vec![
         (
             Method::POST,

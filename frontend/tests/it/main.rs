@@ -10,5 +10,6 @@ mod serve;
 mod status;
 mod strict;
 mod support;
+mod tokens;
 mod validate;
 mod vote;

@@ -64,12 +64,12 @@ async fn requests_are_counted_by_operation_and_outcome_and_timed() {
     cluster.set(Err(BookingError::WeeklyLimit));
     let a = send(&app, Method::POST, BOOK, &[CUSTOMER], Some(BODY)).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
-    // Refused before sequencing: a malformed actor.
+    // Refused before sequencing: a malformed customer.
     let a = send(
         &app,
         Method::POST,
-        BOOK,
-        &[("X-DMTBS-User", "nobody")],
+        "/v1/customers/nobody/bookings",
+        &[CUSTOMER],
         Some(BODY),
     )
     .await;

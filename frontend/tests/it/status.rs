@@ -9,11 +9,11 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use dmtbs_contract::{Booked, Outcome, Success};
 use dmtbs_frontend::vote::{Decision, Event};
-use dmtbs_frontend::{AdminKey, AuditLog, Metrics, StatusBoard, router_with};
+use dmtbs_frontend::{AuditLog, Metrics, StatusBoard, router_with};
 use dmtbs_proto::{Health, RmId, RmStatus, Verdict};
 use serde_json::{Value, json};
 
-use crate::support::{FixedCluster, KEY, send};
+use crate::support::{FixedCluster, send};
 
 const CUSTOMER: (&str, &str) = ("X-DMTBS-User", "atwc0001");
 
@@ -27,7 +27,7 @@ fn booked() -> Outcome {
 fn app(board: Arc<StatusBoard>) -> Router {
     router_with(
         FixedCluster::new(booked()),
-        AdminKey::new(KEY),
+        crate::support::auth(),
         AuditLog::discard(),
         Arc::new(Metrics::new(&[1, 2, 3, 4])),
         board,

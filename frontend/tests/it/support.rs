@@ -1,5 +1,7 @@
 //! What the front end's suites share: an in-test cluster with fixed answers, an audit buffer, the
-//! router over them, and a one-request sender.
+//! router over them, tokens made under the suites' token key, and a one-request sender that
+//! presents the token of the user `X-DMTBS-User` names (as `dmtbs-client` does) unless the
+//! request carries an `Authorization` header of its own.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -8,11 +10,39 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use dmtbs_contract::{Operation, Outcome};
-use dmtbs_frontend::{AdminKey, AuditLog, Cluster, ClusterError, VotedOutcome, router};
+use dmtbs_frontend::{
+    AdminKey, AuditLog, Auth, Cluster, ClusterError, TokenKey, VotedOutcome, router,
+};
 use serde_json::Value;
 use tower::ServiceExt;
 
 pub const KEY: &str = "s3cret-admin-key";
+/// The suites' token key (a test value; clusters refuse keys this regular).
+pub const TOKEN_KEY: [u8; 32] = [7; 32];
+
+/// The suites' authentication: the admin key [`KEY`], tokens under [`TOKEN_KEY`].
+pub fn auth() -> Arc<Auth> {
+    Arc::new(Auth::new(
+        AdminKey::new(KEY),
+        TokenKey::from_bytes(&TOKEN_KEY),
+    ))
+}
+
+/// A token for `user` (canonicalised), valid an hour.
+pub fn token(user: &str) -> String {
+    TokenKey::from_bytes(&TOKEN_KEY)
+        .issue(
+            &user.to_ascii_uppercase(),
+            std::time::Duration::from_secs(3600),
+        )
+        .expect("a token")
+        .token
+}
+
+/// `Bearer <user's token>`.
+pub fn bearer(user: &str) -> String {
+    format!("Bearer {}", token(user))
+}
 
 /// A cluster that answers a fixed result and remembers what reached it.
 pub struct FixedCluster {
@@ -104,11 +134,7 @@ impl Buffer {
 pub fn app(outcome: Outcome) -> (Router, Arc<FixedCluster>, Buffer) {
     let cluster = FixedCluster::new(outcome);
     let buffer = Buffer::default();
-    let app = router(
-        cluster.clone(),
-        AdminKey::new(KEY),
-        AuditLog::to_writer(buffer.clone()),
-    );
+    let app = router(cluster.clone(), auth(), AuditLog::to_writer(buffer.clone()));
     (app, cluster, buffer)
 }
 
@@ -125,7 +151,33 @@ impl Answer {
 }
 
 /// Sends one request: `headers` as (name, value) pairs, `body` as raw text (JSON content type).
+/// When `X-DMTBS-User` names a well-formed user and no `Authorization` header is given, that
+/// user's token is presented (as a client holding it would); [`send_raw`] never adds one.
 pub async fn send(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Answer {
+    let named = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-dmtbs-user"))
+        .map(|(_, v)| *v)
+        .filter(|v| dmtbs_frontend::validate::user_id("actor", v).is_ok());
+    let has_auth = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    let bearer = named.filter(|_| !has_auth).map(bearer);
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    if let Some(bearer) = &bearer {
+        all.push(("authorization", bearer));
+    }
+    send_raw(app, method, uri, &all, body).await
+}
+
+/// [`send`] with exactly the headers given.
+pub async fn send_raw(
     app: &Router,
     method: Method,
     uri: &str,

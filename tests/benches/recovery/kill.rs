@@ -8,7 +8,7 @@ pub(crate) async fn kill_scenario(args: &Args) -> anyhow::Result<()> {
     let up = start_up(dir.path())?;
     let url = format!("http://{}", config.frontends[0].http);
     let key = config.cluster.admin_key.clone();
-    let client = client(url.clone(), &key)?;
+    let client = client(url.clone(), &config)?;
     let status = Arc::new(Status::new(&url, &key)?);
     setup(&client).await?;
     load(&client, args.bookings, args.clients).await?;

@@ -29,9 +29,10 @@ pub(crate) fn shows() -> Vec<Vec<(&'static str, &'static str, String)>> {
         .collect()
 }
 
-pub(crate) fn client(url: String, admin_key: &str) -> anyhow::Result<Client> {
+pub(crate) fn client(url: String, config: &dmtbs_cluster::ClusterConfig) -> anyhow::Result<Client> {
     Ok(Client::builder(url)
-        .admin_key(admin_key.to_owned())
+        .admin_key(config.cluster.admin_key.clone())
+        .tokens(config.mint_tokens())
         .timeout(REQUEST_TIMEOUT)
         .build()?)
 }

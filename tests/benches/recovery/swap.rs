@@ -17,7 +17,7 @@ pub(crate) async fn swap_scenario(args: &Args) -> anyhow::Result<()> {
     }
     let cluster = LocalCluster::start(config).await?;
     let key = cluster.config.cluster.admin_key.clone();
-    let client = client(cluster.url(0), &key)?;
+    let client = client(cluster.url(0), &cluster.config)?;
     let status = Arc::new(Status::new(&cluster.url(0), &key)?);
     setup(&client).await?;
     load(&client, args.bookings, args.clients).await?;
