@@ -58,7 +58,7 @@ pub enum Done {
 /// Hands jobs to the replica thread; reports when a call has been running for long.
 pub struct Applier {
     jobs: mpsc::Sender<Job>,
-    /// When the job in progress started (none: idle).
+    /// When the `Apply` job in progress started (none: idle, or a state job).
     busy_since: Arc<Mutex<Option<Instant>>>,
 }
 
@@ -78,7 +78,13 @@ impl Applier {
                 // alike; replaced with the state at every `Replace`.
                 let mut executed = Executed::default();
                 for job in rx {
-                    *busy.lock().expect("not poisoned") = Some(Instant::now());
+                    // Only requests count towards "hung": a checkpoint's export or a
+                    // replacement's import takes time in proportion to the state, and the
+                    // host's deadline for it grows with the state too (dmtbs_host::Limits),
+                    // so a stuck one fails there instead of being judged by `hang_ms`.
+                    if matches!(job, Job::Apply { .. }) {
+                        *busy.lock().expect("not poisoned") = Some(Instant::now());
+                    }
                     let result = run(&replica, &mut executed, job, &metrics);
                     *busy.lock().expect("not poisoned") = None;
                     if done.send(result).is_err() {
@@ -95,7 +101,7 @@ impl Applier {
         let _ = self.jobs.send(job);
     }
 
-    /// How long the current job has been running.
+    /// How long the current `Apply` job has been running.
     pub fn busy_for(&self) -> Option<std::time::Duration> {
         self.busy_since
             .lock()
