@@ -386,6 +386,18 @@ impl ClusterConfig {
                 "recovery: checkpoint_every, strikes and slow_strikes must be at least 1".into(),
             );
         }
+        // An RM replays from its stable checkpoint with the requests its log retains; the
+        // stable checkpoint trails the newest requests by up to two intervals.
+        let retained = dmtbs_delivery::DEFAULT_LOG_LIMIT as u64;
+        if r.checkpoint_every > retained / 2 {
+            return invalid(format!(
+                "recovery: checkpoint_every = {} is more than half the {retained} requests a \
+                 replica manager's log retains: a replica replaced between checkpoints could not \
+                 replay from the last one (at most {})",
+                r.checkpoint_every,
+                retained / 2
+            ));
+        }
         self.check_metrics_addresses()
     }
 
@@ -630,6 +642,29 @@ mod tests {
             );
         }
         assert!(with("quorum = -1", 4).is_err(), "not a count");
+    }
+
+    /// A `[recovery]` section appended to the embedded default (with real keys).
+    fn with_recovery(section: &str) -> Result<ClusterConfig, ConfigError> {
+        let text = format!("{}\n[recovery]\n{section}\n", default_with_fresh_keys());
+        ClusterConfig::parse(&text, Path::new("/"))
+    }
+
+    #[test]
+    fn checkpoints_further_apart_than_the_retained_log_allows_are_refused() {
+        let limit = dmtbs_delivery::DEFAULT_LOG_LIMIT as u64 / 2;
+        let ok = with_recovery(&format!("checkpoint_every = {limit}")).expect("valid");
+        assert_eq!(ok.recovery.checkpoint_every, limit);
+        let err = with_recovery(&format!("checkpoint_every = {}", limit + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid cluster configuration: recovery: checkpoint_every = {} is more than \
+                 half the 65536 requests a replica manager's log retains: a replica replaced \
+                 between checkpoints could not replay from the last one (at most {limit})",
+                limit + 1
+            )
+        );
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Instance {
     dead: Option<ReplicaFailure>,
     /// Fuel the last successful call consumed (for benchmarks and diagnostics).
     last_fuel: u64,
+    /// A bound on the state's entries, which the budgets scale with (see [`crate::Limits`]).
+    entries: u64,
 }
 
 impl Instance {
@@ -95,6 +97,7 @@ impl Instance {
             module: module.clone(),
             dead: None,
             last_fuel: 0,
+            entries: 0,
         })
     }
 
@@ -115,37 +118,49 @@ impl Instance {
 
     /// Apply one request under the per-request fuel budget.
     pub fn apply(&mut self, req: &Request) -> Result<Outcome, ReplicaFailure> {
-        let fuel = self.module.runtime.limits().fuel_per_request;
-        self.call(fuel, |world, store| {
+        let limits = self.module.runtime.limits();
+        let (fuel, deadline) = (limits.fuel_per_request, limits.call_deadline);
+        let outcome = self.call(fuel, deadline, self.entries, |world, store| {
             world.dmtbs_booking_replica().call_apply(store, req)
-        })
+        })?;
+        // A request adds at most one entry (a show or a booking).
+        self.entries = self.entries.saturating_add(1);
+        Ok(outcome)
     }
 
-    /// Export the whole canonical state.
+    /// Export the whole canonical state, under a budget that grows with the state.
     pub fn export_state(&mut self) -> Result<CanonicalState, ReplicaFailure> {
-        let fuel = self.module.runtime.limits().fuel_per_state_op;
-        self.call(fuel, |world, store| {
+        let limits = self.module.runtime.limits();
+        let (fuel, deadline) = (
+            limits.state_fuel(self.entries),
+            limits.state_deadline(self.entries),
+        );
+        let state = self.call(fuel, deadline, self.entries, |world, store| {
             world.dmtbs_booking_replica().call_export_state(store)
-        })
+        })?;
+        self.entries = state.entries() as u64;
+        Ok(state)
     }
 
-    /// Import a canonical state. `Ok(Err(_))` is the replica refusing a malformed state (its own
+    /// Import a canonical state, under a budget that grows with the larger of the current and
+    /// the imported state. `Ok(Err(_))` is the replica refusing a malformed state (its own
     /// state unchanged); `Err(_)` is the replica failing.
     pub fn import_state(
         &mut self,
         state: &CanonicalState,
     ) -> Result<Result<(), StateError>, ReplicaFailure> {
         let limits = self.module.runtime.limits();
-        let fuel = limits.fuel_per_state_op.saturating_add(
-            limits
-                .fuel_per_state_entry
-                .saturating_mul(state.entries() as u64),
-        );
-        self.call(fuel, |world, store| {
+        let entries = self.entries.max(state.entries() as u64);
+        let (fuel, deadline) = (limits.state_fuel(entries), limits.state_deadline(entries));
+        let result = self.call(fuel, deadline, entries, |world, store| {
             world
                 .dmtbs_booking_replica()
                 .call_import_state(store, state)
-        })
+        })?;
+        if result.is_ok() {
+            self.entries = state.entries() as u64;
+        }
+        Ok(result)
     }
 
     /// Run one guest call with a fresh fuel budget and deadline, turning any failure into a
@@ -153,12 +168,14 @@ impl Instance {
     fn call<R>(
         &mut self,
         fuel: u64,
+        deadline: Duration,
+        entries: u64,
         f: impl FnOnce(&ReplicaWorld, &mut Store<StoreData>) -> wasmtime::Result<R>,
     ) -> Result<R, ReplicaFailure> {
         if let Some(failure) = &self.dead {
             return Err(ReplicaFailure::Dead(Box::new(failure.clone())));
         }
-        let deadline = self.module.runtime.limits().call_deadline;
+        self.store.data_mut().cap.cap = self.module.runtime.limits().memory_cap(entries);
         self.store
             .set_fuel(fuel)
             .expect("fuel is enabled in Runtime::new");

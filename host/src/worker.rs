@@ -4,6 +4,7 @@
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::contract::{CanonicalState, Outcome, Request, StateError};
 use crate::digest::StateDigest;
@@ -56,6 +57,8 @@ pub struct Status {
 pub struct ReplicaHandle {
     tx: Option<mpsc::Sender<Command>>,
     thread: Option<JoinHandle<()>>,
+    /// The replica thread's CPU clock, where the platform has one (Linux).
+    cpu_clock: Option<CpuClock>,
 }
 
 impl ReplicaHandle {
@@ -67,10 +70,20 @@ impl ReplicaHandle {
             .name(format!("replica-{}", module.name()))
             .spawn(move || serve(instance, rx))
             .expect("spawning a thread only fails when the OS is out of resources");
+        let cpu_clock = CpuClock::of(&thread);
         Ok(ReplicaHandle {
             tx: Some(tx),
             thread: Some(thread),
+            cpu_clock,
         })
+    }
+
+    /// CPU time the replica's thread has used so far (`None` where the platform cannot tell).
+    /// Unlike wall time, it does not advance while the thread is descheduled — the machine
+    /// overloaded, or the process stopped — so "this call has used a second of CPU" is the
+    /// replica's own doing, never the machine's.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        self.cpu_clock.as_ref().and_then(CpuClock::now)
     }
 
     fn ask<R>(&self, command: impl FnOnce(mpsc::Sender<R>) -> Command) -> Option<R> {
@@ -142,6 +155,43 @@ impl Drop for ReplicaHandle {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// A thread's CPU-time clock (`pthread_getcpuclockid`).
+struct CpuClock(#[cfg(target_os = "linux")] libc::clockid_t);
+
+impl CpuClock {
+    #[cfg(target_os = "linux")]
+    fn of(thread: &JoinHandle<()>) -> Option<Self> {
+        use std::os::unix::thread::JoinHandleExt;
+        let mut id: libc::clockid_t = 0;
+        // SAFETY: the pthread_t is a live thread's (the handle joins it only when dropped) and
+        // `id` is a valid place for the result.
+        let rc = unsafe { libc::pthread_getcpuclockid(thread.as_pthread_t(), &mut id) };
+        (rc == 0).then_some(CpuClock(id))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn of(_thread: &JoinHandle<()>) -> Option<Self> {
+        None
+    }
+
+    #[cfg(target_os = "linux")]
+    fn now(&self) -> Option<Duration> {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: the clock is the CPU clock of a thread that lives as long as its handle, and
+        // `t` is a valid place for the result.
+        let rc = unsafe { libc::clock_gettime(self.0, &mut t) };
+        (rc == 0).then(|| Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn now(&self) -> Option<Duration> {
+        None
     }
 }
 

@@ -158,6 +158,41 @@ fn endless_loop_hits_the_epoch_deadline_when_fuel_is_ample() {
     println!("interrupted after {:?}", started.elapsed());
 }
 
+/// The RM judges a replica hung by the CPU its thread burned in one call, not by wall time,
+/// so that a stopped process or an overloaded machine is never taken for a hung module: the
+/// replica thread's CPU clock stands still while it waits and runs while it computes.
+#[test]
+fn the_replica_threads_cpu_clock_counts_work_not_waiting() {
+    let runtime = components::runtime_with(Limits {
+        fuel_per_request: u64::MAX / 2,
+        call_deadline: Duration::from_secs(1),
+        ..Limits::default()
+    });
+    let module = components::load(&runtime, components::FAULTY_LOOP);
+    let replica = ReplicaHandle::spawn(&module, &CanonicalState::empty()).expect("starts");
+    let cpu = || replica.cpu_time().expect("Linux threads have a CPU clock");
+    let before = cpu();
+    std::thread::sleep(Duration::from_millis(300));
+    let idle = cpu() - before;
+    assert!(
+        idle < Duration::from_millis(50),
+        "waiting used {idle:?} of CPU"
+    );
+    let before = cpu();
+    assert!(matches!(
+        replica.apply(titanic_availability(1)),
+        Err(ReplicaFailure::Interrupted { .. })
+    ));
+    // Spinning for a one-second deadline: far more than the idle figure even with the two
+    // cores shared (a generous floor, not a speed measurement).
+    let busy = cpu() - before;
+    println!("CPU while idle 300 ms: {idle:?}; while spinning to a 1 s deadline: {busy:?}");
+    assert!(
+        busy > Duration::from_millis(100),
+        "spinning used only {busy:?} of CPU"
+    );
+}
+
 #[test]
 fn runaway_memory_hits_the_cap() {
     let cap = 64 << 20;

@@ -5,4 +5,5 @@ mod conformance;
 mod differential;
 mod faults;
 mod fleet;
+mod large_state;
 mod purity;

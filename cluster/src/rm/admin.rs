@@ -87,7 +87,9 @@ impl Node {
 
     pub(super) fn health(&self) -> Health {
         match self.phase {
-            Phase::Joining { .. } | Phase::Fetching { .. } => Health::Recovering,
+            Phase::Joining { .. } | Phase::Fetching { .. } | Phase::AwaitingCheckpoint { .. } => {
+                Health::Recovering
+            }
             Phase::Failed => Health::Failed,
             Phase::Serving if self.applied_through < self.caught_up_at => Health::CatchingUp,
             Phase::Serving => Health::Serving,

@@ -4,7 +4,7 @@
 //! or is being replaced.
 
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dmtbs_contract::{Context, Outcome, Request};
 use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule, StateDigest};
@@ -58,9 +58,13 @@ pub enum Done {
 /// Hands jobs to the replica thread; reports when a call has been running for long.
 pub struct Applier {
     jobs: mpsc::Sender<Job>,
-    /// When the job in progress started (none: idle).
-    busy_since: Arc<Mutex<Option<Instant>>>,
+    replica: Arc<ReplicaHandle>,
+    /// When the `Apply` job in progress started (none: idle, or a state job).
+    busy_since: Arc<Mutex<Option<Started>>>,
 }
+
+/// When a job started: the wall time, and the replica thread's CPU time then.
+type Started = (Instant, Option<Duration>);
 
 impl Applier {
     pub fn start(
@@ -71,6 +75,7 @@ impl Applier {
         let (jobs, rx) = mpsc::channel::<Job>();
         let busy_since = Arc::new(Mutex::new(None));
         let busy = busy_since.clone();
+        let handle = replica.clone();
         std::thread::Builder::new()
             .name("rm-applier".into())
             .spawn(move || {
@@ -78,7 +83,14 @@ impl Applier {
                 // alike; replaced with the state at every `Replace`.
                 let mut executed = Executed::default();
                 for job in rx {
-                    *busy.lock().expect("not poisoned") = Some(Instant::now());
+                    // Only requests count towards "hung": a checkpoint's export or a
+                    // replacement's import takes time in proportion to the state, and the
+                    // host's deadline for it grows with the state too (dmtbs_host::Limits),
+                    // so a stuck one fails there instead of being judged by `hang_ms`.
+                    if matches!(job, Job::Apply { .. }) {
+                        *busy.lock().expect("not poisoned") =
+                            Some((Instant::now(), replica.cpu_time()));
+                    }
                     let result = run(&replica, &mut executed, job, &metrics);
                     *busy.lock().expect("not poisoned") = None;
                     if done.send(result).is_err() {
@@ -87,7 +99,11 @@ impl Applier {
                 }
             })
             .expect("spawning a thread only fails when the OS is out of resources");
-        Applier { jobs, busy_since }
+        Applier {
+            jobs,
+            replica: handle,
+            busy_since,
+        }
     }
 
     pub fn submit(&self, job: Job) {
@@ -95,12 +111,17 @@ impl Applier {
         let _ = self.jobs.send(job);
     }
 
-    /// How long the current job has been running.
-    pub fn busy_for(&self) -> Option<std::time::Duration> {
-        self.busy_since
-            .lock()
-            .expect("not poisoned")
-            .map(|t| t.elapsed())
+    /// How long the current `Apply` job has been running, in CPU time of the replica's thread
+    /// (wall time where the platform has no thread CPU clock). A process stopped, or a machine
+    /// so loaded that nothing ran for seconds, is not a hung replica: only CPU the replica
+    /// really burned in one batch counts (issue 15: a stall of the whole machine quarantined a
+    /// correct module as "hung").
+    pub fn busy_for(&self) -> Option<Duration> {
+        let (since, cpu_then) = (*self.busy_since.lock().expect("not poisoned"))?;
+        match (cpu_then, self.replica.cpu_time()) {
+            (Some(then), Some(now)) => Some(now.saturating_sub(then)),
+            _ => Some(since.elapsed()),
+        }
     }
 }
 

@@ -96,6 +96,10 @@ enum Phase {
         cancel: CancellationToken,
         joining: bool,
     },
+    /// The log no longer reaches back to the stable checkpoint (requests dropped from it while
+    /// checkpoints stalled): an incomplete replay is never run; the RM waits for a stable
+    /// checkpoint at `from` or later and fetches its state instead.
+    AwaitingCheckpoint { module: ReplicaModule, from: u64 },
     /// Applying requests (possibly replaying a backlog first).
     Serving,
     /// No usable module: the replica stays silent until an operator swaps one in.
@@ -550,6 +554,15 @@ impl Node {
                     }
                 } else {
                     self.behind_since = None;
+                }
+            }
+            Phase::AwaitingCheckpoint { from, .. } => {
+                let target = self.checkpoints.stable().clone();
+                if target.seq >= *from
+                    && let Phase::AwaitingCheckpoint { module, .. } =
+                        std::mem::replace(&mut self.phase, Phase::Failed)
+                {
+                    self.obtain(module, target, false);
                 }
             }
             Phase::Fetching { .. } | Phase::Failed => {}

@@ -204,6 +204,23 @@ impl Node {
         state: Arc<RmState>,
         joining: bool,
     ) {
+        if !joining
+            && let Some(range) = self.delivery.log_range()
+            && range.first > target.seq + 1
+        {
+            tracing::error!(
+                rm = self.me,
+                checkpoint = target.seq,
+                log_from = range.first,
+                "the log no longer reaches back to the checkpoint, so the replay would be \
+                 incomplete: not replaying; waiting for a newer stable checkpoint to fetch"
+            );
+            self.phase = Phase::AwaitingCheckpoint {
+                module,
+                from: range.first - 1,
+            };
+            return;
+        }
         // The state is the base on disk before anything after it is (the store keeps order).
         self.persist_installed(&target, &state);
         // A state past what was delivered here moves delivery forward (a no-op otherwise).
@@ -223,15 +240,6 @@ impl Node {
             if target.seq > 0 {
                 self.results_sent_through = self.delivery.latest_known();
             }
-        } else if let Some(range) = self.delivery.log_range()
-            && range.first > target.seq + 1
-        {
-            tracing::error!(
-                rm = self.me,
-                checkpoint = target.seq,
-                log_from = range.first,
-                "the log no longer reaches back to the checkpoint; the replay would be incomplete"
-            );
         }
         self.strikes.reset(self.results_sent_through);
         self.checkpoints.reset_to(target.clone());
