@@ -3,6 +3,7 @@
 #   replica-a … replica-d   the four independent implementations
 #   faulty-logic            implementation A with a plausible off-by-one (weekly limit)
 #   faulty-random|panic|loop|memory|corrupt   implementation B with a generic fault (guest crate features)
+#   std-probe               a std component for the host's WASI determinism tests (not a replica)
 # Faulty variants build in their own target dir, so they never overwrite the correct artifacts.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -23,4 +24,8 @@ build_variant faulty-logic replica-a fault-logic
 for fault in random panic loop memory corrupt; do
   build_variant faulty-$fault replica-b dmtbs-guest/fault-$fault
 done
+# Its own workspace (std wit-bindgen features must not reach the no_std replicas).
+cargo build --release --target $target --target-dir target/std-probe --quiet \
+  --manifest-path std-probe/Cargo.toml
+cp target/std-probe/$target/release/std_probe.wasm "$out/std-probe.wasm"
 ls -l "$out"

@@ -8,6 +8,7 @@ use crate::contract::{CanonicalState, Outcome, ReplicaWorld, Request, StateError
 use crate::limits::MemoryCap;
 use crate::module::ReplicaModule;
 use crate::runtime::Runtime;
+use crate::wasi::Wasi;
 
 /// How a replica instance died. After any of these the instance is poisoned for good (wasm
 /// semantics): it must be replaced by a new instance, never reset.
@@ -51,6 +52,14 @@ impl ReplicaFailure {
 /// Store data: only the memory limiter — a replica has no host state to reach.
 pub(crate) struct StoreData {
     cap: MemoryCap,
+    /// The closed, deterministic WASI (only reachable by modules that import it).
+    wasi: Wasi,
+}
+
+impl wasmtime_wasi::WasiView for StoreData {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        self.wasi.view()
+    }
 }
 
 /// A live instance of a [`ReplicaModule`]: its own `Store`, so its own memory and fuel.
@@ -78,6 +87,7 @@ impl Instance {
                     cap: limits.memory_bytes,
                     breached: false,
                 },
+                wasi: Wasi::new(module.name()),
             },
         );
         store.limiter(|data| &mut data.cap);

@@ -1,7 +1,8 @@
 //! The DMTBS replica host: runs untrusted replica components in a wasmtime sandbox.
 //!
-//! A replica is a WebAssembly component implementing `wit/replica.wit` with **no imports**. The
-//! host loads it once ([`ReplicaModule`], compiled artifacts cached on disk), runs each live
+//! A replica is a WebAssembly component implementing `wit/replica.wit` that imports nothing but
+//! the WASI interfaces Rust's std needs, which the host serves closed and deterministic (`wasi`:
+//! frozen clocks, fixed-seed random, no files, no network, no environment). The host loads it once ([`ReplicaModule`], compiled artifacts cached on disk), runs each live
 //! instance on a thread of its own ([`ReplicaHandle`]) under a per-request fuel budget, an
 //! epoch deadline and a memory cap ([`Limits`]), and turns every way a replica can die into a
 //! typed [`ReplicaFailure`]. A dead or faulty instance is never reset: it is replaced by a fresh
@@ -11,7 +12,8 @@
 //! Layout:
 //! - [`contract`]: the WIT contract's types (re-exported from `dmtbs-contract`).
 //! - `runtime`: the one wasmtime `Engine` and its configuration, the epoch ticker.
-//! - `module`: loading, purity check, artifact cache.
+//! - `module`: loading, purity check (the import allow-list), artifact cache.
+//! - `wasi`: the closed, deterministic WASI a std module gets.
 //! - `instance`: one sandboxed instance (a `Store`) and failure classification.
 //! - `worker`: the thread that owns an instance; batched requests go through it.
 //! - `digest`: the host-side digest of a canonical state.
@@ -22,6 +24,7 @@ mod instance;
 mod limits;
 mod module;
 mod runtime;
+mod wasi;
 mod worker;
 
 pub use digest::StateDigest;
@@ -29,4 +32,5 @@ pub use instance::{Instance, ReplicaFailure};
 pub use limits::Limits;
 pub use module::{ModuleError, ReplicaModule};
 pub use runtime::Runtime;
+pub use wasi::{ALLOWED as ALLOWED_IMPORTS, OUTPUT_CAP};
 pub use worker::{BatchOutcome, ReplaceError, ReplicaHandle, Status};

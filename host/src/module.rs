@@ -1,4 +1,5 @@
-//! Loading a replica component: compile (or reuse a cached artifact), refuse any import, and
+//! Loading a replica component: compile (or reuse a cached artifact), refuse any import beyond
+//! the deterministic WASI allow-list, and
 //! pre-instantiate so that new instances are cheap.
 
 use std::hash::{Hash, Hasher};
@@ -22,7 +23,9 @@ pub enum ModuleError {
     #[error("{name} is not a valid WebAssembly component: {reason}")]
     Invalid { name: String, reason: String },
     #[error(
-        "{name} is refused: replicas must have no imports, but it imports {}",
+        "{name} is refused: a replica may import only the WASI interfaces std needs (cli, \
+         clocks, io, random, filesystem — served closed and deterministic), but it imports {}; \
+         remove what uses them (networking, HTTP, other hosts' interfaces)",
         imports.join(", ")
     )]
     HasImports { name: String, imports: Vec<String> },
@@ -37,6 +40,8 @@ pub struct ReplicaModule {
     pub(crate) pre: ReplicaWorldPre<StoreData>,
     name: String,
     hash: String,
+    /// What it imports (all on the WASI allow-list); empty for a pure module.
+    imports: Vec<String>,
 }
 
 impl std::fmt::Debug for ReplicaModule {
@@ -67,22 +72,34 @@ impl ReplicaModule {
         let hash = hex::encode(Sha256::digest(bytes));
         let component = compile_cached(runtime, name, &hash, bytes)?;
 
-        // Purity: a replica may not reach anything outside its sandbox. Name every import so the
-        // operator sees exactly what the module wanted.
+        // Purity: a replica may not reach anything outside its sandbox. Name every import
+        // beyond the allow-list so the author sees exactly what the module wanted.
         let imports: Vec<String> = component
             .component_type()
             .imports(runtime.engine())
             .map(|(import, _)| import.to_string())
             .collect();
-        if !imports.is_empty() {
+        let refused: Vec<String> = imports
+            .iter()
+            .filter(|name| !crate::wasi::allowed(name))
+            .cloned()
+            .collect();
+        if !refused.is_empty() {
             return Err(ModuleError::HasImports {
                 name: name.to_owned(),
-                imports,
+                imports: refused,
             });
         }
 
-        // An empty linker: instantiation can only succeed for a component with zero imports.
-        let linker = Linker::<StoreData>::new(runtime.engine());
+        // A module with no imports gets an empty linker, as before; one that imports WASI gets
+        // the closed, deterministic implementation (crate::wasi).
+        let mut linker = Linker::<StoreData>::new(runtime.engine());
+        if !imports.is_empty() {
+            crate::wasi::link(&mut linker).map_err(|e| ModuleError::Invalid {
+                name: name.to_owned(),
+                reason: format!("linking WASI: {e:#}"),
+            })?;
+        }
         let wrong = |e: wasmtime::Error| ModuleError::WrongContract {
             name: name.to_owned(),
             reason: format!("{e:#}"),
@@ -94,7 +111,14 @@ impl ReplicaModule {
             pre,
             name: name.to_owned(),
             hash,
+            imports,
         })
+    }
+
+    /// The WASI interfaces the module imports (served closed and deterministic); empty for a
+    /// module with no imports at all.
+    pub fn imports(&self) -> &[String] {
+        &self.imports
     }
 
     /// The module's name (its file stem).

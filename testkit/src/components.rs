@@ -15,6 +15,9 @@ pub const FAULTY_PANIC: &str = "faulty-panic";
 pub const FAULTY_LOOP: &str = "faulty-loop";
 pub const FAULTY_MEMORY: &str = "faulty-memory";
 pub const FAULTY_CORRUPT: &str = "faulty-corrupt";
+/// A std component (it imports WASI) that reports what it sees of clocks, environment and
+/// randomness: for the host's determinism tests, not a booking implementation.
+pub const STD_PROBE: &str = "std-probe";
 
 /// The folder holding the built components.
 pub fn dir() -> PathBuf {

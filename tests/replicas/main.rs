@@ -7,3 +7,4 @@ mod faults;
 mod fleet;
 mod large_state;
 mod purity;
+mod std_modules;
