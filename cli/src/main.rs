@@ -12,6 +12,7 @@ mod booking;
 mod chaos;
 mod clientlog;
 mod demo;
+mod module;
 mod status;
 mod token;
 mod up;
@@ -92,6 +93,9 @@ enum Command {
     /// Issue and revoke users' tokens (admins of the user's area, or the operator's admin key).
     #[command(subcommand)]
     Token(token::Command),
+    /// Replica modules: check one offline before it goes live.
+    #[command(subcommand)]
+    Module(module::Command),
 }
 
 #[derive(clap::Args)]
@@ -138,9 +142,11 @@ fn main() -> ExitCode {
     let default_filter = match cli.command {
         Command::Bench(_) => "error",
         // The client commands' output is their answer.
-        Command::Booking(_) | Command::Operator(_) | Command::Chaos(_) | Command::Token(_) => {
-            "warn"
-        }
+        Command::Booking(_)
+        | Command::Operator(_)
+        | Command::Chaos(_)
+        | Command::Token(_)
+        | Command::Module(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -163,6 +169,7 @@ fn main() -> ExitCode {
         Command::Chaos(command) => return chaos::main(command),
         Command::Token(command) => return token::main(command),
         Command::ReplicasDemo(args) => demo::run(args),
+        Command::Module(command) => module::run(command),
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(bench::run(args))),
@@ -249,6 +256,7 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             (wire, result)
         }
         Command::ReplicasDemo(_)
+        | Command::Module(_)
         | Command::Bench(_)
         | Command::Booking(_)
         | Command::Operator(_)

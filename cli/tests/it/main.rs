@@ -3,5 +3,6 @@
 mod bench;
 mod booking;
 mod chaos;
+mod module;
 mod support;
 mod token;

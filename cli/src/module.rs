@@ -1,0 +1,247 @@
+//! `dmtbs module check FILE`: is this module fit to be swapped into a cluster? Offline, without
+//! a cluster: it loads the module as an RM would (the import allow-list, the contract), then
+//! replays a seeded workload through it beside the four reference implementations, comparing
+//! every result, the state digest at every checkpoint, and a state transfer in and out. Exit 0
+//! only for a module that agreed everywhere; otherwise the first divergence is shown.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dmtbs_host::contract::{CanonicalState, Outcome, Request};
+use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
+use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_testkit::workload::Workload;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Check a replica module offline: it loads (only the deterministic WASI may be imported),
+    /// implements the contract, and agrees with the four reference implementations on a seeded
+    /// workload — every result, the state digest every `--checkpoint-every` requests, and a
+    /// state exported by a reference imported into it and back. Exit 0: it agreed everywhere;
+    /// 1: it diverged (the first divergence is shown); 2: it could not be checked.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The module (a WebAssembly component file).
+    file: PathBuf,
+    /// Requests in the workload.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    requests: u64,
+    /// Workload seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Compare state digests after every this many requests.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every: u64,
+    /// Folder holding the reference implementations (default: replicas-wasm/target/components).
+    #[arg(long)]
+    components: Option<PathBuf>,
+}
+
+pub fn run(command: Command) -> anyhow::Result<bool> {
+    match command {
+        Command::Check(args) => check(args),
+    }
+}
+
+/// What went wrong first.
+enum Divergence {
+    Failed {
+        request: Box<Request>,
+        failure: String,
+    },
+    Result {
+        request: Box<Request>,
+        expected: Outcome,
+        got: Outcome,
+    },
+    State {
+        after: u64,
+        expected: StateDigest,
+        got: StateDigest,
+    },
+    Transfer(String),
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<bool> {
+    let runtime = components::runtime();
+    let candidate = ReplicaModule::from_file(&runtime, &args.file)?;
+    println!(
+        "{}: loads (sha256 {}), implements dmtbs:booking/replica; imports: {}",
+        args.file.display(),
+        &candidate.hash()[..16],
+        if candidate.imports().is_empty() {
+            "none".to_owned()
+        } else {
+            format!(
+                "{} (WASI, served closed and deterministic)",
+                candidate.imports().join(", ")
+            )
+        }
+    );
+    let dir = args.components.clone().unwrap_or_else(components::dir);
+    let mut references = Vec::new();
+    for name in IMPLEMENTATIONS {
+        let path = dir.join(format!("{name}.wasm"));
+        let module = ReplicaModule::from_file(&runtime, &path).map_err(|e| {
+            anyhow::anyhow!("reference {name}: {e} (build them: just build-replicas)")
+        })?;
+        references.push(module);
+    }
+    let started = Instant::now();
+    let outcome = replay(&candidate, &references, &args)?;
+    let took = started.elapsed();
+    match outcome {
+        Ok(checkpoints) => {
+            println!(
+                "agrees with {} on {} requests (seed {}), {checkpoints} state digests and a state \
+                 transfer in and out, in {took:.2?}",
+                IMPLEMENTATIONS.join(", "),
+                args.requests,
+                args.seed
+            );
+            Ok(true)
+        }
+        Err(divergence) => {
+            println!("DIVERGES (seed {}):", args.seed);
+            match divergence {
+                Divergence::Failed { request, failure } => println!(
+                    "  request {} failed in the module: {failure}\n  request: {request:?}",
+                    request.context.seq
+                ),
+                Divergence::Result {
+                    request,
+                    expected,
+                    got,
+                } => println!(
+                    "  request {}: expected {expected:?} (the references agree), got {got:?}\n  \
+                     request: {request:?}",
+                    request.context.seq
+                ),
+                Divergence::State {
+                    after,
+                    expected,
+                    got,
+                } => println!(
+                    "  state after request {after}: digest {got}, the references' {expected} \
+                     (every result agreed until then)"
+                ),
+                Divergence::Transfer(what) => println!("  state transfer: {what}"),
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The seeded workload through the candidate and the references: `Ok(Ok(checkpoints))` when
+/// the candidate agreed throughout, `Ok(Err(_))` at its first divergence, `Err(_)` when the
+/// references themselves cannot be run or disagree (then nothing can be judged).
+fn replay(
+    candidate: &ReplicaModule,
+    references: &[ReplicaModule],
+    args: &CheckArgs,
+) -> anyhow::Result<Result<u64, Divergence>> {
+    let empty = CanonicalState::empty();
+    let module = ReplicaHandle::spawn(candidate, &empty)?;
+    let refs: Vec<ReplicaHandle> = references
+        .iter()
+        .map(|m| ReplicaHandle::spawn(m, &empty))
+        .collect::<Result<_, _>>()?;
+    let mut workload = Workload::new(args.seed);
+    let (mut applied, mut checkpoints, mut transferred) = (0u64, 0u64, false);
+    while applied < args.requests {
+        let until_checkpoint = args.checkpoint_every - applied % args.checkpoint_every;
+        let n = (args.requests - applied).min(until_checkpoint).min(256);
+        let batch: Vec<Request> = workload.by_ref().take(n as usize).collect();
+        let expected = reference_outcomes(&refs, references, &batch)?;
+        let got = module.apply_batch(batch.clone());
+        for (i, request) in batch.iter().enumerate() {
+            let Some(outcome) = got.outcomes.get(i) else {
+                let failure = got
+                    .failure
+                    .as_ref()
+                    .map_or("no result".to_owned(), ToString::to_string);
+                return Ok(Err(Divergence::Failed {
+                    request: Box::new(request.clone()),
+                    failure,
+                }));
+            };
+            if *outcome != expected[i] {
+                return Ok(Err(Divergence::Result {
+                    request: Box::new(request.clone()),
+                    expected: expected[i].clone(),
+                    got: outcome.clone(),
+                }));
+            }
+        }
+        applied += n;
+        if applied % args.checkpoint_every == 0 || applied == args.requests {
+            let reference = refs[0].export_state()?;
+            let expected = StateDigest::of(&reference);
+            let got = match module.export_state() {
+                Ok(state) => StateDigest::of(&state),
+                Err(e) => {
+                    return Ok(Err(Divergence::Transfer(format!(
+                        "exporting the state after request {applied} failed: {e}"
+                    ))));
+                }
+            };
+            if got != expected {
+                return Ok(Err(Divergence::State {
+                    after: applied,
+                    expected,
+                    got,
+                }));
+            }
+            checkpoints += 1;
+            // Halfway, the module becomes a replacement: a fresh instance takes a reference's
+            // state (as after a swap) and goes on from it; the reference takes the module's.
+            if !transferred && applied * 2 >= args.requests {
+                transferred = true;
+                if let Err(e) = module.replace(candidate, reference) {
+                    return Ok(Err(Divergence::Transfer(format!(
+                        "importing a reference's state after request {applied}: {e}"
+                    ))));
+                }
+                let exported = module.export_state()?;
+                refs[0]
+                    .replace(&references[0], exported)
+                    .map_err(|e| anyhow::anyhow!("a reference refused the module's state: {e}"))?;
+            }
+        }
+    }
+    Ok(Ok(checkpoints))
+}
+
+/// What the references answer: unanimous, or an error (the references must agree for the
+/// check to mean anything).
+fn reference_outcomes(
+    refs: &[ReplicaHandle],
+    modules: &[ReplicaModule],
+    batch: &[Request],
+) -> anyhow::Result<Vec<Outcome>> {
+    let results: Vec<_> = refs.iter().map(|r| r.apply_batch(batch.to_vec())).collect();
+    for (module, result) in modules.iter().zip(&results) {
+        if let Some(failure) = &result.failure {
+            anyhow::bail!("reference {} failed: {failure}", module.name());
+        }
+    }
+    for (i, request) in batch.iter().enumerate() {
+        if results
+            .iter()
+            .any(|r| r.outcomes[i] != results[0].outcomes[i])
+        {
+            anyhow::bail!(
+                "the reference implementations disagree on request {}: nothing can be judged",
+                request.context.seq
+            );
+        }
+    }
+    Ok(results
+        .into_iter()
+        .next()
+        .map(|r| r.outcomes)
+        .unwrap_or_default())
+}

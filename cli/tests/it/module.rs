@@ -1,0 +1,84 @@
+//! `dmtbs module check`: a module is judged offline, before it goes live — a correct one passes,
+//! a wrong one fails naming its first divergence, one that imports too much cannot be loaded.
+
+use std::path::Path;
+use std::process::Command;
+
+use dmtbs_testkit::components;
+
+/// Runs `dmtbs module check FILE` on a short workload: (exit code, stdout, stderr).
+fn check(file: &Path) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args(["module", "check", "--requests", "3000"])
+        .arg(file)
+        .output()
+        .expect("dmtbs runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_correct_module_passes() {
+    let (code, stdout, stderr) = check(&components::path("replica-c"));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("imports: none")
+            && stdout.contains(
+                "agrees with replica-a, replica-b, replica-c, replica-d on 3000 requests"
+            )
+            && stdout.contains("3 state digests and a state transfer in and out"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_module_with_a_logic_bug_fails_at_its_first_wrong_result() {
+    let (code, stdout, stderr) = check(&components::path(components::FAULTY_LOGIC));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    // The weekly limit (3 other-area movies) is where its bug lies.
+    assert!(
+        stdout.contains("DIVERGES")
+            && stdout.contains("expected Err(BookingError::WeeklyLimit) (the references agree)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_module_whose_state_drifts_fails_at_the_checkpoint() {
+    let (code, stdout, stderr) = check(&components::path(components::FAULTY_CORRUPT));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("state after request 1000: digest"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_module_that_loops_fails_naming_the_request_and_the_fuel() {
+    let (code, stdout, stderr) = check(&components::path(components::FAULTY_LOOP));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("failed in the module: replica ran out of fuel"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_module_importing_a_socket_cannot_be_checked_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("networked.wat");
+    std::fs::write(
+        &file,
+        r#"(component (import "wasi:sockets/tcp@0.2.0" (instance)))"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = check(&file);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("networked is refused") && stderr.contains("wasi:sockets/tcp@0.2.0"),
+        "{stderr}"
+    );
+}
