@@ -50,7 +50,11 @@ impl Node {
             return;
         }
         self.suspicions.remove(&suspect);
-        self.agreed_dead.insert(suspect, now);
+        // Never itself: an RM that hears the others judge it dead is alive to hear it, and only
+        // a probe of the suspect clears the list — which an RM never sends to itself.
+        if suspect != self.me {
+            self.agreed_dead.insert(suspect, now);
+        }
         tracing::warn!(
             rm = self.me,
             suspect,
