@@ -96,6 +96,17 @@ enum Command {
     /// Replica modules: check one offline before it goes live.
     #[command(subcommand)]
     Module(module::Command),
+    /// Print a shell completion script (e.g. `dmtbs completions bash > ~/.local/share/bash-completion/completions/dmtbs`).
+    Completions {
+        /// bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder.
+    Man {
+        /// Write dmtbs.1, dmtbs-up.1, … here instead of printing dmtbs.1.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -170,6 +181,14 @@ fn main() -> ExitCode {
         Command::Token(command) => return token::main(command),
         Command::ReplicasDemo(args) => demo::run(args),
         Command::Module(command) => module::run(command),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics on a write error (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "dmtbs", &mut script);
+            print_ignoring_closed_pipe(&script)
+        }
+        Command::Man { out_dir } => man(out_dir),
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(bench::run(args))),
@@ -191,6 +210,38 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Writes `bytes` to stdout; a reader that went away (`| head`) is not an error.
+fn print_ignoring_closed_pipe(bytes: &[u8]) -> anyhow::Result<bool> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::from(e).context("writing to stdout"))
+        }
+        _ => Ok(true),
+    }
+}
+
+/// `dmtbs man`: the top page on stdout, or every page into `out_dir`.
+fn man(out_dir: Option<PathBuf>) -> anyhow::Result<bool> {
+    let command = <Cli as clap::CommandFactory>::command();
+    match out_dir {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .context("rendering the man page")?;
+            return print_ignoring_closed_pipe(&page);
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            clap_mangen::generate_to(command, &dir)
+                .with_context(|| format!("writing man pages into {}", dir.display()))?;
+            println!("man pages written to {}", dir.display());
+        }
+    }
+    Ok(true)
 }
 
 /// Ctrl-C (or SIGTERM) cancels `token`.
@@ -257,6 +308,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
         }
         Command::ReplicasDemo(_)
         | Command::Module(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
         | Command::Bench(_)
         | Command::Booking(_)
         | Command::Operator(_)

@@ -1,5 +1,6 @@
 //! `dmtbs module check`: a module is judged offline, before it goes live — a correct one passes,
-//! a wrong one fails naming its first divergence, one that imports too much cannot be loaded.
+//! a wrong one fails naming its first divergence, one that imports too much cannot be loaded —
+//! and the command documents itself (completions, man pages).
 
 use std::path::Path;
 use std::process::Command;
@@ -81,4 +82,40 @@ fn a_module_importing_a_socket_cannot_be_checked_and_says_why() {
         stderr.contains("networked is refused") && stderr.contains("wasi:sockets/tcp@0.2.0"),
         "{stderr}"
     );
+}
+
+/// Runs `dmtbs ARGS`: (exit code, stdout).
+fn dmtbs(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args(args)
+        .output()
+        .expect("dmtbs runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let (code, bash) = dmtbs(&["completions", "bash"]);
+    assert_eq!(code, Some(0));
+    assert!(bash.contains("_dmtbs()") && bash.contains("module") && bash.contains("token"));
+    let (code, page) = dmtbs(&["man"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        page.contains(".TH dmtbs 1") && page.contains("completions"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _) = dmtbs(&["man", "--out-dir", &dir.path().display().to_string()]);
+    assert_eq!(code, Some(0));
+    for page in [
+        "dmtbs.1",
+        "dmtbs-up.1",
+        "dmtbs-module-check.1",
+        "dmtbs-token-issue.1",
+    ] {
+        assert!(dir.path().join(page).is_file(), "{page} missing");
+    }
 }
