@@ -299,7 +299,14 @@ async fn serve(command: Command) -> anyhow::Result<()> {
                 .with_context(|| format!("front end {id} is not in the configuration"))?;
             let listener = tokio::net::TcpListener::bind(section.http)
                 .await
-                .with_context(|| format!("binding the HTTP address {}", section.http))?;
+                .map_err(|e| {
+                    anyhow::anyhow!(dmtbs_cluster::holder::bind_error(
+                        &format!("front end {id}: HTTP address"),
+                        dmtbs_cluster::holder::Proto::Tcp,
+                        section.http,
+                        &e
+                    ))
+                })?;
             let wire = Wire::connect(config.clone(), NodeId::FrontEnd(id)).await?;
             let _pid = pid.ready()?;
             let result =

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod frontend;
+pub mod holder;
 pub mod local;
 mod metrics;
 pub mod rm;

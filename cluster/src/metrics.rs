@@ -22,9 +22,14 @@ pub(crate) async fn serve(
     registry: SharedRegistry,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("{who}: metrics address {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(crate::holder::bind_error(
+            &format!("{who}: metrics address"),
+            crate::holder::Proto::Tcp,
+            addr,
+            &e
+        ))
+    })?;
     let who = who.to_owned();
     tokio::spawn(async move {
         if let Err(e) = dmtbs_metrics::serve(listener, registry, shutdown).await {

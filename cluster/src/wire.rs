@@ -243,7 +243,20 @@ impl Wire {
             .ok_or_else(|| anyhow::anyhow!("{me:?} is not in the cluster configuration"))?;
         let mut udp = UdpConfig::for_node(bind, Self::group_mode(config))?;
         udp.join_group = matches!(me, NodeId::Rm(_));
-        Ok(UdpTransport::bind(udp).await?)
+        UdpTransport::bind(udp).await.map_err(|e| match &e {
+            dmtbs_net::NetError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                let who = format!("{me:?}");
+                anyhow::anyhow!(crate::holder::bind_error(
+                    &who,
+                    crate::holder::Proto::Udp,
+                    bind,
+                    source
+                ))
+            }
+            _ => anyhow::Error::from(e),
+        })
     }
 
     /// Encode a message, split into several datagrams when its list does not fit in one.

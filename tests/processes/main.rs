@@ -8,6 +8,7 @@ mod chaos;
 mod durability;
 mod harness;
 mod metrics;
+mod ports;
 mod recovery;
 mod restart;
 mod secrets;

@@ -201,7 +201,14 @@ pub async fn run_reporting(
         .ok_or_else(|| anyhow::anyhow!("rm {rm} is not in the cluster configuration"))?;
     let listener = tokio::net::TcpListener::bind(section.addr)
         .await
-        .map_err(|e| anyhow::anyhow!("rm {rm}: state transfer port {}: {e}", section.addr))?;
+        .map_err(|e| {
+            anyhow::anyhow!(crate::holder::bind_error(
+                &format!("rm {rm}: state transfer port"),
+                crate::holder::Proto::Tcp,
+                section.addr,
+                &e
+            ))
+        })?;
     let metrics = RmMetrics::new(rm);
     if let Some(addr) = section.metrics {
         let who = format!("rm {rm}");
