@@ -1,1592 +1,1406 @@
-//! Native unit tests: the examples of §8 of the shared spec, every operation and error code
-//! with the precedence between errors, remove-show's moves, and import refusals.
-//! Outcomes are compared through `Debug`, the only comparison the generated types offer.
-
-use super::*;
-use BookingError as E;
+//! Unit tests, written from `shared/spec/booking-rules.md` and `docs/booking-rules.md` only.
 use alloc::string::String;
-use alloc::{format, vec};
-use dmtbs_guest::Context;
+use alloc::vec;
+use alloc::vec::Vec;
+use std::format;
 
-// ---- request builders ----
+use dmtbs_guest::*;
+
+use crate::ReplicaB;
+use crate::lexicon::{Cell, day_number, monday_of, show_id_text};
+
+use BookingError as E;
+
+/// The generated contract types have `Debug` but not `PartialEq`: compare their debug forms,
+/// which are structural.
+macro_rules! same {
+    ($a:expr, $b:expr $(,)?) => {
+        same!($a, $b, "")
+    };
+    ($a:expr, $b:expr, $($msg:tt)+) => {{
+        let (a, b) = (format!("{:?}", $a), format!("{:?}", $b));
+        assert!(a == b, "left:  {a}\nright: {b}\n{}", format!($($msg)+));
+    }};
+}
+
+/// 2026-11-24, a Tuesday (the spec's §8 "today").
+const TODAY: (u16, u8, u8) = (2026, 11, 24);
+
+fn req(today: (u16, u8, u8), operation: Operation) -> Request {
+    Request {
+        context: Context {
+            seq: 1,
+            today: Date {
+                year: today.0,
+                month: today.1,
+                day: today.2,
+            },
+        },
+        operation,
+    }
+}
 
 fn s(x: &str) -> String {
-    String::from(x)
+    x.into()
 }
 
-fn add(actor: &str, movie: &str, show_id: &str, capacity: u32) -> Operation {
-    Operation::AddShow(AddShow {
-        actor: s(actor),
-        movie: s(movie),
-        show_id: s(show_id),
-        capacity,
-    })
+struct T {
+    r: ReplicaB,
+    today: (u16, u8, u8),
 }
 
-fn rm(actor: &str, movie: &str, show_id: &str) -> Operation {
-    Operation::RemoveShow(RemoveShow {
-        actor: s(actor),
-        movie: s(movie),
-        show_id: s(show_id),
-    })
+impl T {
+    fn new() -> T {
+        T {
+            r: ReplicaB::default(),
+            today: TODAY,
+        }
+    }
+    fn on(mut self, today: (u16, u8, u8)) -> T {
+        self.today = today;
+        self
+    }
+    fn op(&mut self, op: Operation) -> Outcome {
+        self.r.apply(req(self.today, op))
+    }
+    fn add(&mut self, actor: &str, movie: &str, id: &str, capacity: u32) -> Outcome {
+        self.op(Operation::AddShow(AddShow {
+            actor: s(actor),
+            movie: s(movie),
+            show_id: s(id),
+            capacity,
+        }))
+    }
+    /// Add a show as its area's admin, expecting success.
+    fn show(&mut self, movie: &str, id: &str, capacity: u32) {
+        let admin = format!("{}A9999", &id[..3]);
+        let r = self.add(&admin, movie, id, capacity);
+        assert!(r.is_ok(), "{movie} {id}: {r:?}");
+    }
+    fn remove(&mut self, actor: &str, movie: &str, id: &str) -> Outcome {
+        self.op(Operation::RemoveShow(RemoveShow {
+            actor: s(actor),
+            movie: s(movie),
+            show_id: s(id),
+        }))
+    }
+    fn avail(&mut self, actor: &str, movie: &str) -> Outcome {
+        self.op(Operation::Availability(Availability {
+            actor: s(actor),
+            movie: s(movie),
+        }))
+    }
+    fn book_as(&mut self, actor: &str, cust: &str, movie: &str, id: &str, t: u32) -> Outcome {
+        self.op(Operation::Book(Book {
+            actor: s(actor),
+            customer: s(cust),
+            movie: s(movie),
+            show_id: s(id),
+            tickets: t,
+        }))
+    }
+    fn book(&mut self, cust: &str, movie: &str, id: &str, t: u32) -> Outcome {
+        self.book_as(cust, cust, movie, id, t)
+    }
+    /// Book, expecting success.
+    fn hold(&mut self, cust: &str, movie: &str, id: &str, t: u32) {
+        let r = self.book(cust, movie, id, t);
+        assert!(r.is_ok(), "{cust} {movie} {id}: {r:?}");
+    }
+    fn sched_as(&mut self, actor: &str, cust: &str) -> Outcome {
+        self.op(Operation::Schedule(Schedule {
+            actor: s(actor),
+            customer: s(cust),
+        }))
+    }
+    fn cancel_as(&mut self, actor: &str, cust: &str, movie: &str, id: &str, t: u32) -> Outcome {
+        self.op(Operation::Cancel(Cancel {
+            actor: s(actor),
+            customer: s(cust),
+            movie: s(movie),
+            show_id: s(id),
+            tickets: t,
+        }))
+    }
+    fn cancel(&mut self, cust: &str, movie: &str, id: &str, t: u32) -> Outcome {
+        self.cancel_as(cust, cust, movie, id, t)
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn exchange_as(
+        &mut self,
+        actor: &str,
+        cust: &str,
+        om: &str,
+        oid: &str,
+        nm: &str,
+        nid: &str,
+        t: u32,
+    ) -> Outcome {
+        self.op(Operation::Exchange(Exchange {
+            actor: s(actor),
+            customer: s(cust),
+            old_movie: s(om),
+            old_show_id: s(oid),
+            new_movie: s(nm),
+            new_show_id: s(nid),
+            tickets: t,
+        }))
+    }
+    fn exchange(
+        &mut self,
+        cust: &str,
+        om: &str,
+        oid: &str,
+        nm: &str,
+        nid: &str,
+        t: u32,
+    ) -> Outcome {
+        self.exchange_as(cust, cust, om, oid, nm, nid, t)
+    }
+    fn state(&self) -> CanonicalState {
+        self.r.export_state()
+    }
 }
 
-fn avail(actor: &str, movie: &str) -> Operation {
-    Operation::Availability(Availability {
-        actor: s(actor),
-        movie: s(movie),
-    })
+fn ok(s: Success) -> Outcome {
+    Ok(s)
 }
 
-fn book(actor: &str, customer: &str, movie: &str, show_id: &str, tickets: u32) -> Operation {
-    Operation::Book(Book {
-        actor: s(actor),
-        customer: s(customer),
-        movie: s(movie),
-        show_id: s(show_id),
-        tickets,
-    })
+fn no(e: BookingError) -> Outcome {
+    Err(e)
 }
-
-fn sched(actor: &str, customer: &str) -> Operation {
-    Operation::Schedule(Schedule {
-        actor: s(actor),
-        customer: s(customer),
-    })
-}
-
-fn cancel(actor: &str, customer: &str, movie: &str, show_id: &str, tickets: u32) -> Operation {
-    Operation::Cancel(Cancel {
-        actor: s(actor),
-        customer: s(customer),
-        movie: s(movie),
-        show_id: s(show_id),
-        tickets,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn exch(
-    actor: &str,
-    customer: &str,
-    old_movie: &str,
-    old_show: &str,
-    new_movie: &str,
-    new_show: &str,
-    tickets: u32,
-) -> Operation {
-    Operation::Exchange(Exchange {
-        actor: s(actor),
-        customer: s(customer),
-        old_movie: s(old_movie),
-        old_show_id: s(old_show),
-        new_movie: s(new_movie),
-        new_show_id: s(new_show),
-        tickets,
-    })
-}
-
-// ---- expected values ----
 
 fn booked(held: u32, remaining: u32) -> Outcome {
-    Ok(Success::Booked(Booked { held, remaining }))
+    ok(Success::Booked(Booked { held, remaining }))
 }
 
 fn exchanged(old_held: u32, new_held: u32) -> Outcome {
-    Ok(Success::Exchanged(Exchanged { old_held, new_held }))
+    ok(Success::Exchanged(Exchanged { old_held, new_held }))
 }
 
-fn availability(list: &[(&str, u32)]) -> Outcome {
-    Ok(Success::Availability(
-        list.iter()
-            .map(|&(id, remaining)| ShowRemaining {
+fn sched(items: &[(&str, &str, u32)]) -> Outcome {
+    ok(Success::Schedule(
+        items
+            .iter()
+            .map(|&(m, id, t)| ScheduledBooking {
+                movie: s(m),
                 show_id: s(id),
-                remaining,
+                tickets: t,
             })
             .collect(),
     ))
 }
 
-fn schedule(list: &[(&str, &str, u32)]) -> Outcome {
-    Ok(Success::Schedule(
-        list.iter()
-            .map(|&(movie, id, tickets)| ScheduledBooking {
-                movie: s(movie),
+fn avail(items: &[(&str, u32)]) -> Outcome {
+    ok(Success::Availability(
+        items
+            .iter()
+            .map(|&(id, r)| ShowRemaining {
                 show_id: s(id),
-                tickets,
+                remaining: r,
             })
             .collect(),
     ))
 }
 
-fn removed(moved: &[(&str, &str, u32)], dropped: &[(&str, u32)]) -> Outcome {
-    Ok(Success::ShowRemoved(ShowRemoved {
-        moved: moved
-            .iter()
-            .map(|&(c, to, tickets)| MovedBooking {
-                customer: s(c),
-                to_show_id: s(to),
-                tickets,
-            })
-            .collect(),
-        dropped: dropped
-            .iter()
-            .map(|&(c, tickets)| DroppedBooking {
-                customer: s(c),
-                tickets,
-            })
-            .collect(),
-    }))
-}
+// ---------------------------------------------------------------------------------------------
+// Calendar
 
-/// A replica with a settable `today` (starts at the spec's 2026-11-24, a Tuesday).
-struct Fx {
-    r: SortedReplica,
-    today: Date,
-    seq: u64,
-}
-
-impl Fx {
-    fn new() -> Self {
-        Fx {
-            r: SortedReplica::default(),
-            today: Date {
-                year: 2026,
-                month: 11,
-                day: 24,
-            },
-            seq: 0,
-        }
-    }
-
-    fn on(&mut self, year: u16, month: u8, day: u8) -> &mut Self {
-        self.today = Date { year, month, day };
-        self
-    }
-
-    fn run(&mut self, op: Operation) -> Outcome {
-        self.seq += 1;
-        let context = Context {
-            seq: self.seq,
-            today: self.today,
-        };
-        self.r.apply(Request {
-            context,
-            operation: op,
-        })
-    }
-
-    #[track_caller]
-    fn ok(&mut self, op: Operation, want: Outcome) -> &mut Self {
-        let got = self.run(op);
-        assert_eq!(format!("{got:?}"), format!("{want:?}"));
-        self
-    }
-
-    #[track_caller]
-    fn err(&mut self, op: Operation, want: BookingError) -> &mut Self {
-        self.ok(op, Err(want))
-    }
-
-    fn state(&self) -> String {
-        format!("{:?}", self.r.export_state())
-    }
-}
-
-/// Shows used by most tests (today 2026-11-24).
-fn fixture() -> Fx {
-    let mut f = Fx::new();
-    f.ok(
-        add("ATWA1000", "Avatar", "ATWM251126", 10),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("OUTA1000", "Avatar", "OUTM251126", 10),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("VERA1000", "Titanic", "VERE261126", 3),
-        Ok(Success::ShowAdded),
+#[test]
+fn calendar_basics() {
+    same!(day_number(2000, 1, 1), 0);
+    same!(day_number(2000, 3, 1), 60); // 2000 is leap
+    same!(day_number(2001, 1, 1), 366);
+    same!(day_number(2100, 1, 1), 36_525);
+    same!(day_number(2101, 1, 1), 36_525 + 365); // 2100 is not leap
+    same!(day_number(1999, 12, 31), -1);
+    same!(day_number(1600, 1, 1), -146_097);
+    // 2026-11-24 is a Tuesday: its Monday is 2026-11-23.
+    let d = day_number(2026, 11, 24);
+    same!(monday_of(d), day_number(2026, 11, 23));
+    same!(
+        monday_of(day_number(2026, 11, 29)),
+        day_number(2026, 11, 23)
     );
-    f
+    same!(
+        monday_of(day_number(2026, 11, 30)),
+        day_number(2026, 11, 30)
+    );
+    // 2000-01-01 was a Saturday; 2027-01-01 is a Friday (week starts Mon 2026-12-28).
+    same!(monday_of(0), -5);
+    same!(monday_of(day_number(2027, 1, 1)), day_number(2026, 12, 28));
+    // Round trip of show IDs through cells.
+    for id in [
+        "ATWM010100",
+        "VERE311299",
+        "OUTA290224",
+        "ATWE281223",
+        "VERM010326",
+    ] {
+        let c = Cell::parse(2, id).unwrap();
+        same!(show_id_text(c), id);
+    }
 }
 
-// ---- §8 of the shared spec ----
+#[test]
+fn show_id_validation() {
+    let mut t = T::new();
+    for bad in [
+        "ATWM29022",
+        "ATWM2902270",
+        "atwM251126",
+        "ATWX251126",
+        "XYZM251126",
+        "ATWM290227",
+        "ATWM310426",
+        "ATWM001126",
+        "ATWM251326",
+        "ATWM250026",
+        "ATWM2511 6",
+        "ATWM2511２",
+        "ATWÉ51126",
+    ] {
+        same!(
+            t.add("ATWA1000", "Avatar", bad, 5),
+            no(E::InvalidShowId),
+            "{bad}"
+        );
+    }
+    // 29 Feb 2028 exists (leap) — but it is outside the window: validation passed.
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM290228", 5),
+        no(E::OutsideWindow)
+    );
+}
+
+#[test]
+fn user_id_validation() {
+    let mut t = T::new();
+    for bad in [
+        "ATWA100",
+        "ATWA10000",
+        "atwA1000",
+        "ATWa1000",
+        "ATWB1000",
+        "ABCA1000",
+        "ATWA10a0",
+        "ATWA 100",
+        "",
+    ] {
+        same!(
+            t.add(bad, "Avatar", "ATWM251126", 5),
+            no(E::InvalidUserId),
+            "{bad}"
+        );
+        same!(t.avail(bad, "Avatar"), no(E::InvalidUserId));
+    }
+    // 0000 is fine.
+    same!(
+        t.add("ATWA0000", "Avatar", "ATWM251126", 5),
+        ok(Success::ShowAdded)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The examples of the spec's §8
 
 #[test]
 fn spec_examples() {
-    let mut f = Fx::new();
-    f.ok(
-        add("ATWA1000", "Avatar", "ATWM251126", 10),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("ATWA1000", "Avatar", "ATWM251126", 4),
-        Ok(Success::ShowUpdated(10)),
-    )
-    .err(add("VERA1000", "Avatar", "ATWE251126", 5), E::NotAuthorized)
-    .err(
-        add("ATWA1000", "Titanic", "ATWA031226", 5),
-        E::OutsideWindow,
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 2),
-        booked(2, 2),
-    )
-    .err(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-        E::ShowFull(2),
-    )
-    .ok(
-        add("OUTA1000", "Avatar", "OUTM251126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .err(
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTM251126", 1),
-        E::SameShowOtherArea,
+    let mut t = T::new();
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 10),
+        ok(Success::ShowAdded)
     );
-    for id in ["VERM241126", "VERA261126"] {
-        f.ok(add("VERA1000", "Avatar", id, 5), Ok(Success::ShowAdded));
-    }
-    for id in ["OUTE291126", "OUTM271126", "OUTM301126"] {
-        f.ok(add("OUTA1000", "Avatar", id, 5), Ok(Success::ShowAdded));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 4),
+        ok(Success::ShowUpdated(10))
+    );
+    same!(
+        t.add("VERA1000", "Avatar", "ATWE251126", 5),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.add("ATWA1000", "Titanic", "ATWA031226", 5),
+        no(E::OutsideWindow)
+    );
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 2), booked(2, 2));
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 3),
+        no(E::ShowFull(2))
+    );
+    t.show("Avatar", "OUTM251126", 10);
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM251126", 1),
+        no(E::SameShowOtherArea)
+    );
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 5),
+        no(E::TooManyTickets(2))
+    );
+}
+
+#[test]
+fn spec_example_weekly_limit() {
+    // Bookings on 24 Nov must be made with today <= 24 Nov.
+    let mut t = T::new();
+    for id in [
+        "VERM241126",
+        "VERA261126",
+        "OUTE291126",
+        "OUTM271126",
+        "OUTM301126",
+    ] {
+        t.show("Titanic", id, 10);
     }
     for id in ["VERM241126", "VERA261126", "OUTE291126"] {
-        f.ok(book("ATWC0001", "ATWC0001", "Avatar", id, 1), booked(1, 4));
+        assert!(t.book("ATWC0001", "Titanic", id, 1).is_ok());
     }
-    f.err(
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTM271126", 1),
-        E::WeeklyLimit,
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTM301126", 1),
-        booked(1, 4),
-    )
-    .err(
-        cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 5),
-        E::TooManyTickets(2),
+    same!(
+        t.book("ATWC0001", "Titanic", "OUTM271126", 1),
+        no(E::WeeklyLimit)
+    );
+    same!(t.book("ATWC0001", "Titanic", "OUTM301126", 1), booked(1, 9));
+    // More tickets on a show already held is not a new movie.
+    same!(t.book("ATWC0001", "Titanic", "VERA261126", 2), booked(3, 7));
+    // The home area is never limited.
+    t.show("Titanic", "ATWA271126", 10);
+    same!(t.book("ATWC0001", "Titanic", "ATWA271126", 1), booked(1, 9));
+    // Past bookings of the week still count.
+    let mut t = t.on((2026, 11, 28));
+    same!(
+        t.book("ATWC0001", "Titanic", "OUTM271126", 1),
+        no(E::PastShow)
+    );
+    let mut t = t.on((2026, 11, 26));
+    same!(
+        t.book("ATWC0001", "Titanic", "OUTM271126", 1),
+        no(E::WeeklyLimit)
     );
 }
 
-// ---- the V step ----
+// ---------------------------------------------------------------------------------------------
+// add-show
 
 #[test]
-fn validation_table() {
-    let cases: &[(Operation, BookingError)] = &[
-        (add("atwa1000", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (add("ATWA100", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (
-            add("ATWA10000", "Avatar", "ATWM251126", 5),
-            E::InvalidUserId,
-        ),
-        (add("ATWX1000", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (add("MTLA1000", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (add("ATWA10a0", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (add("ATWA 100", "Avatar", "ATWM251126", 5), E::InvalidUserId),
-        (add("ATWA1000", "avatar", "ATWM251126", 5), E::UnknownMovie),
-        (add("ATWA1000", "Avatar ", "ATWM251126", 5), E::UnknownMovie),
-        (add("ATWA1000", "Avatar", "atwm251126", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWX251126", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "MTLM251126", 5), E::InvalidShowId),
-        (
-            add("ATWA1000", "Avatar", "ATWM2511260", 5),
-            E::InvalidShowId,
-        ),
-        (add("ATWA1000", "Avatar", "ATWM25112", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM311126", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM001126", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM251326", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM250026", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM290226", 5), E::InvalidShowId),
-        (add("ATWA1000", "Avatar", "ATWM2511+6", 5), E::InvalidShowId),
-        (
-            add("ATWA1000", "Avatar", "ATWM251126", 0),
-            E::InvalidCapacity,
-        ),
-        (
-            add("ATWA1000", "Avatar", "ATWM251126", 10_001),
-            E::InvalidCapacity,
-        ),
-        // Field order decides between several malformed fields.
-        (add("bad", "bad", "bad", 0), E::InvalidUserId),
-        (add("ATWA1000", "bad", "bad", 0), E::UnknownMovie),
-        (add("ATWA1000", "Avatar", "bad", 0), E::InvalidShowId),
-        // V precedes authorisation.
-        (
-            add("ATWC1000", "Avatar", "VERM251126", 0),
-            E::InvalidCapacity,
-        ),
-        (rm("ATWA1000", "Titanic", "ATWM251126 "), E::InvalidShowId),
-        (rm("ATWA100", "Nope", "x"), E::InvalidUserId),
-        (avail("VERC999", "Titanic"), E::InvalidUserId),
-        (avail("VERC9999", "titanic"), E::UnknownMovie),
-        (book("ATWC0001", "ATWC001", "x", "x", 0), E::InvalidUserId),
-        (book("ATWC0001", "ATWC0001", "x", "x", 0), E::UnknownMovie),
-        (
-            book("ATWC0001", "ATWC0001", "Avatar", "x", 0),
-            E::InvalidShowId,
-        ),
-        (
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 0),
-            E::InvalidTickets,
-        ),
-        (
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 10_001),
-            E::InvalidTickets,
-        ),
-        (
-            book("ATWC0002", "ATWC0001", "Avatar", "ATWM251126", 0),
-            E::InvalidTickets,
-        ),
-        (sched("ATWC0001", "atwc0001"), E::InvalidUserId),
-        (
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 0),
-            E::InvalidTickets,
-        ),
-        (
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM320126", 1),
-            E::InvalidShowId,
-        ),
-        (
-            exch("ATWC0001", "ATWC0001", "Avatar", "bad", "bad", "bad", 0),
-            E::InvalidShowId,
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "bad",
-                "bad",
-                0,
-            ),
-            E::UnknownMovie,
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Avatar",
-                "bad",
-                0,
-            ),
-            E::InvalidShowId,
-        ),
-        (
-            exch(
-                "ATWC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Avatar",
-                "ATWM251126",
-                0,
-            ),
-            E::InvalidTickets,
-        ),
-    ];
-    for (op, want) in cases {
-        let mut f = fixture();
-        let before = f.state();
-        f.err(op.clone(), *want);
-        assert_eq!(f.state(), before);
+fn add_show_errors_in_order() {
+    let mut t = T::new();
+    same!(t.add("ATWX1000", "Nope", "bad", 0), no(E::InvalidUserId));
+    same!(t.add("ATWA1000", "Nope", "bad", 0), no(E::UnknownMovie));
+    same!(
+        t.add("ATWA1000", "avatar", "ATWM251126", 1),
+        no(E::UnknownMovie)
+    );
+    same!(t.add("ATWA1000", "Avatar", "bad", 0), no(E::InvalidShowId));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 0),
+        no(E::InvalidCapacity)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM251126", 10_001),
+        no(E::InvalidCapacity)
+    );
+    same!(
+        t.add("ATWC1000", "Avatar", "ATWM251126", 5),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.add("OUTA1000", "Avatar", "ATWM251126", 5),
+        no(E::NotAuthorized)
+    );
+    // not-authorized precedes outside-window
+    same!(
+        t.add("OUTA1000", "Avatar", "ATWM011226", 5),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM231126", 5),
+        no(E::OutsideWindow)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM021226", 5),
+        no(E::OutsideWindow)
+    );
+    // window edges: today and today + 7 (across a month end)
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM241126", 5),
+        ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWE011226", 10_000),
+        ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWE011226", 1),
+        ok(Success::ShowUpdated(10_000))
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWE011226", 1),
+        ok(Success::ShowUpdated(1))
+    );
+    // capacity-below-booked
+    same!(t.book("VERC0001", "Avatar", "ATWM241126", 4), booked(4, 1));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM241126", 3),
+        no(E::CapacityBelowBooked)
+    );
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM241126", 4),
+        ok(Success::ShowUpdated(5))
+    );
+    same!(
+        t.avail("VERC0001", "Avatar"),
+        avail(&[("ATWM241126", 0), ("ATWE011226", 1)])
+    );
+    // an existing show out of the window can no longer be changed
+    let mut t = t.on((2026, 11, 25));
+    same!(
+        t.add("ATWA1000", "Avatar", "ATWM241126", 9),
+        no(E::OutsideWindow)
+    );
+}
+
+#[test]
+fn window_across_year_end() {
+    let mut t = T::new().on((2026, 12, 28));
+    same!(
+        t.add("VERA0001", "Titanic", "VERA040127", 3),
+        ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("VERA0001", "Titanic", "VERA050127", 3),
+        no(E::OutsideWindow)
+    );
+    same!(
+        t.add("VERA0001", "Titanic", "VERA271226", 3),
+        no(E::OutsideWindow)
+    );
+    // leap day window
+    let mut t = T::new().on((2028, 2, 25));
+    same!(
+        t.add("VERA0001", "Titanic", "VERA030328", 3),
+        ok(Success::ShowAdded)
+    );
+    same!(
+        t.add("VERA0001", "Titanic", "VERA040328", 3),
+        no(E::OutsideWindow)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// remove-show
+
+#[test]
+fn remove_show_errors_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    same!(t.remove("nobody", "X", "Y"), no(E::InvalidUserId));
+    same!(t.remove("ATWA1000", "X", "Y"), no(E::UnknownMovie));
+    same!(t.remove("ATWA1000", "Avatar", "Y"), no(E::InvalidShowId));
+    same!(
+        t.remove("VERA1000", "Avatar", "ATWM251126"),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.remove("ATWC1000", "Avatar", "ATWM251126"),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.remove("ATWA1000", "Titanic", "ATWM251126"),
+        no(E::ShowNotFound)
+    );
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWA251126"),
+        no(E::ShowNotFound)
+    );
+    let mut t = t.on((2026, 11, 26));
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM251126"),
+        no(E::PastShow)
+    );
+    let mut t = t.on((2026, 11, 25));
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM251126"),
+        ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![],
+            dropped: vec![]
+        }))
+    );
+    same!(
+        t.remove("ATWA1000", "Avatar", "ATWM251126"),
+        no(E::ShowNotFound)
+    );
+    assert!(t.state().shows.is_empty());
+}
+
+#[test]
+fn remove_show_moves_first_fit_in_customer_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWA251126", 10); // removed
+    t.show("Avatar", "ATWM251126", 50); // earlier slot: never a target
+    t.show("Avatar", "OUTE251126", 50); // other area: never
+    t.show("Titanic", "ATWE251126", 50); // other movie: never
+    t.show("Avatar", "ATWE251126", 3); // first candidate
+    t.show("Avatar", "ATWM261126", 4); // second
+    t.show("Avatar", "ATWA271126", 2); // third
+    t.hold("VERC0003", "Avatar", "ATWA251126", 3);
+    t.hold("ATWC0002", "Avatar", "ATWA251126", 2);
+    t.hold("OUTC0001", "Avatar", "ATWA251126", 4);
+    t.hold("ATWC0009", "Avatar", "ATWA251126", 1);
+    // OUTC0001 already holds the second candidate
+    t.hold("OUTC0001", "Avatar", "ATWM261126", 1);
+    let r = t.remove("ATWA1000", "Avatar", "ATWA251126");
+    // order: ATWC0002 (2) → ATWE (3 left → 1), ATWC0009 (1) → ATWE (1 → 0),
+    // OUTC0001 (4) → ATWM261126 has 3 left: no; ATWA271126 has 2: no → dropped,
+    // VERC0003 (3) → ATWM261126 (3 → 0).
+    same!(
+        r,
+        ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![
+                MovedBooking {
+                    customer: s("ATWC0002"),
+                    to_show_id: s("ATWE251126"),
+                    tickets: 2
+                },
+                MovedBooking {
+                    customer: s("ATWC0009"),
+                    to_show_id: s("ATWE251126"),
+                    tickets: 1
+                },
+                MovedBooking {
+                    customer: s("VERC0003"),
+                    to_show_id: s("ATWM261126"),
+                    tickets: 3
+                },
+            ],
+            dropped: vec![DroppedBooking {
+                customer: s("OUTC0001"),
+                tickets: 4
+            }],
+        }))
+    );
+    same!(
+        t.sched_as("ATWA1000", "OUTC0001"),
+        sched(&[("Avatar", "ATWM261126", 1)])
+    );
+    same!(
+        t.sched_as("ATWA1000", "VERC0003"),
+        sched(&[("Avatar", "ATWM261126", 3)])
+    );
+    same!(
+        t.avail("ATWC0002", "Avatar"),
+        avail(&[
+            ("ATWM251126", 50),
+            ("ATWE251126", 0),
+            ("OUTE251126", 50),
+            ("ATWM261126", 0),
+            ("ATWA271126", 2)
+        ])
+    );
+}
+
+#[test]
+fn remove_show_adds_to_existing_and_ignores_limits() {
+    let mut t = T::new();
+    t.show("Avatar", "OUTE291126", 10); // removed (Sunday)
+    t.show("Avatar", "OUTA301126", 10); // target (next Monday)
+    t.show("Avatar", "VERA301126", 10);
+    t.show("Titanic", "VERM011226", 10);
+    t.show("Titanic", "VERA011226", 10);
+    t.hold("ATWC0001", "Avatar", "OUTE291126", 2);
+    t.hold("ATWC0001", "Avatar", "VERA301126", 1);
+    t.hold("ATWC0001", "Titanic", "VERM011226", 1);
+    t.hold("ATWC0001", "Titanic", "VERA011226", 1);
+    t.hold("OUTC0005", "Avatar", "OUTE291126", 3);
+    t.hold("OUTC0005", "Avatar", "OUTA301126", 1);
+    // ATWC0001 could not book the target itself (same show in VER; 3 away that week)
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTA301126", 1),
+        no(E::SameShowOtherArea)
+    );
+    let r = t.remove("OUTA0001", "Avatar", "OUTE291126");
+    same!(
+        r,
+        ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![
+                MovedBooking {
+                    customer: s("ATWC0001"),
+                    to_show_id: s("OUTA301126"),
+                    tickets: 2
+                },
+                MovedBooking {
+                    customer: s("OUTC0005"),
+                    to_show_id: s("OUTA301126"),
+                    tickets: 3
+                },
+            ],
+            dropped: vec![]
+        }))
+    );
+    same!(
+        t.sched_as("ATWC0001", "ATWC0001"),
+        sched(&[
+            ("Avatar", "OUTA301126", 2),
+            ("Avatar", "VERA301126", 1),
+            ("Titanic", "VERM011226", 1),
+            ("Titanic", "VERA011226", 1)
+        ])
+    );
+    same!(
+        t.sched_as("OUTC0005", "OUTC0005"),
+        sched(&[("Avatar", "OUTA301126", 4)])
+    );
+    same!(
+        t.avail("OUTC0005", "Avatar"),
+        avail(&[("OUTA301126", 4), ("VERA301126", 9)])
+    );
+}
+
+#[test]
+fn remove_show_reaches_past_the_window() {
+    let mut t = T::new();
+    t.show("Titanic", "VERE241126", 2);
+    t.hold("VERC0001", "Titanic", "VERE241126", 2);
+    let mut later = T::new().on((2026, 12, 20));
+    later.show("Titanic", "VERM241226", 5);
+    let mut st = later.state();
+    let mut base = t.state();
+    base.shows.append(&mut st.shows);
+    same!(t.r.import_state(base), Ok::<(), StateError>(()));
+    let r = t.remove("VERA0001", "Titanic", "VERE241126");
+    same!(
+        r,
+        ok(Success::ShowRemoved(ShowRemoved {
+            moved: vec![MovedBooking {
+                customer: s("VERC0001"),
+                to_show_id: s("VERM241226"),
+                tickets: 2
+            }],
+            dropped: vec![]
+        }))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// availability
+
+#[test]
+fn availability_lists_non_past_shows_in_show_order() {
+    let mut t = T::new().on((2026, 11, 20));
+    t.show("Avengers", "VERM221126", 7); // will be past
+    let mut t = t.on(TODAY);
+    t.show("Avengers", "VERM241126", 7);
+    t.show("Avengers", "OUTM241126", 7);
+    t.show("Avengers", "ATWE241126", 7);
+    t.show("Avengers", "ATWM241126", 7);
+    t.show("Avengers", "ATWA241126", 7);
+    t.show("Avatar", "ATWM241126", 7);
+    t.show("Titanic", "ATWM241126", 7);
+    t.show("Avengers", "ATWM011226", 7);
+    t.hold("OUTC0001", "Avengers", "OUTM241126", 7);
+    same!(t.avail("x", "Avengers"), no(E::InvalidUserId));
+    same!(t.avail("OUTC0001", "Aven"), no(E::UnknownMovie));
+    same!(
+        t.avail("OUTC0001", "Avengers"),
+        avail(&[
+            ("ATWM241126", 7),
+            ("OUTM241126", 0),
+            ("VERM241126", 7),
+            ("ATWA241126", 7),
+            ("ATWE241126", 7),
+            ("ATWM011226", 7)
+        ])
+    );
+    same!(t.avail("VERA0001", "Titanic"), avail(&[("ATWM241126", 7)]));
+    let mut t = t.on((2030, 1, 1));
+    same!(t.avail("VERA0001", "Titanic"), avail(&[]));
+    let mut t = t.on((1999, 1, 1));
+    same!(
+        t.avail("VERA0001", "Avengers").map(|s| match s {
+            Success::Availability(v) => v.len(),
+            _ => 0,
+        }),
+        Ok::<usize, E>(7)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// book
+
+#[test]
+fn book_errors_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    same!(
+        t.book_as("bad", "bad", "bad", "bad", 0),
+        no(E::InvalidUserId)
+    );
+    same!(
+        t.book_as("ATWC0001", "bad", "bad", "bad", 0),
+        no(E::InvalidUserId)
+    );
+    same!(
+        t.book_as("ATWC0001", "ATWC0001", "bad", "bad", 0),
+        no(E::UnknownMovie)
+    );
+    same!(t.book("ATWC0001", "Avatar", "bad", 0), no(E::InvalidShowId));
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 0),
+        no(E::InvalidTickets)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 10_001),
+        no(E::InvalidTickets)
+    );
+    same!(
+        t.book_as("ATWC0002", "ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.book_as("ATWA0002", "ATWA0003", "Avatar", "ATWM251126", 1),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.book("ATWA0002", "Avatar", "ATWM251126", 1),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWA251126", 1),
+        no(E::ShowNotFound)
+    );
+    same!(
+        t.book("ATWC0001", "Titanic", "ATWM251126", 1),
+        no(E::ShowNotFound)
+    );
+    // any admin, of any area, for any customer
+    same!(
+        t.book_as("VERA0002", "OUTC0001", "Avatar", "ATWM251126", 2),
+        booked(2, 3)
+    );
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 4),
+        no(E::ShowFull(3))
+    );
+    same!(t.book("ATWC0001", "Avatar", "ATWM251126", 3), booked(3, 0));
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::ShowFull(0))
+    );
+    let mut t = t.on((2026, 11, 26));
+    same!(
+        t.book("ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::PastShow)
+    );
+}
+
+#[test]
+fn same_show_other_area_rule() {
+    let mut t = T::new();
+    for id in ["ATWE251126", "OUTE251126", "VERE251126", "OUTA251126"] {
+        t.show("Avatar", id, 10);
     }
-}
-
-#[test]
-fn leap_years_and_calendar() {
-    use codec::*;
-    assert!(parse_show_id("ATWM290200").is_some()); // 2000 is leap
-    assert!(parse_show_id("ATWM290228").is_some());
-    assert!(parse_show_id("ATWM290296").is_some());
-    assert!(parse_show_id("ATWM290227").is_none());
-    assert!(parse_show_id("ATWM310426").is_none());
-    assert_eq!(days_from_civil(2000, 1, 1), 0);
-    assert_eq!(days_from_civil(1999, 12, 31), -1);
-    for days in [-800_000, -1, 0, 59, 60, 366, 9_000, 36_524, 900_000] {
-        let (y, m, d) = civil_from_days(days);
-        assert_eq!(days_from_civil(y, m, d), days);
-    }
-    // 2026-11-24 is a Tuesday; its week starts on Monday 23.
-    let t = days_from_civil(2026, 11, 24);
-    assert_eq!(monday_of(t), days_from_civil(2026, 11, 23));
-    assert_eq!(monday_of(days_from_civil(2026, 11, 29)), t - 1);
-    assert_eq!(monday_of(days_from_civil(2026, 11, 30)), t + 6);
-    assert_eq!(
-        monday_of(days_from_civil(2027, 1, 3)),
-        days_from_civil(2026, 12, 28)
+    t.show("Titanic", "VERE251126", 10);
+    assert!(t.book("ATWC0001", "Avatar", "ATWE251126", 1).is_ok());
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTE251126", 1),
+        no(E::SameShowOtherArea)
     );
-    for id in ["ATWM010100", "VERE311299", "OUTA290228", "ATWM251126"] {
-        assert_eq!(format_show_id(parse_show_id(id).unwrap()), id);
-    }
-    assert_eq!(
-        format_customer(parse_user("VERC0042").unwrap().code()),
-        "VERC0042"
+    same!(
+        t.book("ATWC0001", "Avatar", "VERE251126", 1),
+        no(E::SameShowOtherArea)
     );
-}
-
-// ---- authorisation ----
-
-#[test]
-fn authorisation() {
-    let mut f = fixture();
-    f.err(add("ATWC1000", "Avatar", "ATWM251126", 5), E::NotAuthorized)
-        .err(add("OUTA1000", "Avatar", "ATWM251126", 5), E::NotAuthorized)
-        // not-authorized precedes outside-window and show-not-found.
-        .err(add("OUTA1000", "Avatar", "ATWM011226", 5), E::NotAuthorized)
-        .err(add("OUTA1000", "Avatar", "ATWM011227", 5), E::NotAuthorized)
-        .err(rm("ATWC1000", "Avatar", "ATWM251126"), E::NotAuthorized)
-        .err(rm("OUTA1000", "Titanic", "ATWM251126"), E::NotAuthorized)
-        .err(
-            book("ATWC0002", "ATWC0001", "Avatar", "ATWM251126", 1),
-            E::NotAuthorized,
-        )
-        .err(
-            book("ATWC0002", "ATWC0001", "Nope", "x", 0),
-            E::UnknownMovie,
-        )
-        .err(
-            book("ATWC0002", "ATWC0001", "Titanic", "ATWM011227", 1),
-            E::NotAuthorized,
-        )
-        .err(
-            book("ATWA1000", "ATWA1000", "Avatar", "ATWM251126", 1),
-            E::NotAuthorized,
-        )
-        .err(
-            book("VERA1000", "ATWA0001", "Avatar", "ATWM251126", 1),
-            E::NotAuthorized,
-        )
-        .err(sched("VERC0001", "ATWC0001"), E::NotAuthorized)
-        .err(sched("VERA0001", "VERA0001"), E::NotAuthorized)
-        .err(
-            cancel("VERC0001", "ATWC0001", "Avatar", "ATWM251126", 1),
-            E::NotAuthorized,
-        )
-        .err(
-            exch(
-                "VERC0001",
-                "ATWC0001",
-                "Avatar",
-                "ATWM251126",
-                "Avatar",
-                "ATWM251126",
-                1,
-            ),
-            E::NotAuthorized,
-        )
-        // An admin of any area acts for any customer; availability is open to all.
-        .ok(
-            book("VERA1000", "ATWC0001", "Avatar", "ATWM251126", 1),
-            booked(1, 9),
-        )
-        .ok(
-            sched("OUTA0001", "ATWC0001"),
-            schedule(&[("Avatar", "ATWM251126", 1)]),
-        )
-        .ok(
-            sched("ATWC0001", "ATWC0001"),
-            schedule(&[("Avatar", "ATWM251126", 1)]),
-        )
-        .ok(sched("OUTC0009", "OUTC0009"), schedule(&[]))
-        .ok(
-            avail("OUTC0009", "Titanic"),
-            availability(&[("VERE261126", 3)]),
-        )
-        .ok(
-            cancel("OUTA1000", "ATWC0001", "Avatar", "ATWM251126", 1),
-            Ok(Success::Cancelled(0)),
-        );
-}
-
-// ---- add-show ----
-
-#[test]
-fn add_show_window_and_updates() {
-    let mut f = Fx::new();
-    f.ok(
-        add("ATWA1000", "Avatar", "ATWM241126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("ATWA1000", "Avatar", "ATWE011226", 5),
-        Ok(Success::ShowAdded),
-    )
-    .err(add("ATWA1000", "Avatar", "ATWM021226", 5), E::OutsideWindow)
-    .err(add("ATWA1000", "Avatar", "ATWE231126", 5), E::OutsideWindow)
-    // Same show ID, another movie: another show.
-    .ok(
-        add("ATWA1000", "Titanic", "ATWM241126", 7),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM241126", 4),
-        booked(4, 1),
-    )
-    .err(
-        add("ATWA1000", "Avatar", "ATWM241126", 3),
-        E::CapacityBelowBooked,
-    )
-    .ok(
-        add("ATWA1000", "Avatar", "ATWM241126", 4),
-        Ok(Success::ShowUpdated(5)),
-    )
-    .ok(
-        add("ATWA1000", "Avatar", "ATWM241126", 4),
-        Ok(Success::ShowUpdated(4)),
-    )
-    .ok(
-        avail("ATWC0001", "Avatar"),
-        availability(&[("ATWM241126", 0), ("ATWE011226", 5)]),
-    );
-    // An existing show that left the window (either way) can no longer be changed; the window
-    // check precedes capacity-below-booked.
-    f.on(2026, 11, 25)
-        .err(add("ATWA1000", "Avatar", "ATWM241126", 3), E::OutsideWindow);
-    f.on(2026, 11, 23)
-        .err(add("ATWA1000", "Avatar", "ATWE011226", 9), E::OutsideWindow);
-    // The window crosses months and years.
-    f.on(2026, 12, 28)
-        .ok(
-            add("ATWA1000", "Avatar", "ATWM040127", 5),
-            Ok(Success::ShowAdded),
-        )
-        .err(add("ATWA1000", "Avatar", "ATWM050127", 5), E::OutsideWindow);
-    f.on(2028, 2, 22)
-        .ok(
-            add("ATWA1000", "Avatar", "ATWM290228", 5),
-            Ok(Success::ShowAdded),
-        )
-        .err(add("ATWA1000", "Avatar", "ATWM010328", 5), E::OutsideWindow);
-}
-
-// ---- book ----
-
-#[test]
-fn book_checks_and_precedence() {
-    let mut f = fixture();
-    // A past show: added earlier, booked, then time moves on.
-    f.on(2026, 11, 20)
-        .ok(
-            add("ATWA1000", "Avatar", "ATWE211126", 5),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWE211126", 2),
-            booked(2, 3),
-        );
-    f.on(2026, 11, 24)
-        .ok(
-            add("ATWA1000", "Titanic", "ATWE241126", 2),
-            Ok(Success::ShowAdded),
-        )
-        .err(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWA251126", 1),
-            E::ShowNotFound,
-        )
-        .err(
-            book("ATWC0001", "ATWC0001", "Titanic", "ATWM251126", 1),
-            E::ShowNotFound,
-        )
-        .err(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWE211126", 1),
-            E::PastShow,
-        )
-        // Today's show is not past, whatever its slot.
-        .ok(
-            book("ATWC0001", "ATWC0001", "Titanic", "ATWE241126", 2),
-            booked(2, 0),
-        )
-        .err(
-            book("ATWC0002", "ATWC0002", "Titanic", "ATWE241126", 1),
-            E::ShowFull(0),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-            booked(3, 7),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 7),
-            booked(10, 0),
-        )
-        .err(
-            book("OUTC0001", "OUTC0001", "Avatar", "OUTM251126", 11),
-            E::ShowFull(10),
-        )
-        // Same movie, same slot, other area.
-        .err(
-            book("ATWC0001", "ATWC0001", "Avatar", "OUTM251126", 1),
-            E::SameShowOtherArea,
-        )
-        .err(
-            book("VERA0001", "ATWC0001", "Avatar", "OUTM251126", 11),
-            E::SameShowOtherArea,
-        )
-        .ok(
-            book("ATWC0002", "ATWC0002", "Avatar", "OUTM251126", 1),
-            booked(1, 9),
-        );
-    // Another movie or another slot is no conflict.
-    f.ok(
-        add("OUTA1000", "Titanic", "OUTM251126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("OUTA1000", "Avatar", "OUTA251126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Titanic", "OUTM251126", 1),
-        booked(1, 4),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTA251126", 1),
-        booked(1, 4),
+    // another slot, another movie, the same area again: fine
+    assert!(t.book("ATWC0001", "Avatar", "OUTA251126", 1).is_ok());
+    assert!(t.book("ATWC0001", "Titanic", "VERE251126", 1).is_ok());
+    assert!(t.book("ATWC0001", "Avatar", "ATWE251126", 1).is_ok());
+    // same-show-other-area comes before show-full and weekly-limit
+    t.show("Avatar", "OUTM261126", 1);
+    t.show("Avatar", "VERM261126", 1);
+    assert!(t.book("ATWC0001", "Avatar", "OUTM261126", 1).is_ok());
+    same!(
+        t.book("ATWC0001", "Avatar", "VERM261126", 5),
+        no(E::SameShowOtherArea)
     );
 }
 
 #[test]
-fn weekly_limit() {
-    let mut f = Fx::new();
-    f.on(2026, 11, 23);
-    for id in [
-        "VERM231126",
-        "VERA241126",
-        "VERE261126",
-        "VERM271126",
-        "VERM301126",
-    ] {
-        f.ok(add("VERA1000", "Avatar", id, 5), Ok(Success::ShowAdded))
-            .ok(add("VERA1000", "Titanic", id, 5), Ok(Success::ShowAdded));
-    }
-    f.ok(
-        add("ATWA1000", "Avatar", "ATWM241126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "VERM231126", 1),
-        booked(1, 4),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM241126", 1),
-        booked(1, 4),
+fn weekly_limit_details() {
+    let mut t = T::new();
+    // two movies on the same show ID count twice
+    t.show("Avatar", "OUTM251126", 10);
+    t.show("Titanic", "OUTM251126", 10);
+    t.show("Avengers", "OUTM251126", 10);
+    t.show("Avengers", "VERE291126", 10);
+    t.show("Avatar", "ATWM251126", 10);
+    assert!(t.book("VERC0001", "Avatar", "OUTM251126", 1).is_ok());
+    assert!(t.book("VERC0001", "Titanic", "OUTM251126", 1).is_ok());
+    assert!(t.book("VERC0001", "Avatar", "ATWM251126", 1).is_err()); // same-show
+    t.show("Titanic", "ATWA251126", 10);
+    assert!(t.book("VERC0001", "Titanic", "ATWA251126", 1).is_ok());
+    same!(
+        t.book("VERC0001", "Avengers", "OUTM251126", 1),
+        no(E::WeeklyLimit)
     );
-    // The Monday booking is past now, and still counts; home-area bookings do not.
-    f.on(2026, 11, 24)
-        .ok(
-            book("OUTA0001", "ATWC0001", "Avatar", "VERA241126", 1),
-            booked(1, 4),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "VERE261126", 1),
-            booked(1, 4),
-        )
-        .err(
-            book("ATWC0001", "ATWC0001", "Titanic", "VERM271126", 1),
-            E::WeeklyLimit,
-        )
-        // Weekly limit precedes show-full; same-show-other-area precedes both.
-        .err(
-            book("ATWC0001", "ATWC0001", "Titanic", "VERM271126", 99),
-            E::WeeklyLimit,
-        )
-        // More tickets for a show already held are not a new movie.
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "VERE261126", 2),
-            booked(3, 2),
-        )
-        // Next week is a new count.
-        .ok(
-            book("ATWC0001", "ATWC0001", "Titanic", "VERM301126", 1),
-            booked(1, 4),
-        )
-        // The home area is the customer's, not the acting admin's; a VER customer is free.
-        .err(
-            book("VERA1000", "ATWC0001", "Titanic", "VERM271126", 1),
-            E::WeeklyLimit,
-        )
-        .ok(
-            book("ATWC0009", "ATWC0009", "Titanic", "VERM271126", 1),
-            booked(1, 4),
-        )
-        .ok(
-            book("VERC0001", "VERC0001", "Avatar", "VERM271126", 1),
-            booked(1, 4),
-        );
-    // Two movies on the same show ID count twice.
-    f.ok(
-        book("OUTC0001", "OUTC0001", "Avatar", "VERA241126", 1),
-        booked(1, 3),
-    )
-    .ok(
-        book("OUTC0001", "OUTC0001", "Titanic", "VERA241126", 1),
-        booked(1, 4),
-    )
-    .ok(
-        book("OUTC0001", "OUTC0001", "Titanic", "VERE261126", 1),
-        booked(1, 4),
-    )
-    .err(
-        book("OUTC0001", "OUTC0001", "Avatar", "VERM271126", 1),
-        E::WeeklyLimit,
+    // home area still fine
+    assert!(t.book("VERC0001", "Avengers", "VERE291126", 1).is_ok());
+    // weekly-limit precedes show-full
+    same!(
+        t.book("VERC0001", "Avengers", "OUTM251126", 99),
+        no(E::WeeklyLimit)
     );
-    // Same-show-other-area is checked before the weekly limit.
-    f.ok(
-        add("ATWA1000", "Titanic", "ATWM271126", 5),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Titanic", "ATWM271126", 1),
-        booked(1, 4),
-    )
-    .err(
-        book("ATWC0001", "ATWC0001", "Titanic", "VERM271126", 99),
-        E::SameShowOtherArea,
+    // the customer's home area counts, not the acting admin's
+    same!(
+        t.book_as("OUTA0001", "VERC0001", "Avengers", "OUTM251126", 1),
+        no(E::WeeklyLimit)
+    );
+    // cancelling one frees a place
+    same!(
+        t.cancel("VERC0001", "Titanic", "ATWA251126", 1),
+        ok(Success::Cancelled(0))
+    );
+    same!(
+        t.book("VERC0001", "Avengers", "OUTM251126", 1),
+        booked(1, 9)
     );
 }
 
 #[test]
-fn weekly_limit_across_new_year() {
-    let mut f = Fx::new();
-    f.on(2026, 12, 28);
+fn weekly_limit_week_spans_year_end() {
+    // Week of Mon 2026-12-28 .. Sun 2027-01-03
+    let mut t = T::new().on((2026, 12, 28));
     for id in [
         "OUTM281226",
         "OUTM311226",
         "OUTM010127",
-        "OUTE030127",
+        "OUTM030127",
         "OUTM040127",
     ] {
-        f.ok(add("OUTA1000", "Avatars", id, 5), Err(E::UnknownMovie))
-            .ok(add("OUTA1000", "Avengers", id, 5), Ok(Success::ShowAdded));
+        t.show("Avatar", id, 5);
     }
     for id in ["OUTM281226", "OUTM311226", "OUTM010127"] {
-        f.ok(
-            book("ATWC0001", "ATWC0001", "Avengers", id, 1),
-            booked(1, 4),
-        );
+        assert!(t.book("ATWC0001", "Avatar", id, 1).is_ok());
     }
-    f.err(
-        book("ATWC0001", "ATWC0001", "Avengers", "OUTE030127", 1),
-        E::WeeklyLimit,
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avengers", "OUTM040127", 1),
-        booked(1, 4),
-    )
-    .ok(
-        sched("ATWC0001", "ATWC0001"),
-        schedule(&[
-            ("Avengers", "OUTM281226", 1),
-            ("Avengers", "OUTM311226", 1),
-            ("Avengers", "OUTM010127", 1),
-            ("Avengers", "OUTM040127", 1),
-        ]),
+    same!(
+        t.book("ATWC0001", "Avatar", "OUTM030127", 1),
+        no(E::WeeklyLimit)
     );
+    assert!(t.book("ATWC0001", "Avatar", "OUTM040127", 1).is_ok());
 }
 
-// ---- availability and schedule ----
+// ---------------------------------------------------------------------------------------------
+// schedule
 
 #[test]
-fn availability_and_schedule_order() {
-    let mut f = Fx::new();
-    f.on(2026, 11, 20)
-        .ok(
-            add("VERA1000", "Avatar", "VERM211126", 5),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            book("VERC0001", "VERC0001", "Avatar", "VERM211126", 1),
-            booked(1, 4),
-        );
-    f.on(2026, 11, 24);
-    for (admin, id) in [
-        ("VERA1000", "VERM251126"),
-        ("OUTA1000", "OUTM251126"),
-        ("ATWA1000", "ATWE241126"),
-        ("ATWA1000", "ATWM251126"),
-        ("ATWA1000", "ATWA251126"),
+fn schedule_errors_and_order() {
+    let mut t = T::new();
+    same!(t.sched_as("x", "ATWC0001"), no(E::InvalidUserId));
+    same!(t.sched_as("ATWC0001", "x"), no(E::InvalidUserId));
+    same!(t.sched_as("ATWC0001", "ATWC0002"), no(E::NotAuthorized));
+    same!(t.sched_as("ATWA0001", "ATWA0001"), no(E::NotAuthorized));
+    same!(t.sched_as("ATWC0001", "ATWC0001"), sched(&[]));
+    t.show("Titanic", "VERM261126", 5);
+    t.show("Avatar", "VERM261126", 5);
+    t.show("Avatar", "OUTE241126", 5);
+    t.show("Avengers", "ATWA261126", 5);
+    for (m, id) in [
+        ("Titanic", "VERM261126"),
+        ("Avengers", "ATWA261126"),
+        ("Avatar", "VERM261126"),
+        ("Avatar", "OUTE241126"),
     ] {
-        f.ok(add(admin, "Titanic", id, 4), Ok(Success::ShowAdded))
-            .ok(add(admin, "Avatar", id, 4), Ok(Success::ShowAdded));
+        assert!(t.book("ATWC0001", m, id, 2).is_ok());
     }
-    f.ok(
-        add("ATWA1000", "Avengers", "ATWM251126", 4),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("VERC0001", "VERC0001", "Titanic", "ATWA251126", 4),
-        booked(4, 0),
-    )
-    .ok(
-        book("VERC0001", "VERC0001", "Avengers", "ATWM251126", 2),
-        booked(2, 2),
-    )
-    .ok(
-        book("VERC0001", "VERC0001", "Titanic", "ATWM251126", 1),
-        booked(1, 3),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWE241126", 1),
-        booked(1, 3),
-    )
-    .ok(
-        avail("ATWC0001", "Titanic"),
-        availability(&[
-            ("ATWE241126", 4),
-            ("ATWM251126", 3),
-            ("OUTM251126", 4),
-            ("VERM251126", 4),
-            ("ATWA251126", 0),
-        ]),
-    )
-    .ok(
-        avail("VERA0001", "Avatar"),
-        availability(&[
-            ("ATWE241126", 3),
-            ("ATWM251126", 4),
-            ("OUTM251126", 4),
-            ("VERM251126", 4),
-            ("ATWA251126", 4),
-        ]),
-    )
-    .ok(
-        sched("VERC0001", "VERC0001"),
-        schedule(&[
-            ("Avatar", "VERM211126", 1),
-            ("Avengers", "ATWM251126", 2),
-            ("Titanic", "ATWM251126", 1),
-            ("Titanic", "ATWA251126", 4),
-        ]),
-    );
-    // Nothing shows once every date is past.
-    f.on(2026, 12, 24)
-        .ok(avail("VERA0001", "Avatar"), availability(&[]));
+    let mut t = t.on((2026, 11, 25));
+    let want = sched(&[
+        ("Avatar", "OUTE241126", 2),
+        ("Avatar", "VERM261126", 2),
+        ("Titanic", "VERM261126", 2),
+        ("Avengers", "ATWA261126", 2),
+    ]);
+    same!(t.sched_as("ATWC0001", "ATWC0001"), want);
+    same!(t.sched_as("VERA0001", "ATWC0001"), want);
 }
 
-// ---- cancel ----
+// ---------------------------------------------------------------------------------------------
+// cancel
 
 #[test]
-fn cancel_checks() {
-    let mut f = fixture();
-    f.on(2026, 11, 20)
-        .ok(
-            add("ATWA1000", "Avatar", "ATWE211126", 5),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWE211126", 2),
-            booked(2, 3),
-        );
-    f.on(2026, 11, 24)
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 4),
-            booked(4, 6),
-        )
-        .err(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM011226", 1),
-            E::NotBooked,
-        )
-        .err(
-            cancel("ATWC0001", "ATWC0001", "Titanic", "ATWM251126", 1),
-            E::NotBooked,
-        )
-        .err(
-            cancel("ATWC0002", "ATWC0002", "Avatar", "ATWM251126", 1),
-            E::NotBooked,
-        )
-        // not-booked precedes past-show; past-show precedes too-many-tickets.
-        .err(
-            cancel("ATWC0002", "ATWC0002", "Avatar", "ATWE211126", 1),
-            E::NotBooked,
-        )
-        .err(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWE211126", 9),
-            E::PastShow,
-        )
-        .err(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 5),
-            E::TooManyTickets(4),
-        )
-        .ok(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 1),
-            Ok(Success::Cancelled(3)),
-        )
-        .ok(
-            avail("ATWC0001", "Avatar"),
-            availability(&[("ATWM251126", 7), ("OUTM251126", 10)]),
-        )
-        .ok(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-            Ok(Success::Cancelled(0)),
-        )
-        .err(
-            cancel("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 1),
-            E::NotBooked,
-        )
-        .ok(
-            sched("ATWC0001", "ATWC0001"),
-            schedule(&[("Avatar", "ATWE211126", 2)]),
-        )
-        .ok(
-            avail("ATWC0001", "Avatar"),
-            availability(&[("ATWM251126", 10), ("OUTM251126", 10)]),
-        );
+fn cancel_errors_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    same!(t.cancel_as("x", "x", "x", "x", 0), no(E::InvalidUserId));
+    same!(
+        t.cancel_as("ATWC0001", "x", "x", "x", 0),
+        no(E::InvalidUserId)
+    );
+    same!(t.cancel("ATWC0001", "x", "x", 0), no(E::UnknownMovie));
+    same!(t.cancel("ATWC0001", "Avatar", "x", 0), no(E::InvalidShowId));
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 0),
+        no(E::InvalidTickets)
+    );
+    same!(
+        t.cancel_as("ATWC0002", "ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::NotBooked)
+    );
+    same!(
+        t.cancel("ATWC0001", "Avatar", "VERM251126", 1),
+        no(E::NotBooked)
+    );
+    t.hold("ATWC0001", "Avatar", "ATWM251126", 3);
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 4),
+        no(E::TooManyTickets(3))
+    );
+    same!(
+        t.cancel_as("OUTA0001", "ATWC0001", "Avatar", "ATWM251126", 1),
+        ok(Success::Cancelled(2))
+    );
+    let mut t = t.on((2026, 11, 26));
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::PastShow)
+    );
+    let mut t = t.on(TODAY);
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 2),
+        ok(Success::Cancelled(0))
+    );
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 1),
+        no(E::NotBooked)
+    );
+    assert!(t.state().bookings.is_empty());
+    same!(t.avail("ATWC0001", "Avatar"), avail(&[("ATWM251126", 5)]));
 }
 
-// ---- exchange ----
+// ---------------------------------------------------------------------------------------------
+// exchange
 
 #[test]
-fn exchange_checks_and_precedence() {
-    let mut f = fixture();
-    f.on(2026, 11, 20)
-        .ok(
-            add("ATWA1000", "Avatar", "ATWE211126", 5),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWE211126", 2),
-            booked(2, 3),
-        );
-    f.on(2026, 11, 24)
-        .ok(
-            add("ATWA1000", "Titanic", "ATWM251126", 2),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 3),
-            booked(3, 7),
-        );
-    let before = f.state();
-    let x = |om, os, nm, ns, t| exch("ATWC0001", "ATWC0001", om, os, nm, ns, t);
-    f.err(
-        x("Avatar", "ATWM251126", "Avatar", "ATWM251126", 1),
-        E::SameShow,
-    )
-    // same-show precedes not-booked.
-    .err(
-        x("Titanic", "ATWM011226", "Titanic", "ATWM011226", 1),
-        E::SameShow,
-    )
-    .err(
-        x("Titanic", "ATWM011226", "Avatar", "ATWM251126", 1),
-        E::NotBooked,
-    )
-    .err(
-        x("Avatar", "ATWE211126", "Avatar", "ATWM251126", 9),
-        E::PastShow,
-    )
-    .err(
-        x("Avatar", "ATWM251126", "Avatar", "ATWE211126", 9),
-        E::TooManyTickets(3),
-    )
-    .err(
-        x("Avatar", "ATWM251126", "Titanic", "ATWM011226", 1),
-        E::ShowNotFound,
-    )
-    .err(
-        x("Avatar", "ATWM251126", "Avatar", "ATWE211126", 1),
-        E::PastShow,
-    )
-    .err(
-        x("Avatar", "ATWM251126", "Titanic", "ATWM251126", 3),
-        E::ShowFull(2),
+fn exchange_errors_in_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 5);
+    t.show("Titanic", "ATWM251126", 2);
+    let x = |t: &mut T, a: &str, c: &str, om: &str, oid: &str, nm: &str, nid: &str, n| {
+        t.exchange_as(a, c, om, oid, nm, nid, n)
+    };
+    let (a, c) = ("ATWC0001", "ATWC0001");
+    same!(
+        x(&mut t, "x", c, "x", "x", "x", "x", 0),
+        no(E::InvalidUserId)
     );
-    assert_eq!(f.state(), before, "refused exchanges change nothing");
-    // Same show ID with another movie is another show; the new booking grows if present.
-    f.ok(
-        x("Avatar", "ATWM251126", "Titanic", "ATWM251126", 1),
-        exchanged(2, 1),
-    )
-    .ok(
-        x("Avatar", "ATWM251126", "Titanic", "ATWM251126", 1),
-        exchanged(1, 2),
-    )
-    .ok(
-        avail("ATWC0001", "Titanic"),
-        availability(&[("ATWM251126", 0), ("VERE261126", 3)]),
-    )
-    .ok(
-        avail("ATWC0001", "Avatar"),
-        availability(&[("ATWM251126", 9), ("OUTM251126", 10)]),
-    )
-    .ok(
-        sched("ATWC0001", "ATWC0001"),
-        schedule(&[
-            ("Avatar", "ATWE211126", 2),
-            ("Avatar", "ATWM251126", 1),
-            ("Titanic", "ATWM251126", 2),
-        ]),
+    same!(
+        x(&mut t, a, "x", "x", "x", "x", "x", 0),
+        no(E::InvalidUserId)
     );
-}
-
-#[test]
-fn exchange_as_if_old_tickets_were_gone() {
-    let mut f = fixture();
-    f.ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM251126", 2),
-        booked(2, 8),
+    same!(x(&mut t, a, c, "x", "x", "x", "x", 0), no(E::UnknownMovie));
+    same!(
+        x(&mut t, a, c, "Avatar", "x", "x", "x", 0),
+        no(E::InvalidShowId)
     );
-    // A booking left with tickets still conflicts with the same show elsewhere...
-    f.err(
-        exch(
-            "ATWC0001",
-            "ATWC0001",
+    same!(
+        x(&mut t, a, c, "Avatar", "ATWM251126", "x", "x", 0),
+        no(E::UnknownMovie)
+    );
+    same!(
+        x(&mut t, a, c, "Avatar", "ATWM251126", "Titanic", "x", 0),
+        no(E::InvalidShowId)
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 0),
+        no(E::InvalidTickets)
+    );
+    same!(
+        x(
+            &mut t,
+            "ATWC0002",
+            c,
             "Avatar",
             "ATWM251126",
-            "Avatar",
-            "OUTM251126",
-            1,
+            "Titanic",
+            "ATWM251126",
+            1
         ),
-        E::SameShowOtherArea,
-    )
-    // ...an emptied one does not.
-    .ok(
-        exch(
-            "ATWA1000",
-            "ATWC0001",
+        no(E::NotAuthorized)
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Avatar", "ATWM251126", 1),
+        no(E::SameShow)
+    );
+    // same-show precedes not-booked even for a show that does not exist
+    same!(
+        t.exchange(c, "Avengers", "OUTM251126", "Avengers", "OUTM251126", 1),
+        no(E::SameShow)
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 1),
+        no(E::NotBooked)
+    );
+    t.hold(c, "Avatar", "ATWM251126", 3);
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 4),
+        no(E::TooManyTickets(3))
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWE251126", 1),
+        no(E::ShowNotFound)
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 3),
+        no(E::ShowFull(2))
+    );
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 2),
+        exchanged(1, 2)
+    );
+    same!(
+        x(
+            &mut t,
+            "VERA0001",
+            c,
             "Avatar",
             "ATWM251126",
-            "Avatar",
-            "OUTM251126",
-            2,
+            "Titanic",
+            "ATWM251126",
+            1
         ),
-        exchanged(0, 2),
-    )
-    .ok(
-        sched("ATWC0001", "ATWC0001"),
-        schedule(&[("Avatar", "OUTM251126", 2)]),
+        no(E::ShowFull(0))
     );
+    same!(
+        t.exchange(c, "Titanic", "ATWM251126", "Avatar", "ATWM251126", 2),
+        exchanged(0, 3)
+    );
+    same!(t.sched_as(a, c), sched(&[("Avatar", "ATWM251126", 3)]));
+    // past: the old show
+    t.show("Avatar", "ATWM261126", 5);
+    let mut t = t.on((2026, 11, 26));
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Avatar", "ATWM261126", 1),
+        no(E::PastShow)
+    );
+    // past: the new show
+    let mut t = t.on(TODAY);
+    t.show("Avatar", "ATWM241126", 5);
+    t.show("Titanic", "ATWE241126", 5);
+    let mut t = t.on((2026, 11, 24));
+    t.hold(c, "Avatar", "ATWM241126", 1);
+    let mut t = t.on((2026, 11, 25));
+    same!(
+        t.exchange(c, "Avatar", "ATWM251126", "Titanic", "ATWE241126", 1),
+        no(E::PastShow)
+    );
+}
 
-    // Weekly limit: three other-area shows held; exchanging all of one frees its place.
-    let mut f = Fx::new();
-    for id in ["VERM241126", "VERM251126", "VERM261126", "VERM271126"] {
-        f.ok(add("VERA1000", "Titanic", id, 9), Ok(Success::ShowAdded));
-    }
-    for id in ["VERM241126", "VERM251126", "VERM261126"] {
-        f.ok(book("OUTC0001", "OUTC0001", "Titanic", id, 2), booked(2, 7));
-    }
-    f.err(
-        exch(
-            "OUTC0001",
-            "OUTC0001",
-            "Titanic",
-            "VERM241126",
-            "Titanic",
-            "VERM271126",
-            1,
+#[test]
+fn exchange_as_if_the_old_tickets_were_gone() {
+    let mut t = T::new();
+    // Same-show rule: moving the whole booking to the same slot in another area is fine,
+    // moving part of it is not.
+    t.show("Avatar", "ATWE251126", 10);
+    t.show("Avatar", "OUTE251126", 10);
+    t.hold("ATWC0001", "Avatar", "ATWE251126", 3);
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWE251126",
+            "Avatar",
+            "OUTE251126",
+            2
         ),
-        E::WeeklyLimit,
-    )
-    .ok(
-        exch(
-            "OUTC0001",
-            "OUTC0001",
-            "Titanic",
-            "VERM241126",
-            "Titanic",
-            "VERM271126",
-            2,
+        no(E::SameShowOtherArea)
+    );
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avatar",
+            "ATWE251126",
+            "Avatar",
+            "OUTE251126",
+            3
         ),
-        exchanged(0, 2),
-    )
-    .ok(
-        // Moving tickets between shows already held needs no weekly check.
-        exch(
-            "OUTC0001",
-            "OUTC0001",
+        exchanged(0, 3)
+    );
+    // Weekly limit: an emptied away booking no longer counts, a partly kept one does.
+    for id in ["VERM251126", "VERA251126", "VERM261126"] {
+        t.show("Titanic", id, 10);
+    }
+    t.show("Avengers", "VERM271126", 10);
+    t.hold("ATWC0001", "Titanic", "VERM251126", 2);
+    t.hold("ATWC0001", "Titanic", "VERA251126", 1);
+    // away now: OUTE251126 (Avatar), VERM251126, VERA251126 = 3
+    same!(
+        t.exchange(
+            "ATWC0001",
             "Titanic",
             "VERM251126",
+            "Avengers",
+            "VERM271126",
+            1
+        ),
+        no(E::WeeklyLimit)
+    );
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Titanic",
+            "VERM251126",
+            "Avengers",
+            "VERM271126",
+            2
+        ),
+        exchanged(0, 2)
+    );
+    // remaining of the new show: the old show's seats do not help the new one
+    t.show("Avengers", "ATWM271126", 1);
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avengers",
+            "VERM271126",
+            "Avengers",
+            "ATWM271126",
+            2
+        ),
+        no(E::ShowFull(1))
+    );
+    // exchange within the same show ID between movies
+    t.show("Titanic", "VERM271126", 10);
+    same!(
+        t.exchange(
+            "ATWC0001",
+            "Avengers",
+            "VERM271126",
             "Titanic",
             "VERM271126",
-            1,
+            2
         ),
-        exchanged(1, 3),
-    )
-    .ok(
-        avail("OUTC0001", "Titanic"),
-        availability(&[
-            ("VERM241126", 9),
-            ("VERM251126", 8),
-            ("VERM261126", 7),
-            ("VERM271126", 6),
-        ]),
+        exchanged(0, 2)
     );
+    same!(t.state().bookings.len(), 3, "{:?}", t.state().bookings);
 }
 
-// ---- remove-show ----
+// ---------------------------------------------------------------------------------------------
+// canonical state
 
-#[test]
-fn remove_show_moves_in_customer_order() {
-    let mut f = Fx::new();
-    for (id, cap) in [
-        ("ATWM241126", 100),
-        ("ATWM251126", 10),
-        ("ATWA251126", 3),
-        ("ATWE261126", 5),
-    ] {
-        f.ok(add("ATWA1000", "Avatar", id, cap), Ok(Success::ShowAdded));
+fn show_e(m: &str, id: &str, c: u32) -> ShowEntry {
+    ShowEntry {
+        movie: s(m),
+        show_id: s(id),
+        capacity: c,
     }
-    f.ok(
-        add("ATWA1000", "Titanic", "ATWM261126", 100),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("OUTA1000", "Avatar", "OUTM261126", 100),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        add("OUTA1000", "Avatar", "OUTA251126", 100),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "OUTA251126", 1),
-        booked(1, 99),
-    )
-    .ok(
-        book("ATWC0002", "ATWC0002", "Avatar", "ATWE261126", 1),
-        booked(1, 4),
-    );
-    for (c, t) in [
-        ("VERC0001", 4),
-        ("ATWC0002", 3),
-        ("OUTC0005", 1),
-        ("ATWC0001", 2),
-    ] {
-        f.ok(
-            book("ATWA1000", c, "Avatar", "ATWM251126", t),
-            Ok(f_booked(t)),
-        );
+}
+
+fn book_e(cust: &str, m: &str, id: &str, t: u32) -> BookingEntry {
+    BookingEntry {
+        customer: s(cust),
+        movie: s(m),
+        show_id: s(id),
+        tickets: t,
     }
-    f.err(rm("ATWA1000", "Avatar", "ATWM011226"), E::ShowNotFound)
-        .err(rm("ATWA1000", "Titanic", "ATWM251126"), E::ShowNotFound)
-        .ok(
-            rm("ATWA1000", "Avatar", "ATWM251126"),
-            removed(
-                &[
-                    // Moves ignore the same-show rule (ATWC0001 holds Avatar OUTA251126).
-                    ("ATWC0001", "ATWA251126", 2),
-                    // ATWA251126 has 1 left: the next fitting show takes it.
-                    ("ATWC0002", "ATWE261126", 3),
-                    // Earlier moves of the operation count.
-                    ("OUTC0005", "ATWA251126", 1),
-                ],
-                &[("VERC0001", 4)],
-            ),
-        )
-        .err(rm("ATWA1000", "Avatar", "ATWM251126"), E::ShowNotFound)
-        .ok(
-            sched("ATWC0001", "ATWC0001"),
-            schedule(&[("Avatar", "ATWA251126", 2), ("Avatar", "OUTA251126", 1)]),
-        )
-        .ok(
-            sched("ATWC0002", "ATWC0002"),
-            schedule(&[("Avatar", "ATWE261126", 4)]),
-        )
-        .ok(sched("VERC0001", "VERC0001"), schedule(&[]))
-        .ok(
-            avail("ATWC0001", "Avatar"),
-            availability(&[
-                ("ATWM241126", 100),
-                ("ATWA251126", 0),
-                ("OUTA251126", 99),
-                ("OUTM261126", 100),
-                ("ATWE261126", 1),
-            ]),
-        )
-        .ok(rm("ATWA1000", "Titanic", "ATWM261126"), removed(&[], &[]));
-    let state = f.r.export_state();
-    assert_eq!(state.shows.len(), 5);
-    assert_eq!(state.bookings.len(), 4);
 }
 
-fn f_booked(t: u32) -> Success {
-    // The removed show holds 10 seats, booked 4, 3, 1, 2 in this order.
-    let remaining = match t {
-        4 => 6,
-        3 => 3,
-        1 => 2,
-        _ => 0,
-    };
-    Success::Booked(Booked { held: t, remaining })
+fn sample_state() -> CanonicalState {
+    CanonicalState {
+        shows: vec![
+            show_e("Titanic", "VERE241126", 3),
+            show_e("Avatar", "ATWM251126", 10),
+            show_e("Avengers", "ATWM251126", 10),
+            show_e("Avatar", "OUTM251126", 10),
+            show_e("Avatar", "VERM251126", 10),
+            show_e("Avatar", "ATWA251126", 10),
+        ],
+        bookings: vec![
+            book_e("ATWC0001", "Avatar", "ATWM251126", 2),
+            book_e("ATWC0001", "Avengers", "ATWM251126", 1),
+            book_e("ATWC0001", "Avatar", "ATWA251126", 1),
+            book_e("OUTC0000", "Titanic", "VERE241126", 3),
+            book_e("OUTC0000", "Avatar", "VERM251126", 1),
+            book_e("VERC0002", "Avatar", "ATWM251126", 8),
+        ],
+    }
 }
 
 #[test]
-fn remove_show_past_and_targets_outside_window() {
-    let mut f = Fx::new();
-    f.on(2026, 11, 20)
-        .ok(
-            add("VERA1000", "Titanic", "VERE211126", 5),
-            Ok(Success::ShowAdded),
-        )
-        .ok(
-            add("VERA1000", "Titanic", "VERE271126", 5),
-            Ok(Success::ShowAdded),
-        );
-    f.on(2026, 11, 26).ok(
-        add("VERA1000", "Titanic", "VERM031226", 5),
-        Ok(Success::ShowAdded),
+fn export_is_canonical_whatever_the_request_order() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWA251126", 10);
+    t.show("Avatar", "VERM251126", 10);
+    t.show("Avengers", "ATWM251126", 10);
+    t.show("Avatar", "ATWM251126", 10);
+    t.show("Avatar", "OUTM251126", 10);
+    t.show("Titanic", "VERE241126", 3);
+    t.hold("VERC0002", "Avatar", "ATWM251126", 8);
+    t.hold("OUTC0000", "Avatar", "VERM251126", 1);
+    t.hold("ATWC0001", "Avatar", "ATWA251126", 1);
+    t.hold("OUTC0000", "Titanic", "VERE241126", 3);
+    t.hold("ATWC0001", "Avengers", "ATWM251126", 1);
+    t.hold("ATWC0001", "Avatar", "ATWM251126", 2);
+    same!(t.state(), sample_state());
+    // and an import/export round trip is the identity
+    let mut u = T::new();
+    same!(u.r.import_state(sample_state()), Ok::<(), StateError>(()));
+    same!(u.state(), sample_state());
+    // the imported state behaves like the built one
+    same!(
+        u.book("VERC0002", "Avatar", "ATWM251126", 1),
+        no(E::ShowFull(0))
     );
-    f.on(2026, 11, 24)
-        .ok(
-            book("VERC0003", "VERC0003", "Titanic", "VERE271126", 5),
-            booked(5, 0),
-        )
-        .err(rm("VERA1000", "Titanic", "VERE211126"), E::PastShow)
-        .err(rm("ATWA1000", "Titanic", "VERE211126"), E::NotAuthorized)
-        .ok(
-            rm("VERA1000", "Titanic", "VERE271126"),
-            removed(&[("VERC0003", "VERM031226", 5)], &[]),
-        );
-}
-
-// ---- canonical state ----
-
-fn sample() -> Fx {
-    let mut f = fixture();
-    f.ok(
-        add("ATWA1000", "Titanic", "ATWM251126", 10),
-        Ok(Success::ShowAdded),
-    )
-    .ok(
-        book("VERC0002", "VERC0002", "Avatar", "ATWM251126", 3),
-        booked(3, 7),
-    )
-    .ok(
-        book("ATWC0009", "ATWC0009", "Titanic", "VERE261126", 3),
-        booked(3, 0),
-    )
-    .ok(
-        book("ATWC0009", "ATWC0009", "Titanic", "ATWM251126", 1),
-        booked(1, 9),
-    )
-    .ok(
-        book("ATWC0009", "ATWC0009", "Avatar", "ATWM251126", 1),
-        booked(1, 6),
+    same!(
+        t.book("VERC0002", "Avatar", "ATWM251126", 1),
+        no(E::ShowFull(0))
     );
-    f
+    same!(
+        u.sched_as("OUTC0000", "OUTC0000"),
+        t.sched_as("OUTC0000", "OUTC0000")
+    );
 }
 
 #[test]
-fn export_is_canonical_and_import_round_trips() {
-    let f = sample();
-    let st = f.r.export_state();
-    let shows: Vec<(String, String, u32)> = st
-        .shows
-        .iter()
-        .map(|e| (e.movie.clone(), e.show_id.clone(), e.capacity))
-        .collect();
-    assert_eq!(
-        shows,
-        vec![
-            (s("Avatar"), s("ATWM251126"), 10),
-            (s("Titanic"), s("ATWM251126"), 10),
-            (s("Avatar"), s("OUTM251126"), 10),
-            (s("Titanic"), s("VERE261126"), 3),
-        ]
-    );
-    let bookings: Vec<(String, String, String, u32)> = st
-        .bookings
-        .iter()
-        .map(|b| {
-            (
-                b.customer.clone(),
-                b.movie.clone(),
-                b.show_id.clone(),
-                b.tickets,
-            )
-        })
-        .collect();
-    assert_eq!(
-        bookings,
-        vec![
-            (s("ATWC0009"), s("Avatar"), s("ATWM251126"), 1),
-            (s("ATWC0009"), s("Titanic"), s("ATWM251126"), 1),
-            (s("ATWC0009"), s("Titanic"), s("VERE261126"), 3),
-            (s("VERC0002"), s("Avatar"), s("ATWM251126"), 3),
-        ]
-    );
-
-    let mut g = Fx::new();
-    g.r.import_state(st.clone()).unwrap();
-    assert_eq!(g.state(), f.state());
-    // Totals were rebuilt: the imported replica answers like the original.
-    g.ok(
-        avail("ATWC0001", "Avatar"),
-        availability(&[("ATWM251126", 6), ("OUTM251126", 10)]),
-    )
-    .err(
-        book("OUTC0001", "OUTC0001", "Titanic", "VERE261126", 1),
-        E::ShowFull(0),
-    )
-    .err(
-        add("ATWA1000", "Avatar", "ATWM251126", 3),
-        E::CapacityBelowBooked,
-    );
-    // An empty state empties the replica; past and far-future shows are legal state.
-    g.r.import_state(CanonicalState {
-        shows: vec![],
-        bookings: vec![],
-    })
-    .unwrap();
-    assert_eq!(
-        g.state(),
-        format!(
-            "{:?}",
-            CanonicalState {
-                shows: vec![],
-                bookings: vec![]
-            }
-        )
-    );
+fn import_accepts_past_and_far_states_and_replaces_everything() {
+    let mut t = T::new();
+    t.show("Avatar", "ATWM251126", 10);
     let far = CanonicalState {
         shows: vec![
-            ShowEntry {
-                movie: s("Avatar"),
-                show_id: s("OUTE290200"),
-                capacity: 1,
-            },
-            ShowEntry {
-                movie: s("Avatar"),
-                show_id: s("VERE311299"),
-                capacity: 10_000,
-            },
+            show_e("Avatar", "ATWM010100", 1),
+            show_e("Titanic", "VERE311299", 10_000),
         ],
-        bookings: vec![BookingEntry {
-            customer: s("VERC9999"),
-            movie: s("Avatar"),
-            show_id: s("VERE311299"),
-            tickets: 10_000,
-        }],
+        bookings: vec![
+            book_e("ATWC0000", "Titanic", "VERE311299", 10_000),
+            book_e("VERC9999", "Avatar", "ATWM010100", 1),
+        ],
     };
-    g.r.import_state(far.clone()).unwrap();
-    assert_eq!(g.state(), format!("{far:?}"));
+    same!(t.r.import_state(far.clone()), Ok::<(), StateError>(()));
+    same!(t.state(), far);
+    same!(t.avail("ATWC0000", "Titanic"), avail(&[("VERE311299", 0)]));
+    same!(
+        t.r.import_state(CanonicalState {
+            shows: vec![],
+            bookings: vec![]
+        }),
+        Ok::<(), StateError>(())
+    );
+    same!(
+        t.state(),
+        CanonicalState {
+            shows: vec![],
+            bookings: vec![]
+        }
+    );
 }
 
-#[test]
-fn import_refusals_change_nothing() {
-    let f = sample();
-    let good = f.r.export_state();
-    type Edit = fn(&mut CanonicalState);
-    let cases: &[(Edit, StateSection, u32, StateFault)] = &[
-        (
-            |st| st.shows[1].movie = s("titanic"),
-            StateSection::Shows,
-            1,
-            StateFault::UnknownMovie,
-        ),
-        (
-            |st| st.shows[2].show_id = s("OUTM311126"),
-            StateSection::Shows,
-            2,
-            StateFault::MalformedId,
-        ),
-        (
-            |st| st.shows[0].capacity = 0,
-            StateSection::Shows,
-            0,
-            StateFault::CapacityOutOfRange,
-        ),
-        (
-            |st| st.shows[3].capacity = 10_001,
-            StateSection::Shows,
-            3,
-            StateFault::CapacityOutOfRange,
-        ),
-        (
-            |st| st.shows[1] = st.shows[0].clone(),
-            StateSection::Shows,
-            1,
-            StateFault::Duplicate,
-        ),
-        (
-            |st| st.shows.swap(2, 3),
-            StateSection::Shows,
-            3,
-            StateFault::OutOfOrder,
-        ),
-        (
-            |st| st.bookings[0].customer = s("ATWA0009"),
-            StateSection::Bookings,
-            0,
-            StateFault::MalformedId,
-        ),
-        (
-            |st| st.bookings[3].customer = s("VERC002"),
-            StateSection::Bookings,
-            3,
-            StateFault::MalformedId,
-        ),
-        (
-            |st| st.bookings[1].movie = s("Alien"),
-            StateSection::Bookings,
-            1,
-            StateFault::UnknownMovie,
-        ),
-        (
-            |st| st.bookings[1].show_id = s("ATWM251126x"),
-            StateSection::Bookings,
-            1,
-            StateFault::MalformedId,
-        ),
-        (
-            |st| st.bookings[2].tickets = 0,
-            StateSection::Bookings,
-            2,
-            StateFault::ZeroTickets,
-        ),
-        (
-            |st| st.bookings[1] = st.bookings[0].clone(),
-            StateSection::Bookings,
-            1,
-            StateFault::Duplicate,
-        ),
-        (
-            |st| st.bookings.swap(0, 3),
-            StateSection::Bookings,
-            1,
-            StateFault::OutOfOrder,
-        ),
-        (
-            |st| st.bookings[2].show_id = s("VERM261126"),
-            StateSection::Bookings,
-            2,
-            StateFault::UnknownShow,
-        ),
-        (
-            |st| st.bookings[2].tickets = 4,
-            StateSection::Shows,
-            3,
-            StateFault::OverCapacity,
-        ),
-        (
-            |st| st.shows[0].capacity = 3,
-            StateSection::Shows,
-            0,
-            StateFault::OverCapacity,
-        ),
-        (
-            |st| st.bookings[3].tickets = u32::MAX,
-            StateSection::Shows,
-            0,
-            StateFault::OverCapacity,
-        ),
-    ];
-    for (edit, section, index, fault) in cases {
-        let mut g = sample();
-        let before = g.state();
-        let mut bad = good.clone();
-        edit(&mut bad);
-        let got = g.r.import_state(bad).unwrap_err();
-        let want = StateError {
-            section: *section,
-            index: *index,
-            fault: *fault,
-        };
-        assert_eq!(format!("{got:?}"), format!("{want:?}"));
-        assert_eq!(g.state(), before);
+fn refused(mut state: CanonicalState, edit: impl FnOnce(&mut CanonicalState)) -> StateError {
+    edit(&mut state);
+    let mut t = T::new();
+    t.show("Titanic", "OUTA261126", 4);
+    t.hold("OUTC0001", "Titanic", "OUTA261126", 2);
+    let before = t.state();
+    let err =
+        t.r.import_state(state)
+            .expect_err("import should be refused");
+    same!(t.state(), before, "state changed by a refused import");
+    err
+}
+
+fn err(section: StateSection, index: u32, fault: StateFault) -> StateError {
+    StateError {
+        section,
+        index,
+        fault,
     }
 }
 
-/// 100,000 bookings on 300 shows by 30,000 customers: import, work, export.
 #[test]
-fn large_state() {
+fn import_refusals() {
+    use StateFault::*;
+    use StateSection::{Bookings as B, Shows as S};
+    let st = sample_state();
+    let e = refused(st.clone(), |s| s.shows[1].movie = "avatar".into());
+    same!(e, err(S, 1, UnknownMovie));
+    let e = refused(st.clone(), |s| s.shows[2].show_id = "ATWM290226".into());
+    same!(e, err(S, 2, MalformedId));
+    let e = refused(st.clone(), |s| s.shows[0].capacity = 0);
+    same!(e, err(S, 0, CapacityOutOfRange));
+    let e = refused(st.clone(), |s| s.shows[0].capacity = 10_001);
+    same!(e, err(S, 0, CapacityOutOfRange));
+    let e = refused(st.clone(), |s| s.shows.swap(3, 4));
+    same!(e, err(S, 4, OutOfOrder));
+    let e = refused(st.clone(), |s| {
+        let dup = s.shows[5].clone();
+        s.shows.push(dup)
+    });
+    same!(e, err(S, 6, Duplicate));
+    let e = refused(st.clone(), |s| s.bookings[2].customer = "ATWA0001".into());
+    same!(e, err(B, 2, MalformedId));
+    let e = refused(st.clone(), |s| s.bookings[2].customer = "ATWC001".into());
+    same!(e, err(B, 2, MalformedId));
+    let e = refused(st.clone(), |s| s.bookings[1].movie = "Avengerz".into());
+    same!(e, err(B, 1, UnknownMovie));
+    let e = refused(st.clone(), |s| s.bookings[1].show_id = "ATWQ251126".into());
+    same!(e, err(B, 1, MalformedId));
+    let e = refused(st.clone(), |s| s.bookings[4].tickets = 0);
+    same!(e, err(B, 4, ZeroTickets));
+    let e = refused(st.clone(), |s| s.bookings.swap(0, 1));
+    same!(e, err(B, 1, OutOfOrder));
+    let e = refused(st.clone(), |s| s.bookings.swap(4, 5));
+    same!(e, err(B, 5, OutOfOrder));
+    let e = refused(st.clone(), |s| {
+        let dup = s.bookings[3].clone();
+        s.bookings.insert(3, dup)
+    });
+    same!(e, err(B, 4, Duplicate));
+    let e = refused(st.clone(), |s| s.bookings[5].show_id = "ATWE251126".into());
+    same!(e, err(B, 5, UnknownShow));
+    let e = refused(st.clone(), |s| s.bookings[5].tickets = 9);
+    same!(e, err(S, 1, OverCapacity));
+    let e = refused(st.clone(), |s| s.bookings[3].tickets = u32::MAX);
+    same!(e, err(S, 0, OverCapacity));
+    // counts adding up past 2^32 are over capacity, not wrapped
+    let e = refused(st.clone(), |s| {
+        s.bookings[0].tickets = u32::MAX;
+        s.bookings[5].tickets = 2;
+    });
+    same!(e, err(S, 1, OverCapacity));
+}
+
+#[test]
+fn large_state_round_trip() {
+    // 30 days × 9 shows of capacity 10000; 300 000 bookings spread over 30 000 customers.
     let mut shows = Vec::new();
-    for day in 0..25u32 {
-        for slot in ["M", "A", "E"] {
-            for area in ["ATW", "OUT", "VER"] {
-                let (d, m) = if day < 7 {
-                    (24 + day, 11)
-                } else {
-                    (day - 6, 12)
-                };
-                let id = format!("{area}{slot}{d:02}{m:02}26");
-                for movie in ["Avatar", "Titanic"] {
-                    shows.push((movie, id.clone()));
-                }
+    for day in 1..=30u32 {
+        for area in ["ATW", "OUT", "VER"] {
+            for slot in ["M", "A", "E"] {
+                shows.push((day, slot, area));
             }
         }
     }
-    // Canonical order via the replica's own key; the test needs a sorted input.
-    let key =
-        |m: &str, id: &str| codec::parse_show_id(id).unwrap() | codec::parse_movie(m).unwrap();
-    shows.sort_by_key(|(m, id)| key(m, id));
-    shows.truncate(300);
+    let slot_rank = |s: &str| ["M", "A", "E"].iter().position(|x| *x == s).unwrap();
+    shows.sort_by_key(|&(d, s, a)| (d, slot_rank(s), a));
+    let ids: Vec<String> = shows
+        .iter()
+        .map(|(d, s, a)| format!("{a}{s}{d:02}0627"))
+        .collect();
     let mut bookings = Vec::new();
     for c in 0..30_000u32 {
-        let customer = codec::format_customer(c);
-        let mut picks: Vec<usize> = (0..4).map(|j| ((c * 7 + j * 131) % 300) as usize).collect();
-        picks.sort();
-        picks.dedup();
-        for p in picks.into_iter().take(if c % 3 == 0 { 4 } else { 3 }) {
-            bookings.push(BookingEntry {
-                customer: customer.clone(),
-                movie: s(shows[p].0),
-                show_id: shows[p].1.clone(),
-                tickets: 1,
-            });
+        let area = ["ATW", "OUT", "VER"][(c / 10_000) as usize];
+        let cust = format!("{area}C{:04}", c % 10_000);
+        let mut at: Vec<usize> = (0..10u32)
+            .map(|k| ((c * 7 + k * 27) % 270) as usize)
+            .collect();
+        at.sort();
+        for i in at {
+            bookings.push(book_e(&cust, "Titanic", &ids[i], 1));
         }
     }
-    assert!(bookings.len() >= 100_000);
-    let st = CanonicalState {
-        shows: shows
-            .iter()
-            .map(|(m, id)| ShowEntry {
-                movie: s(m),
-                show_id: id.clone(),
-                capacity: 10_000,
-            })
-            .collect(),
+    let state = CanonicalState {
+        shows: ids.iter().map(|id| show_e("Titanic", id, 10_000)).collect(),
         bookings,
     };
-    let mut f = Fx::new();
-    f.r.import_state(st.clone()).unwrap();
-    assert_eq!(format!("{:?}", f.r.export_state()), format!("{st:?}"));
-    let first = &st.shows[0];
-    let admin = format!("{}A0001", &first.show_id[..3]);
-    match f.run(rm(&admin, &first.movie, &first.show_id)) {
-        Ok(Success::ShowRemoved(r)) => assert!(!r.moved.is_empty() && r.dropped.is_empty()),
-        other => panic!("{other:?}"),
-    }
-    let on_target = st
-        .bookings
-        .iter()
-        .filter(|b| b.movie == "Avatar" && b.show_id == "ATWM301126")
-        .count() as u32;
-    f.ok(
-        book("ATWC0001", "ATWC0001", "Avatar", "ATWM301126", 1),
-        booked(1, 10_000 - on_target - 1),
-    );
-    let after = f.r.export_state();
-    assert_eq!(after.shows.len(), 299);
-    assert_eq!(
-        after.bookings.len(),
-        st.bookings.len() + 1 - moved_onto_held(&st)
-    );
-}
-
-/// How many moved bookings of the large test merged into a booking the customer already held
-/// on the target (computed independently of the replica, from the canonical lists).
-fn moved_onto_held(st: &CanonicalState) -> usize {
-    let first = &st.shows[0];
-    let target = st
-        .shows
-        .iter()
-        .skip(1)
-        .find(|e| e.movie == first.movie && e.show_id[..3] == first.show_id[..3])
-        .unwrap();
-    let on = |id: &str| -> Vec<&str> {
-        st.bookings
-            .iter()
-            .filter(|b| b.movie == first.movie && b.show_id == id)
-            .map(|b| b.customer.as_str())
-            .collect()
-    };
-    let targets = on(&target.show_id);
-    on(&first.show_id)
-        .iter()
-        .filter(|c| targets.contains(c))
-        .count()
+    let mut t = T::new();
+    same!(t.r.import_state(state.clone()), Ok::<(), StateError>(()));
+    same!(t.state(), state);
 }
