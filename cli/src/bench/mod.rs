@@ -32,13 +32,19 @@ use dmtbs_client::{Client, Error};
 use dmtbs_cluster::config::TransportMode;
 use dmtbs_cluster::local::{LocalCluster, local_config};
 use dmtbs_host::contract::Date;
-use dmtbs_net::{FaultPlan, FaultStats, FaultTransport, LinkFaults, Transport};
+use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults, Transport};
 use dmtbs_proto::NodeId;
 use dmtbs_testkit::build::{self, add_days};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
 use dmtbs_testkit::workload::{AREAS, MOVIES, Workload};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+
+mod durability;
+mod report;
+
+use durability::durability;
+use report::{fault_json, print_matrix, print_summary};
 
 /// The date a `--local` cluster lives on: the workload's first day (the rules' examples' day).
 const LOCAL_TODAY: Date = Date {
@@ -558,81 +564,6 @@ async fn store_commits(cluster: &LocalCluster) -> Option<u64> {
     Some(total)
 }
 
-/// Durable vs in-memory logs, interleaved twice; Ok(true) when no request ended in an error.
-async fn durability(args: &Args) -> anyhow::Result<bool> {
-    let mut runs = Vec::new();
-    for round in 0..2 {
-        for in_memory in [false, true] {
-            let args = Args {
-                replicas: 4,
-                quorum: None,
-                in_memory,
-                ..args.clone()
-            };
-            let result = run_one(&args).await?;
-            if !args.json {
-                println!(
-                    "round {}, {}:",
-                    round + 1,
-                    if in_memory { "in memory" } else { "durable" }
-                );
-                print_summary(&result);
-                println!();
-            }
-            runs.push(result);
-        }
-    }
-    let errors: u64 = runs.iter().filter_map(|r| r["error_count"].as_u64()).sum();
-    let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
-        (Some(a), Some(b)) if b > 0.0 => json!((a / b * 100.0).round() / 100.0),
-        _ => Value::Null,
-    };
-    let ratios: Vec<Value> = runs
-        .chunks(2)
-        .map(|pair| {
-            json!({
-                "ops_per_s": ratio(&pair[0]["ops_per_s"], &pair[1]["ops_per_s"]),
-                "p50": ratio(&pair[0]["latency_ms"]["p50"], &pair[1]["latency_ms"]["p50"]),
-                "p99": ratio(&pair[0]["latency_ms"]["p99"], &pair[1]["latency_ms"]["p99"]),
-            })
-        })
-        .collect();
-    if args.json {
-        println!(
-            "{}",
-            json!({ "runs": runs, "durable_vs_in_memory": ratios })
-        );
-    } else {
-        println!("| log | ops/s | p50 ms | p99 ms | fsyncs per request and RM | errors |");
-        println!("|---|---|---|---|---|---|");
-        for r in &runs {
-            println!(
-                "| {} | {} | {} | {} | {} | {} |",
-                if r["target"]["durable"] == true {
-                    "durable"
-                } else {
-                    "in memory"
-                },
-                r["ops_per_s"],
-                r["latency_ms"]["p50"],
-                r["latency_ms"]["p99"],
-                r["fsyncs_per_request"],
-                r["error_count"]
-            );
-        }
-        for (i, r) in ratios.iter().enumerate() {
-            println!(
-                "round {}: durable ÷ in memory: throughput ×{} · p50 ×{} · p99 ×{}",
-                i + 1,
-                r["ops_per_s"],
-                r["p50"],
-                r["p99"]
-            );
-        }
-    }
-    Ok(errors == 0)
-}
-
 /// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     if args.durability {
@@ -791,132 +722,6 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         );
     }
     Ok(result)
-}
-
-fn print_matrix(runs: &[Value], ratios: &Value, loss: f64) {
-    println!("| replicas | loss | ops/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for r in runs {
-        let l = &r["latency_ms"];
-        println!(
-            "| {} | {} % | {} | {} | {} | {} | {} | {} |",
-            r["target"]["replicas"],
-            r["target"]["loss_pct"],
-            r["ops_per_s"],
-            l["p50"],
-            l["p90"],
-            l["p99"],
-            l["max"],
-            r["error_count"]
-        );
-    }
-    println!();
-    for (name, key) in [
-        ("4 replicas ÷ 1 replica", "four_vs_one"),
-        (
-            &format!("4 ÷ 1 under {loss} % loss"),
-            "four_vs_one_under_loss",
-        ),
-        (
-            &format!("4 replicas: {loss} % loss ÷ none"),
-            "four_loss_vs_no_loss",
-        ),
-        (
-            &format!("1 replica: {loss} % loss ÷ none"),
-            "one_loss_vs_no_loss",
-        ),
-    ] {
-        let r = &ratios[key];
-        println!(
-            "{name}: throughput ×{} · p50 ×{} · p99 ×{}",
-            r["ops_per_s"], r["p50"], r["p99"]
-        );
-    }
-}
-
-fn fault_json(stats: FaultStats) -> Value {
-    json!({ "arrived": stats.arrived, "dropped": stats.dropped })
-}
-
-fn print_summary(r: &Value) {
-    let t = &r["target"];
-    let what = match t["url"].as_str() {
-        Some(url) => format!("cluster at {url}"),
-        None => format!(
-            "local cluster: {} replica(s), quorum {}, {} % loss, {}",
-            t["replicas"],
-            t["quorum"],
-            t["loss_pct"],
-            t["transport"].as_str().unwrap_or("")
-        ),
-    };
-    println!("dmtbs bench — {what}");
-    println!(
-        "seed {} · {} clients · setup {} requests in {} s (not timed)",
-        r["seed"], r["clients"], r["setup"]["requests"], r["setup"]["seconds"]
-    );
-    println!(
-        "{} of {} requests in {} s{}: {} ops/s",
-        r["completed"],
-        r["requests"],
-        r["elapsed_s"],
-        if r["stopped_by_time_limit"] == true {
-            " (stopped at --max-seconds)"
-        } else {
-            ""
-        },
-        r["ops_per_s"]
-    );
-    let l = &r["latency_ms"];
-    if !l.is_null() {
-        println!(
-            "latency ms: p50 {} · p90 {} · p99 {} · max {} · mean {}",
-            l["p50"], l["p90"], l["p99"], l["max"], l["mean"]
-        );
-    }
-    let list = |v: &Value| -> String {
-        let items: Vec<String> = v
-            .as_object()
-            .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
-            .unwrap_or_default();
-        if items.is_empty() {
-            "none".into()
-        } else {
-            items.join(", ")
-        }
-    };
-    println!("answered: {} ok", r["ok"]);
-    println!("  refused by the rules: {}", list(&r["refused_by_rules"]));
-    println!(
-        "  refused by the front end: {}",
-        list(&r["refused_by_front_end"])
-    );
-    println!("errors: {}", list(&r["errors"]));
-    if let Some(f) = r["faults"].as_object() {
-        println!(
-            "fault layer: {} of {} datagrams dropped",
-            f["dropped"], f["arrived"]
-        );
-    }
-    if let Some(i) = r["injected"].as_object() {
-        println!(
-            "injected: {} into RM {} after {} requests ({} s into the run)",
-            i["module"].as_str().unwrap_or(""),
-            i["rm"],
-            i["at_request"],
-            i["at_s"]
-        );
-        let after = &i["after"];
-        if !after.is_null() {
-            println!(
-                "  RM {} at the end: {} ({} swaps; last: {})",
-                i["rm"],
-                after["module"].as_str().unwrap_or("?"),
-                after["swaps"],
-                after["lastSwapReason"].as_str().unwrap_or("none")
-            );
-        }
-    }
 }
 
 #[cfg(test)]
