@@ -40,3 +40,9 @@ bench: build-replicas
 # each on a fresh in-process cluster; prints each run, a table and the ratios (docs/benchmarks.md).
 bench-cluster requests="10000" clients="8" seed="1": build-replicas
     cargo run --release -q -p dmtbs-cli -- bench --local --matrix --requests {{requests}} --clients {{clients}} --seed {{seed}}
+
+# Deterministic whole-cluster simulation (release build): SEEDS seeds from START, each checked for
+# linearizability, lost or doubled requests, equal replica states and the model's answers; ends
+# with `N seeds passed, M failed` (docs/testing.md).
+sim seeds="500" start="1":
+    cargo run --release -q -p dmtbs-sim -- --seeds {{seeds}} --start {{start}}

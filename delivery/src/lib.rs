@@ -10,7 +10,9 @@
 //! `nack_interval` old (younger ones are usually reordering), then at most once per
 //! `nack_interval`, first to the sequencer. If the lowest gap has not moved for `peer_after`
 //! — the sequencer has dropped those requests from its buffer, or its answers are lost — the
-//! requests go to the peer RMs in turn instead. Any progress restarts the clock at the sequencer.
+//! requests go to the peer RMs in turn, and to the sequencer after each round of them (a
+//! request whose every copy was lost is in its buffer only). Any progress restarts the clock at
+//! the sequencer.
 //!
 //! Bounds: at most `holdback_limit` requests beyond the next one are held back (later ones are
 //! dropped and asked for again once closer), the log keeps the last `log_limit` delivered
@@ -223,10 +225,21 @@ impl Delivery {
         self.last_nack = Some(now);
 
         let to = if age >= self.config.peer_after && !self.config.peers.is_empty() {
-            let peer = self.config.peers[self.peer_turn % self.config.peers.len()];
+            // The peers in turn — and the sequencer after them: a request it numbered but whose
+            // every copy was lost is still in its buffer and nowhere else, and asking only the
+            // peers would wait for it for ever (found by the simulator, `sim/`, seed 12900).
+            let turn = self.peer_turn % (self.config.peers.len() + 1);
             self.peer_turn = self.peer_turn.wrapping_add(1);
-            self.stats.nacks_to_peers += 1;
-            NodeId::Rm(peer)
+            match self.config.peers.get(turn) {
+                Some(&peer) => {
+                    self.stats.nacks_to_peers += 1;
+                    NodeId::Rm(peer)
+                }
+                None => {
+                    self.stats.nacks_to_sequencer += 1;
+                    NodeId::Sequencer
+                }
+            }
         } else {
             self.stats.nacks_to_sequencer += 1;
             NodeId::Sequencer
@@ -546,16 +559,18 @@ mod tests {
         assert_eq!(nack_to(&mut d, t0 + ms(200)), Some(NodeId::Rm(2)));
         assert_eq!(nack_to(&mut d, t0 + ms(220)), Some(NodeId::Rm(3)));
         assert_eq!(nack_to(&mut d, t0 + ms(240)), Some(NodeId::Rm(4)));
-        assert_eq!(nack_to(&mut d, t0 + ms(260)), Some(NodeId::Rm(2)));
+        // After the peers, the sequencer again: it may hold what no peer has.
+        assert_eq!(nack_to(&mut d, t0 + ms(260)), Some(NodeId::Sequencer));
+        assert_eq!(nack_to(&mut d, t0 + ms(280)), Some(NodeId::Rm(2)));
 
         // Progress restarts the clock at the sequencer.
         assert_eq!(seqs(&d.on_deliver(items([6]))), vec![6]);
-        assert_eq!(d.nack(t0 + ms(280)), None);
+        assert_eq!(d.nack(t0 + ms(300)), None);
         assert!(matches!(
-            d.nack(t0 + ms(300)),
+            d.nack(t0 + ms(320)),
             Some(Outgoing::To(NodeId::Sequencer, _))
         ));
-        assert_eq!(d.stats().nacks_to_sequencer, 3);
+        assert_eq!(d.stats().nacks_to_sequencer, 4);
         assert_eq!(d.stats().nacks_to_peers, 4);
         assert_eq!(
             d.ack(),

@@ -83,6 +83,11 @@ impl RetransmitBuffer {
         }
     }
 
+    /// When `rm` last sent an `Ack` or a `Nack` (`None`: never, or not configured).
+    pub(crate) fn heard_at(&self, rm: RmId) -> Option<Instant> {
+        self.rms.get(&rm).and_then(|p| p.heard)
+    }
+
     pub(crate) fn acked(&self, rm: RmId) -> Option<u64> {
         self.rms.get(&rm).map(|p| p.acked)
     }

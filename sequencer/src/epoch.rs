@@ -128,6 +128,14 @@ impl Recovery {
             // Someone not heard from yet may still hold data.
             return Step::Wait;
         }
+        if self.answers.values().all(|s| s.durable_through == 0) {
+            // Every RM answered and none holds a single request: a new cluster, as when all are
+            // fresh — some merely kept an earlier promise (found by the simulator, `sim/`).
+            return Step::Decided {
+                epoch: self.candidate,
+                start: 0,
+            };
+        }
         Step::Refused(StartRefused {
             epoch: self.candidate,
             holding: self
@@ -237,6 +245,18 @@ mod tests {
              know where the history ends), and the cluster refuses to invent state. Restore the \
              lost replica managers' data folders (from a backup), or start a fresh cluster with \
              an empty data directory for every replica manager (every booking is then lost)"
+        );
+    }
+
+    #[test]
+    fn every_rm_answering_with_no_request_at_all_is_a_new_cluster_not_a_refusal() {
+        let mut r = Recovery::new(NodeId::Standby, &[1, 2, 3, 4], 0);
+        assert_eq!(r.on_answer(state(1, 2, 1, 0, false)), Step::Wait);
+        assert_eq!(r.on_answer(state(2, 2, 0, 0, true)), Step::Wait);
+        assert_eq!(r.on_answer(state(3, 2, 0, 0, true)), Step::Wait);
+        assert_eq!(
+            r.on_answer(state(4, 2, 0, 0, true)),
+            Step::Decided { epoch: 2, start: 0 }
         );
     }
 

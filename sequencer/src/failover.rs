@@ -33,6 +33,9 @@ pub struct FailoverStats {
     pub stepped_down: u64,
     /// Messages for a sequencer that arrived while passive, dropped (front ends send to both).
     pub ignored_while_passive: u64,
+    /// Times an active sequencer, deserted by a majority of the RMs, started a new recovery
+    /// (each also counts in `took_over`: a new [`Sequencer`]).
+    pub recovered_again: u64,
 }
 
 /// Active or passive.
@@ -126,6 +129,21 @@ impl Failover {
         {
             self.take_over(now);
         }
+        if let Role::Active { sequencer, .. } = &self.role
+            && sequencer.deserted(now, self.config.rm_timeout)
+        {
+            // The RMs went on to a later epoch (or promised one) whose sequencer died before
+            // numbering: recover again, above both.
+            let above = sequencer.epoch().max(self.peer_epoch);
+            tracing::warn!(
+                me = %self.config.me,
+                epoch = sequencer.epoch(),
+                "no majority of RMs takes this epoch: recovering in a new one"
+            );
+            self.stats.recovered_again += 1;
+            self.stats.took_over += 1;
+            self.activate(now, above);
+        }
         let Role::Active {
             sequencer,
             next_announce,
@@ -185,8 +203,13 @@ impl Failover {
                 "the other sequencer is silent: taking over in a new epoch"
             );
         }
+        self.activate(now, self.peer_epoch);
+    }
+
+    /// A new [`Sequencer`], recovering in its lowest epoch above `after`.
+    fn activate(&mut self, now: Instant, after: Epoch) {
         self.role = Role::Active {
-            sequencer: Box::new(Sequencer::new_after(self.config.clone(), self.peer_epoch)),
+            sequencer: Box::new(Sequencer::new_after(self.config.clone(), after)),
             next_announce: now,
         };
     }
@@ -329,6 +352,49 @@ mod tests {
         }
         assert!(!restarted.is_active());
         assert_eq!(restarted.stats().took_over, 0);
+    }
+
+    /// Seed 8353 of the simulator: the RMs started (or promised) a later epoch whose sequencer
+    /// died before numbering; this one, never told, must not wait for them for ever: once no
+    /// majority of them is live (`rm_timeout`), it recovers in a new epoch.
+    #[test]
+    fn a_sequencer_no_majority_of_rms_acknowledges_recovers_in_a_new_epoch() {
+        let t0 = Instant::now();
+        let mut f = Failover::new(SequencerConfig::new([1, 2, 3, 4]), None, AFTER, t0);
+        assert_eq!(asked_epoch(&f.on_tick(t0)), Some(1));
+        for rm in 1..=3 {
+            let state = EpochState {
+                rm,
+                promised: 1,
+                epoch: 0,
+                durable_through: 0,
+                fresh: false,
+            };
+            f.on_message(NodeId::Rm(rm), Message::EpochState(state), today(), t0);
+        }
+        let ack = |f: &mut Failover, rm, at| {
+            let msg = Message::Ack { rm, through: 0 };
+            f.on_message(NodeId::Rm(rm), msg, today(), at);
+        };
+        for rm in 1..=3 {
+            ack(&mut f, rm, t0);
+        }
+        assert_eq!(
+            f.sequencer().map(|s| s.phase()),
+            Some(crate::Phase::Numbering)
+        );
+        // RMs 1 and 2 go on acknowledging; RM 3 (and 4) fall silent.
+        let timeout = crate::DEFAULT_RM_TIMEOUT;
+        let almost = t0 + timeout - Duration::from_millis(1);
+        ack(&mut f, 1, almost);
+        ack(&mut f, 2, almost);
+        assert_eq!(asked_epoch(&f.on_tick(almost)), None);
+        assert_eq!(f.sequencer().map(|s| s.epoch()), Some(1));
+        // RM 3 silent for `rm_timeout`: two live RMs are no majority.
+        let out = f.on_tick(t0 + timeout);
+        assert_eq!(asked_epoch(&out), Some(3), "{out:?}");
+        assert_eq!(f.stats().recovered_again, 1);
+        assert_eq!(f.stats().took_over, 2);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dmtbs_contract::Date;
 use dmtbs_proto::{
@@ -104,6 +104,8 @@ pub struct Sequencer {
     start: u64,
     /// RMs that acknowledged everything through `start` since the epoch was decided.
     caught_up: BTreeSet<RmId>,
+    /// When the epoch was decided: the RMs' silence ([`Sequencer::deserted`]) counts from then.
+    decided_at: Option<Instant>,
     /// While recovering or starting, when `EpochWanted` / `EpochStart` is next sent; `None`
     /// sends on the next tick.
     next_retry: Option<Instant>,
@@ -143,6 +145,7 @@ impl Sequencer {
             epoch: 0,
             start: 0,
             caught_up: BTreeSet::new(),
+            decided_at: None,
             next_retry: None,
             latest: 0,
             next_heartbeat: None,
@@ -310,6 +313,27 @@ impl Sequencer {
         self.latest
     }
 
+    /// Whether, starting or numbering, fewer than a majority of the RMs have sent an `Ack` or a
+    /// `Nack` within `after` (counted from the epoch's decision at the earliest; [`crate::Failover`]
+    /// gives `rm_timeout`: no majority is live). They do not
+    /// take this epoch: they started or promised a later one whose sequencer died before it
+    /// numbered (found by the simulator, `sim/`, seed 8353). Waiting cannot end that; a new
+    /// recovery can ([`crate::Failover`] starts one).
+    pub fn deserted(&self, now: Instant, after: Duration) -> bool {
+        let Some(decided) = self.decided_at else {
+            return false;
+        };
+        let hearing = self
+            .buffer
+            .rms()
+            .filter(|&rm| {
+                let last = self.buffer.heard_at(rm).map_or(decided, |t| t.max(decided));
+                now.saturating_duration_since(last) < after
+            })
+            .count();
+        hearing < self.recovery.majority()
+    }
+
     /// How many sequenced requests are held for retransmission.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
@@ -371,6 +395,7 @@ impl Sequencer {
             }
             Step::Decided { epoch, start } => {
                 self.phase = Phase::Starting;
+                self.decided_at = Some(now);
                 self.epoch = epoch;
                 self.start = start;
                 self.latest = start;
