@@ -66,6 +66,29 @@ impl LocalCluster {
         let mut replicas = Vec::new();
         let mut joined = Vec::new();
         let mut wires = Vec::new();
+        // Every metrics address is tried first: a node that cannot bind its own fails inside its
+        // task, perhaps only after the RMs have joined (which is what starting waits for), and
+        // the cluster would seem to start without it.
+        for node in config
+            .sequencers()
+            .into_iter()
+            .chain(config.rm_ids().into_iter().map(NodeId::Rm))
+        {
+            let addr = match node {
+                NodeId::Rm(id) => config.rm(id).and_then(|r| r.metrics),
+                other => config.sequencer_section(other).and_then(|s| s.metrics),
+            };
+            if let Some(addr) = addr {
+                std::net::TcpListener::bind(addr).map_err(|e| {
+                    anyhow::anyhow!(crate::holder::bind_error(
+                        &format!("{node}: metrics address"),
+                        crate::holder::Proto::Tcp,
+                        addr,
+                        &e
+                    ))
+                })?;
+            }
+        }
         let mut connect = async |node| -> anyhow::Result<Arc<Wire>> {
             let transport = wrap(node, Wire::udp(&config, node).await?);
             let wire = Arc::new(Wire::new(config.clone(), node, transport));

@@ -76,10 +76,9 @@ pub struct Options {
     pub planted: Option<PlantedBug>,
     /// Events kept for a failing run's trace.
     pub tail: usize,
-    /// Run the simulated RM exactly as `cluster/src/rm` behaves today. By default it carries
-    /// the fixes proposed for two bugs this simulator found there (`rm.rs`, "Bug 1" and "Bug
-    /// 2"; docs/testing.md): `cluster/src/rm` is another engineer's, so they are reported, not
-    /// fixed there. Once they are fixed in `cluster/src/rm`, this option goes.
+    /// Run the simulated RM as `cluster/src/rm` behaved before the fixes for the bugs this
+    /// simulator found there (bugs 1, 2 and 4, docs/testing.md; `cluster/src/rm/epochs.rs` has
+    /// them now): kept to show the checkers catch their absence.
     pub rm_as_in_cluster: bool,
 }
 

@@ -11,9 +11,9 @@
 //! | `feed` / `apply` | `cluster/src/rm/applier.rs` (`apply_run`: the executed table, then the replica) |
 //! | [`SimRm::on_tick`] | `Node::on_tick` (NACK to the current epoch's sequencer, `Ack` of what is durable) |
 //!
-//! Where it departs from the real code today — the fixes proposed for the bugs this simulator
-//! found there (bugs 1, 2 and 4 below, docs/testing.md) — `as_in_cluster` restores the real
-//! behaviour ([`crate::Options::rm_as_in_cluster`]).
+//! The fixes for the bugs this simulator found in the real RM (bugs 1, 2 and 4 below,
+//! docs/testing.md) are in both; `as_in_cluster` restores the behaviour before them
+//! ([`crate::Options::rm_as_in_cluster`]).
 //!
 //! Not modelled: checkpoints, snapshots and log truncation (the log is kept whole, so a peer
 //! can always fill a gap), state transfer, strikes, probes and replica replacement (a crashed
@@ -40,9 +40,6 @@ pub struct Disk {
     pub promised: Epoch,
     /// Every epoch start taken: (epoch, start).
     pub epochs: Vec<(Epoch, u64)>,
-    /// The first epoch ever promised (0: none): a promise of an earlier epoch than the one
-    /// asked now proves this disk was not lost (the fix proposed for bug 2).
-    pub first_promise: Epoch,
 }
 
 impl Disk {
@@ -65,8 +62,8 @@ pub struct SimRm {
     pub kind: Kind,
     /// The planted bug: apply requests as they arrive, skipping the hold-back queue.
     skip_holdback: bool,
-    /// Behave exactly as `cluster/src/rm` does today, without the two fixes proposed for the
-    /// bugs this simulator found (see [`crate::Options::rm_as_in_cluster`]).
+    /// Behave as `cluster/src/rm` did before the fixes for the bugs this simulator found (see
+    /// [`crate::Options::rm_as_in_cluster`]).
     as_in_cluster: bool,
     pub disk: Disk,
     pub up: bool,
@@ -281,9 +278,6 @@ impl SimRm {
     fn on_epoch_wanted(&mut self, epoch: Epoch, out: &mut Vec<Outgoing>) {
         if epoch > self.disk.promised {
             self.disk.promised = epoch;
-            if self.disk.first_promise == 0 {
-                self.disk.first_promise = epoch;
-            }
         }
         // Bug 4 (seed 9945): the real RM answers the owner of the epoch it promised, so a
         // sequencer asking for a lower epoch than an RM promised to a sequencer since dead never
@@ -313,8 +307,7 @@ impl SimRm {
                 // took part in an epoch but received nothing durable looks like one whose disk
                 // was lost, and a new sequencer refuses to start. The proposed fix: a promise
                 // of an earlier epoch on disk proves the disk was not lost.
-                fresh: self.fresh
-                    && (self.as_in_cluster || self.disk.first_promise == self.disk.promised),
+                fresh: self.fresh && (self.as_in_cluster || self.disk.epochs.is_empty()),
             }),
         ));
     }

@@ -112,8 +112,8 @@ fn an_rm_skipping_the_hold_back_queue_is_caught() {
 
 /// Bug 1, found at seed 4387 (`cluster/src/rm/epochs.rs`, `on_epoch_start`): a request of the
 /// old epoch held back beyond the new epoch's start is delivered later in place of the new
-/// epoch's request with that number. As the RM is today, the logs diverge; with the fix the
-/// simulated RM carries, the run passes.
+/// epoch's request with that number. As the RM was before the fix, the logs diverge; with the fix (now
+/// in the real RM too) the run passes.
 #[test]
 fn bug_1_old_epoch_requests_held_back_beyond_the_start_seed_4387() {
     let today = run(4387, &as_in_cluster());

@@ -411,8 +411,11 @@ async fn a_metrics_port_already_taken_stops_the_cluster_from_starting() {
         Ok(_) => panic!("the cluster started with its metrics port taken"),
         Err(e) => format!("{e:#}"),
     };
+    // The address, and who holds it: this very test process.
     assert!(
-        err.contains(&format!("sequencer: metrics address {addr}")),
+        err.contains(&format!(
+            "sequencer: metrics address: cannot bind TCP {addr}: Address already in use"
+        )) && err.contains(&format!("(held by pid {} (", std::process::id())),
         "{err}"
     );
 }

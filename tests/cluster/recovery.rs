@@ -592,7 +592,11 @@ async fn a_silent_rm_is_probed_agreed_dead_by_the_others_and_rejoins_when_reacha
     }
     let s = wait_for(&cluster, 3, "RM 3 serving", |s| s["health"] == "serving").await;
     assert_eq!(s["swaps"], 0, "a network cut is not a replica fault: {s}");
-    assert_eq!(s["agreedDead"], json!([]), "an RM never lists itself dead: {s}");
+    assert_eq!(
+        s["agreedDead"],
+        json!([]),
+        "an RM never lists itself dead: {s}"
+    );
     converged(&cluster).await;
     cluster.stop().await.expect("clean stop");
 }

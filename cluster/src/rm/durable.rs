@@ -221,7 +221,7 @@ impl Node {
             && self.durable.promised >= epoch
         {
             self.epochs.answer_when_durable = None;
-            self.answer_epoch();
+            self.answer_epoch(epoch);
         }
         self.release_results();
     }

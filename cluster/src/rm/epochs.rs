@@ -76,28 +76,36 @@ impl Node {
             self.epochs.answer_when_durable = Some(epoch);
             tracing::info!(rm = self.me, epoch, "promised a new sequencer epoch");
         } else if self.durable.promised >= epoch {
-            self.answer_epoch();
+            self.answer_epoch(epoch);
         } else {
             // Asked again before the promise is on disk: the answer follows the commit.
             self.epochs.answer_when_durable = Some(epoch);
         }
     }
 
-    /// Tells the sequencer where this RM stands (once its promise is durable).
-    pub(super) fn answer_epoch(&mut self) {
+    /// Tells the sequencer that asked for epoch `asked` where this RM stands (once its promise is
+    /// durable).
+    pub(super) fn answer_epoch(&mut self, asked: Epoch) {
         let end = self.durable.through;
         if self.epochs.meta.promised > self.epochs.current().0 {
             self.epochs.promised_end = Some(end);
         }
-        // To the sequencer that asked: the promised epoch's.
+        // To the sequencer that asked, even when it asked for less than this RM promised since
+        // to another: that is how it learns of the promise and asks higher (found by the
+        // simulator, sim/ seed 9945 — answering the promised epoch's owner, perhaps dead, left
+        // the asker waiting for ever).
+        // Fresh only if no epoch ever started here: an RM that took part in an epoch but holds
+        // no request did not lose its disk (sim/ seed 3775). A promise alone proves nothing —
+        // a disk lost a moment ago promises during the very recovery that asks.
+        let fresh = self.fresh && self.epochs.meta.epochs.is_empty();
         self.out.push(Outgoing::To(
-            NodeId::sequencer_of(self.durable.promised),
+            NodeId::sequencer_of(asked),
             Message::EpochState(EpochState {
                 rm: self.me,
                 promised: self.durable.promised,
                 epoch: self.epochs.current().0,
                 durable_through: end,
-                fresh: self.fresh,
+                fresh,
             }),
         ));
     }
@@ -124,8 +132,11 @@ impl Node {
         if self.delivery.delivered_through() > start {
             self.roll_back_to(start);
         } else {
-            // What the new sequencer starts after is asked for (from the peers: it has none).
-            self.delivery.on_heartbeat(start);
+            // Requests of the old epoch beyond `start` still held back are dropped: delivered
+            // once the gap below them filled, they would take the place of the new epoch's
+            // (found by the simulator, sim/ seed 4387). What the new sequencer starts after is
+            // asked for (from the peers: it has none).
+            self.delivery.roll_back_to(start);
         }
         self.release_results();
     }
