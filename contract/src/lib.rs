@@ -29,3 +29,18 @@ impl CanonicalState {
         self.shows.len() + self.bookings.len()
     }
 }
+
+impl Operation {
+    /// The user ID of the caller, whatever the operation.
+    pub fn actor(&self) -> &str {
+        match self {
+            Operation::AddShow(o) => &o.actor,
+            Operation::RemoveShow(o) => &o.actor,
+            Operation::Availability(o) => &o.actor,
+            Operation::Book(o) => &o.actor,
+            Operation::Schedule(o) => &o.actor,
+            Operation::Cancel(o) => &o.actor,
+            Operation::Exchange(o) => &o.actor,
+        }
+    }
+}

@@ -481,13 +481,5 @@ pub fn is_admin(canonical_user_id: &str) -> bool {
 
 /// The actor an operation names, as it names it.
 pub fn actor(op: &Operation) -> &str {
-    match op {
-        Operation::AddShow(o) => &o.actor,
-        Operation::RemoveShow(o) => &o.actor,
-        Operation::Availability(o) => &o.actor,
-        Operation::Book(o) => &o.actor,
-        Operation::Schedule(o) => &o.actor,
-        Operation::Cancel(o) => &o.actor,
-        Operation::Exchange(o) => &o.actor,
-    }
+    op.actor()
 }

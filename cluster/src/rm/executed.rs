@@ -153,16 +153,8 @@ pub(super) fn mutates(operation: &Operation) -> bool {
 /// A client's key is its own: scoped by the acting user.
 pub(super) fn client_key(item: &Sequenced) -> Option<(&str, &str)> {
     let key = item.key.as_deref()?;
-    let actor = match &item.operation {
-        Operation::AddShow(o) => &o.actor,
-        Operation::RemoveShow(o) => &o.actor,
-        Operation::Availability(o) => &o.actor,
-        Operation::Book(o) => &o.actor,
-        Operation::Schedule(o) => &o.actor,
-        Operation::Cancel(o) => &o.actor,
-        Operation::Exchange(o) => &o.actor,
-    };
-    Some((actor.as_str(), key))
+    let actor = item.operation.actor();
+    Some((actor, key))
 }
 
 fn fingerprint(operation: &Operation) -> [u8; 8] {

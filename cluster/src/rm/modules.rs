@@ -93,31 +93,12 @@ impl Quarantine {
     /// memory still holds.
     fn persist(&self) {
         let list: Vec<&QuarantineEntry> = self.entries.values().collect();
-        let write = || write_private(&self.path, &serde_json::to_vec_pretty(&list)?);
+        let write =
+            || dmtbs_frontend::auth::write_private(&self.path, &serde_json::to_vec_pretty(&list)?);
         if let Err(e) = write() {
             tracing::error!(path = %self.path.display(), error = %e, "cannot persist the quarantine list");
         }
     }
-}
-
-/// Writes `bytes` to `path` whole or not at all (a temporary file synced, then renamed into
-/// place), owner-only like everything in an RM's data folder.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The module an RM ran last, as `module.json` keeps it.
@@ -213,7 +194,12 @@ impl Modules {
             module: name.to_owned(),
             hash: hash.to_owned(),
         };
-        let write = || write_private(&self.current, &serde_json::to_vec_pretty(&current)?);
+        let write = || {
+            dmtbs_frontend::auth::write_private(
+                &self.current,
+                &serde_json::to_vec_pretty(&current)?,
+            )
+        };
         if let Err(e) = write() {
             tracing::error!(
                 path = %self.current.display(),
