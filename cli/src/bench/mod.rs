@@ -86,10 +86,14 @@ pub struct Args {
     /// measured against; a restart would lose everything).
     #[arg(long, requires = "local")]
     in_memory: bool,
-    /// With --local: durable vs in-memory logs, 4 replicas, interleaved twice on fresh
-    /// clusters; reports each run, the throughput and latency ratios and fsyncs per request.
+    /// With --local: durable vs in-memory logs, 4 replicas, interleaved `--rounds` times on
+    /// fresh clusters; reports each run, the throughput and latency ratios (and their median)
+    /// and fsyncs per request.
     #[arg(long, requires = "local", conflicts_with_all = ["matrix", "inject", "in_memory"])]
     durability: bool,
+    /// With --durability: rounds (a durable and an in-memory run each).
+    #[arg(long, default_value_t = 2, requires = "durability", value_parser = clap::value_parser!(u32).range(1..=50))]
+    rounds: u32,
     /// With --local: multicast or unicast fan-out.
     #[arg(long, default_value = "multicast", value_parser = ["multicast", "unicast"])]
     transport: String,
