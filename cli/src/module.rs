@@ -1,8 +1,10 @@
 //! `dmtbs module check FILE`: is this module fit to be swapped into a cluster? Offline, without
-//! a cluster: it loads the module as an RM would (the import allow-list, the contract), then
-//! replays a seeded workload through it beside the four reference implementations, comparing
-//! every result, the state digest at every checkpoint, and a state transfer in and out. Exit 0
-//! only for a module that agreed everywhere; otherwise the first divergence is shown.
+//! a cluster: it loads the module as an RM would (the import allow-list, the contract), runs the
+//! conformance pack (the rules' cases as data, `dmtbs_testkit::conformance`), then replays a
+//! seeded workload through it beside the four reference implementations, comparing every
+//! result, the state digest at every checkpoint, and a state transfer in and out. Exit 0 only
+//! for a module that passed the pack and agreed everywhere; otherwise the first mismatch of
+//! each is shown.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,13 +12,14 @@ use std::time::Instant;
 use dmtbs_host::contract::{CanonicalState, Outcome, Request};
 use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
 use dmtbs_testkit::components::{self, IMPLEMENTATIONS};
+use dmtbs_testkit::conformance::Pack;
 use dmtbs_testkit::workload::Workload;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Check a replica module offline: it loads (only the deterministic WASI may be imported),
-    /// implements the contract, and agrees with the four reference implementations on a seeded
-    /// workload — every result, the state digest every `--checkpoint-every` requests, and a
+    /// implements the contract, passes the conformance pack, and agrees with the four reference
+    /// implementations on a seeded workload — every result, the state digest every `--checkpoint-every` requests, and a
     /// state exported by a reference imported into it and back. Exit 0: it agreed everywhere;
     /// 1: it diverged (the first divergence is shown); 2: it could not be checked.
     Check(CheckArgs),
@@ -38,6 +41,9 @@ pub struct CheckArgs {
     /// Folder holding the reference implementations (default: replicas-wasm/target/components).
     #[arg(long)]
     components: Option<PathBuf>,
+    /// A conformance pack (JSON Lines, docs/testing.md) to run instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pack: Option<PathBuf>,
 }
 
 pub fn run(command: Command) -> anyhow::Result<bool> {
@@ -81,6 +87,7 @@ fn check(args: CheckArgs) -> anyhow::Result<bool> {
             )
         }
     );
+    let pack_passed = conformance(&candidate, args.pack.as_deref())?;
     let dir = args.components.clone().unwrap_or_else(components::dir);
     let mut references = Vec::new();
     for name in IMPLEMENTATIONS {
@@ -102,7 +109,7 @@ fn check(args: CheckArgs) -> anyhow::Result<bool> {
                 args.requests,
                 args.seed
             );
-            Ok(true)
+            Ok(pack_passed)
         }
         Err(divergence) => {
             println!("DIVERGES (seed {}):", args.seed);
@@ -133,6 +140,39 @@ fn check(args: CheckArgs) -> anyhow::Result<bool> {
             Ok(false)
         }
     }
+}
+
+/// The conformance pack (the built-in one, or `file`) on the candidate: true when every step
+/// gave the answer the rules give.
+fn conformance(candidate: &ReplicaModule, file: Option<&std::path::Path>) -> anyhow::Result<bool> {
+    let (pack, name) = match file {
+        None => (Pack::builtin(), "the conformance pack".to_owned()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("reading the pack {}: {e}", path.display()))?;
+            (Pack::parse(&text)?, format!("the pack {}", path.display()))
+        }
+    };
+    let mismatches = pack.run(candidate);
+    if mismatches.is_empty() {
+        println!(
+            "passes {name}: {} scenarios, {} steps",
+            pack.scenarios.len(),
+            pack.steps()
+        );
+        return Ok(true);
+    }
+    let scenarios: std::collections::BTreeSet<&str> =
+        mismatches.iter().map(|m| m.scenario.as_str()).collect();
+    println!(
+        "FAILS {name}: {} of {} steps wrong, in {} of {} scenarios; the first:\n  {}",
+        mismatches.len(),
+        pack.steps(),
+        scenarios.len(),
+        pack.scenarios.len(),
+        mismatches[0].to_string().replace('\n', "\n  ")
+    );
+    Ok(false)
 }
 
 /// The seeded workload through the candidate and the references: `Ok(Ok(checkpoints))` when

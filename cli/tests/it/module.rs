@@ -9,8 +9,13 @@ use dmtbs_testkit::components;
 
 /// Runs `dmtbs module check FILE` on a short workload: (exit code, stdout, stderr).
 fn check(file: &Path) -> (Option<i32>, String, String) {
+    check_with(file, &[])
+}
+
+fn check_with(file: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
         .args(["module", "check", "--requests", "3000"])
+        .args(extra)
         .arg(file)
         .output()
         .expect("dmtbs runs");
@@ -27,6 +32,7 @@ fn a_correct_module_passes() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains("imports: none")
+            && stdout.contains("passes the conformance pack: ")
             && stdout.contains(
                 "agrees with replica-a, replica-b, replica-c, replica-d on 3000 requests"
             )
@@ -39,7 +45,14 @@ fn a_correct_module_passes() {
 fn a_module_with_a_logic_bug_fails_at_its_first_wrong_result() {
     let (code, stdout, stderr) = check(&components::path(components::FAULTY_LOGIC));
     assert_eq!(code, Some(1), "{stdout}{stderr}");
-    // The weekly limit (3 other-area movies) is where its bug lies.
+    // The weekly limit (3 other-area movies) is where its bug lies: the pack's case of the
+    // rules' own example, and the differential, both find it.
+    assert!(
+        stdout.contains("FAILS the conformance pack")
+            && stdout.contains("scenario examples_of_the_rules")
+            && stdout.contains("expected: Err(BookingError::WeeklyLimit)"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("DIVERGES")
             && stdout.contains("expected Err(BookingError::WeeklyLimit) (the references agree)"),
@@ -65,6 +78,29 @@ fn a_module_that_loops_fails_naming_the_request_and_the_fuel() {
         stdout.contains("failed in the module: replica ran out of fuel"),
         "{stdout}"
     );
+}
+
+/// A pack of one's own: a case whose expected answer is wrong for a correct module fails it
+/// (exit 1, naming the scenario and the line), and a malformed pack cannot be used (exit 2,
+/// naming the line).
+#[test]
+fn a_pack_of_ones_own_is_run_instead_and_a_malformed_one_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = dir.path().join("mine.jsonl");
+    let scenario = r#"{"scenario":{"name":"mine","about":"a wrong expectation"}}"#;
+    let step = r#"{"apply":{"today":{"year":2026,"month":11,"day":24},"operation":{"AddShow":{"actor":"ATWA1000","movie":"Avatar","show_id":"ATWM251126","capacity":10}},"expect":{"Err":"NotAuthorized"}}}"#;
+    std::fs::write(&pack, format!("{scenario}\n{step}\n")).expect("write");
+    let pack_arg = pack.to_str().expect("utf-8 path");
+    let (code, stdout, stderr) = check_with(&components::path("replica-c"), &["--pack", pack_arg]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("FAILS the pack") && stdout.contains("scenario mine (pack line 2)"),
+        "{stdout}"
+    );
+    std::fs::write(&pack, format!("{scenario}\n{{\"apply\":{{}}}}\n")).expect("write");
+    let (code, stdout, stderr) = check_with(&components::path("replica-c"), &["--pack", pack_arg]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("conformance pack, line 2"), "{stderr}");
 }
 
 #[test]
