@@ -23,7 +23,13 @@
 //! it, nor the other way round.
 //!
 //! Results from RMs not in the configuration, second results from the same RM, and results for a
-//! ballot already closed are ignored (and counted).
+//! ballot already closed are ignored (and counted). A ballot is closed for good, however late its
+//! results come: a result with no open ballot whose sequence number is at or below the highest
+//! closed one is late (its ballot closed, or it never was this front end's) — it opens nothing
+//! and causes no verdict. Only a result above every closed number opens a ballot by itself (the
+//! caller opens the ballots of its waiting requests, whatever their number, with
+//! [`Voter::open`]). A fixed-size memory of closed numbers once let an RM resumed after a long
+//! stop open thousands of stale ballots, each ending in a verdict naming the others silent.
 //!
 //! **Sequencer epochs.** A new sequencer incarnation numbers in a higher epoch and reuses the
 //! sequence numbers the dead one gave but never had executed. [`Voter::forget_open`] drops every
@@ -164,9 +170,13 @@ pub struct Voter {
     ballots: BTreeMap<u64, Ballot>,
     /// Slowest result latency of each recently closed ballot, oldest first.
     recent: VecDeque<Duration>,
-    /// Recently closed sequence numbers (bounded), oldest first, and the same as a set.
+    /// Recently closed sequence numbers (bounded), oldest first, and the same as a set: they
+    /// keep [`Voter::open`] from reopening a ballot.
     closed_order: VecDeque<u64>,
     closed: BTreeSet<u64>,
+    /// The highest sequence number closed in this epoch: a result at or below it with no open
+    /// ballot is late, however old.
+    closed_high: u64,
     counters: Counters,
     /// Each counted result's latency (its RM, time from the ballot's opening), oldest first,
     /// until the caller takes them for metrics and the status page; bounded.
@@ -184,6 +194,7 @@ impl Voter {
             recent: VecDeque::new(),
             closed_order: VecDeque::new(),
             closed: BTreeSet::new(),
+            closed_high: 0,
             counters: Counters::default(),
             latencies: VecDeque::new(),
             epoch: 0,
@@ -256,6 +267,7 @@ impl Voter {
         self.ballots.clear();
         self.closed.clear();
         self.closed_order.clear();
+        self.closed_high = 0;
         self.epoch = self.epoch.max(epoch);
         forgotten
     }
@@ -273,7 +285,11 @@ impl Voter {
             self.counters.unknown_rm += 1;
             return events;
         }
-        if result.epoch < self.epoch || self.closed.contains(&result.seq) {
+        let unopened = !self.ballots.contains_key(&result.seq);
+        if result.epoch < self.epoch
+            || self.closed.contains(&result.seq)
+            || (unopened && result.seq <= self.closed_high)
+        {
             self.counters.late += 1;
             return events;
         }
@@ -403,6 +419,7 @@ impl Voter {
             }
         }
         self.closed.insert(seq);
+        self.closed_high = self.closed_high.max(seq);
         self.closed_order.push_back(seq);
         while self.closed_order.len() > CLOSED_MEMORY {
             if let Some(old) = self.closed_order.pop_front() {

@@ -479,3 +479,44 @@ fn forget_open_emits_nothing_and_ignores_the_old_epoch_afterwards() {
     v.forget_open(1);
     assert_eq!(v.epoch(), 2);
 }
+
+/// An RM stopped for a long time (SIGSTOP) and resumed sends the results of ballots that closed
+/// long ago, far more than any memory of closed numbers holds: each is late, opens no ballot and
+/// makes no verdict — no "no-agreement", no RM called silent. A request still waiting, whose
+/// number is below the newest closed one (its `Accepted` came late), still gets its ballot.
+#[test]
+fn results_of_ballots_closed_long_ago_are_late_however_many_closed_since() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    let closed = 20_000;
+    for seq in 1..=closed {
+        v.open(seq, t0);
+        for rm in [1, 2, 3] {
+            v.record(result(rm, seq, good()), t0 + MS);
+        }
+        v.tick(t0 + 1000 * MS); // RM 4 stopped: silent on every ballot
+    }
+    let before = v.counters().clone();
+    assert_eq!(before.silences.get(&4), Some(&closed));
+    // RM 4 resumes: its results for all 20,000, oldest first.
+    for seq in 1..=closed {
+        let events = v.record(result(4, seq, good()), t0 + 2000 * MS);
+        assert!(events.is_empty(), "seq {seq}: {events:?}");
+    }
+    assert_eq!(v.counters().late, before.late + closed);
+    assert_eq!(v.counters().no_agreement, before.no_agreement);
+    assert_eq!(v.next_deadline(), None, "no ballot was opened");
+    assert!(v.tick(t0 + 10_000 * MS).is_empty());
+    // A waiting request numbered below the newest closed ballot is opened by its caller.
+    let waiting = closed + 1;
+    v.open(waiting + 1, t0 + 3000 * MS);
+    v.record(result(1, waiting + 1, good()), t0 + 3001 * MS);
+    v.record(result(2, waiting + 1, good()), t0 + 3001 * MS);
+    v.record(result(3, waiting + 1, good()), t0 + 3001 * MS);
+    v.record(result(4, waiting + 1, good()), t0 + 3001 * MS);
+    v.open(waiting, t0 + 3000 * MS);
+    let events = v.record(result(1, waiting, good()), t0 + 3002 * MS);
+    assert!(events.is_empty(), "one result is no quorum");
+    let events = v.record(result(2, waiting, good()), t0 + 3002 * MS);
+    assert_eq!(decisions(&events).len(), 1, "answered: {events:?}");
+}
