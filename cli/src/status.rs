@@ -38,14 +38,26 @@ pub enum Command {
         /// The module: a component's file stem (e.g. replica-b).
         #[arg(long)]
         module: String,
-        /// Seconds to wait for the replica manager to run the module (it first obtains a
-        /// correct state); 0: return once the swap has started.
-        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        /// Seconds to wait for the replica manager to run the module (after its canary, then
+        /// obtaining a correct state); 0: return once the swap has started.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         wait: u64,
         /// Swap even if another replica manager runs the same module: two RMs on one
         /// implementation lose the protection of independent versions (refused without it).
         #[arg(long)]
         force: bool,
+        /// Swap at once, without first running the module in shadow (for emergencies: the
+        /// current module is itself wrong, or there is no traffic to compare).
+        #[arg(long)]
+        no_canary: bool,
+        /// The canary: requests the module must agree on in shadow before it is promoted.
+        #[arg(long, default_value_t = 500, value_name = "N", conflicts_with = "no_canary",
+              value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        canary_requests: u32,
+        /// The canary: at most this long; then judged on what it saw (nothing seen: refused).
+        #[arg(long, default_value_t = 30, value_name = "SECONDS", conflicts_with = "no_canary",
+              value_parser = clap::value_parser!(u32).range(1..=3_600))]
+        canary_seconds: u32,
         #[command(flatten)]
         remote: Remote,
     },
@@ -93,13 +105,21 @@ pub fn main(command: Command) -> ExitCode {
             rm,
             module,
             force,
+            no_canary,
+            canary_requests,
+            canary_seconds,
             remote,
             ..
         } => (
             remote,
             Method::POST,
             vec!["replicas".into(), rm.to_string(), "swap".into()],
-            Some(json!({ "module": module, "force": force })),
+            Some(if *no_canary {
+                json!({ "module": module, "force": force })
+            } else {
+                json!({ "module": module, "force": force,
+                        "canary": { "requests": canary_requests, "seconds": canary_seconds } })
+            }),
         ),
         Command::Quarantine {
             action: Quarantine::List { remote },
@@ -121,7 +141,7 @@ pub fn main(command: Command) -> ExitCode {
     let result = call(remote, method, &path, body).and_then(|answer| match &command {
         Command::Swap {
             rm, module, wait, ..
-        } if *wait > 0 => wait_for_swap(remote, *rm, module, Duration::from_secs(*wait)),
+        } if *wait > 0 => wait_for_swap(remote, *rm, module, &answer, Duration::from_secs(*wait)),
         _ => Ok(answer),
     });
     match result {
@@ -167,8 +187,16 @@ pub fn main(command: Command) -> ExitCode {
 
 /// Polls the status until RM `rm` serves with `module` (the swap answer comes when it has
 /// started); that RM's status, as the swap answer's `{"replica": …}`.
-fn wait_for_swap(remote: &Remote, rm: u8, module: &str, wait: Duration) -> Result<Value, Failure> {
+/// A canary that ends in a refusal is an error naming its reason.
+fn wait_for_swap(
+    remote: &Remote,
+    rm: u8,
+    module: &str,
+    started: &Value,
+    wait: Duration,
+) -> Result<Value, Failure> {
     let deadline = Instant::now() + wait;
+    let canary_before = &started["replica"]["lastCanary"];
     loop {
         let status = call(remote, Method::GET, &["replicas".into()], None)?;
         let replica = status["replicas"]
@@ -179,8 +207,19 @@ fn wait_for_swap(remote: &Remote, rm: u8, module: &str, wait: Duration) -> Resul
         if let Some(r) = replica
             && r["module"] == module
             && r["health"] == "serving"
+            && r["canary"].is_null()
         {
             return Ok(json!({ "replica": r }));
+        }
+        if let Some(r) = replica
+            && r["lastCanary"] != *canary_before
+            && let Some(ended) = r["lastCanary"].as_str()
+            && !ended.contains(" promoted after ")
+        {
+            return Err(Failure::Other {
+                code: "canary-refused",
+                message: format!("the canary swap on RM {rm} did not go ahead: {ended}"),
+            });
         }
         if Instant::now() >= deadline {
             return Err(Failure::Other {
@@ -376,6 +415,20 @@ fn describe(command: &Command, answer: &Value) -> String {
             let rows: Vec<Vec<String>> = replicas.iter().map(status_row).collect();
             let mut out = format!("{}\n", table(&STATUS_HEADERS, &rows));
             out += &silent(answer);
+            // Canary swaps: the one in progress, else how the last one ended.
+            for r in &replicas {
+                if let Some(c) = r["canary"].as_object() {
+                    out += &format!(
+                        "RM {}: canary of {} in shadow, {} of {} requests agreed so far.\n",
+                        cell(&r["rm"]),
+                        cell(&c["module"]),
+                        cell(&c["compared"]),
+                        cell(&c["requests"])
+                    );
+                } else if let Some(last) = r["lastCanary"].as_str() {
+                    out += &format!("RM {}: last canary: {last}.\n", cell(&r["rm"]));
+                }
+            }
             // Every RM reports the cluster-wide list as it knows it; the first one shown.
             let quarantine = replicas
                 .iter()
@@ -390,6 +443,14 @@ fn describe(command: &Command, answer: &Value) -> String {
             let r = &answer["replica"];
             let what = if r["module"] == module.as_str() {
                 format!("RM {rm} now runs {module}")
+            } else if r["canary"]["module"] == module.as_str() {
+                format!(
+                    "RM {rm} runs {module} in shadow first (canary: {} of {} requests agreed so \
+                     far; `dmtbs status` shows how it ends) and still serves with {}",
+                    cell(&r["canary"]["compared"]),
+                    cell(&r["canary"]["requests"]),
+                    cell(&r["module"])
+                )
             } else {
                 format!("RM {rm} is swapping to {module} (`dmtbs status` shows when it runs)")
             };

@@ -47,12 +47,33 @@ impl Client {
     /// `POST /v1/admin/replicas/{rm}/swap` (admin key): RM `rm` replaces its replica by a fresh
     /// instance of `module` with the correct state; its status once the swap has started.
     pub async fn swap(&self, rm: RmId, module: &str) -> Result<ReplicaStatus, Error> {
+        self.swap_with(rm, json!({ "module": module })).await
+    }
+
+    /// A canary swap (`"canary"` in the body): RM `rm` first runs `module` in shadow until it
+    /// agreed on `requests` requests (and the state) or `seconds` passed, and promotes it only
+    /// then; otherwise it is refused and quarantined. Its status once the canary has started;
+    /// [`ReplicaStatus::canary`] and [`ReplicaStatus::last_canary`] tell how it goes. `force`
+    /// allows a module another RM runs.
+    pub async fn swap_canary(
+        &self,
+        rm: RmId,
+        module: &str,
+        requests: u32,
+        seconds: u32,
+        force: bool,
+    ) -> Result<ReplicaStatus, Error> {
+        let body = json!({ "module": module, "force": force,
+                           "canary": { "requests": requests, "seconds": seconds } });
+        self.swap_with(rm, body).await
+    }
+
+    async fn swap_with(&self, rm: RmId, body: serde_json::Value) -> Result<ReplicaStatus, Error> {
         #[derive(serde::Deserialize)]
         struct Swapped {
             replica: ReplicaStatus,
         }
         let rm = rm.to_string();
-        let body = json!({ "module": module });
         let swapped: Swapped = self
             .admin(
                 reqwest::Method::POST,
@@ -205,6 +226,21 @@ pub struct ReplicaStatus {
     pub swaps: u32,
     /// Why the replica was last replaced.
     pub last_swap_reason: Option<String>,
+    /// The canary swap in progress, if one is.
+    #[serde(default)]
+    pub canary: Option<CanaryStatus>,
+    /// How the last canary swap ended (`"… promoted after …"` or `"… refused: …"`).
+    #[serde(default)]
+    pub last_canary: Option<String>,
+}
+
+/// A canary swap in progress: `module` in shadow has matched `compared` of `requests`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct CanaryStatus {
+    pub module: String,
+    pub compared: u64,
+    pub requests: u32,
+    pub seconds: u32,
 }
 
 /// The chaos links of a cluster (`/v1/admin/chaos…`): what the nodes drop on purpose.

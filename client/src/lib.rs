@@ -65,7 +65,7 @@ pub mod retry;
 use std::fmt;
 use std::time::Duration;
 
-pub use admin::{ChaosLink, ChaosLinks, IssuedToken, ReplicaStatus, Replicas};
+pub use admin::{CanaryStatus, ChaosLink, ChaosLinks, IssuedToken, ReplicaStatus, Replicas};
 pub use dmtbs_contract::{
     AddShow, Availability, Book, Booked, BookingError, Cancel, Exchange, Exchanged, Operation,
     Outcome, RemoveShow, Schedule, ScheduledBooking, ShowRemaining, ShowRemoved, Success,

@@ -73,10 +73,12 @@ pub enum OperatorCommand {
     Status,
     /// Replace RM `rm`'s replica by a fresh instance of `module` with the correct state; the RM
     /// refuses a module whose hash is in `others` (what the other RMs run; empty when forced).
+    /// With `canary`, the module runs in shadow first and is promoted only if it agreed.
     Swap {
         rm: RmId,
         module: String,
         others: Vec<String>,
+        canary: Option<dmtbs_proto::CanarySpec>,
     },
     /// Clear the quarantine of `module` (a name or hash; `None`: every module) on every RM.
     ClearQuarantine { module: Option<String> },

@@ -166,6 +166,13 @@ pub fn status_json(s: &RmStatus) -> Value {
         "epoch": s.epoch,
         "durableThrough": s.durable_through,
         "commitP99Ms": s.commit_p99_micros as f64 / 1e3,
+        "canary": s.canary.as_ref().map(|c| json!({
+            "module": c.module,
+            "compared": c.compared,
+            "requests": c.spec.requests,
+            "seconds": c.spec.seconds,
+        })),
+        "lastCanary": s.last_canary,
     })
 }
 
@@ -213,6 +220,32 @@ pub(crate) struct SwapBody {
     /// Swap even if another RM runs the same module (N-version protection lost on purpose).
     #[serde(default)]
     force: bool,
+    /// Run the module in shadow first (`{}` for the defaults); without it the swap is at once.
+    #[serde(default)]
+    canary: Option<CanaryBody>,
+}
+
+/// A canary's length: until `requests` agreed, or `seconds` passed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CanaryBody {
+    #[serde(default = "CanaryBody::default_requests")]
+    requests: u32,
+    #[serde(default = "CanaryBody::default_seconds")]
+    seconds: u32,
+}
+
+impl CanaryBody {
+    /// Defaults: enough requests to reach most rules of a realistic workload, and a time bound
+    /// an operator waits for.
+    pub(crate) const REQUESTS: u32 = 500;
+    pub(crate) const SECONDS: u32 = 30;
+    fn default_requests() -> u32 {
+        Self::REQUESTS
+    }
+    fn default_seconds() -> u32 {
+        Self::SECONDS
+    }
 }
 
 pub(crate) async fn swap<C: Cluster>(
@@ -238,6 +271,22 @@ pub(crate) async fn swap<C: Cluster>(
     if let Some(r) = check_module(&body.module) {
         return r;
     }
+    let canary = match &body.canary {
+        None => None,
+        Some(c) if (1..=1_000_000).contains(&c.requests) && (1..=3_600).contains(&c.seconds) => {
+            Some(dmtbs_proto::CanarySpec {
+                requests: c.requests,
+                seconds: c.seconds,
+            })
+        }
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "canary.requests must be 1..=1000000 and canary.seconds 1..=3600",
+            );
+        }
+    };
     // What the other RMs run now (asked, not remembered: a swap a moment ago counts): the RM
     // refuses to load one of those unless the operator forces it. An RM that does not answer
     // is not counted.
@@ -260,6 +309,7 @@ pub(crate) async fn swap<C: Cluster>(
             rm,
             module: body.module.clone(),
             others,
+            canary,
         },
     )
     .await

@@ -341,6 +341,28 @@ pub enum Message {
     /// Sequencer → FE: the sequence numbers given (also for a retransmitted request).
     Accepted(Vec<Accepted>),
     /// Sequencer → RMs (multicast), or sequencer / peer RM → one RM repairing a gap.
+    /// The canary swap in progress, if one is.
+    pub canary: Option<CanaryProgress>,
+    /// How the last canary swap ended ("replica-c promoted after …", "replica-x refused: …").
+    pub last_canary: Option<String>,
+}
+
+/// How long a canary swap's shadow runs: until it agreed on `requests` requests (and then on
+/// the state), or for `seconds` (then judged on what it saw; nothing seen is a refusal).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CanarySpec {
+    pub requests: u32,
+    pub seconds: u32,
+}
+
+/// A canary swap in progress on an RM.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CanaryProgress {
+    /// The module in shadow.
+    pub module: String,
+    /// Requests whose results it has matched so far, of `spec.requests`.
+    pub compared: u64,
+    pub spec: CanarySpec,
     Deliver(Vec<Sequenced>),
     /// Sequencer → RMs: the highest sequence number given so far, so a lost last message is
     /// noticed.
@@ -353,10 +375,15 @@ pub enum Message {
     Ack {
         /// The acknowledging replica manager.
         rm: RmId,
+    ///
+    /// With `canary`, the module first runs in shadow beside the current one (same requests,
+    /// results and a state digest compared, not voted) and replaces it only if it agreed
+    /// throughout; otherwise it is refused and quarantined (docs/recovery.md, "Canary swaps").
         /// Every request up to and including this one is delivered.
         through: u64,
     },
     /// RM → sequencer or peer RM: please resend these.
+        canary: Option<CanarySpec>,
     Nack {
         /// The replica manager missing them, to send them to.
         rm: RmId,

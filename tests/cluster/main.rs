@@ -2,6 +2,7 @@
 //! implementations, a front end) on real UDP over loopback, driven through the HTTP API.
 
 mod auth;
+mod canary;
 mod chaos;
 mod client;
 mod confidential;

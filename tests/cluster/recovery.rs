@@ -41,10 +41,10 @@ impl Reply {
 }
 
 #[derive(Clone)]
-struct Api(Client);
+pub(crate) struct Api(pub(crate) Client);
 
 impl Api {
-    fn new(cluster: &LocalCluster) -> Self {
+    pub(crate) fn new(cluster: &LocalCluster) -> Self {
         Api(client(cluster))
     }
 
@@ -70,13 +70,13 @@ impl Api {
 }
 
 /// One correct replica fed what the cluster sequenced, to check every answer a client saw.
-struct Reference {
+pub(crate) struct Reference {
     replica: dmtbs_host::ReplicaHandle,
     today: dmtbs_contract::Date,
 }
 
 impl Reference {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Reference {
             replica: components::reference(),
             today: dmtbs_testkit::build::date(2026, 11, 24),
@@ -110,7 +110,7 @@ impl Reference {
 
 /// A cluster where RM `i` runs `modules[i]` with the correct implementation of its slot as the
 /// known-good fallback, checkpointing every `every` requests.
-async fn start(modules: [&str; 4], every: u64) -> LocalCluster {
+pub(crate) async fn start(modules: [&str; 4], every: u64) -> LocalCluster {
     let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
         .expect("test configuration");
     for (i, rm) in config.rms.iter_mut().enumerate() {
@@ -123,7 +123,7 @@ async fn start(modules: [&str; 4], every: u64) -> LocalCluster {
 }
 
 /// The operator's view: GET /v1/admin/replicas.
-async fn replicas(cluster: &LocalCluster) -> Value {
+pub(crate) async fn replicas(cluster: &LocalCluster) -> Value {
     let response = reqwest::Client::new()
         .get(format!("{}/v1/admin/replicas", cluster.url(0)))
         .bearer_auth(&cluster.config.cluster.admin_key)
@@ -134,7 +134,7 @@ async fn replicas(cluster: &LocalCluster) -> Value {
     response.json().await.expect("status JSON")
 }
 
-fn rm(status: &Value, id: u64) -> Value {
+pub(crate) fn rm(status: &Value, id: u64) -> Value {
     status["replicas"]
         .as_array()
         .expect("replicas list")
@@ -145,7 +145,7 @@ fn rm(status: &Value, id: u64) -> Value {
 }
 
 /// Polls RM `id`'s status until `done` holds (bounded), returning it.
-async fn wait_for(
+pub(crate) async fn wait_for(
     cluster: &LocalCluster,
     id: u64,
     what: &str,
@@ -314,7 +314,7 @@ async fn a_lying_replica_is_swapped_after_exactly_three_consecutive_wrong_result
 
 /// Runs `n` seeded workload requests one client at a time and checks every answer against a
 /// reference replica fed the same sequence: no client sees a wrong result.
-async fn checked_load(api: &Api, reference: &mut Reference, seed: u64, n: usize) {
+pub(crate) async fn checked_load(api: &Api, reference: &mut Reference, seed: u64, n: usize) {
     println!("workload seed {seed}, {n} requests");
     for request in Workload::new(seed).take(n) {
         let reply = api.call(&request.operation).await;

@@ -431,6 +431,7 @@ async fn operator_commands_show_swap_and_clear() {
             "--module",
             "replica-a",
             "--force",
+            "--no-canary",
             "--json",
         ])
         .await
@@ -440,10 +441,41 @@ async fn operator_commands_show_swap_and_clear() {
     assert_eq!(swapped["replica"]["module"], "replica-a", "{swapped:#}");
     assert_eq!(swapped["replica"]["health"], "serving", "{swapped:#}");
     let again = dmtbs
-        .admin(&["swap", "--rm", "3", "--module", "replica-b", "--wait", "0"])
+        .admin(&[
+            "swap",
+            "--rm",
+            "3",
+            "--module",
+            "replica-b",
+            "--wait",
+            "0",
+            "--no-canary",
+        ])
         .await
         .expect_code(0);
     assert!(again.stdout.starts_with("RM 3 "), "{}", again.stdout);
+    // By default a swap is a canary first: with no traffic to compare it does not go ahead
+    // (an error, 2), and the module is not quarantined for it.
+    let idle = dmtbs
+        .admin(&[
+            "swap",
+            "--rm",
+            "4",
+            "--module",
+            "replica-c",
+            "--force",
+            "--canary-seconds",
+            "1",
+        ])
+        .await
+        .expect_code(2);
+    assert!(
+        idle.stderr
+            .contains("the canary swap on RM 4 did not go ahead")
+            && idle.stderr.contains("no request reached it"),
+        "{}",
+        idle.stderr
+    );
     let unknown = dmtbs
         .admin(&["swap", "--rm", "2", "--module", "no-such-module"])
         .await

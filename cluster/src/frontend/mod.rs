@@ -293,9 +293,9 @@ async fn protocol(
                 }
                 let (asked, admin) = match command {
                     OperatorCommand::Status => (config.rm_ids(), AdminCommand::Status { nonce }),
-                    OperatorCommand::Swap { rm, module, others } => (
+                    OperatorCommand::Swap { rm, module, others, canary } => (
                         config.rm(rm).map(|r| vec![r.id]).unwrap_or_default(),
-                        AdminCommand::Swap { nonce, module, others },
+                        AdminCommand::Swap { nonce, module, others, canary },
                     ),
                     OperatorCommand::ClearQuarantine { module } => {
                         (config.rm_ids(), AdminCommand::ClearQuarantine { nonce, module })

@@ -14,6 +14,7 @@ impl Node {
                 nonce,
                 module,
                 others,
+                canary,
             } => {
                 let error = match self.modules.load(&module) {
                     // Two RMs on one implementation: a bug in it would be outvoted by nobody.
@@ -23,14 +24,24 @@ impl Node {
                          the swap to do it anyway",
                         &loaded.hash()[..12.min(loaded.hash().len())]
                     )),
-                    Ok(_) => {
-                        self.recover(
-                            SwapKind::Operator,
-                            format!("operator swap to {module}"),
-                            Choice::Named(module),
-                        );
-                        None
-                    }
+                    // One swap at a time: a second one during a canary is refused.
+                    Ok(_) if self.canary.is_some() => Some(format!(
+                        "a canary swap is in flight on RM {}: one swap at a time",
+                        self.me
+                    )),
+                    Ok(loaded) => match canary {
+                        Some(spec) => self
+                            .start_canary(loaded, spec, std::time::Instant::now())
+                            .err(),
+                        None => {
+                            self.recover(
+                                SwapKind::Operator,
+                                format!("operator swap to {module}"),
+                                Choice::Named(module),
+                            );
+                            None
+                        }
+                    },
                     Err(e) => Some(format!("{e:#}")),
                 };
                 (nonce, error)
@@ -82,6 +93,8 @@ impl Node {
             epoch: self.epochs.current().0,
             durable_through: self.durable.through,
             commit_p99_micros: self.durable.commit_p99().as_micros() as u64,
+            canary: self.canary_progress(),
+            last_canary: self.last_canary.clone(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! wasm — it keeps answering NACKs, probes and state requests while a replica computes, hangs
 //! or is being replaced.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule, Sta
 use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::canary::Shadow;
 use super::checkpoints::RmState;
 use super::executed::{Decision, Executed};
 use super::metrics::ApplyMetrics;
@@ -30,6 +32,16 @@ pub enum Job {
         generation: u64,
         module: ReplicaModule,
         state: Arc<RmState>,
+    },
+    /// Run `module` in shadow from the current state (a canary swap, `canary.rs`).
+    CanaryStart {
+        generation: u64,
+        module: ReplicaModule,
+        requests: u64,
+    },
+    /// The canary's time is up: judge it on what it has seen.
+    CanaryEnd {
+        generation: u64,
     },
 }
 
@@ -53,6 +65,14 @@ pub enum Done {
         hash: String,
         result: Result<(), ReplaceError>,
     },
+    /// A canary ended: `Ok(compared)` when it agreed on every request it saw (and the state),
+    /// a refusal at its first divergence or failure, or when it saw nothing.
+    Canary {
+        generation: u64,
+        module: String,
+        hash: String,
+        verdict: Result<u64, super::canary::Refusal>,
+    },
 }
 
 /// Hands jobs to the replica thread; reports when a call has been running for long.
@@ -61,6 +81,8 @@ pub struct Applier {
     replica: Arc<ReplicaHandle>,
     /// When the `Apply` job in progress started (none: idle, or a state job).
     busy_since: Arc<Mutex<Option<Started>>>,
+    /// Requests the canary in shadow has matched so far (0 without one).
+    canary_compared: Arc<AtomicU64>,
 }
 
 /// When a job started: the wall time, and the replica thread's CPU time then.
@@ -69,20 +91,59 @@ type Started = (Instant, Option<Duration>);
 impl Applier {
     pub fn start(
         replica: Arc<ReplicaHandle>,
-        done: UnboundedSender<Done>,
+        done_tx: UnboundedSender<Done>,
         metrics: ApplyMetrics,
     ) -> Self {
         let (jobs, rx) = mpsc::channel::<Job>();
         let busy_since = Arc::new(Mutex::new(None));
         let busy = busy_since.clone();
         let handle = replica.clone();
+        let canary_compared = Arc::new(AtomicU64::new(0));
+        let compared = canary_compared.clone();
         std::thread::Builder::new()
             .name("rm-applier".into())
             .spawn(move || {
                 // Decided here, in the order requests are applied, so that every RM decides
                 // alike; replaced with the state at every `Replace`.
                 let mut executed = Executed::default();
+                // A canary's shadow instance, fed here after the replica so that it sees the
+                // same requests at the same points.
+                let mut shadow: Option<Shadow> = None;
                 for job in rx {
+                    let job = match job {
+                        Job::CanaryStart {
+                            generation,
+                            module,
+                            requests,
+                        } => {
+                            compared.store(0, Ordering::Relaxed);
+                            match Shadow::start(&replica, generation, module, requests) {
+                                Ok(s) => shadow = Some(s),
+                                Err(done) => {
+                                    if done_tx.send(done).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                        Job::CanaryEnd { generation } => {
+                            if let Some(s) = shadow.take_if(|s| s.generation == generation) {
+                                compared.store(0, Ordering::Relaxed);
+                                if done_tx.send(s.finish(&replica)).is_err() {
+                                    break;
+                                }
+                            }
+                            continue;
+                        }
+                        // A replacement ends a canary: its state is no longer the replica's.
+                        Job::Replace { .. } => {
+                            shadow = None;
+                            compared.store(0, Ordering::Relaxed);
+                            job
+                        }
+                        job => job,
+                    };
                     // Only requests count towards "hung": a checkpoint's export or a
                     // replacement's import takes time in proportion to the state, and the
                     // host's deadline for it grows with the state too (dmtbs_host::Limits),
@@ -93,8 +154,20 @@ impl Applier {
                     }
                     let result = run(&replica, &mut executed, job, &metrics);
                     *busy.lock().expect("not poisoned") = None;
-                    if done.send(result).is_err() {
+                    let verdict = shadow.as_mut().and_then(|s| {
+                        let v = s.follow(&replica, &result);
+                        compared.store(s.compared, Ordering::Relaxed);
+                        v
+                    });
+                    if done_tx.send(result).is_err() {
                         break; // the RM stopped
+                    }
+                    if let Some(verdict) = verdict {
+                        shadow = None;
+                        compared.store(0, Ordering::Relaxed);
+                        if done_tx.send(verdict).is_err() {
+                            break;
+                        }
                     }
                 }
             })
@@ -103,7 +176,13 @@ impl Applier {
             jobs,
             replica: handle,
             busy_since,
+            canary_compared,
         }
+    }
+
+    /// Requests the canary in shadow has matched so far.
+    pub fn canary_compared(&self) -> u64 {
+        self.canary_compared.load(Ordering::Relaxed)
     }
 
     pub fn submit(&self, job: Job) {
@@ -189,6 +268,9 @@ fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &App
                 (digest, Arc::new(saved))
             }),
         },
+        Job::CanaryStart { .. } | Job::CanaryEnd { .. } => {
+            unreachable!("canary jobs are handled by the applier loop")
+        }
         Job::Replace {
             generation,
             module,
@@ -250,7 +332,7 @@ fn apply_run(
     batch.failure
 }
 
-fn request(s: &Sequenced) -> Request {
+pub(super) fn request(s: &Sequenced) -> Request {
     Request {
         context: Context {
             seq: s.seq,

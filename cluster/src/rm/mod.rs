@@ -10,6 +10,7 @@
 //! - `epochs`: sequencer epochs — promises, epoch starts, rolling back what no majority saw.
 //! - `checkpoints`: digests exchanged, the stable checkpoint, own exported states.
 //! - `recovery`: replacing the replica with a correct state.
+//! - `canary`: an operator's swap tried in shadow first (compared, not voted).
 //! - `suspicion`: probing silent peers and agreeing they are dead.
 //! - `strikes`: the front ends' verdicts counted in sequence order.
 //! - `modules`: the configured module list and the persisted, cluster-wide quarantine.
@@ -19,6 +20,7 @@
 
 mod admin;
 mod applier;
+mod canary;
 mod checkpoints;
 mod durable;
 mod epochs;
@@ -171,6 +173,9 @@ struct Node {
     epochs: Epochs,
     /// Its store held nothing at start and nothing has been delivered or installed since.
     fresh: bool,
+    /// The canary swap in flight, and how the last one ended.
+    canary: Option<canary::Canary>,
+    last_canary: Option<String>,
 }
 
 /// Runs RM `rm` hosting `replica` until `shutdown`.
@@ -288,6 +293,8 @@ pub async fn run_reporting(
         held_results: Vec::new(),
         epochs: Epochs::new(recovered.meta.clone()),
         fresh: recovered.fresh,
+        canary: None,
+        last_canary: None,
     };
     node.durable.promised = recovered.meta.promised;
     if let Some(restored) = restored {
@@ -516,6 +523,7 @@ impl Node {
             Phase::Joining {
                 since,
                 first_answer,
+        self.canary_tick(now);
                 last_ask,
                 answers,
             } => {
@@ -747,6 +755,12 @@ impl Node {
     }
 
     fn result(
+            Done::Canary {
+                generation,
+                module,
+                hash,
+                verdict,
+            } => self.on_canary(generation, module, hash, verdict),
         &self,
         s: &Sequenced,
         outcome: dmtbs_contract::Outcome,

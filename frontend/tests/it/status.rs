@@ -55,6 +55,8 @@ fn status(rm: RmId, module: &str, swaps: u32, reason: Option<&str>) -> RmStatus 
         epoch: 1,
         durable_through: 7,
         commit_p99_micros: 420,
+        canary: None,
+        last_canary: None,
     }
 }
 
