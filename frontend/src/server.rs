@@ -11,7 +11,9 @@
 //!   cannot lock out a client that sends its request. A request is being handled from when its
 //!   body has fully arrived until its answer is written; when every connection has one,
 //!   accepting waits (the kernel's accept queue, deepened to 4096, holds newcomers) until
-//!   one ends. Once a flood has drained, freed memory is handed back to the system.
+//!   one ends. While evicted connections are still closing, no more are evicted (their slots
+//!   are on their way). The soft descriptor limit is raised, if need be, so that the cap fits.
+//!   Once a flood has drained, freed memory is handed back to the system.
 //! - **Headers and idleness.** hyper closes a connection whose request head has not fully arrived
 //!   [`Limits::header_read_timeout_ms`] after it started waiting for one — which is also how long a
 //!   connection may sit idle, fresh or between keep-alive requests (hyper arms the same timer).
@@ -278,17 +280,26 @@ impl Connections {
     /// When it must evict, it closes the [`EVICT_BATCH`]th part of the cap at once (the longest
     /// idle first), so that in a flood the next connections find a free slot without scanning
     /// the table or waiting for a closing connection each: accepting keeps pace with the flood
-    /// and a well-behaved client's connection does not queue behind it.
+    /// and a well-behaved client's connection does not queue behind it. While connections it
+    /// evicted are still closing (their tasks not yet run, on a busy machine), it waits for their
+    /// slots rather than evicting more: otherwise each connection accepted meanwhile would evict
+    /// another batch, and a flood would empty the table far below the cap.
     async fn admit(&self) -> OwnedSemaphorePermit {
         if let Ok(permit) = self.slots.clone().try_acquire_owned() {
             return permit;
         }
-        let mut idle: Vec<(Instant, CancellationToken)> = self
-            .table()
-            .values()
-            .filter(|e| e.busy == 0 && !e.evict.is_cancelled())
-            .map(|e| (e.idle_since, e.evict.clone()))
-            .collect();
+        let mut closing = false;
+        let mut idle: Vec<(Instant, CancellationToken)> = Vec::new();
+        for e in self.table().values() {
+            if e.evict.is_cancelled() {
+                closing = true;
+            } else if e.busy == 0 {
+                idle.push((e.idle_since, e.evict.clone()));
+            }
+        }
+        if closing {
+            idle.clear();
+        }
         let batch = (self.cap / EVICT_BATCH).max(1);
         if idle.len() > batch {
             idle.select_nth_unstable_by_key(batch, |(since, _)| *since);
@@ -396,6 +407,47 @@ fn trim_heap() {
     });
 }
 
+/// Descriptors the process needs besides its connections (listeners, the cluster's sockets,
+/// files, the runtime).
+const OTHER_FDS: usize = 256;
+
+/// Raises the process's soft descriptor limit (up to its hard limit) so that `cap` connections
+/// fit: below it, `accept` fails (EMFILE) before the cap is reached, nothing is evicted, and
+/// idle sockets would lock clients out until their timeout. Warns if the hard limit is too low.
+fn descriptors_for(cap: usize) {
+    #[cfg(not(unix))]
+    let _ = cap;
+    #[cfg(unix)]
+    {
+        let want = (cap + OTHER_FDS) as libc::rlim_t;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0
+            || limit.rlim_cur >= want
+        {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want.min(limit.rlim_max),
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct it is given; a soft limit up to the hard one is
+        // always allowed.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 || raised.rlim_cur < want {
+            tracing::warn!(
+                soft = limit.rlim_cur,
+                hard = limit.rlim_max,
+                max_connections = cap,
+                "the descriptor limit is below max_connections + {OTHER_FDS}: raise it (ulimit -n) \
+                 or lower max_connections, or accepting fails before the cap evicts idle sockets"
+            );
+        }
+    }
+}
+
 /// Serves `app` on `listener` with the default [`Limits`] until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
@@ -417,6 +469,7 @@ pub async fn serve_with(
         .check()
         .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     let app = harden(app, limits);
+    descriptors_for(limits.max_connections);
     // Listening again on a listening socket only changes its backlog (Linux); where that fails,
     // the caller's backlog stays, which is merely shallower.
     if let Err(error) = socket2::SockRef::from(&listener).listen(BACKLOG) {
@@ -491,6 +544,12 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let (id, evict) = connections.open();
+    // Out of the table when this task ends, however it ends (an evicted connection left in it
+    // would count as still closing, and stop [`Connections::admit`] evicting).
+    let _open = Open {
+        connections: connections.clone(),
+        id,
+    };
     let activity = Activity {
         connections: connections.clone(),
         id,
@@ -517,5 +576,16 @@ async fn connection(
             }
         }
     }
-    connections.close(id);
+}
+
+/// A connection's place in the table, given up when dropped.
+struct Open {
+    connections: Arc<Connections>,
+    id: u64,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.connections.close(self.id);
+    }
 }

@@ -8,6 +8,7 @@ mod client;
 mod confidential;
 mod end_to_end;
 mod exactly_once;
+mod flood;
 mod hardening;
 mod load;
 mod metrics;

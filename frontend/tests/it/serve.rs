@@ -1,6 +1,6 @@
 //! `serve_with` on a real loopback socket: eviction of idle connections at the cap, hyper's own
 //! refusal of a malformed or oversized request head, a prompt stop with idle connections open.
-//! (Floods, timeouts and memory are measured in the cluster suite's `hardening`.)
+//! (Floods, timeouts and memory are measured in the cluster suite's `hardening` and `flood`.)
 
 use std::net::SocketAddr;
 use std::time::Duration;
