@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use dmtbs_proto::{Message, NodeId, Outgoing, RmId, SeqRange, Sequenced};
+use dmtbs_proto::{Epoch, Message, NodeId, Outgoing, RmId, SeqRange, Sequenced};
 
 /// Default [`DeliveryConfig::nack_interval`]: longer than loopback reordering, short next to a
 /// front end's deadline.
@@ -254,13 +254,16 @@ impl Delivery {
         ))
     }
 
-    /// The `Ack` to send the sequencer (periodically: a lost one is simply superseded).
-    pub fn ack(&self) -> Outgoing {
+    /// The `Ack` to send the sequencer (periodically: a lost one is simply superseded), for an
+    /// RM in `epoch` that promised `promised` (delivery knows nothing of epochs).
+    pub fn ack(&self, epoch: Epoch, promised: Epoch) -> Outgoing {
         Outgoing::To(
             NodeId::Sequencer,
             Message::Ack {
                 rm: self.config.rm,
                 through: self.delivered_through(),
+                epoch,
+                promised,
             },
         )
     }
@@ -573,8 +576,16 @@ mod tests {
         assert_eq!(d.stats().nacks_to_sequencer, 4);
         assert_eq!(d.stats().nacks_to_peers, 4);
         assert_eq!(
-            d.ack(),
-            Outgoing::To(NodeId::Sequencer, Message::Ack { rm: 1, through: 6 })
+            d.ack(1, 1),
+            Outgoing::To(
+                NodeId::Sequencer,
+                Message::Ack {
+                    rm: 1,
+                    through: 6,
+                    epoch: 1,
+                    promised: 1
+                }
+            )
         );
     }
 

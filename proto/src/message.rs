@@ -130,21 +130,90 @@ pub struct Replay {
     pub same_operation: bool,
 }
 
+/// The most epochs a [`Chain`] carries (the latest ones): it goes with every heartbeat's
+/// `EpochStart`, so it stays small (32 entries, at most about 600 bytes).
+pub const MAX_CHAIN: usize = 32;
+
+/// An epoch's lineage: the epochs whose histories it continues, oldest first, each with its
+/// start — `(epoch, start)`, epochs ascending, starts non-decreasing — ending with the epoch
+/// itself. Epoch `e` of the chain numbered `start(e) + 1 ..= start(next)`; the chain says which
+/// epoch each sequence number of the history belongs to (docs/protocol.md, "Sequencer
+/// failover"). At most [`MAX_CHAIN`] entries: older ones are dropped.
+pub type Chain = Vec<(Epoch, u64)>;
+
+/// The last [`MAX_CHAIN`] entries of `chain`.
+pub fn bounded_chain(chain: &[(Epoch, u64)]) -> Chain {
+    chain[chain.len().saturating_sub(MAX_CHAIN)..].to_vec()
+}
+
+/// Whether request `seq` numbered in `epoch` belongs to the history `chain` describes: `epoch`
+/// is in the chain and `seq` lies after its start and no later than the next epoch's start —
+/// or `epoch` is older than the whole (bounded) chain and `seq` no later than its first start.
+/// An epoch missing from the chain, between two of its epochs, was superseded: none of its
+/// requests is.
+pub fn chain_admits(chain: &[(Epoch, u64)], epoch: Epoch, seq: u64) -> bool {
+    let (Some(&(first, first_start)), Some(&(last, _))) = (chain.first(), chain.last()) else {
+        return false; // no epoch yet: no request's start is known
+    };
+    if epoch > last {
+        return false;
+    }
+    match chain.iter().position(|&(e, _)| e == epoch) {
+        Some(i) => seq > chain[i].1 && chain.get(i + 1).is_none_or(|&(_, next)| seq <= next),
+        None => epoch < first && seq <= first_start,
+    }
+}
+
+/// Up to which sequence number a log that followed chain `own` is also the history of chain
+/// `new` (the point where the two lineages part): with `(e, s)` the latest entry of `own` that
+/// `new` holds too, the earlier of the starts that follow it in either chain (no limit when
+/// neither has one: the same epoch). Two chains holding the same entry agree on everything
+/// before it (each epoch's sequencer decided its chain once), and epoch `e` numbered each
+/// request once. With no entry in common — `own` more than [`MAX_CHAIN`] epochs behind —
+/// nothing is known to be common: 0. An empty `own` holds no request: no limit.
+pub fn chain_common_through(own: &[(Epoch, u64)], new: &[(Epoch, u64)]) -> u64 {
+    if own.is_empty() {
+        return u64::MAX;
+    }
+    for (j, entry) in own.iter().enumerate().rev() {
+        if let Some(i) = new.iter().position(|n| n == entry) {
+            let after_own = own.get(j + 1).map_or(u64::MAX, |&(_, s)| s);
+            let after_new = new.get(i + 1).map_or(u64::MAX, |&(_, s)| s);
+            return after_own.min(after_new);
+        }
+    }
+    0
+}
+
 /// A replica manager's answer to a new sequencer (`Message::EpochWanted`): where its durable
-/// log ends, so the new epoch starts after everything a client may have been answered for.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+/// log ends and which epochs it holds, so the new epoch starts after everything a client may
+/// have been answered for.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct EpochState {
     /// The answering replica manager.
     pub rm: RmId,
     /// The highest epoch it has promised to (it refuses sequenced requests of older epochs
     /// beyond the start of this one).
     pub promised: Epoch,
-    /// The epoch it is in (the latest `EpochStart` it took), and where that epoch started.
-    pub epoch: Epoch,
+    /// The chain of the epoch it is in (the latest `EpochStart` it took): that epoch and its
+    /// start last (empty before any).
+    pub chain: Chain,
     /// Every request up to this one is on its disk.
     pub durable_through: u64,
     /// Its store holds nothing at all: a new replica manager, or one whose disk was lost.
     pub fresh: bool,
+}
+
+impl EpochState {
+    /// The epoch it is in, and where that epoch started (0, 0 before any).
+    pub fn current(&self) -> (Epoch, u64) {
+        self.chain.last().copied().unwrap_or((0, 0))
+    }
+
+    /// The epoch it is in (0 before any).
+    pub fn epoch(&self) -> Epoch {
+        self.current().0
+    }
 }
 
 /// An inclusive range of sequence numbers.
@@ -272,6 +341,28 @@ pub struct RmStatus {
     /// The slowest 1 % of the RM's last 1,024 commits of its durable log (fsync included), in
     /// microseconds (0 before any).
     pub commit_p99_micros: u64,
+    /// The canary swap in progress, if one is.
+    pub canary: Option<CanaryProgress>,
+    /// How the last canary swap ended ("replica-c promoted after …", "replica-x refused: …").
+    pub last_canary: Option<String>,
+}
+
+/// How long a canary swap's shadow runs: until it agreed on `requests` requests (and then on
+/// the state), or for `seconds` (then judged on what it saw; nothing seen is a refusal).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CanarySpec {
+    pub requests: u32,
+    pub seconds: u32,
+}
+
+/// A canary swap in progress on an RM.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CanaryProgress {
+    /// The module in shadow.
+    pub module: String,
+    /// Requests whose results it has matched so far, of `spec.requests`.
+    pub compared: u64,
+    pub spec: CanarySpec,
 }
 
 /// What an operator asks of replica managers (through a front end's admin API).
@@ -284,10 +375,15 @@ pub enum AdminCommand {
     /// `others` are the hashes of the modules the other RMs run (as last reported): a module
     /// with one of them is refused, since two RMs on one implementation lose the protection of
     /// N-version programming; empty when the operator forces the swap.
+    ///
+    /// With `canary`, the module first runs in shadow beside the current one (same requests,
+    /// results and a state digest compared, not voted) and replaces it only if it agreed
+    /// throughout; otherwise it is refused and quarantined (docs/recovery.md, "Canary swaps").
     Swap {
         nonce: u64,
         module: String,
         others: Vec<String>,
+        canary: Option<CanarySpec>,
     },
     /// Forget the quarantine of the module with this hash or name (`None`: all). Answered with
     /// a status.
@@ -341,28 +437,6 @@ pub enum Message {
     /// Sequencer → FE: the sequence numbers given (also for a retransmitted request).
     Accepted(Vec<Accepted>),
     /// Sequencer → RMs (multicast), or sequencer / peer RM → one RM repairing a gap.
-    /// The canary swap in progress, if one is.
-    pub canary: Option<CanaryProgress>,
-    /// How the last canary swap ended ("replica-c promoted after …", "replica-x refused: …").
-    pub last_canary: Option<String>,
-}
-
-/// How long a canary swap's shadow runs: until it agreed on `requests` requests (and then on
-/// the state), or for `seconds` (then judged on what it saw; nothing seen is a refusal).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CanarySpec {
-    pub requests: u32,
-    pub seconds: u32,
-}
-
-/// A canary swap in progress on an RM.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct CanaryProgress {
-    /// The module in shadow.
-    pub module: String,
-    /// Requests whose results it has matched so far, of `spec.requests`.
-    pub compared: u64,
-    pub spec: CanarySpec,
     Deliver(Vec<Sequenced>),
     /// Sequencer → RMs: the highest sequence number given so far, so a lost last message is
     /// noticed.
@@ -375,15 +449,17 @@ pub struct CanaryProgress {
     Ack {
         /// The acknowledging replica manager.
         rm: RmId,
-    ///
-    /// With `canary`, the module first runs in shadow beside the current one (same requests,
-    /// results and a state digest compared, not voted) and replaces it only if it agreed
-    /// throughout; otherwise it is refused and quarantined (docs/recovery.md, "Canary swaps").
         /// Every request up to and including this one is delivered.
         through: u64,
+        /// The epoch the RM is in (the latest `EpochStart` it took; 0 before any): `through`
+        /// is of that epoch's history.
+        epoch: Epoch,
+        /// The highest epoch it has promised. Above `epoch`, it takes nothing of older epochs
+        /// beyond the end it reported: a sequencer that keeps hearing a promise above its own
+        /// epoch, whose sequencer never starts it, recovers above it.
+        promised: Epoch,
     },
     /// RM → sequencer or peer RM: please resend these.
-        canary: Option<CanarySpec>,
     Nack {
         /// The replica manager missing them, to send them to.
         rm: RmId,
@@ -444,9 +520,15 @@ pub struct CanaryProgress {
     /// RM → sequencer: the answer to `EpochWanted`.
     EpochState(EpochState),
     /// Sequencer → RMs, at its start and with every heartbeat: epoch `epoch` numbers from
-    /// `start + 1`. Whatever an RM holds of older epochs beyond `start` was seen by no
-    /// majority, never acknowledged, and is discarded.
-    EpochStart { epoch: Epoch, start: u64 },
+    /// `start + 1`, continuing the history of `chain` (its lineage, ending with `(epoch,
+    /// start)`; at most [`MAX_CHAIN`] entries). Whatever an RM holds beyond the point where its
+    /// own chain parts from this one was seen by no majority, never acknowledged, and is
+    /// discarded.
+    EpochStart {
+        epoch: Epoch,
+        start: u64,
+        chain: Chain,
+    },
     /// Sequencer ↔ standby, every heartbeat interval while the sender is active (recovering,
     /// starting or numbering in `epoch`): the other stays passive while it hears this, and an
     /// active one steps down on hearing a higher epoch.
@@ -542,5 +624,60 @@ mod tests {
         assert_eq!(NodeId::Standby.next_epoch_after(3), 4);
         assert_eq!("Standby".parse::<NodeId>(), Ok(NodeId::Standby));
         assert_eq!(NodeId::Standby.to_string(), "standby");
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_admits_each_epochs_requests_between_its_start_and_the_next() {
+        let chain = [(3, 50), (4, 100), (6, 250)];
+        assert!(chain_admits(&chain, 4, 101) && chain_admits(&chain, 4, 250));
+        assert!(!chain_admits(&chain, 4, 251) && !chain_admits(&chain, 4, 100));
+        assert!(chain_admits(&chain, 6, 9_999) && !chain_admits(&chain, 7, 251));
+        // Epoch 5 was superseded (6 continues 4): none of its requests is history.
+        assert!(!chain_admits(&chain, 5, 120));
+        // Older than the bounded chain: only up to its first start.
+        assert!(chain_admits(&chain, 1, 50) && !chain_admits(&chain, 1, 51));
+        assert!(!chain_admits(&[], 1, 1));
+    }
+
+    #[test]
+    fn two_chains_share_the_history_up_to_where_their_lineages_part() {
+        let epoch_1 = [(1, 0)];
+        let epoch_2 = [(1, 0), (2, 121)];
+        // Seed 71690: an RM of epoch 1 (log through 128) takes epoch 3, which continues epoch 2.
+        assert_eq!(
+            chain_common_through(&epoch_1, &[(1, 0), (2, 121), (3, 121)]),
+            121
+        );
+        // The successor of its own epoch: everything up to the new start.
+        assert_eq!(
+            chain_common_through(&epoch_2, &[(1, 0), (2, 121), (3, 130)]),
+            130
+        );
+        // A dead branch: epoch 3 (from 125) was superseded by 4, which continues 2 from 140.
+        let dead = [(1, 0), (2, 121), (3, 125)];
+        assert_eq!(
+            chain_common_through(&dead, &[(1, 0), (2, 121), (4, 140)]),
+            125
+        );
+        // Bounded chains that overlap only in part still find their common entry.
+        assert_eq!(chain_common_through(&epoch_2, &[(2, 121), (5, 200)]), 200);
+        assert_eq!(chain_common_through(&epoch_2, &epoch_2), u64::MAX);
+        // Nothing in common: nothing is known to be shared; an empty chain holds nothing.
+        assert_eq!(chain_common_through(&epoch_1, &[(7, 300), (9, 310)]), 0);
+        assert_eq!(chain_common_through(&[], &epoch_2), u64::MAX);
+    }
+
+    #[test]
+    fn a_bounded_chain_keeps_the_latest_entries() {
+        let long: Vec<(Epoch, u64)> = (1..=40).map(|e| (e, e)).collect();
+        let bounded = bounded_chain(&long);
+        assert_eq!(bounded.len(), MAX_CHAIN);
+        assert_eq!(bounded.first(), Some(&(9, 9)));
+        assert_eq!(bounded_chain(&long[..3]), long[..3].to_vec());
     }
 }

@@ -9,18 +9,24 @@
 //!   is the candidate or higher, shows that the candidate is not new: the candidate becomes the
 //!   lowest owned epoch above both, every answer is forgotten and the RMs are asked again.
 //! - An answer promising a lower epoch answered an earlier, lower candidate: it is ignored.
-//! - With promises for the candidate from a majority of the configured RMs, the start is the
-//!   highest `durable_through` among them — provided the RMs that still hold data (`fresh ==
-//!   false`) are themselves a majority, or none does (a brand-new cluster — which only every
-//!   RM's answer can tell: until then one not heard from may hold the history). Otherwise more
-//!   answers are awaited, and once every configured RM has promised with fewer than a majority
-//!   still holding data, the sequencer refuses to start ([`StartRefused`]): a majority lost its
-//!   disks, and what it held cannot be told from what it never had.
+//! - With promises for the candidate from a majority of the configured RMs, the epoch continues
+//!   the history of the *highest epoch* `h` any of them is in (Viewstamped Replication's "log of
+//!   the highest last normal view"): it starts at `S = max(s_h, the highest durable_through
+//!   among those in h)`, `s_h` being h's start, and its chain is h's chain followed by
+//!   `(candidate, S)`. An RM in an older epoch counts only through `s_h`: what it holds beyond
+//!   was numbered by an epoch h superseded (found by the simulator, `sim/`, seed 71690: counting
+//!   it made the new epoch start beyond requests the RMs of h refuse for good). This holds
+//!   provided the RMs that still hold data (`fresh == false`) are themselves a majority, or none
+//!   does (a brand-new cluster — which only every RM's answer can tell: until then one not
+//!   heard from may hold the history). Otherwise more answers are awaited, and once every
+//!   configured RM has promised with fewer than a majority still holding data, the sequencer
+//!   refuses to start ([`StartRefused`]): a majority lost its disks, and what it held cannot be
+//!   told from what it never had.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use dmtbs_proto::{Epoch, EpochState, NodeId, RmId};
+use dmtbs_proto::{Chain, Epoch, EpochState, NodeId, RmId, bounded_chain};
 
 /// What an answer changed.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,8 +35,13 @@ pub(crate) enum Step {
     Wait,
     /// The candidate was raised to this epoch: ask every RM again, at once.
     Raised(Epoch),
-    /// The epoch and where it starts (it numbers from `start + 1`).
-    Decided { epoch: Epoch, start: u64 },
+    /// The epoch, where it starts (it numbers from `start + 1`) and its chain (ending with
+    /// `(epoch, start)`).
+    Decided {
+        epoch: Epoch,
+        start: u64,
+        chain: Chain,
+    },
     /// The sequencer must not start.
     Refused(StartRefused),
 }
@@ -88,8 +99,8 @@ impl Recovery {
         if !self.rms.contains(&state.rm) {
             return Step::Wait;
         }
-        if state.promised > self.candidate || state.epoch >= self.candidate {
-            self.candidate = self.me.next_epoch_after(state.promised.max(state.epoch));
+        if state.promised > self.candidate || state.epoch() >= self.candidate {
+            self.candidate = self.me.next_epoch_after(state.promised.max(state.epoch()));
             self.answers.clear();
             return Step::Raised(self.candidate);
         }
@@ -113,16 +124,7 @@ impl Recovery {
             return Step::Wait;
         }
         if kept == 0 || kept >= majority {
-            let start = self
-                .answers
-                .values()
-                .map(|s| s.durable_through)
-                .max()
-                .unwrap_or(0);
-            return Step::Decided {
-                epoch: self.candidate,
-                start,
-            };
+            return self.decided();
         }
         if self.answers.len() < self.rms.len() {
             // Someone not heard from yet may still hold data.
@@ -131,10 +133,7 @@ impl Recovery {
         if self.answers.values().all(|s| s.durable_through == 0) {
             // Every RM answered and none holds a single request: a new cluster, as when all are
             // fresh — some merely kept an earlier promise (found by the simulator, `sim/`).
-            return Step::Decided {
-                epoch: self.candidate,
-                start: 0,
-            };
+            return self.decided();
         }
         Step::Refused(StartRefused {
             epoch: self.candidate,
@@ -153,6 +152,37 @@ impl Recovery {
             majority,
             rms: self.rms.len(),
         })
+    }
+}
+
+impl Recovery {
+    /// The candidate decided on the answers: it continues the highest epoch among them (see
+    /// the module docs).
+    fn decided(&self) -> Step {
+        let highest = self
+            .answers
+            .values()
+            .map(EpochState::epoch)
+            .max()
+            .unwrap_or(0);
+        let in_highest = self.answers.values().filter(|s| s.epoch() == highest);
+        // Every RM in `highest` took the same chain (its sequencer decided it once).
+        let lineage = in_highest
+            .clone()
+            .next()
+            .map(|s| s.chain.clone())
+            .unwrap_or_default();
+        let (_, highest_start) = lineage.last().copied().unwrap_or((0, 0));
+        let start = in_highest
+            .map(|s| s.durable_through)
+            .fold(highest_start, u64::max);
+        let mut chain = lineage;
+        chain.push((self.candidate, start));
+        Step::Decided {
+            epoch: self.candidate,
+            start,
+            chain: bounded_chain(&chain),
+        }
     }
 }
 
@@ -218,11 +248,17 @@ fn and_list(items: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// An answer from an RM in `epoch` (started at 0; none for 0).
     fn state(rm: RmId, promised: Epoch, epoch: Epoch, through: u64, fresh: bool) -> EpochState {
+        let chain = if epoch == 0 { vec![] } else { vec![(epoch, 0)] };
+        chained(rm, promised, chain, through, fresh)
+    }
+
+    fn chained(rm: RmId, promised: Epoch, chain: Chain, through: u64, fresh: bool) -> EpochState {
         EpochState {
             rm,
             promised,
-            epoch,
+            chain,
             durable_through: through,
             fresh,
         }
@@ -256,8 +292,80 @@ mod tests {
         assert_eq!(r.on_answer(state(3, 2, 0, 0, true)), Step::Wait);
         assert_eq!(
             r.on_answer(state(4, 2, 0, 0, true)),
-            Step::Decided { epoch: 2, start: 0 }
+            Step::Decided {
+                epoch: 2,
+                start: 0,
+                chain: vec![(1, 0), (2, 0)]
+            }
         );
+    }
+
+    /// Bug 5 of the simulator (seed 71690): RM 3, cut off, never took epoch 2 (started at 121)
+    /// and reports its epoch-1 log through 128; RMs 1 and 2 took epoch 2. Epoch 3 continues
+    /// epoch 2's history — from 121, not from 128, which RMs 1 and 2 would refuse for good.
+    #[test]
+    fn a_new_epoch_continues_the_highest_epoch_not_the_longest_log() {
+        let mut r = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 2);
+        let epoch_2 = vec![(1, 0), (2, 121)];
+        assert_eq!(
+            r.on_answer(chained(3, 3, vec![(1, 0)], 128, false)),
+            Step::Wait
+        );
+        assert_eq!(
+            r.on_answer(chained(1, 3, epoch_2.clone(), 121, false)),
+            Step::Wait
+        );
+        assert_eq!(
+            r.on_answer(chained(2, 3, epoch_2.clone(), 100, false)),
+            Step::Decided {
+                epoch: 3,
+                start: 121,
+                chain: vec![(1, 0), (2, 121), (3, 121)]
+            }
+        );
+        // Epoch 2 numbered 122..=130 (on RM 2's disk): epoch 5 starts after it, whatever an
+        // RM of epoch 1 holds.
+        let mut r = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 4);
+        assert_eq!(
+            r.on_answer(chained(3, 5, vec![(1, 0)], 140, false)),
+            Step::Wait
+        );
+        assert_eq!(
+            r.on_answer(chained(2, 5, epoch_2.clone(), 130, false)),
+            Step::Wait
+        );
+        assert_eq!(
+            r.on_answer(chained(4, 5, epoch_2, 125, false)),
+            Step::Decided {
+                epoch: 5,
+                start: 130,
+                chain: vec![(1, 0), (2, 121), (5, 130)]
+            }
+        );
+    }
+
+    #[test]
+    fn the_chain_sent_is_bounded_to_its_latest_entries() {
+        let long: Chain = (1..=40).map(|e| (e, e * 10)).collect();
+        let mut r = Recovery::new(NodeId::Sequencer, &[1, 2, 3, 4], 40);
+        for rm in 1..=2 {
+            assert_eq!(
+                r.on_answer(chained(rm, 41, long.clone(), 400, false)),
+                Step::Wait
+            );
+        }
+        let Step::Decided {
+            epoch,
+            start,
+            chain,
+        } = r.on_answer(chained(3, 41, long.clone(), 405, false))
+        else {
+            panic!("expected a decision");
+        };
+        assert_eq!((epoch, start), (41, 405));
+        assert_eq!(chain.len(), dmtbs_proto::MAX_CHAIN);
+        assert_eq!(chain.first(), Some(&(10, 100)));
+        assert_eq!(chain.last(), Some(&(41, 405)));
     }
 
     #[test]

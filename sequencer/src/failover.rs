@@ -33,9 +33,13 @@ pub struct FailoverStats {
     pub stepped_down: u64,
     /// Messages for a sequencer that arrived while passive, dropped (front ends send to both).
     pub ignored_while_passive: u64,
-    /// Times an active sequencer, deserted by a majority of the RMs, started a new recovery
-    /// (each also counts in `took_over`: a new [`Sequencer`]).
+    /// Times an active sequencer, deserted by a majority of the RMs or outbid by a promise
+    /// whose epoch never started, started a new recovery (each also counts in `took_over`: a
+    /// new [`Sequencer`]).
     pub recovered_again: u64,
+    /// Of those, the times it was outbid: an RM kept reporting a promise above its epoch for
+    /// the failover time ([`Sequencer::outbid`]).
+    pub outbid: u64,
 }
 
 /// Active or passive.
@@ -141,6 +145,25 @@ impl Failover {
                 "no majority of RMs takes this epoch: recovering in a new one"
             );
             self.stats.recovered_again += 1;
+            self.stats.took_over += 1;
+            self.activate(now, above);
+        }
+        if let Role::Active { sequencer, .. } = &self.role
+            && let Some(promised) = sequencer.outbid(now, self.failover_after)
+        {
+            // An RM promised a later epoch whose sequencer has not started it for the failover
+            // time — had it been alive and active, its `Active` would have made this one step
+            // down — and takes nothing of this epoch beyond the end it reported: recover above
+            // the promise (else that RM stays behind for good).
+            let above = sequencer.epoch().max(self.peer_epoch).max(promised);
+            tracing::warn!(
+                me = %self.config.me,
+                epoch = sequencer.epoch(),
+                promised,
+                "an RM keeps a promise to an epoch that never started: recovering above it"
+            );
+            self.stats.recovered_again += 1;
+            self.stats.outbid += 1;
             self.stats.took_over += 1;
             self.activate(now, above);
         }
@@ -366,14 +389,19 @@ mod tests {
             let state = EpochState {
                 rm,
                 promised: 1,
-                epoch: 0,
+                chain: vec![],
                 durable_through: 0,
                 fresh: false,
             };
             f.on_message(NodeId::Rm(rm), Message::EpochState(state), today(), t0);
         }
         let ack = |f: &mut Failover, rm, at| {
-            let msg = Message::Ack { rm, through: 0 };
+            let msg = Message::Ack {
+                rm,
+                through: 0,
+                epoch: 1,
+                promised: 1,
+            };
             f.on_message(NodeId::Rm(rm), msg, today(), at);
         };
         for rm in 1..=3 {
@@ -397,6 +425,94 @@ mod tests {
         assert_eq!(f.stats().took_over, 2);
     }
 
+    /// The sequencer `f`, active, numbering in epoch 1 from 0 (RMs 1–3 promised and acked).
+    fn numbering_in_epoch_1(f: &mut Failover, t0: Instant) {
+        assert_eq!(asked_epoch(&f.on_tick(t0)), Some(1));
+        for rm in 1..=3 {
+            let state = EpochState {
+                rm,
+                promised: 1,
+                chain: vec![],
+                durable_through: 0,
+                fresh: false,
+            };
+            f.on_message(NodeId::Rm(rm), Message::EpochState(state), today(), t0);
+        }
+        for rm in 1..=3 {
+            ack_in(f, rm, 1, 1, t0);
+        }
+        assert_eq!(
+            f.sequencer().map(|s| s.phase()),
+            Some(crate::Phase::Numbering)
+        );
+    }
+
+    fn ack_in(f: &mut Failover, rm: u8, epoch: Epoch, promised: Epoch, at: Instant) {
+        let msg = Message::Ack {
+            rm,
+            through: 0,
+            epoch,
+            promised,
+        };
+        f.on_message(NodeId::Rm(rm), msg, today(), at);
+    }
+
+    /// Bug 7 of the simulator (seeds 34791, 5961): RM 1 promised epoch 2 to the standby, which
+    /// died before starting it; the sequencer goes on in epoch 1 with RMs 2–4 (a majority: it
+    /// is not deserted), and RM 1 would refuse epoch 1's requests beyond its reported end for
+    /// good. Hearing the promise in RM 1's `Ack`s for the failover time, with no `Active` from
+    /// the standby, the sequencer recovers above it.
+    #[test]
+    fn a_promise_whose_epoch_never_starts_makes_the_sequencer_recover_above_it() {
+        let t0 = Instant::now();
+        let mut f = node(NodeId::Sequencer, t0);
+        let t1 = t0 + AFTER;
+        numbering_in_epoch_1(&mut f, t1);
+        let tick = Duration::from_millis(20);
+        let mut now = t1;
+        while now < t1 + AFTER {
+            ack_in(&mut f, 1, 1, 2, now);
+            for rm in 2..=4 {
+                ack_in(&mut f, rm, 1, 1, now);
+            }
+            assert_eq!(asked_epoch(&f.on_tick(now)), None, "{:?}", now - t1);
+            now += tick;
+        }
+        ack_in(&mut f, 1, 1, 2, now);
+        let out = f.on_tick(now);
+        assert_eq!(asked_epoch(&out), Some(3), "{out:?}");
+        assert_eq!(f.stats().outbid, 1);
+        assert_eq!(f.stats().recovered_again, 1);
+        assert_eq!(f.stats().took_over, 2);
+    }
+
+    /// A normal failover: the standby gets the RMs' promises for epoch 2 and starts it at once;
+    /// the sequencer, not hearing the standby, hears those promises only until the RMs take the
+    /// start (then they acknowledge the standby). That is no reason to campaign: it neither
+    /// recovers above them nor duels (the standby's `Active`, when heard, makes it step down).
+    #[test]
+    fn a_promise_heard_only_until_its_epoch_starts_does_not_make_the_sequencer_recover() {
+        let t0 = Instant::now();
+        let mut f = node(NodeId::Sequencer, t0);
+        let t1 = t0 + AFTER;
+        numbering_in_epoch_1(&mut f, t1);
+        let tick = Duration::from_millis(20);
+        for step in 0..3u32 {
+            for rm in 1..=4 {
+                ack_in(&mut f, rm, 1, 2, t1 + tick * step);
+            }
+        }
+        let mut now = t1;
+        while now < t1 + AFTER * 4 {
+            assert_eq!(asked_epoch(&f.on_tick(now)), None, "{:?}", now - t1);
+            now += tick;
+        }
+        assert_eq!(f.stats().outbid, 0);
+        // The standby is heard: the sequencer steps down.
+        f.on_message(NodeId::Standby, Message::Active { epoch: 2 }, today(), now);
+        assert!(!f.is_active());
+    }
+
     #[test]
     fn an_active_sequencer_still_recovers_from_the_rms() {
         let t0 = Instant::now();
@@ -410,7 +526,7 @@ mod tests {
                 Message::EpochState(EpochState {
                     rm,
                     promised: 6,
-                    epoch: 5,
+                    chain: vec![(1, 0), (5, 30)],
                     durable_through: 40,
                     fresh: false,
                 }),

@@ -13,18 +13,26 @@
 //! [`Sequencer`] goes through three [`Phase`]s:
 //! 1. *Recovering*: it asks every RM to promise a candidate epoch (`EpochWanted`, 1 at first, again
 //!    every `epoch_retry`); each answers with an `EpochState` (what it promised, its epoch, where
-//!    its durable log ends, whether its store is empty). An answer showing a promise above the
-//!    candidate, or an epoch at or above it, raises the candidate past it and starts the
-//!    asking over. With promises from a majority of the configured RMs, the start is the highest
-//!    `durable_through` among them — if those still holding data are a majority too, or none
-//!    holds any (a new cluster). Once every RM has promised and fewer than a majority still hold
+//!    its durable log ends, the chain of the epoch it is in, whether its store is empty). An
+//!    answer showing a promise above the candidate, or an epoch at or above it, raises the
+//!    candidate past it and starts the asking over. With promises from a majority of the
+//!    configured RMs, the epoch continues the highest epoch among them: it starts after the
+//!    longest log of that epoch's RMs (at that epoch's start at least), its chain is that
+//!    epoch's plus its own — if those still holding data are a majority too, or none holds any
+//!    (a new cluster). Once every RM has promised and fewer than a majority still hold
 //!    data, it refuses to start ([`StartRefused`], [`Sequencer::refusal`]): a majority lost its
 //!    disks, and the cluster does not invent state.
-//! 2. *Starting*: it sends `EpochStart { epoch, start }` (again every `epoch_retry`) and
-//!    numbers nothing until a majority of RMs acknowledged everything through `start` (they fill
-//!    their gaps from each other's logs meanwhile).
+//! 2. *Starting*: it sends `EpochStart { epoch, start, chain }` (again every `epoch_retry`) and
+//!    numbers nothing until a majority of RMs in its epoch (their `Ack` says so) acknowledged
+//!    everything through `start` (they fill their gaps from each other's logs meanwhile).
 //! 3. *Numbering*: requests get `start + 1`, `start + 2`, … with the epoch in every `Sequenced`
 //!    and `Accepted`; every heartbeat goes with an `EpochStart`, so a late RM learns the epoch.
+//!
+//! Starting or numbering, a sequencer that keeps hearing in the RMs' `Ack`s a promise above its
+//! epoch, for the failover time, is *outbid* ([`Sequencer::outbid`]): that epoch's sequencer
+//! died before starting it, and [`Failover`] recovers above it (else the RMs that promised stay
+//! behind for good). One that no majority acknowledges for `rm_timeout` is *deserted*
+//! ([`Sequencer::deserted`]) and recovers too.
 //!
 //! Before numbering, `Submit`s are neither sequenced nor answered (the front ends resend them),
 //! and a `Nack` gets nothing: what was numbered before this epoch is in the RMs' logs, not in

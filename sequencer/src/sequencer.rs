@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use dmtbs_contract::Date;
 use dmtbs_proto::{
-    Accepted, ClientRequest, Epoch, EpochState, Message, NodeId, Outgoing, RmId, SeqRange,
+    Accepted, Chain, ClientRequest, Epoch, EpochState, Message, NodeId, Outgoing, RmId, SeqRange,
     Sequenced,
 };
 
@@ -64,6 +64,20 @@ impl std::ops::AddAssign for SequencerStats {
     }
 }
 
+/// How long a gap in hearing a higher promise ends a stretch of it ([`Sequencer::outbid`]):
+/// RMs acknowledge every tick (`rm_tick_ms`, 20 ms by default), so a few lost `Ack`s do not end
+/// it, while the moments a normal failover's promises are heard before its start (the RMs then
+/// acknowledge its sequencer) do not add up to one.
+const PROMISE_GAP: Duration = Duration::from_millis(100);
+
+/// A promise above this sequencer's epoch, heard in `Ack`s from `since` to `last`.
+#[derive(Clone, Copy, Debug)]
+struct HigherPromise {
+    epoch: Epoch,
+    since: Instant,
+    last: Instant,
+}
+
 /// Where a sequencer is in its life (see the crate docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Phase {
@@ -102,6 +116,11 @@ pub struct Sequencer {
     epoch: Epoch,
     /// The epoch's start: the last number of the history it continues.
     start: u64,
+    /// The epoch's chain (its lineage, ending with `(epoch, start)`), sent in `EpochStart`.
+    chain: Chain,
+    /// The highest promise above this epoch that `Ack`s report, while they keep reporting one:
+    /// see [`Sequencer::outbid`].
+    higher_promise: Option<HigherPromise>,
     /// RMs that acknowledged everything through `start` since the epoch was decided.
     caught_up: BTreeSet<RmId>,
     /// When the epoch was decided: the RMs' silence ([`Sequencer::deserted`]) counts from then.
@@ -144,6 +163,8 @@ impl Sequencer {
             refusal: None,
             epoch: 0,
             start: 0,
+            chain: Chain::new(),
+            higher_promise: None,
             caught_up: BTreeSet::new(),
             decided_at: None,
             next_retry: None,
@@ -165,8 +186,24 @@ impl Sequencer {
         self.buffer.clock(now);
         match msg {
             Message::Submit(reqs) => self.on_submit(from, reqs, today),
-            Message::Ack { rm, through } => {
-                if self.rm_may_speak(from, rm) {
+            Message::Ack {
+                rm,
+                through,
+                epoch,
+                promised,
+            } => {
+                if !self.rm_may_speak(from, rm) {
+                    return Vec::new();
+                }
+                if promised > self.epoch && self.phase != Phase::Recovering {
+                    // It promised a later epoch: it takes nothing of this one beyond the end it
+                    // reported, and counts as deserting it.
+                    self.heard_promise(promised, now);
+                } else if epoch != self.epoch {
+                    // Alive, but `through` is of another epoch's history (it has not taken
+                    // this one's start yet): it acknowledges nothing here.
+                    self.buffer.heard(rm, None, now);
+                } else {
                     // An RM cannot have delivered what was never sequenced.
                     self.buffer.heard(rm, Some(through.min(self.latest)), now);
                     self.buffer.release(now);
@@ -368,7 +405,41 @@ impl Sequencer {
         Message::EpochStart {
             epoch: self.epoch,
             start: self.start,
+            chain: self.chain.clone(),
         }
+    }
+
+    /// An `Ack` reported a promise above this epoch.
+    fn heard_promise(&mut self, promised: Epoch, now: Instant) {
+        // Heard again soon enough: the same stretch of hearing goes on.
+        let keeps_on = |p: &HigherPromise| now.saturating_duration_since(p.last) <= PROMISE_GAP;
+        self.higher_promise = Some(match self.higher_promise {
+            Some(p) if keeps_on(&p) => HigherPromise {
+                epoch: p.epoch.max(promised),
+                since: p.since,
+                last: now,
+            },
+            _ => HigherPromise {
+                epoch: promised,
+                since: now,
+                last: now,
+            },
+        });
+    }
+
+    /// Starting or numbering, the promise above this epoch that RMs have kept reporting in
+    /// their `Ack`s for at least `after` (and still report: none missing for over
+    /// `PROMISE_GAP`). Such an RM takes nothing of this epoch beyond the end it reported, for
+    /// good unless the promised epoch starts; if its sequencer is alive it campaigns, and its
+    /// `Active` makes [`crate::Failover`] step down well before `after` (the failover time). If
+    /// it is not, the promise outlived it (found by the simulator, `sim/`, seeds 34791 and
+    /// 5961: an RM held behind for good) and [`crate::Failover`] recovers above it.
+    pub fn outbid(&self, now: Instant, after: Duration) -> Option<Epoch> {
+        let p = self.higher_promise?;
+        (self.phase != Phase::Recovering
+            && now.saturating_duration_since(p.last) <= PROMISE_GAP
+            && now.saturating_duration_since(p.since) >= after)
+            .then_some(p.epoch)
     }
 
     /// An RM's answer to `EpochWanted`: may raise the candidate (ask again at once), decide the
@@ -378,13 +449,14 @@ impl Sequencer {
             tracing::debug!(rm = state.rm, "late epoch state, ignored");
             return Vec::new();
         }
+        let (rm, promised, epoch) = (state.rm, state.promised, state.epoch());
         match self.recovery.on_answer(state) {
             Step::Wait => Vec::new(),
             Step::Raised(candidate) => {
                 tracing::debug!(
-                    rm = state.rm,
-                    promised = state.promised,
-                    epoch = state.epoch,
+                    rm,
+                    promised,
+                    epoch,
                     candidate,
                     "an RM knows a higher epoch: asking again for a higher one"
                 );
@@ -393,11 +465,16 @@ impl Sequencer {
                     epoch: candidate,
                 })]
             }
-            Step::Decided { epoch, start } => {
+            Step::Decided {
+                epoch,
+                start,
+                chain,
+            } => {
                 self.phase = Phase::Starting;
                 self.decided_at = Some(now);
                 self.epoch = epoch;
                 self.start = start;
+                self.chain = chain;
                 self.latest = start;
                 self.next_retry = Some(now + self.config.epoch_retry);
                 vec![Outgoing::ToAllRms(self.epoch_start())]

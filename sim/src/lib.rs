@@ -106,6 +106,14 @@ pub struct Report {
     pub trace_hash: u64,
     /// Empty when every checker passed.
     pub failures: Vec<String>,
+    /// Times a sequencer recovered above a promise whose epoch never started (bug 7's fix).
+    pub outbid: u64,
+    /// Epochs decided with a start below some answering RM's log, which the highest epoch
+    /// among the answers superseded (bug 5's rule).
+    pub superseded_logs: u64,
+    /// Times an RM discarded delivered requests below a new epoch's start, its lineage parting
+    /// from the new epoch's there (bug 5's rule, on the RM's side).
+    pub lineage_rollbacks: u64,
     /// The last events before the end, for a failing run.
     pub tail: Vec<String>,
     pub planted: Option<PlantedBug>,
@@ -126,6 +134,14 @@ impl fmt::Display for Report {
             "seed {} {verdict}: {} operations ({} answered), {} events, {:?} simulated, trace {:016x}",
             self.seed, self.operations, self.answered, self.events, self.simulated, self.trace_hash
         )?;
+        if self.outbid + self.superseded_logs + self.lineage_rollbacks > 0 {
+            writeln!(
+                f,
+                "  recovered above an unstarted promise: {}; epochs started below a superseded \
+                 log: {}; lineage rollbacks: {}",
+                self.outbid, self.superseded_logs, self.lineage_rollbacks
+            )?;
+        }
         writeln!(f, "  {}", self.plan.replace('\n', "\n  "))?;
         for failure in &self.failures {
             writeln!(f, "  ✗ {failure}")?;
@@ -173,6 +189,9 @@ pub fn run(seed: u64, options: &Options) -> Report {
         simulated: world.now,
         trace_hash: world.trace_hash,
         failures,
+        outbid: world.outbid,
+        superseded_logs: world.superseded_logs,
+        lineage_rollbacks: world.rms.values().map(|r| r.lineage_rollbacks).sum(),
         tail: world
             .tail
             .iter()

@@ -26,6 +26,7 @@ use std::time::Instant;
 use dmtbs_delivery::{Delivery, DeliveryConfig};
 use dmtbs_proto::{
     Epoch, EpochState, FeId, Message, NodeId, Outgoing, Replay, ReplicaResult, RmId, Sequenced,
+    bounded_chain, chain_admits, chain_common_through,
 };
 
 use crate::executed::{Decision, Executed, mutates};
@@ -38,7 +39,7 @@ pub struct Disk {
     pub log: Vec<Sequenced>,
     /// The highest epoch promised.
     pub promised: Epoch,
-    /// Every epoch start taken: (epoch, start).
+    /// The chain of the epoch it is in: (epoch, start), the latest [`dmtbs_proto::MAX_CHAIN`].
     pub epochs: Vec<(Epoch, u64)>,
 }
 
@@ -91,6 +92,9 @@ pub struct SimRm {
     fresh: bool,
     /// The planted bug's memory of what it applied.
     applied_set: BTreeSet<u64>,
+    /// Epoch starts that discarded requests delivered below the new start, because the RM's
+    /// lineage parted from the new epoch's there (bug 5's fix; kept across restarts).
+    pub lineage_rollbacks: u64,
 }
 
 fn delivery(id: RmId) -> Delivery {
@@ -123,6 +127,7 @@ impl SimRm {
             promised_end: None,
             fresh: true,
             applied_set: BTreeSet::new(),
+            lineage_rollbacks: 0,
         }
     }
 
@@ -138,9 +143,10 @@ impl SimRm {
     /// the results of the replay remembered (for `ResultsWanted`), not sent again.
     pub fn restart(&mut self, out: &mut Vec<Outgoing>) {
         let disk = std::mem::take(&mut self.disk);
-        let commit_gen = self.commit_gen + 1;
+        let (commit_gen, lineage_rollbacks) = (self.commit_gen + 1, self.lineage_rollbacks);
         *self = SimRm::new(self.id, self.kind, self.skip_holdback, self.as_in_cluster);
         self.commit_gen = commit_gen;
+        self.lineage_rollbacks = lineage_rollbacks;
         self.fresh = disk.log.is_empty();
         self.results_sent_through = disk.through();
         if disk.promised > disk.epochs.last().map_or(0, |e| e.0) {
@@ -184,8 +190,12 @@ impl SimRm {
             Message::EpochWanted { epoch } if from == NodeId::sequencer_of(epoch) => {
                 self.on_epoch_wanted(epoch, out);
             }
-            Message::EpochStart { epoch, start } if from == NodeId::sequencer_of(epoch) => {
-                self.on_epoch_start(epoch, start, out);
+            Message::EpochStart {
+                epoch,
+                start,
+                chain,
+            } if from == NodeId::sequencer_of(epoch) => {
+                self.on_epoch_start(epoch, start, chain, out);
             }
             Message::Heartbeat { latest } if from == self.sequencer() => {
                 self.delivery.on_heartbeat(latest);
@@ -224,15 +234,18 @@ impl SimRm {
                 other => other,
             });
         }
-        if self.disk.promised <= self.current().0 {
-            out.push(Outgoing::To(
-                self.sequencer(),
-                Message::Ack {
-                    rm: self.id,
-                    through: self.disk.through(),
-                },
-            ));
-        }
+        // The epoch and the promise go with every Ack (bug 7, seeds 34791 and 5961): the
+        // sequencer counts it only from an RM in its epoch that promised no later one, and
+        // recovers above a promise that stays unstarted.
+        out.push(Outgoing::To(
+            self.sequencer(),
+            Message::Ack {
+                rm: self.id,
+                through: self.disk.through(),
+                epoch: self.current().0,
+                promised: self.disk.promised,
+            },
+        ));
     }
 
     /// The group commit scheduled as `(gen, through)` is done: that much is on disk.
@@ -254,21 +267,13 @@ impl SimRm {
     // --- epochs.rs ---
 
     fn admits(&self, item: &Sequenced) -> bool {
-        let (current, _) = self.current();
-        if item.epoch > current {
-            return false;
-        }
         if let Some(end) = self.promised_end
             && item.epoch < self.disk.promised
             && item.seq > end
         {
             return false;
         }
-        self.disk
-            .epochs
-            .iter()
-            .filter(|(e, _)| *e > item.epoch)
-            .all(|(_, start)| item.seq <= *start)
+        chain_admits(&self.disk.epochs, item.epoch, item.seq)
     }
 
     fn may_answer(&self, seq: u64) -> bool {
@@ -301,7 +306,7 @@ impl SimRm {
             Message::EpochState(EpochState {
                 rm: self.id,
                 promised: self.disk.promised,
-                epoch: self.current().0,
+                chain: bounded_chain(&self.disk.epochs),
                 durable_through: end,
                 // Bug 2 (seed 3775): `fresh` says only that the log is empty, so an RM that
                 // took part in an epoch but received nothing durable looks like one whose disk
@@ -312,24 +317,38 @@ impl SimRm {
         ));
     }
 
-    fn on_epoch_start(&mut self, epoch: Epoch, start: u64, out: &mut Vec<Outgoing>) {
+    fn on_epoch_start(
+        &mut self,
+        epoch: Epoch,
+        start: u64,
+        chain: Vec<(Epoch, u64)>,
+        out: &mut Vec<Outgoing>,
+    ) {
         if epoch <= self.current().0 || epoch < self.disk.promised {
             return;
         }
+        if chain.last() != Some(&(epoch, start)) {
+            return;
+        }
+        // Bug 5 (seed 71690): what this RM holds beyond the point where its lineage parts from
+        // the new epoch's was numbered by a superseded epoch.
+        let keep = chain_common_through(&self.disk.epochs, &chain).min(start);
         self.disk.promised = epoch;
-        self.disk.epochs.push((epoch, start));
+        self.disk.epochs = bounded_chain(&chain);
         self.promised_end = None;
-        if self.delivery.delivered_through() > start {
-            self.roll_back_to(start, out);
-        } else if self.as_in_cluster {
-            self.delivery.on_heartbeat(start);
-        } else {
+        if self.delivery.delivered_through() > keep {
+            if keep < start {
+                self.lineage_rollbacks += 1;
+            }
+            self.roll_back_to(keep, out);
+        } else if !self.as_in_cluster {
             // Bug 1 (seed 4387): requests of the old epoch beyond `start` still in the
             // hold-back queue were delivered once the gap below them filled, in place of the
-            // new epoch's. The proposed fix: forget them too (nothing is delivered beyond
-            // `start`, so this only empties the queue beyond it and notes that `start` exists).
-            self.delivery.roll_back_to(start);
+            // new epoch's. The fix: forget them too (nothing is delivered beyond `keep`, so
+            // this only empties the queue beyond it).
+            self.delivery.roll_back_to(keep);
         }
+        self.delivery.on_heartbeat(start);
         self.release_results(out);
     }
 

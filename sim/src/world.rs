@@ -123,6 +123,12 @@ pub struct World {
     pub runaway: bool,
     /// The liveness probe's operation, once sent.
     pub probe: Option<usize>,
+    /// Times a sequencer recovered above a promise whose epoch never started (bug 7's fix,
+    /// `FailoverStats::outbid`), over every incarnation.
+    pub outbid: u64,
+    /// Epochs decided with a start below some answering RM's log: an RM of an older epoch
+    /// than the highest among the answers held requests beyond its start (bug 5's rule).
+    pub superseded_logs: u64,
 }
 
 fn sequencer_config(me: NodeId) -> SequencerConfig {
@@ -191,6 +197,8 @@ impl World {
             keys: 0,
             runaway: false,
             probe: None,
+            outbid: 0,
+            superseded_logs: 0,
             isolated: BTreeSet::new(),
             plan,
         };
@@ -288,7 +296,9 @@ impl World {
                     }
                     NodeId::Sequencer | NodeId::Standby => {
                         if let Some(Some(s)) = self.sequencers.get_mut(&node) {
+                            let before = s.stats().outbid;
                             out = s.on_tick(now);
+                            self.outbid += s.stats().outbid - before;
                         }
                         SEQUENCER_TICK
                     }
@@ -358,7 +368,18 @@ impl World {
             NodeId::FrontEnd(_) => {}
             NodeId::Sequencer | NodeId::Standby => {
                 if let Some(Some(s)) = self.sequencers.get_mut(&to) {
+                    let was_recovering = s
+                        .sequencer()
+                        .is_some_and(|s| s.phase() == dmtbs_sequencer::Phase::Recovering);
                     out = s.on_message(from, msg, TODAY, now);
+                    // Decided now: did an older epoch's longer log not count (bug 5's rule)?
+                    if was_recovering
+                        && let Some(s) = s.sequencer()
+                        && s.phase() != dmtbs_sequencer::Phase::Recovering
+                        && s.epoch_states().any(|a| a.durable_through > s.start())
+                    {
+                        self.superseded_logs += 1;
+                    }
                 }
             }
         }

@@ -94,6 +94,9 @@ pub struct Args {
     /// With --durability: rounds (a durable and an in-memory run each).
     #[arg(long, default_value_t = 2, requires = "durability", value_parser = clap::value_parser!(u32).range(1..=50))]
     rounds: u32,
+    /// With --local: requests between checkpoints (the cluster's `[recovery] checkpoint_every`).
+    #[arg(long, requires = "local", value_parser = clap::value_parser!(u64).range(1..=32_768))]
+    checkpoint_every: Option<u64>,
     /// With --local: multicast or unicast fan-out.
     #[arg(long, default_value = "multicast", value_parser = ["multicast", "unicast"])]
     transport: String,
@@ -335,6 +338,10 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         &format!("{}-{:02}-{:02}", today.year, today.month, today.day),
     )?;
     config.recovery.durable = !args.in_memory;
+    if let Some(every) = args.checkpoint_every {
+        config.recovery.checkpoint_every = every;
+    }
+    let checkpoint_every = config.recovery.checkpoint_every;
     let faults = (args.loss > 0.0).then(|| FaultPlan::new(args.seed));
     let cluster = match &faults {
         None => LocalCluster::start(config).await,
@@ -363,6 +370,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         "loss_pct": args.loss,
         "transport": args.transport,
         "durable": !args.in_memory,
+        "checkpoint_every": checkpoint_every,
     });
     Ok(Target {
         client,

@@ -1,18 +1,23 @@
 //! Sequencer epochs, the replica manager's side (docs/protocol.md, "Sequencer failover").
 //!
 //! A new sequencer asks every RM to *promise* its epoch (`EpochWanted`) and to say where its
-//! durable log ends (`EpochState`); with a majority of answers it starts numbering after the
-//! highest of them (`EpochStart`). Every request a client was answered for is on the disks of
-//! two RMs, and any majority includes one of them, so the new epoch starts after it. What an
-//! RM holds beyond the start was numbered by the dead sequencer and seen by no majority: it is
-//! discarded, the replica rolled back through its snapshot and log, so that every RM's log
-//! stays a prefix of one history.
+//! durable log ends and which epoch's chain it holds (`EpochState`); with a majority of answers
+//! it continues the highest epoch among them, after the longest log of that epoch
+//! (`EpochStart`, with the new chain). Every request a client was answered for is on the disks
+//! of two RMs, and any majority includes one of them, so the new epoch's history holds it
+//! (docs/protocol.md). The RM takes the new chain and discards what it holds beyond the point
+//! where its own chain parts from it (`chain_common_through`): numbered by an epoch the new
+//! one superseded and seen by no majority. The replica is rolled back through its snapshot and
+//! log, so that every RM's log stays a prefix of one history.
 //!
 //! Between its answer and the start, an RM keeps its promise: it takes no request of an older
 //! epoch beyond the end it reported, and sends no result beyond it — otherwise two RMs outside
 //! the sequencer's majority could together acknowledge a request the new epoch then drops.
 
-use dmtbs_proto::{Epoch, EpochState, Message, NodeId, Outgoing, Sequenced};
+use dmtbs_proto::{
+    Epoch, EpochState, Message, NodeId, Outgoing, Sequenced, bounded_chain, chain_admits,
+    chain_common_through,
+};
 use dmtbs_store::Meta;
 
 use super::{Node, Phase};
@@ -41,24 +46,18 @@ impl Epochs {
         self.meta.epochs.last().copied().unwrap_or((0, 0))
     }
 
-    /// Whether `item` belongs to the one history as this RM knows it: no later epoch started
-    /// before it, its own epoch is known, and no promise forbids it.
+    /// Whether `item` belongs to the one history as this RM knows it: its epoch is in this
+    /// RM's chain (or older than all of it) and numbered it between its start and the next
+    /// epoch's (an epoch whose start is not known yet is asked for again once it is), and no
+    /// promise forbids it.
     pub fn admits(&self, item: &Sequenced) -> bool {
-        let (current, _) = self.current();
-        if item.epoch > current {
-            return false; // its start is not known yet; it is asked for again once it is
-        }
         if let Some(end) = self.promised_end
             && item.epoch < self.meta.promised
             && item.seq > end
         {
             return false;
         }
-        self.meta
-            .epochs
-            .iter()
-            .filter(|(e, _)| *e > item.epoch)
-            .all(|(_, start)| item.seq <= *start)
+        chain_admits(&self.meta.epochs, item.epoch, item.seq)
     }
 
     /// Whether the result of request `seq` may go out under the promise.
@@ -103,46 +102,61 @@ impl Node {
             Message::EpochState(EpochState {
                 rm: self.me,
                 promised: self.durable.promised,
-                epoch: self.epochs.current().0,
+                chain: bounded_chain(&self.epochs.meta.epochs),
                 durable_through: end,
                 fresh,
             }),
         ));
     }
 
-    /// The sequencer's epoch `epoch` numbers from `start + 1` (sent at its start and with its
-    /// heartbeats).
-    pub(super) fn on_epoch_start(&mut self, epoch: Epoch, start: u64) {
+    /// The sequencer's epoch `epoch` numbers from `start + 1`, continuing the history of
+    /// `chain` (which ends with `(epoch, start)`; sent at its start and with its heartbeats).
+    pub(super) fn on_epoch_start(&mut self, epoch: Epoch, start: u64, chain: Vec<(Epoch, u64)>) {
         if epoch <= self.epochs.current().0 || epoch < self.epochs.meta.promised {
             return; // known already, or a sequencer older than the one promised to
         }
+        if chain.last() != Some(&(epoch, start)) {
+            tracing::warn!(
+                rm = self.me,
+                epoch,
+                start,
+                "epoch start with a chain not ending in it, ignored"
+            );
+            return;
+        }
+        // What this RM holds beyond the point where its lineage parts from the new epoch's was
+        // numbered by an epoch the new one superseded (sim/ seed 71690: an RM cut off in epoch
+        // 1 held epoch 1's requests beyond epoch 2's start).
+        let keep = chain_common_through(&self.epochs.meta.epochs, &chain).min(start);
         tracing::info!(
             rm = self.me,
             epoch,
             start,
+            keep,
             delivered = self.delivery.delivered_through(),
             "sequencer epoch starts"
         );
         self.epochs.meta.promised = epoch;
-        self.epochs.meta.epochs.push((epoch, start));
+        self.epochs.meta.epochs = bounded_chain(&chain);
         self.epochs.promised_end = None;
         self.epochs.answer_when_durable = None;
         self.store.set_meta(self.epochs.meta.clone());
         self.metrics.epoch(epoch);
-        if self.delivery.delivered_through() > start {
-            self.roll_back_to(start);
+        if self.delivery.delivered_through() > keep {
+            self.roll_back_to(keep);
         } else {
-            // Requests of the old epoch beyond `start` still held back are dropped: delivered
-            // once the gap below them filled, they would take the place of the new epoch's
-            // (found by the simulator, sim/ seed 4387). What the new sequencer starts after is
-            // asked for (from the peers: it has none).
-            self.delivery.roll_back_to(start);
+            // Requests of older epochs beyond `keep` still held back are dropped: delivered
+            // once the gap below them filled, they would take the place of the new history's
+            // (found by the simulator, sim/ seed 4387).
+            self.delivery.roll_back_to(keep);
         }
+        // What the new sequencer starts after is asked for (from the peers: it has none).
+        self.delivery.on_heartbeat(start);
         self.release_results();
     }
 
-    /// Discard everything after `start` — requests of an older epoch that no majority saw —
-    /// and, if the replica applied any of them, put it back to the state after `start`.
+    /// Discard everything after `start` — requests of a superseded epoch that no majority
+    /// saw — and, if the replica applied any of them, put it back to the state after `start`.
     fn roll_back_to(&mut self, start: u64) {
         let dropped = self.delivery.delivered_through() - start;
         tracing::warn!(
@@ -209,6 +223,44 @@ mod tests {
         assert!(e.admits(&item(3, 9_999)));
         // An epoch whose start is not known yet.
         assert!(!e.admits(&item(4, 251)));
+    }
+
+    /// Seed 71690 of the simulator (bug 5): RM 3, cut off in epoch 1 with epoch 1's requests
+    /// through 128, takes epoch 3, which continues epoch 2 (started at 121, numbered 122–125).
+    /// It keeps its log through 121 only, and takes epoch 2's 122–125 — never epoch 1's again.
+    #[test]
+    fn an_rm_of_a_superseded_epoch_keeps_only_what_the_new_chain_shares() {
+        let mut e = Epochs::new(Meta {
+            promised: 3,
+            epochs: vec![(1, 0)],
+        });
+        assert!(e.admits(&item(1, 128)));
+        let chain = vec![(1, 0), (2, 121), (3, 125)];
+        assert_eq!(chain_common_through(&e.meta.epochs, &chain), 121);
+        e.meta.epochs = chain;
+        assert!(e.admits(&item(1, 121)));
+        assert!(!e.admits(&item(1, 122)));
+        assert!(e.admits(&item(2, 122)) && e.admits(&item(2, 125)));
+        assert!(!e.admits(&item(2, 121)) && !e.admits(&item(2, 126)));
+        assert!(e.admits(&item(3, 126)) && !e.admits(&item(3, 125)));
+    }
+
+    /// Epoch 3 (from 125) died without a majority; epoch 4 continues epoch 2 from 140. An RM
+    /// that took epoch 3 keeps its log through 125, and takes none of epoch 3's requests again.
+    #[test]
+    fn a_superseded_epochs_requests_are_refused_and_rolled_back() {
+        let mut e = Epochs::new(Meta {
+            promised: 4,
+            epochs: vec![(1, 0), (2, 121), (3, 125)],
+        });
+        assert!(e.admits(&item(3, 130)));
+        let chain = vec![(1, 0), (2, 121), (4, 140)];
+        assert_eq!(chain_common_through(&e.meta.epochs, &chain), 125);
+        e.meta.epochs = chain;
+        assert!(!e.admits(&item(3, 126)));
+        assert!(e.admits(&item(2, 126)) && e.admits(&item(2, 140)));
+        assert!(!e.admits(&item(2, 141)));
+        assert!(e.admits(&item(4, 141)));
     }
 
     #[test]

@@ -374,8 +374,12 @@ impl Node {
             Message::EpochWanted { epoch } if from == NodeId::sequencer_of(epoch) => {
                 self.on_epoch_wanted(epoch);
             }
-            Message::EpochStart { epoch, start } if from == NodeId::sequencer_of(epoch) => {
-                self.on_epoch_start(epoch, start);
+            Message::EpochStart {
+                epoch,
+                start,
+                chain,
+            } if from == NodeId::sequencer_of(epoch) => {
+                self.on_epoch_start(epoch, start, chain);
             }
             // Heartbeats carry no epoch: only the current epoch's sequencer's say where the
             // history ends (a deposed one's would make this RM ask for numbers never given).
@@ -519,11 +523,11 @@ impl Node {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        self.canary_tick(now);
         match &mut self.phase {
             Phase::Joining {
                 since,
                 first_answer,
-        self.canary_tick(now);
                 last_ask,
                 answers,
             } => {
@@ -590,18 +594,20 @@ impl Node {
             });
         }
         // What is on disk, not merely delivered: a new sequencer starts numbering once a
-        // majority has its history durably. No Ack while promised to an epoch not started
-        // here yet: a majority acking means a majority is in the new epoch, so a later
-        // sequencer always learns of it and never numbers in the same epoch again.
-        if self.epochs.meta.promised <= self.epochs.current().0 {
-            self.out.push(Outgoing::To(
-                self.sequencer(),
-                Message::Ack {
-                    rm: self.me,
-                    through: self.durable.through,
-                },
-            ));
-        }
+        // majority has its history durably. The epoch and the promise go with it: the
+        // sequencer counts an Ack only from an RM in its epoch that promised no later one — a
+        // majority acking means a majority is in the new epoch, so a later sequencer always
+        // learns of it and never numbers in the same epoch again — and a promise above its
+        // epoch that stays unstarted makes it recover above it (sim/ seeds 34791 and 5961).
+        self.out.push(Outgoing::To(
+            self.sequencer(),
+            Message::Ack {
+                rm: self.me,
+                through: self.durable.through,
+                epoch: self.epochs.current().0,
+                promised: self.epochs.meta.promised,
+            },
+        ));
         // Probes unanswered in time: the suspect is dead (or cannot be reached).
         let timeout = Timeouts::ms(self.config.recovery.probe_timeout_ms);
         let expired: Vec<RmId> = self
@@ -749,18 +755,18 @@ impl Node {
                     );
                 }
             },
-            _ => {} // from an instance since replaced
-        }
-        self.sync_metrics();
-    }
-
-    fn result(
             Done::Canary {
                 generation,
                 module,
                 hash,
                 verdict,
             } => self.on_canary(generation, module, hash, verdict),
+            _ => {} // from an instance since replaced
+        }
+        self.sync_metrics();
+    }
+
+    fn result(
         &self,
         s: &Sequenced,
         outcome: dmtbs_contract::Outcome,

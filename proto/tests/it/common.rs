@@ -253,7 +253,12 @@ pub fn every_variant() -> Vec<Message> {
         ),
         Message::Heartbeat { latest: 47 },
         Message::Heartbeat { latest: u64::MAX },
-        Message::Ack { rm: 3, through: 47 },
+        Message::Ack {
+            rm: 3,
+            through: 47,
+            epoch: 3,
+            promised: 4,
+        },
         Message::Nack {
             rm: 2,
             missing: vec![
@@ -294,13 +299,14 @@ pub fn every_variant() -> Vec<Message> {
         Message::EpochState(EpochState {
             rm: 2,
             promised: 4,
-            epoch: 3,
+            chain: vec![(1, 0), (3, 1_234_000)],
             durable_through: 1_234_567,
             fresh: false,
         }),
         Message::EpochStart {
             epoch: 4,
             start: 1_234_567,
+            chain: vec![(1, 0), (3, 1_234_000), (4, 1_234_567)],
         },
     ]
     .into_iter()

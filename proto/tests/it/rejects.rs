@@ -202,7 +202,12 @@ fn an_authentic_but_undecodable_body_is_malformed() {
 #[test]
 fn each_reason_has_its_own_counter() {
     let (tx, rx) = pair(NodeId::Sequencer);
-    let good = tx.encode(&Message::Ack { rm: 1, through: 2 });
+    let good = tx.encode(&Message::Ack {
+        rm: 1,
+        through: 2,
+        epoch: 1,
+        promised: 1,
+    });
     let stranger = Codec::new(&other_key(), NodeId::Sequencer);
     type Counter = fn(&RejectCounts) -> u64;
     let bad_inputs: Vec<(Vec<u8>, Counter)> = vec![

@@ -23,13 +23,23 @@ fn acks_release_only_what_every_live_rm_has() {
     // An ack naming another RM, or an RM not configured, counts for nothing.
     s.on_message(
         NodeId::Rm(1),
-        Message::Ack { rm: 4, through: 10 },
+        Message::Ack {
+            rm: 4,
+            through: 10,
+            epoch: 1,
+            promised: 1,
+        },
         today(),
         now,
     );
     s.on_message(
         NodeId::Rm(9),
-        Message::Ack { rm: 9, through: 10 },
+        Message::Ack {
+            rm: 9,
+            through: 10,
+            epoch: 1,
+            promised: 1,
+        },
         today(),
         now,
     );

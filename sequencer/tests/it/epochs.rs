@@ -18,9 +18,19 @@ fn wanted(epoch: u64) -> Vec<Outgoing> {
     to_all(Message::EpochWanted { epoch })
 }
 
-fn epoch_start(epoch: u64, start: u64) -> Vec<Outgoing> {
-    to_all(Message::EpochStart { epoch, start })
+/// The `EpochStart` of the last epoch of `chain`.
+fn epoch_start(chain: &[(u64, u64)]) -> Vec<Outgoing> {
+    let (epoch, start) = *chain.last().expect("a chain ends with its epoch");
+    to_all(Message::EpochStart {
+        epoch,
+        start,
+        chain: chain.to_vec(),
+    })
 }
+
+/// Epoch 3's chain in [`starting_at_14`]: it continues epoch 2 (from 0), the highest epoch
+/// among its RMs.
+const EPOCH_3: [(u64, u64); 2] = [(2, 0), (3, 14)];
 
 /// A new sequencer for RMs 1–4 (batches of 8, a buffer of 1,000).
 fn new_sequencer() -> Sequencer {
@@ -41,7 +51,7 @@ fn starting_at_14(now: Instant) -> Sequencer {
     assert!(answer(&mut s, epoch_state(2, 3, 2, 14, false), now).is_empty());
     assert_eq!(
         answer(&mut s, epoch_state(3, 3, 1, 12, false), now),
-        epoch_start(3, 14)
+        epoch_start(&EPOCH_3)
     );
     assert_eq!(
         (s.phase(), s.epoch(), s.start(), s.latest()),
@@ -141,8 +151,8 @@ fn nothing_is_numbered_before_a_majority_has_everything_through_the_start() {
     assert!(submit(&mut s, 1, &[1], t0 + MS(20)).is_empty());
     // Meanwhile the EpochStart is repeated, and no heartbeat is sent.
     assert!(s.on_tick(t0 + MS(49)).is_empty());
-    assert_eq!(s.on_tick(t0 + MS(50)), epoch_start(3, 14));
-    assert_eq!(s.on_tick(t0 + MS(100)), epoch_start(3, 14));
+    assert_eq!(s.on_tick(t0 + MS(50)), epoch_start(&EPOCH_3));
+    assert_eq!(s.on_tick(t0 + MS(100)), epoch_start(&EPOCH_3));
     assert_eq!(s.stats().heartbeats, 0);
     assert_eq!((s.latest(), s.stats().sequenced), (14, 0));
     // An acknowledgement beyond the start counts too.
@@ -152,6 +162,33 @@ fn nothing_is_numbered_before_a_majority_has_everything_through_the_start() {
     let out = submit(&mut s, 1, &[1], t0 + MS(120));
     assert_eq!(seqs(&multicast(&out).concat()), vec![15]);
     assert_eq!(s.stats().submits_while_recovering, 2);
+}
+
+/// An `Ack` counts towards the start only from an RM in this epoch that promised no later
+/// one: an RM still in an older epoch (epoch 1, here the same sequencer's) acknowledges its
+/// own history — beyond the start, what it holds may be requests the new epoch superseded —
+/// and one that promised a later epoch takes nothing of this one beyond its reported end.
+#[test]
+fn acks_from_another_epoch_or_under_a_later_promise_do_not_start_the_epoch() {
+    let t0 = Instant::now();
+    let mut s = starting_at_14(t0);
+    let other = |rm, through, epoch, promised| Message::Ack {
+        rm,
+        through,
+        epoch,
+        promised,
+    };
+    for (rm, through) in [(1, 14), (2, 14)] {
+        assert!(ack(&mut s, rm, through, t0).is_empty());
+    }
+    s.on_message(NodeId::Rm(3), other(3, 20, 1, 1), today(), t0);
+    s.on_message(NodeId::Rm(4), other(4, 20, 3, 5), today(), t0);
+    assert_eq!(s.phase(), Phase::Starting);
+    assert_eq!(s.waiting_for(), vec![3, 4]);
+    assert_eq!(s.outbid(t0, Duration::ZERO), Some(5));
+    // RM 3 took the start (and holds 15 and more of nothing: it acks what it has).
+    assert!(ack(&mut s, 3, 14, t0 + MS(1)).is_empty());
+    assert_eq!(s.phase(), Phase::Numbering);
 }
 
 #[test]
@@ -226,6 +263,7 @@ fn every_heartbeat_goes_with_the_epoch_start() {
             Outgoing::ToAllRms(Message::EpochStart {
                 epoch: 3,
                 start: 14,
+                chain: EPOCH_3.to_vec(),
             }),
         ]
     };
@@ -331,7 +369,7 @@ fn three_rms_holding_data_and_one_empty_store_start() {
     assert_eq!(s.phase(), Phase::Recovering);
     assert_eq!(
         answer(&mut s, epoch_state(3, 1, 0, 41, false), t0),
-        epoch_start(1, 42)
+        epoch_start(&[(1, 42)])
     );
     assert_eq!(s.refusal(), None);
 
@@ -342,7 +380,7 @@ fn three_rms_holding_data_and_one_empty_store_start() {
     }
     assert_eq!(
         answer(&mut s, epoch_state(3, 1, 0, 41, false), t0),
-        epoch_start(1, 42)
+        epoch_start(&[(1, 42)])
     );
 }
 
@@ -359,7 +397,7 @@ fn a_brand_new_cluster_starts_in_epoch_1_from_0() {
     assert_eq!(s.phase(), Phase::Recovering);
     assert_eq!(
         answer(&mut s, epoch_state(4, 1, 0, 0, true), t0),
-        epoch_start(1, 0)
+        epoch_start(&[(1, 0)])
     );
     // Acknowledgements are awaited even for an empty history.
     assert!(submit(&mut s, 1, &[1], t0).is_empty());

@@ -13,7 +13,11 @@ fn heartbeats_carry_the_latest_number_once_per_interval() {
     let beat = |latest| {
         vec![
             Outgoing::ToAllRms(Message::Heartbeat { latest }),
-            Outgoing::ToAllRms(Message::EpochStart { epoch: 1, start: 0 }),
+            Outgoing::ToAllRms(Message::EpochStart {
+                epoch: 1,
+                start: 0,
+                chain: vec![(1, 0)],
+            }),
         ]
     };
 

@@ -85,8 +85,12 @@ struct Fe {
 fn one_epoch(out: Vec<Outgoing>) -> Vec<Outgoing> {
     out.into_iter()
         .filter(|o| match o {
-            Outgoing::ToAllRms(Message::EpochStart { epoch, start }) => {
-                assert_eq!((*epoch, *start), (1, 0));
+            Outgoing::ToAllRms(Message::EpochStart {
+                epoch,
+                start,
+                chain,
+            }) => {
+                assert_eq!((*epoch, *start, chain.as_slice()), (1, 0, &[(1, 0)][..]));
                 false
             }
             _ => true,
@@ -234,7 +238,7 @@ fn run(seed: u64) {
         for (&id, rm) in rms.iter_mut() {
             let mut out: Vec<Outgoing> = rm.delivery.nack(now).into_iter().collect();
             if tick % 2 == 0 {
-                out.push(rm.delivery.ack());
+                out.push(rm.delivery.ack(1, 1));
             }
             net.send_all(tick, NodeId::Rm(id), out);
         }

@@ -59,10 +59,12 @@ pub fn epoch_state(
     durable_through: u64,
     fresh: bool,
 ) -> EpochState {
+    // In `epoch` from its start at 0 (none for epoch 0).
+    let chain = if epoch == 0 { vec![] } else { vec![(epoch, 0)] };
     EpochState {
         rm,
         promised,
-        epoch,
+        chain,
         durable_through,
         fresh,
     }
@@ -78,9 +80,16 @@ pub fn answer(s: &mut Sequencer, state: EpochState, now: Instant) -> Vec<Outgoin
     )
 }
 
-/// Hands the sequencer an RM's `Ack`, from that RM.
+/// Hands the sequencer an RM's `Ack`, from that RM, in the sequencer's epoch (promised).
 pub fn ack(s: &mut Sequencer, rm: RmId, through: u64, now: Instant) -> Vec<Outgoing> {
-    s.on_message(NodeId::Rm(rm), Message::Ack { rm, through }, today(), now)
+    let epoch = s.epoch();
+    let msg = Message::Ack {
+        rm,
+        through,
+        epoch,
+        promised: epoch,
+    };
+    s.on_message(NodeId::Rm(rm), msg, today(), now)
 }
 
 pub fn request(fe: FeId, request_id: u64) -> ClientRequest {
