@@ -23,6 +23,35 @@ pub enum Command {
     /// state exported by a reference imported into it and back. Exit 0: it agreed everywhere;
     /// 1: it diverged (the first divergence is shown); 2: it could not be checked.
     Check(CheckArgs),
+    /// Add a module where a cluster's swaps find it by name (its components folder): checked
+    /// first exactly as `check` does — nothing is copied unless it passes (exit 1) — then
+    /// copied in atomically. The folder: --components, else the `[cluster] components` of
+    /// --cluster, else of the cluster `dmtbs up` runs from this folder, else
+    /// replicas-wasm/target/components.
+    Add(AddArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AddArgs {
+    /// The module (a WebAssembly component file).
+    file: PathBuf,
+    /// The name swaps will use (`dmtbs swap --module NAME`; default: the file's stem): 1 to
+    /// 128 letters, digits, `.`, `_` or `-`, not starting with `.`.
+    #[arg(long)]
+    name: Option<String>,
+    /// The cluster file whose `[cluster] components` folder receives the module.
+    #[arg(long, value_name = "FILE", conflicts_with = "components")]
+    cluster: Option<PathBuf>,
+    /// The components folder itself.
+    #[arg(long, value_name = "DIR")]
+    components: Option<PathBuf>,
+    /// Folder of the reference implementations the check compares with (default:
+    /// replicas-wasm/target/components).
+    #[arg(long, value_name = "DIR")]
+    references: Option<PathBuf>,
+    /// Replace a different module already there under that name.
+    #[arg(long)]
+    replace: bool,
 }
 
 #[derive(clap::Args)]
@@ -49,7 +78,102 @@ pub struct CheckArgs {
 pub fn run(command: Command) -> anyhow::Result<bool> {
     match command {
         Command::Check(args) => check(args),
+        Command::Add(args) => add(args),
     }
+}
+
+/// Where modules live: the components folder of a cluster.
+fn components_folder(args: &AddArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.components {
+        return Ok(dir.clone());
+    }
+    let file = match &args.cluster {
+        Some(file) => Some(file.clone()),
+        None => {
+            let local = std::path::Path::new(crate::token::LOCAL_RUN_DIR)
+                .join(dmtbs_cluster::rundir::CONFIG_FILE);
+            local.is_file().then_some(local)
+        }
+    };
+    match file {
+        Some(file) => Ok(dmtbs_cluster::ClusterConfig::load(&file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            .cluster
+            .components),
+        None => Ok(components::dir()),
+    }
+}
+
+/// A module name swaps can use (the front end's rule for `dmtbs swap --module`).
+fn valid_name(name: &str) -> anyhow::Result<()> {
+    let fine = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    anyhow::ensure!(
+        fine,
+        "the module name {name:?} cannot be swapped in: it must be 1 to 128 letters, digits, \
+         `.`, `_` or `-`, not starting with `.` (choose one with --name)"
+    );
+    Ok(())
+}
+
+fn add(args: AddArgs) -> anyhow::Result<bool> {
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    valid_name(&name)?;
+    let dir = components_folder(&args)?;
+    let target = dir.join(format!("{name}.wasm"));
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.file.display()))?;
+    let existing = std::fs::read(&target).ok();
+    if existing.as_deref() == Some(bytes.as_slice()) {
+        println!("{name} is already in {} (the same module)", dir.display());
+        return Ok(true);
+    }
+    if existing.is_some() && !args.replace {
+        anyhow::bail!(
+            "{} already holds a different module named {name}: choose another --name, or \
+             --replace it (RMs running the old one keep it until swapped)",
+            dir.display()
+        );
+    }
+    let passed = check(CheckArgs {
+        file: args.file.clone(),
+        requests: 20_000,
+        seed: 1,
+        checkpoint_every: 1_000,
+        components: args.references.clone(),
+        pack: None,
+    })?;
+    if !passed {
+        println!("not added: the module failed the check above");
+        return Ok(false);
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+    // Written beside, then renamed: an RM loading it meanwhile sees the old file or the new one.
+    let partial = dir.join(format!(".{name}.wasm.partial"));
+    std::fs::write(&partial, &bytes)
+        .and_then(|()| std::fs::rename(&partial, &target))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            anyhow::anyhow!("writing {}: {e}", target.display())
+        })?;
+    println!(
+        "added {name} to {} — `dmtbs swap --rm N --module {name}` runs it (a canary first)",
+        dir.display()
+    );
+    Ok(true)
 }
 
 /// What went wrong first.

@@ -155,3 +155,75 @@ fn completions_and_man_pages_cover_every_command() {
         assert!(dir.path().join(page).is_file(), "{page} missing");
     }
 }
+
+/// `dmtbs module add`: a module that passes the check is copied into the components folder
+/// under the name swaps use; the same module again changes nothing; a failing one is not
+/// copied (exit 1); another module under a taken name needs --replace; a name a swap could not
+/// use is refused (exit 2).
+#[test]
+fn a_module_is_added_only_after_it_passes_the_check_and_never_over_another_silently() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("components");
+    let folder_arg = folder.to_str().expect("utf-8 path");
+    let add = |file: &Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+            .args(["module", "add", "--components", folder_arg])
+            .args(extra)
+            .arg(file)
+            .output()
+            .expect("dmtbs runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let correct = components::path("replica-c");
+    let added = folder.join("replica-e.wasm");
+    let (code, stdout, stderr) = add(&correct, &["--name", "replica-e"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("passes the conformance pack") && stdout.contains("added replica-e"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read(&added).expect("copied"),
+        std::fs::read(&correct).expect("source")
+    );
+    let (code, stdout, _) = add(&correct, &["--name", "replica-e"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("already in"), "{stdout}");
+    // A module that fails the check is not added, under a new name or over the old one.
+    let wrong = components::path(components::FAULTY_LOGIC);
+    let (code, stdout, stderr) = add(&wrong, &["--name", "replica-f"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("not added"), "{stdout}");
+    assert!(!folder.join("replica-f.wasm").exists());
+    // Another module under a taken name: refused without --replace, replaced with it.
+    let other = components::path("replica-d");
+    let (code, _, stderr) = add(&other, &["--name", "replica-e"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already holds a different module named replica-e"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&added).unwrap(),
+        std::fs::read(&correct).unwrap()
+    );
+    let (code, stdout, stderr) = add(&other, &["--name", "replica-e", "--replace"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        std::fs::read(&added).unwrap(),
+        std::fs::read(&other).unwrap()
+    );
+    // A name no swap could use.
+    let (code, _, stderr) = add(&correct, &["--name", "../escape"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be swapped in"), "{stderr}");
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["replica-e.wasm"], "nothing else written");
+}
