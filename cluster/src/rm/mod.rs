@@ -8,6 +8,7 @@
 //! - `executed`: the table of executed requests (at most once across epochs and retries).
 //! - `durable`: the log and snapshots on disk; results only for requests on disk; restart.
 //! - `epochs`: sequencer epochs — promises, epoch starts, rolling back what no majority saw.
+//! - `jobs`: feeding the replica's worker, and what comes back from it.
 //! - `checkpoints`: digests exchanged, the stable checkpoint, own exported states.
 //! - `recovery`: replacing the replica with a correct state.
 //! - `canary`: an operator's swap tried in shadow first (compared, not voted).
@@ -25,6 +26,7 @@ mod checkpoints;
 mod durable;
 mod epochs;
 mod executed;
+mod jobs;
 mod metrics;
 mod modules;
 mod recovery;
@@ -39,16 +41,14 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::CanonicalState;
 use dmtbs_delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
-use dmtbs_proto::{
-    CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId, Sequenced,
-};
+use dmtbs_proto::{CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClusterConfig, Timeouts};
 use crate::wire::Wire;
-use applier::{Applier, Done, Job};
-use checkpoints::{Change, Checkpoints, RmState, Stable};
+use applier::Applier;
+use checkpoints::{Checkpoints, RmState, Stable};
 use durable::Durable;
 use epochs::Epochs;
 use metrics::{RmMetrics, SwapKind};
@@ -476,11 +476,19 @@ impl Node {
             }
             Message::Quarantined(entry) if peer.is_some() => {
                 let running = entry.hash == self.module.1;
-                if self.modules.quarantine.add(entry) && running {
+                // The module being installed (a fallback chosen a moment before a peer
+                // quarantined it): choose again, keeping the running one if it is still good.
+                let installing = match &self.phase {
+                    Phase::Fetching { module, .. } | Phase::AwaitingCheckpoint { module, .. } => {
+                        module.hash() == entry.hash
+                    }
+                    _ => false,
+                };
+                if self.modules.quarantine.add(entry) && (running || installing) {
                     self.recover(
                         SwapKind::Quarantined,
                         "its module was quarantined by a peer".into(),
-                        Choice::Next,
+                        if running { Choice::Next } else { Choice::Same },
                     );
                 }
             }
@@ -629,174 +637,6 @@ impl Node {
         for suspect in expired {
             self.probes.remove(&suspect);
             self.suspect(suspect, true);
-        }
-    }
-
-    /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
-    /// every K-th.
-    fn feed(&mut self) {
-        if !matches!(self.phase, Phase::Serving) {
-            return;
-        }
-        let every = self.config.recovery.checkpoint_every;
-        let mut batch = Vec::new();
-        for item in self.delivery.log_from(self.fed_through + 1) {
-            let seq = item.seq;
-            batch.push(item.clone());
-            if seq % every == 0 {
-                self.applier.submit(Job::Apply {
-                    generation: self.generation,
-                    requests: std::mem::take(&mut batch),
-                });
-                self.applier.submit(Job::Checkpoint {
-                    generation: self.generation,
-                    seq,
-                });
-            }
-            self.fed_through = seq;
-        }
-        if !batch.is_empty() {
-            self.applier.submit(Job::Apply {
-                generation: self.generation,
-                requests: batch,
-            });
-        }
-    }
-
-    fn on_done(&mut self, done: Done) {
-        match done {
-            Done::Applied {
-                generation,
-                requests,
-                outcomes,
-                failure,
-            } if generation == self.generation => {
-                let behind = self.applied_through < self.caught_up_at;
-                for (s, (outcome, replay_of)) in requests.iter().zip(outcomes) {
-                    self.applied_through = s.seq;
-                    let result = self.result(s, outcome, replay_of);
-                    if s.seq <= self.results_sent_through {
-                        // A replay: its result went out before, or is stale. Remembered for a
-                        // front end that asks again (one that outlived a restart of this RM).
-                        if s.seq > self.durable.snapshot {
-                            self.recent.entry(s.seq).or_insert((s.fe, result));
-                        }
-                        continue;
-                    }
-                    self.results_sent_through = s.seq;
-                    self.held_results.push((s.fe, result));
-                }
-                self.release_results();
-                while self.recent.len() > RECENT_RESULTS {
-                    self.recent.pop_first();
-                }
-                if behind && self.applied_through >= self.caught_up_at {
-                    // The replay reached the present: what queued up meanwhile is not slowness.
-                    self.quiet_through = self.delivery.delivered_through();
-                }
-                if let Some(failure) = failure {
-                    tracing::error!(rm = self.me, error.type = failure.kind(), %failure, "replica failed");
-                    self.recover(
-                        SwapKind::Crash,
-                        format!("the replica failed: {failure}"),
-                        Choice::Next,
-                    );
-                }
-            }
-            Done::Checkpoint {
-                generation,
-                seq,
-                result,
-            } if generation == self.generation => match result {
-                Ok((digest, state)) => {
-                    self.metrics.checkpoint_taken();
-                    self.out
-                        .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
-                            rm: self.me,
-                            seq,
-                            digest,
-                        })));
-                    self.quiet_through = self.delivery.delivered_through();
-                    let change = self.checkpoints.own(seq, digest, state);
-                    self.on_change(change);
-                    // Agreed by peers before this RM got there: its own state is the snapshot.
-                    self.persist_stable(seq);
-                }
-                Err(failure) => {
-                    self.recover(
-                        SwapKind::Crash,
-                        format!("the replica failed exporting its state: {failure}"),
-                        Choice::Next,
-                    );
-                }
-            },
-            Done::Replaced {
-                generation,
-                module,
-                hash,
-                result,
-            } if generation == self.generation => match result {
-                Ok(()) => {
-                    tracing::info!(rm = self.me, module, "replica serving again");
-                    // A restart runs it again (the cluster file's list is the initial choice).
-                    self.modules.remember(&module, &hash);
-                    self.module = (module, hash);
-                    self.metrics.installed();
-                    self.quiet_through = self.delivery.delivered_through();
-                }
-                Err(e) => {
-                    // The new instance could not start or refused the state: that module is
-                    // no good either.
-                    self.quarantine(&module, &hash, format!("failed to take over: {e}"));
-                    self.recover(
-                        SwapKind::TakeoverFailed,
-                        format!("{module} failed to take over: {e}"),
-                        Choice::Next,
-                    );
-                }
-            },
-            Done::Canary {
-                generation,
-                module,
-                hash,
-                verdict,
-            } => self.on_canary(generation, module, hash, verdict),
-            _ => {} // from an instance since replaced
-        }
-        self.sync_metrics();
-    }
-
-    fn result(
-        &self,
-        s: &Sequenced,
-        outcome: dmtbs_contract::Outcome,
-        replay_of: Option<dmtbs_proto::Replay>,
-    ) -> ReplicaResult {
-        ReplicaResult {
-            rm: self.me,
-            epoch: s.epoch,
-            seq: s.seq,
-            request_id: s.request_id,
-            outcome,
-            replay_of,
-        }
-    }
-
-    fn on_change(&mut self, change: Change) {
-        if let Some(seq) = change.new_stable {
-            // Keep what the replica has not been handed yet, whatever the checkpoint says.
-            self.delivery
-                .truncate_below((seq + 1).min(self.fed_through + 1));
-            self.persist_stable(seq);
-        }
-        if let Some(seq) = change.own_mismatch
-            && matches!(self.phase, Phase::Serving)
-        {
-            self.recover(
-                SwapKind::Corrupt,
-                format!("its state at checkpoint {seq} differs from the one the others agree on"),
-                Choice::Next,
-            );
         }
     }
 }
