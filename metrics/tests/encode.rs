@@ -75,3 +75,48 @@ fn counters_and_histograms_parse_as_prometheus_text() {
     assert_eq!(count_le(0.0008), 0.0);
     assert_eq!(count_le(0.0016), 1.0);
 }
+
+/// Restarts, leaks and runaway CPU show per process: the `process_*` series a Prometheus
+/// client library exports, read at each scrape (Linux: from /proc).
+#[cfg(target_os = "linux")]
+#[test]
+fn every_scrape_reports_the_process_cpu_memory_and_descriptors() {
+    let registry = dmtbs_metrics::registry("dmtbs_test");
+    let parse = |text: &str| {
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("text")
+    };
+    let value = |scrape: &prometheus_parse::Scrape, name: &str| -> f64 {
+        match scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .value
+        {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Counter(v) => v,
+            ref other => panic!("{name}: {other:?}"),
+        }
+    };
+    let first = parse(&dmtbs_metrics::encode(&registry));
+    // Burn a little CPU so the counter has something to show.
+    let mut x = 0u64;
+    for i in 0..20_000_000u64 {
+        x = x.wrapping_mul(31).wrapping_add(i);
+    }
+    std::hint::black_box(x);
+    let held: Vec<std::fs::File> = (0..10)
+        .map(|_| std::fs::File::open("/proc/self/status").expect("open"))
+        .collect();
+    let second = parse(&dmtbs_metrics::encode(&registry));
+    assert!(
+        value(&second, "process_cpu_seconds_total") >= value(&first, "process_cpu_seconds_total")
+    );
+    assert!(value(&second, "process_cpu_seconds_total") > 0.0);
+    assert!(value(&second, "process_resident_memory_bytes") > 1_000_000.0);
+    assert!(
+        value(&second, "process_open_fds") >= value(&first, "process_open_fds") + 10.0,
+        "ten files more are open"
+    );
+    assert!(value(&second, "process_max_fds") >= value(&second, "process_open_fds"));
+    drop(held);
+}

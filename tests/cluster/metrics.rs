@@ -419,3 +419,53 @@ async fn a_metrics_port_already_taken_stops_the_cluster_from_starting() {
         "{err}"
     );
 }
+
+/// The Grafana dashboard in `docs/grafana/` asks only for series the nodes really serve: every
+/// series named in a panel's query is in the scrape of a live cluster's front end, sequencer or
+/// replica manager (histograms by their base name) — a renamed metric fails here, not on an
+/// operator's screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_series_the_grafana_dashboard_queries_is_served() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/grafana/dmtbs-cluster.json"
+    );
+    let dashboard: Json = serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}")),
+    )
+    .expect("the dashboard is JSON");
+    let mut wanted = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("a query");
+            for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if token.starts_with("dmtbs_") || token.starts_with("process_") {
+                    wanted.insert(token.trim_end_matches("_bucket").to_owned());
+                }
+            }
+        }
+    }
+    assert!(wanted.len() >= 15, "the dashboard queries {wanted:?}");
+    let config = test_config(
+        &components::dir(),
+        IMPLEMENTATIONS,
+        TransportMode::Multicast,
+        TODAY,
+    )
+    .expect("test configuration");
+    let cluster = LocalCluster::start(config).await.expect("cluster starts");
+    send_all(&cluster, &requests(4)).await;
+    let mut served = String::new();
+    for node in [NodeId::FrontEnd(1), NodeId::Sequencer, NodeId::Rm(1)] {
+        served += &Metrics::of(&cluster, node).await.text;
+    }
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|n| !served.contains(n.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queried by the dashboard, served by no node: {missing:?}"
+    );
+    cluster.stop().await.expect("clean stop");
+}
