@@ -6,6 +6,10 @@
 //! exchanges aimed at bookings that probably exist; a few percent of malformed IDs, unknown movies
 //! and out-of-range counts. `today` moves forward a day every several hundred requests. Everything
 //! follows from the seed.
+//!
+//! [`Workload::wide`] reaches further, for the differential's coverage gate: `today` also moves
+//! backwards, jumps weeks ahead and lands on year ends and leap days; every kind of malformed
+//! date; 40 customers an area, capacities up to 40 and tickets up to 10.
 
 use dmtbs_host::contract::{Date, Operation, Request};
 
@@ -45,6 +49,8 @@ pub struct Workload {
     /// (movie, show ID) of recent well-formed, authorised, in-window add-show requests: shows
     /// that most likely exist, so bookings mostly reach the interesting checks.
     catalogue: Vec<(String, String)>,
+    /// The wide variant (see the module docs).
+    wide: bool,
 }
 
 impl Workload {
@@ -60,6 +66,31 @@ impl Workload {
             today,
             recent: Vec::new(),
             catalogue: Vec::new(),
+            wide: false,
+        }
+    }
+
+    /// The wide variant, from 2027-12-20 (a year end ahead, then the leap year 2028).
+    pub fn wide(seed: u64) -> Self {
+        Workload {
+            wide: true,
+            ..Self::starting(seed, date(2027, 12, 20))
+        }
+    }
+
+    /// Where `today` goes next in the wide variant: mostly a day on, sometimes back, weeks
+    /// ahead, or onto a year end or a leap day (then the window and the ISO week cross them).
+    fn wide_step(&mut self) -> Date {
+        match self.rng.below(100) {
+            0..=59 => add_days(self.today, 1),
+            60..=74 => add_days(self.today, -self.rng.range(1, 4)),
+            75..=84 => add_days(self.today, self.rng.range(20, 60)),
+            85..=92 => date(
+                self.rng.range(2026, 2031) as u16,
+                12,
+                26 + self.rng.below(6) as u8,
+            ),
+            _ => date(*self.rng.pick(&[2028u16, 2032]), 2, 29),
         }
     }
 
@@ -77,7 +108,8 @@ impl Workload {
 
     fn customer(&mut self) -> String {
         let area = self.area();
-        format!("{area}C{:04}", 1 + self.rng.below(CUSTOMERS as u64))
+        let customers = if self.wide { 40 } else { CUSTOMERS };
+        format!("{area}C{:04}", 1 + self.rng.below(customers as u64))
     }
 
     fn movie(&mut self) -> String {
@@ -101,6 +133,7 @@ impl Workload {
         if self.rng.percent(2) {
             return *self.rng.pick(&[0, 10_001, u32::MAX]);
         }
+        let typical = if self.wide { typical * 10 / 4 } else { typical };
         1 + self.rng.below(typical) as u32
     }
 
@@ -117,6 +150,14 @@ impl Workload {
             4 if id.len() == 10 => format!("{}310226", &id[..4]), // 31 Feb
             5 if id.len() == 10 => format!("{}290227", &id[..4]), // 2027 is not a leap year
             6 if id.len() == 8 => format!("{}X{}", &id[..3], &id[4..]),
+            _ if self.wide && id.len() == 10 => {
+                // Every other way a date goes wrong: 31 of a 30-day month, 30 Feb, month 0 or
+                // 13, day 0, a letter among the digits.
+                let bad = *self
+                    .rng
+                    .pick(&["310426", "300228", "150026", "151326", "000126", "1O1226"]);
+                format!("{}{bad}", &id[..4])
+            }
             _ => String::new(),
         }
     }
@@ -210,10 +251,25 @@ impl Workload {
                 build::availability(&self.maybe_malformed(actor), &movie)
             }
             23..=60 => {
-                let customer = self.customer();
+                // In the wide variant a quarter of the bookings are by a few travellers, away
+                // from home: with 40 customers an area the weekly limit would rarely bind.
+                let traveller = self.wide && self.rng.percent(25);
+                let customer = if traveller {
+                    let area = self.area();
+                    format!("{area}C{:04}", 1 + self.rng.below(3))
+                } else {
+                    self.customer()
+                };
                 let actor = self.actor_for(&customer);
                 // Customers mostly book near home, sometimes elsewhere (weekly limit).
-                let area = if self.rng.percent(55) {
+                let area = if traveller {
+                    let others: Vec<&str> = AREAS
+                        .iter()
+                        .copied()
+                        .filter(|a| !customer.starts_with(a))
+                        .collect();
+                    self.rng.pick(&others).to_string()
+                } else if self.rng.percent(55) {
                     customer[..3].to_string()
                 } else {
                     self.area().to_string()
@@ -247,13 +303,55 @@ impl Workload {
                 build::cancel(&actor, &customer, &movie, &show, tickets)
             }
             _ => {
-                let (customer, movie, show) = self.recent_booking().unwrap_or_else(|| {
+                // In the wide variant, some exchanges move a traveller's booking away from
+                // home: where the weekly limit binds for exchange too.
+                let traveller = self.wide && self.rng.percent(30);
+                let held = if traveller {
                     let area = self.area();
-                    (self.customer(), self.movie(), self.show(area))
-                });
+                    let who = format!("{area}C{:04}", 1 + self.rng.below(3));
+                    let theirs: Vec<_> = self
+                        .recent
+                        .iter()
+                        .filter(|(c, _, _)| *c == who)
+                        .cloned()
+                        .collect();
+                    (!theirs.is_empty()).then(|| self.rng.pick(&theirs).clone())
+                } else {
+                    None
+                };
+                let (customer, movie, show) =
+                    held.or_else(|| self.recent_booking()).unwrap_or_else(|| {
+                        let area = self.area();
+                        (self.customer(), self.movie(), self.show(area))
+                    });
                 let actor = self.actor_for(&customer);
-                let (new_movie, new_show) = if self.rng.percent(5) {
+                // The same screening in another area, if one was added: moving part of a
+                // booking there meets the one-theatre-per-screening rule.
+                let twin = (self.wide && self.rng.percent(20) && show.len() == 10)
+                    .then(|| {
+                        self.catalogue
+                            .iter()
+                            .find(|(m, t)| {
+                                *m == movie
+                                    && t.len() == 10
+                                    && t[3..] == show[3..]
+                                    && t[..3] != show[..3]
+                            })
+                            .cloned()
+                    })
+                    .flatten();
+                let (new_movie, new_show) = if let Some(twin) = twin {
+                    twin
+                } else if self.rng.percent(5) {
                     (movie.clone(), show.clone())
+                } else if traveller {
+                    let others: Vec<&str> = AREAS
+                        .iter()
+                        .copied()
+                        .filter(|a| !customer.starts_with(a))
+                        .collect();
+                    let away = self.rng.pick(&others).to_string();
+                    self.show_to_book(Some(&away))
                 } else {
                     self.show_to_book(None)
                 };
@@ -275,7 +373,11 @@ impl Iterator for Workload {
 
     fn next(&mut self) -> Option<Request> {
         // About one simulated day every 800 requests: shows drift from future to past.
-        if self.rng.below(800) == 0 {
+        if self.wide {
+            if self.rng.below(300) == 0 {
+                self.today = self.wide_step();
+            }
+        } else if self.rng.below(800) == 0 {
             self.today = add_days(self.today, 1);
         }
         self.seq += 1;

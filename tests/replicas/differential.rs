@@ -29,8 +29,25 @@ fn run(
     seed: u64,
     n: usize,
     test: &str,
-    mut between: impl FnMut(&Fleet, u64),
+    between: impl FnMut(&Fleet, u64),
 ) -> BTreeMap<String, usize> {
+    run_workload(fleet, Workload::new(seed), seed, n, test, between)
+        .into_iter()
+        .fold(BTreeMap::new(), |mut kinds, ((_, kind), count)| {
+            *kinds.entry(kind).or_default() += count;
+            kinds
+        })
+}
+
+/// [`run`] over any workload; the outcome kinds seen per operation.
+fn run_workload(
+    fleet: &Fleet,
+    mut workload: Workload,
+    seed: u64,
+    n: usize,
+    test: &str,
+    mut between: impl FnMut(&Fleet, u64),
+) -> BTreeMap<(&'static str, String), usize> {
     println!(
         "{test}: seed {seed}, {n} requests (reproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test})"
     );
@@ -39,7 +56,6 @@ fn run(
     // read none of the replicas (`checker/src/model.rs`). Four replicas agreeing on a wrong answer
     // is exactly what voting cannot catch; the model can.
     let mut oracle = Model::new();
-    let mut workload = Workload::new(seed);
     let mut done = 0;
     while done < n {
         let batch: Vec<Request> = workload.by_ref().take(BATCH.min(n - done)).collect();
@@ -66,7 +82,9 @@ fn run(
                 "the replicas agree, but not with the independent model of the rules (seed {seed}, seq {}):\n  request: {:?}\nreproduce: DMTBS_SEED={seed} cargo test -p dmtbs-tests --test replicas {test}",
                 request.context.seq, request
             );
-            *seen.entry(kind(first)).or_default() += 1;
+            *seen
+                .entry((operation_name(&request.operation), kind(first)))
+                .or_default() += 1;
         }
         done += batch.len();
         between(fleet, batch.last().map_or(0, |r| r.context.seq));
@@ -78,6 +96,19 @@ fn run(
         state.bookings.len()
     );
     seen
+}
+
+fn operation_name(op: &dmtbs_host::contract::Operation) -> &'static str {
+    use dmtbs_host::contract::Operation as O;
+    match op {
+        O::AddShow(_) => "add-show",
+        O::RemoveShow(_) => "remove-show",
+        O::Availability(_) => "availability",
+        O::Book(_) => "book",
+        O::Schedule(_) => "schedule",
+        O::Cancel(_) => "cancel",
+        O::Exchange(_) => "exchange",
+    }
 }
 
 /// The variant of an outcome without its payload, e.g. `Ok(Booked` or `Err(WeeklyLimit`.
@@ -140,6 +171,141 @@ fn four_implementations_agree_on_random_workloads() {
     assert!(
         missing.is_empty(),
         "the workload never produced {missing:?} (seed {seed})"
+    );
+}
+
+/// The wide workload (`today` back and forth across year ends and leap days, every malformed
+/// date, wide ranges) must reach every rule the way a user can: a coverage gate of each
+/// operation's outcomes, each at least 3 times (the rarest once), while the four and the model
+/// agree throughout.
+#[test]
+fn wide_workloads_reach_every_rule_of_every_operation_and_agree() {
+    let seed = seed_from_env(0x0057_1DE5);
+    let n = requests_per_run() * 3;
+    let workload = Workload::wide(seed);
+    // What `today` did, seen from the requests themselves.
+    let days: Vec<_> = Workload::wide(seed)
+        .take(n)
+        .map(|r| r.context.today)
+        .collect();
+    let key = |d: &dmtbs_host::contract::Date| (d.year, d.month, d.day);
+    assert!(
+        days.windows(2).any(|w| key(&w[1]) < key(&w[0])),
+        "today never moved backwards (seed {seed})"
+    );
+    assert!(
+        days.windows(2).any(|w| w[1].year != w[0].year),
+        "today never crossed a year end (seed {seed})"
+    );
+    assert!(
+        days.iter().any(|d| d.month == 2 && d.day == 29),
+        "today never was a leap day (seed {seed})"
+    );
+    let seen = run_workload(
+        &Fleet::new(),
+        workload,
+        seed,
+        n,
+        "wide_workloads_reach_every_rule",
+        |_, _| {},
+    );
+    let gate: &[(&str, &[&str])] = &[
+        (
+            "add-show",
+            &[
+                "Ok(ShowAdded",
+                "Ok(ShowUpdated",
+                "Err(InvalidUserId",
+                "Err(UnknownMovie",
+                "Err(InvalidShowId",
+                "Err(InvalidCapacity",
+                "Err(NotAuthorized",
+                "Err(OutsideWindow",
+                "Err(CapacityBelowBooked",
+            ],
+        ),
+        (
+            "remove-show",
+            &[
+                "Ok(ShowRemoved",
+                "Err(NotAuthorized",
+                "Err(ShowNotFound",
+                "Err(PastShow",
+                "Err(InvalidShowId",
+            ],
+        ),
+        (
+            "availability",
+            &["Ok(Availability", "Err(InvalidUserId", "Err(UnknownMovie"],
+        ),
+        (
+            "book",
+            &[
+                "Ok(Booked",
+                "Err(InvalidUserId",
+                "Err(InvalidShowId",
+                "Err(InvalidTickets",
+                "Err(NotAuthorized",
+                "Err(ShowNotFound",
+                "Err(PastShow",
+                "Err(SameShowOtherArea",
+                "Err(WeeklyLimit",
+                "Err(ShowFull",
+            ],
+        ),
+        (
+            "schedule",
+            &["Ok(Schedule", "Err(InvalidUserId", "Err(NotAuthorized"],
+        ),
+        (
+            "cancel",
+            &[
+                "Ok(Cancelled",
+                "Err(InvalidTickets",
+                "Err(NotAuthorized",
+                "Err(NotBooked",
+                "Err(PastShow",
+                "Err(TooManyTickets",
+            ],
+        ),
+        (
+            "exchange",
+            &[
+                "Ok(Exchanged",
+                "Err(InvalidShowId",
+                "Err(InvalidTickets",
+                "Err(NotAuthorized",
+                "Err(SameShow",
+                "Err(NotBooked",
+                "Err(PastShow",
+                "Err(TooManyTickets",
+                "Err(ShowNotFound",
+                "Err(SameShowOtherArea",
+                "Err(WeeklyLimit",
+                "Err(ShowFull",
+            ],
+        ),
+    ];
+    let mut short = Vec::new();
+    for (op, kinds) in gate {
+        for kind in *kinds {
+            let count = seen.get(&(*op, (*kind).to_owned())).copied().unwrap_or(0);
+            // The rarest branch a user can reach: an exchange into the same screening in
+            // another area while part of the booking stays (once is enough to show it).
+            let least = if (*op, *kind) == ("exchange", "Err(SameShowOtherArea") {
+                1
+            } else {
+                3
+            };
+            if count < least {
+                short.push(format!("{op} {kind}): {count} < {least}"));
+            }
+        }
+    }
+    println!("outcomes by operation: {seen:?}");
+    assert!(
+        short.is_empty(),
+        "the wide workload reached these too rarely (seed {seed}): {short:?}"
     );
 }
 
