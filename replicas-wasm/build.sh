@@ -4,6 +4,7 @@
 #   faulty-logic            implementation A with a plausible off-by-one (weekly limit)
 #   faulty-random|panic|loop|memory|corrupt   implementation B with a generic fault (guest crate features)
 #   std-probe               a std component for the host's WASI determinism tests (not a replica)
+#   replica-template        the starting point of docs/writing-a-replica.md (implements nothing yet)
 # Faulty variants build in their own target dir, so they never overwrite the correct artifacts.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,4 +29,7 @@ done
 cargo build --release --target $target --target-dir target/std-probe --quiet \
   --manifest-path std-probe/Cargo.toml
 cp target/std-probe/$target/release/std_probe.wasm "$out/std-probe.wasm"
+cargo build --release --target $target --target-dir target/std-probe --quiet \
+  --manifest-path template/Cargo.toml
+cp target/std-probe/$target/release/replica_template.wasm "$out/replica-template.wasm"
 ls -l "$out"

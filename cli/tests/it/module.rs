@@ -227,3 +227,25 @@ fn a_module_is_added_only_after_it_passes_the_check_and_never_over_another_silen
         .collect();
     assert_eq!(names, ["replica-e.wasm"], "nothing else written");
 }
+
+/// The guide's starting point (`replicas-wasm/template`, docs/writing-a-replica.md): a std
+/// component that loads — WASI imports served closed — and implements nothing yet, so the check
+/// fails it at the pack's first case and names the answer the rules want there.
+#[test]
+fn the_template_loads_and_the_check_says_where_to_start() {
+    let (code, stdout, stderr) = check(&components::path("replica-template"));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("implements dmtbs:booking/replica")
+            && stdout.contains("wasi:cli/environment")
+            && stdout.contains("served closed and deterministic"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILS the conformance pack")
+            && stdout.contains("(pack line 2)")
+            && stdout.contains("expected: Ok(Success::ShowAdded)")
+            && stdout.contains("got:      Err(BookingError::NotAuthorized)"),
+        "{stdout}"
+    );
+}
