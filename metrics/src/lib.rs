@@ -36,7 +36,8 @@ pub fn registry(prefix: &str) -> SharedRegistry {
 
 /// Registers what every node reports about itself, so a restart shows in Prometheus (the start
 /// time jumps) and so does an upgrade: `start_time_seconds` (when this node's metrics were
-/// made, UNIX seconds) and `build_info{version}` (always 1).
+/// made, UNIX seconds), `build_info{version}` (always 1) and its process's CPU, memory and
+/// descriptors (`process_*`, read at each scrape).
 pub fn register_node_info(registry: &mut Registry) {
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::gauge::Gauge;
@@ -58,6 +59,7 @@ pub fn register_node_info(registry: &mut Registry) {
     )])
     .set(1);
     registry.register("build_info", "The build this node runs (always 1)", info);
+    registry.register_collector(Box::new(ProcessCollector));
 }
 
 /// The registry's metrics in the Prometheus text format.
@@ -69,71 +71,84 @@ pub fn encode(registry: &SharedRegistry) -> String {
     // Writing to a String cannot fail.
     prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
         .expect("encoding metrics into a String");
-    text += &process_metrics();
     text
 }
 
-/// The process's own series, read from `/proc` at each scrape and named as Prometheus' client
-/// libraries name them (no node prefix: the process is what they describe — nodes sharing one
-/// process, as in `LocalCluster`, report the same values): CPU time, resident memory, open and
-/// allowed descriptors. Empty where there is no `/proc`.
-fn process_metrics() -> String {
-    let mut text = String::new();
-    let mut series = |name: &str, kind: &str, help: &str, value: Option<f64>| {
-        if let Some(v) = value {
-            text += &format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n");
+/// What the node's process costs, read from `/proc` at each scrape (nothing where there is no
+/// `/proc`): `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and
+/// `process_max_fds` (the soft limit), under the node's prefix and labels like every series it
+/// serves (nodes sharing one process, as in `LocalCluster`, report the same values).
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl prometheus_client::collector::Collector for ProcessCollector {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::gauge::ConstGauge;
+        let stat = std::fs::read_to_string("/proc/self/stat").ok();
+        // After the command name (in parentheses, which may hold spaces): state is field 3,
+        // utime and stime 14 and 15, in clock ticks of 1/100 s (USER_HZ on Linux).
+        let cpu = stat.as_deref().and_then(|s| {
+            let fields: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
+            let ticks: u64 =
+                fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        });
+        if let Some(cpu) = cpu {
+            let counter = ConstCounter::new(cpu);
+            let metric = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time of the process, in seconds",
+                None,
+                counter.metric_type(),
+            )?;
+            counter.encode(metric)?;
         }
-    };
-    let stat = std::fs::read_to_string("/proc/self/stat").ok();
-    // After the command name (in parentheses, which may hold spaces): state is field 3, utime
-    // and stime 14 and 15, in clock ticks of 1/100 s (USER_HZ on Linux).
-    let cpu = stat.as_deref().and_then(|s| {
-        let fields: Vec<&str> = s[s.rfind(')')? + 1..].split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(ticks as f64 / 100.0)
-    });
-    series(
-        "process_cpu_seconds_total",
-        "counter",
-        "Total user and system CPU time spent in seconds.",
-        cpu,
-    );
-    let rss = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(kib * 1024.0)
-        });
-    series(
-        "process_resident_memory_bytes",
-        "gauge",
-        "Resident memory size in bytes.",
-        rss,
-    );
-    let open = std::fs::read_dir("/proc/self/fd")
-        .ok()
-        .map(|d| d.count() as f64);
-    series(
-        "process_open_fds",
-        "gauge",
-        "Number of open file descriptors.",
-        open,
-    );
-    let max = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Max open files"))?;
-            line.split_whitespace().nth(3)?.parse::<f64>().ok()
-        });
-    series(
-        "process_max_fds",
-        "gauge",
-        "Maximum number of open file descriptors (the soft limit).",
-        max,
-    );
-    text
+        let rss = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+                let kib: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                Some(kib * 1024)
+            });
+        let open = std::fs::read_dir("/proc/self/fd")
+            .ok()
+            .map(|d| d.count() as i64);
+        let max = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("Max open files"))?;
+                line.split_whitespace().nth(3)?.parse::<i64>().ok()
+            });
+        for (name, help, value) in [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory of the process (VmRSS), in bytes",
+                rss,
+            ),
+            (
+                "process_open_fds",
+                "Open file descriptors of the process",
+                open,
+            ),
+            (
+                "process_max_fds",
+                "The process's soft limit of open file descriptors",
+                max,
+            ),
+        ] {
+            if let Some(v) = value {
+                let gauge = ConstGauge::new(v);
+                let metric = encoder.encode_descriptor(name, help, None, gauge.metric_type())?;
+                gauge.encode(metric)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Latency buckets in seconds, 100 µs to ~13 s by factors of 2: requests through the cluster

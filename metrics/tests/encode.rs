@@ -76,8 +76,8 @@ fn counters_and_histograms_parse_as_prometheus_text() {
     assert_eq!(count_le(0.0016), 1.0);
 }
 
-/// Restarts, leaks and runaway CPU show per process: the `process_*` series a Prometheus
-/// client library exports, read at each scrape (Linux: from /proc).
+/// Leaks and runaway CPU show per node: its process's `process_*` series under the node's
+/// prefix, read at each scrape (Linux: from /proc).
 #[cfg(target_os = "linux")]
 #[test]
 fn every_scrape_reports_the_process_cpu_memory_and_descriptors() {
@@ -109,14 +109,19 @@ fn every_scrape_reports_the_process_cpu_memory_and_descriptors() {
         .collect();
     let second = parse(&dmtbs_metrics::encode(&registry));
     assert!(
-        value(&second, "process_cpu_seconds_total") >= value(&first, "process_cpu_seconds_total")
+        value(&second, "dmtbs_test_process_cpu_seconds_total")
+            >= value(&first, "dmtbs_test_process_cpu_seconds_total")
     );
-    assert!(value(&second, "process_cpu_seconds_total") > 0.0);
-    assert!(value(&second, "process_resident_memory_bytes") > 1_000_000.0);
+    assert!(value(&second, "dmtbs_test_process_cpu_seconds_total") > 0.0);
+    assert!(value(&second, "dmtbs_test_process_resident_memory_bytes") > 1_000_000.0);
     assert!(
-        value(&second, "process_open_fds") >= value(&first, "process_open_fds") + 10.0,
+        value(&second, "dmtbs_test_process_open_fds")
+            >= value(&first, "dmtbs_test_process_open_fds") + 10.0,
         "ten files more are open"
     );
-    assert!(value(&second, "process_max_fds") >= value(&second, "process_open_fds"));
+    assert!(
+        value(&second, "dmtbs_test_process_max_fds")
+            >= value(&second, "dmtbs_test_process_open_fds")
+    );
     drop(held);
 }

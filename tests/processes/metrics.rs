@@ -102,19 +102,23 @@ async fn every_node_process_serves_prometheus_metrics_that_count_what_happened()
         Some(2.0)
     );
     // Each node is a process of its own, and says what it costs: CPU, memory, descriptors.
-    for (node, scrape) in [("front end", &fe), ("sequencer", &sequencer)] {
-        let rss = value(scrape, "process_resident_memory_bytes", &[]);
+    for (node, scrape) in [("dmtbs_fe", &fe), ("dmtbs_sequencer", &sequencer)] {
+        let rss = value(
+            scrape,
+            &format!("{node}_process_resident_memory_bytes"),
+            &[],
+        );
         assert!(
             rss.is_some_and(|v| v > 1e6),
             "{node}: resident memory {rss:?}"
         );
-        let fds = value(scrape, "process_open_fds", &[]);
+        let fds = value(scrape, &format!("{node}_process_open_fds"), &[]);
         assert!(
             fds.is_some_and(|v| v >= 3.0),
             "{node}: open descriptors {fds:?}"
         );
         assert!(
-            value(scrape, "process_cpu_seconds_total", &[]).is_some(),
+            value(scrape, &format!("{node}_process_cpu_seconds_total"), &[]).is_some(),
             "{node}: CPU time"
         );
     }
