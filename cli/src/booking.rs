@@ -429,7 +429,6 @@ fn send(
 /// Where the admin key was looked for, for the errors that need it.
 pub const ADMIN_KEY_HINT: &str = "give the admin key in $DMTBS_ADMIN_KEY or in a file named by \
                                   --admin-key-file";
-use crate::token::LOCAL_RUN_DIR;
 
 impl Remote {
     /// Finds the admin key: `$DMTBS_ADMIN_KEY`; else the first line of `--admin-key-file`; else,
@@ -457,18 +456,23 @@ impl Remote {
             self.admin_key = Some(key.to_owned());
             return Ok(());
         }
-        let local = std::path::Path::new(LOCAL_RUN_DIR).join(dmtbs_cluster::rundir::CONFIG_FILE);
-        if let Ok(config) = dmtbs_cluster::ClusterConfig::load(&local) {
-            let url = self.url.trim_end_matches('/');
-            if config
-                .frontends
-                .iter()
-                .any(|fe| url == format!("http://{}", fe.http))
-            {
-                self.admin_key = Some(config.cluster.admin_key);
-            }
+        if let Some(config) = self.local_cluster() {
+            self.admin_key = Some(config.cluster.admin_key);
         }
         Ok(())
+    }
+
+    /// The cluster file of the cluster `dmtbs up` runs from this folder, when the URL is one of
+    /// its front ends.
+    pub fn local_cluster(&self) -> Option<dmtbs_cluster::ClusterConfig> {
+        let local = crate::token::local_run_dir().join(dmtbs_cluster::rundir::CONFIG_FILE);
+        let config = dmtbs_cluster::ClusterConfig::load(&local).ok()?;
+        let url = self.url.trim_end_matches('/');
+        config
+            .frontends
+            .iter()
+            .any(|fe| url == format!("http://{}", fe.http))
+            .then_some(config)
     }
 
     /// A client of the front end presenting the admin key, if one was found.

@@ -53,7 +53,7 @@ pub enum Command {
         /// The replica manager: 3, rm3 or rm-3.
         rm: String,
         /// The run directory of the `dmtbs up` that supervises the cluster.
-        #[arg(long, default_value = ".dmtbs/run")]
+        #[arg(long, env = "DMTBS_RUN_DIR", default_value = crate::token::LOCAL_RUN_DIR)]
         run_dir: PathBuf,
         #[command(flatten)]
         remote: Remote,

@@ -371,6 +371,31 @@ fn quarantine_table(list: &Value) -> String {
     }
 }
 
+/// RMs running one module (by hash) between them: the N-version protection is gone for them
+/// (a swap refuses to do this without `--force`, but a fallback after a quarantine can).
+fn shared_modules(replicas: &[Value]) -> String {
+    let mut by_hash: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for r in replicas {
+        if let Some(hash) = r["hash"].as_str().filter(|h| !h.is_empty()) {
+            by_hash.entry(hash).or_default().push(cell(&r["rm"]));
+        }
+    }
+    let mut out = String::new();
+    for (hash, rms) in by_hash.into_iter().filter(|(_, rms)| rms.len() > 1) {
+        let module = replicas
+            .iter()
+            .find(|r| r["hash"] == hash)
+            .map_or_else(String::new, |r| cell(&r["module"]));
+        out += &format!(
+            "Warning: RM {} run one implementation ({module}, hash {}): a bug in it would be \
+             outvoted by nobody; swap all but one of them to another implementation.\n",
+            rms.join(" and RM "),
+            &hash[..12.min(hash.len())]
+        );
+    }
+    out
+}
+
 /// One RM's status (the API's `status_json`) as a table row.
 fn status_row(r: &Value) -> Vec<String> {
     let checkpoint = &r["stableCheckpoint"];
@@ -415,6 +440,7 @@ fn describe(command: &Command, answer: &Value) -> String {
             let rows: Vec<Vec<String>> = replicas.iter().map(status_row).collect();
             let mut out = format!("{}\n", table(&STATUS_HEADERS, &rows));
             out += &silent(answer);
+            out += &shared_modules(&replicas);
             // Canary swaps: the one in progress, else how the last one ended.
             for r in &replicas {
                 if let Some(c) = r["canary"].as_object() {
@@ -478,5 +504,29 @@ fn describe(command: &Command, answer: &Value) -> String {
                 silent(answer)
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_warns_when_rms_share_an_implementation_and_only_then() {
+        let rm =
+            |id: u8, module: &str, hash: &str| json!({"rm": id, "module": module, "hash": hash});
+        let distinct = [rm(1, "replica-a", "aa11"), rm(2, "replica-b", "bb22")];
+        assert_eq!(shared_modules(&distinct), "");
+        let shared = [
+            rm(1, "replica-a", "aa11"),
+            rm(2, "replica-b", "bb22"),
+            rm(3, "replica-d", "dd44"),
+            rm(4, "replica-d", "dd44"),
+        ];
+        assert_eq!(
+            shared_modules(&shared),
+            "Warning: RM 3 and RM 4 run one implementation (replica-d, hash dd44): a bug in it \
+             would be outvoted by nobody; swap all but one of them to another implementation.\n"
+        );
     }
 }

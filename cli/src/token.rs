@@ -27,6 +27,15 @@ use crate::booking::{EXIT_ERROR, Remote};
 
 /// The run directory `dmtbs up` uses by default (relative to the current folder).
 pub const LOCAL_RUN_DIR: &str = ".dmtbs/run";
+
+/// The run directory of the cluster `dmtbs up` runs from this folder: `$DMTBS_RUN_DIR` (as
+/// `up --run-dir` reads it too), else [`LOCAL_RUN_DIR`]. The commands find that cluster's
+/// admin key and demo tokens there.
+pub fn local_run_dir() -> PathBuf {
+    std::env::var_os("DMTBS_RUN_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(LOCAL_RUN_DIR), PathBuf::from)
+}
 /// The folder of a run directory holding the demo users' tokens.
 pub const RUN_TOKENS: &str = "tokens";
 
@@ -74,7 +83,7 @@ pub fn write_token_file(path: &Path, token: &str) -> anyhow::Result<()> {
 
 /// Whether `url` is a front end of the cluster `dmtbs up` runs from this folder.
 pub fn is_local_cluster(url: &str) -> bool {
-    let local = Path::new(LOCAL_RUN_DIR).join(dmtbs_cluster::rundir::CONFIG_FILE);
+    let local = local_run_dir().join(dmtbs_cluster::rundir::CONFIG_FILE);
     let url = url.trim_end_matches('/');
     dmtbs_cluster::ClusterConfig::load(&local).is_ok_and(|config| {
         config
@@ -103,7 +112,7 @@ pub fn find_token(
             .map(Some);
     }
     let user = user.to_ascii_uppercase();
-    let run = Path::new(LOCAL_RUN_DIR).join(RUN_TOKENS).join(&user);
+    let run = local_run_dir().join(RUN_TOKENS).join(&user);
     if run.exists() && is_local_cluster(url) {
         return read_token_file(&run).map(Some);
     }

@@ -116,7 +116,8 @@ pub struct Args {
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
     /// The cluster's date, YYYY-MM-DD, which the workload's show dates follow (default: with
-    /// --local its fixed 2026-11-24; with --url the local date of this machine).
+    /// --local its fixed 2026-11-24; with --url the cluster's own day when it is the one `dmtbs
+    /// up` runs from this folder, else this machine's date).
     #[arg(long)]
     today: Option<String>,
     /// Print one JSON object with the result instead of the text summary.
@@ -282,16 +283,27 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
             json: false,
         };
         remote.resolve_admin_key()?;
-        let Some(admin_key) = remote.admin_key else {
+        let Some(admin_key) = remote.admin_key.clone() else {
             bail!(
                 "--url {url}: the benchmark adds shows and books as admins, so it needs the \
                  cluster's admin key; {}",
                 crate::booking::ADMIN_KEY_HINT
             );
         };
-        let today = match &args.today {
-            Some(text) => parse_date(text)?,
-            None => parse_date(&chrono::Local::now().date_naive().to_string())?,
+        // The workload's show dates must follow the cluster's day (in its time zone, or its
+        // fixed `today`), not this machine's: known for the cluster `dmtbs up` runs from here.
+        let today = match (&args.today, remote.local_cluster()) {
+            (Some(text), _) => parse_date(text)?,
+            (None, Some(config)) => dmtbs_cluster::wire::today(&config),
+            (None, None) => {
+                let today = chrono::Local::now().date_naive().to_string();
+                eprintln!(
+                    "note: {url} is not the cluster `dmtbs up` runs from this folder, so its date \
+                     is unknown here; taking this machine's ({today}); pass --today if the \
+                     cluster's day differs (its time zone, or a fixed `today`)"
+                );
+                parse_date(&today)?
+            }
         };
         let issuer = Client::builder(url.clone())
             .admin_key(admin_key.clone())

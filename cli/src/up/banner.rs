@@ -95,7 +95,12 @@ pub(super) fn print_banner(c: &ClusterConfig, nodes: &[Node], tokens: Option<&Pa
     println!(
         "  curl -s {url}/v1/customers/ATWC0001/bookings -H \"Authorization: Bearer $(cat {tokens}/ATWC0001)\""
     );
-    println!("  dmtbs schedule --as ATWC0001");
+    // The CLI's default is the shipped front end: say how to reach one elsewhere.
+    if url == "http://127.0.0.1:8080" {
+        println!("  dmtbs schedule --as ATWC0001");
+    } else {
+        println!("  DMTBS_URL={url} dmtbs schedule --as ATWC0001");
+    }
     println!("\nCtrl-C stops the cluster.");
     // The banner is how scripts and tests know the cluster is ready: make sure it is out.
     let _ = std::io::Write::flush(&mut std::io::stdout());

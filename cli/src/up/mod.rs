@@ -47,10 +47,16 @@ const HEALTHY_AFTER: Duration = Duration::from_secs(10);
 pub struct Args {
     /// Cluster file, used as is; default: the embedded local configuration with fresh random
     /// keys, written into the run directory.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "port_base")]
     config: Option<PathBuf>,
+    /// Move the embedded configuration's ports for a second local cluster: every node's port
+    /// 97NN becomes BASE+NN and the front end's HTTP port 8080 becomes BASE+80 (default: 9700,
+    /// ports as shipped). Give the second cluster its own --run-dir too.
+    #[arg(long, env = "DMTBS_PORT_BASE", value_name = "BASE",
+          value_parser = clap::value_parser!(u16).range(1024..=PORT_BASE_MAX as i64))]
+    port_base: Option<u16>,
     /// Where the cluster file and one pid file per node are kept while the cluster runs.
-    #[arg(long, default_value = ".dmtbs/run")]
+    #[arg(long, env = "DMTBS_RUN_DIR", default_value = crate::token::LOCAL_RUN_DIR)]
     run_dir: PathBuf,
     /// How long the nodes may take to become ready (seconds) before `up` gives up.
     #[arg(long, default_value_t = 60)]
@@ -61,12 +67,17 @@ pub struct Args {
     sample_shows: bool,
 }
 
+/// The embedded configuration's port block: node ports are `DEFAULT_PORT_BASE + 0..100`.
+const DEFAULT_PORT_BASE: u16 = 9700;
+/// The highest base whose block (and HTTP port, base + 80) still fits below 65536.
+const PORT_BASE_MAX: u16 = 65535 - 99;
+
 /// Seats of each sample show.
 const SAMPLE_CAPACITY: u32 = 50;
 
 pub async fn run(args: Args, shutdown: CancellationToken) -> anyhow::Result<()> {
     let run_dir = prepare_run_dir(&args.run_dir)?;
-    let config_path = write_config(&run_dir, args.config.as_deref())?;
+    let config_path = write_config(&run_dir, args.config.as_deref(), args.port_base)?;
     let config = Arc::new(ClusterConfig::load(&config_path)?);
     let supervisor_pid = run_dir.join(SUPERVISOR_PID_FILE);
     rundir::write_pid_file(&supervisor_pid, std::process::id())?;
@@ -110,7 +121,11 @@ fn prepare_run_dir(dir: &Path) -> anyhow::Result<PathBuf> {
 /// the nodes read the original, so its relative paths keep their meaning); without one, the
 /// embedded default gets fresh keys and absolute paths and is written there, readable by the
 /// owner only (it holds the keys).
-fn write_config(run_dir: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+fn write_config(
+    run_dir: &Path,
+    given: Option<&Path>,
+    port_base: Option<u16>,
+) -> anyhow::Result<PathBuf> {
     let link = run_dir.join(CONFIG_FILE);
     if link.symlink_metadata().is_ok() {
         std::fs::remove_file(&link)?;
@@ -146,6 +161,9 @@ fn write_config(run_dir: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf>
     if let Some(components) = cluster.get_mut("components") {
         absolute(components);
     }
+    if let Some(base) = port_base {
+        doc.iter_mut().for_each(|(_, v)| move_ports(v, base));
+    }
     if let Some(frontends) = doc.get_mut("frontend").and_then(|f| f.as_array_mut()) {
         for fe in frontends.iter_mut().filter_map(|f| f.as_table_mut()) {
             if let Some(audit) = fe.get_mut("audit_log") {
@@ -167,6 +185,26 @@ fn write_config(run_dir: &Path, given: Option<&Path>) -> anyhow::Result<PathBuf>
         .open(&link)?;
     std::io::Write::write_all(&mut file, text.as_bytes())?;
     Ok(link)
+}
+
+/// Moves every `host:port` value of the embedded configuration into the block at `base`: a port
+/// `DEFAULT_PORT_BASE + n` becomes `base + n`, and any other (the front end's HTTP 8080) becomes
+/// `base + 80`.
+fn move_ports(value: &mut toml::Value, base: u16) {
+    match value {
+        toml::Value::String(text) => {
+            if let Ok(addr) = text.parse::<SocketAddr>() {
+                let offset = match addr.port().checked_sub(DEFAULT_PORT_BASE) {
+                    Some(n) if n < 100 => n,
+                    _ => 80,
+                };
+                *text = SocketAddr::new(addr.ip(), base + offset).to_string();
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(|v| move_ports(v, base)),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| move_ports(v, base)),
+        _ => {}
+    }
 }
 
 /// One node process and what the supervisor knows about it.
@@ -683,6 +721,26 @@ mod tests {
             node: id,
             ..node(Duration::ZERO)
         }
+    }
+
+    #[test]
+    fn a_port_base_moves_every_port_of_the_default_into_its_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_config(dir.path(), None, Some(19_700)).unwrap();
+        let c = ClusterConfig::load(&path).unwrap();
+        assert_eq!(c.sequencer.addr.port(), 19_701);
+        assert_eq!(c.frontends[0].http.port(), 19_780);
+        assert_eq!(c.frontends[0].addr.port(), 19_711);
+        let rms: Vec<u16> = c.rms.iter().map(|rm| rm.addr.port()).collect();
+        assert_eq!(rms, [19_721, 19_722, 19_723, 19_724]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("239.255.77.1:19700"), "{text}");
+        assert!(!text.contains(":97") && !text.contains(":8080"), "{text}");
+        // Without a base the ports stay as shipped.
+        let path = write_config(dir.path(), None, None).unwrap();
+        let c = ClusterConfig::load(&path).unwrap();
+        assert_eq!(c.frontends[0].http.port(), 8080);
+        assert_eq!(c.sequencer.addr.port(), 9701);
     }
 
     #[test]
