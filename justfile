@@ -23,6 +23,7 @@ demo requests="5000" seed="1": build-replicas
 # Run every test: replica unit tests (native), then the host and acceptance suites.
 test: build-replicas
     cd replicas-wasm && cargo test --quiet --target "$(rustc -vV | sed -n 's/^host: //p')" --workspace
+    cd replicas-wasm && cargo test --quiet --target "$(rustc -vV | sed -n 's/^host: //p')" --manifest-path replica-e/Cargo.toml --target-dir target/std-native
     cargo build -p dmtbs-cli
     cargo test --workspace
 

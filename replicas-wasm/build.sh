@@ -5,6 +5,7 @@
 #   faulty-random|panic|loop|memory|corrupt   implementation B with a generic fault (guest crate features)
 #   std-probe               a std component for the host's WASI determinism tests (not a replica)
 #   replica-template        the starting point of docs/writing-a-replica.md (implements nothing yet)
+#   replica-e               a fifth implementation, std + wit-bindgen: the template completed
 # Faulty variants build in their own target dir, so they never overwrite the correct artifacts.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,4 +33,7 @@ cp target/std-probe/$target/release/std_probe.wasm "$out/std-probe.wasm"
 cargo build --release --target $target --target-dir target/std-probe --quiet \
   --manifest-path template/Cargo.toml
 cp target/std-probe/$target/release/replica_template.wasm "$out/replica-template.wasm"
+cargo build --release --target $target --target-dir target/std-probe --quiet \
+  --manifest-path replica-e/Cargo.toml
+cp target/std-probe/$target/release/replica_e.wasm "$out/replica-e.wasm"
 ls -l "$out"

@@ -26,8 +26,8 @@ pub enum Command {
     /// Add a module where a cluster's swaps find it by name (its components folder): checked
     /// first exactly as `check` does — nothing is copied unless it passes (exit 1) — then
     /// copied in atomically. The folder: --components, else the `[cluster] components` of
-    /// --cluster, else of the cluster `dmtbs up` runs from this folder, else
-    /// replicas-wasm/target/components.
+    /// --cluster, else of the cluster `dmtbs up` runs from this folder, else this folder's
+    /// replicas-wasm/target/components (where `dmtbs up` started here looks).
     Add(AddArgs),
 }
 
@@ -73,6 +73,10 @@ pub struct CheckArgs {
     /// A conformance pack (JSON Lines, docs/testing.md) to run instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pack: Option<PathBuf>,
+    /// Run the wide workload instead (`Workload::wide`: `today` back and forth across year
+    /// ends and leap days, every malformed date, wide ranges — the differential's coverage gate).
+    #[arg(long)]
+    wide: bool,
 }
 
 pub fn run(command: Command) -> anyhow::Result<bool> {
@@ -90,8 +94,7 @@ fn components_folder(args: &AddArgs) -> anyhow::Result<PathBuf> {
     let file = match &args.cluster {
         Some(file) => Some(file.clone()),
         None => {
-            let local = std::path::Path::new(crate::token::LOCAL_RUN_DIR)
-                .join(dmtbs_cluster::rundir::CONFIG_FILE);
+            let local = crate::token::local_run_dir().join(dmtbs_cluster::rundir::CONFIG_FILE);
             local.is_file().then_some(local)
         }
     };
@@ -100,9 +103,14 @@ fn components_folder(args: &AddArgs) -> anyhow::Result<PathBuf> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
             .cluster
             .components),
-        None => Ok(components::dir()),
+        // Where `dmtbs up` run from this folder would look (its embedded default), not the
+        // folder this binary was built in.
+        None => Ok(std::env::current_dir()?.join(DEFAULT_COMPONENTS)),
     }
 }
+
+/// `[cluster] components` of `dmtbs up`'s embedded configuration, relative to its folder.
+const DEFAULT_COMPONENTS: &str = "replicas-wasm/target/components";
 
 /// A module name swaps can use (the front end's rule for `dmtbs swap --module`).
 fn valid_name(name: &str) -> anyhow::Result<()> {
@@ -154,6 +162,7 @@ fn add(args: AddArgs) -> anyhow::Result<bool> {
         checkpoint_every: 1_000,
         components: args.references.clone(),
         pack: None,
+        wide: false,
     })?;
     if !passed {
         println!("not added: the module failed the check above");
@@ -227,11 +236,12 @@ fn check(args: CheckArgs) -> anyhow::Result<bool> {
     match outcome {
         Ok(checkpoints) => {
             println!(
-                "agrees with {} on {} requests (seed {}), {checkpoints} state digests and a state \
-                 transfer in and out, in {took:.2?}",
+                "agrees with {} on {} requests (seed {}{}), {checkpoints} state digests and a \
+                 state transfer in and out, in {took:.2?}",
                 IMPLEMENTATIONS.join(", "),
                 args.requests,
-                args.seed
+                args.seed,
+                if args.wide { ", wide" } else { "" }
             );
             Ok(pack_passed)
         }
@@ -313,7 +323,11 @@ fn replay(
         .iter()
         .map(|m| ReplicaHandle::spawn(m, &empty))
         .collect::<Result<_, _>>()?;
-    let mut workload = Workload::new(args.seed);
+    let mut workload = if args.wide {
+        Workload::wide(args.seed)
+    } else {
+        Workload::new(args.seed)
+    };
     let (mut applied, mut checkpoints, mut transferred) = (0u64, 0u64, false);
     while applied < args.requests {
         let until_checkpoint = args.checkpoint_every - applied % args.checkpoint_every;
@@ -369,7 +383,23 @@ fn replay(
                         "importing a reference's state after request {applied}: {e}"
                     ))));
                 }
-                let exported = module.export_state()?;
+                // The module must hold what it was given: one that accepted the state but kept
+                // another (or none) would hand it on to the reference below.
+                let exported = match module.export_state() {
+                    Ok(state) if StateDigest::of(&state) == expected => state,
+                    Ok(state) => {
+                        return Ok(Err(Divergence::Transfer(format!(
+                            "after importing a reference's state (request {applied}) it exports \
+                             another: digest {}, the reference's {expected}",
+                            StateDigest::of(&state)
+                        ))));
+                    }
+                    Err(e) => {
+                        return Ok(Err(Divergence::Transfer(format!(
+                            "exporting the state it imported after request {applied} failed: {e}"
+                        ))));
+                    }
+                };
                 refs[0]
                     .replace(&references[0], exported)
                     .map_err(|e| anyhow::anyhow!("a reference refused the module's state: {e}"))?;

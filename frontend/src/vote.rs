@@ -11,7 +11,10 @@
 //! - the ballot stays open to judge the others until every configured RM has answered or the
 //!   **deadline** passes: `2 ×` the slowest result latency of the last [`VoterConfig::window`]
 //!   ballots, clamped to [`VoterConfig::floor`]`..=`[`VoterConfig::ceiling`] (the ceiling before
-//!   anything has been measured), fixed when the ballot opens. Then a [`Verdict`] names who
+//!   anything has been measured), set when the ballot opens — and pushed, when the quorum agrees
+//!   at latency `L`, to at least `2 × L` after the agreement (at most the ceiling more): under a
+//!   sudden burst every result waits in the same queues, so the deadline follows the load the
+//!   ballot itself met rather than the quiet window before it. Then a [`Verdict`] names who
 //!   agreed, who was wrong, and who stayed silent;
 //! - no quorum of identical outcomes by the ceiling (or once every RM answered without one) →
 //!   [`Decision::NoAgreement`] — the client gets "unavailable", never a guess — and a verdict that
@@ -154,6 +157,10 @@ struct Ballot {
     /// The agreed answer, once a quorum of results matched.
     agreed: Option<Answer>,
 }
+
+/// Once agreed, a ballot waits for the other results at least this many times the quorum's own
+/// latency beyond the agreement (at most the ceiling).
+const AGREEMENT_SLACK: u32 = 2;
 
 /// How many closed sequence numbers are remembered to recognise late results.
 const CLOSED_MEMORY: usize = 4096;
@@ -321,6 +328,14 @@ impl Voter {
                 .map(|(rm, _)| *rm)
                 .collect();
             ballot.agreed = Some(answer.clone());
+            // The others get at least twice the quorum's own latency beyond the agreement: a
+            // burst from idle delays every result alike (the queue, not a replica), and a
+            // deadline fixed from the quiet window before it would call them all silent.
+            let quorum_latency = now.saturating_duration_since(ballot.opened);
+            let slack = quorum_latency
+                .saturating_mul(AGREEMENT_SLACK)
+                .min(self.config.ceiling);
+            ballot.deadline = ballot.deadline.max(now + slack);
             self.counters.votes += 1;
             let (outcome, replay_of) = answer;
             events.push(Event::Decide(Decision::Agreed {

@@ -2,7 +2,7 @@
 //! shadow beside RM 2's replica and is promoted once it agreed; a wrong one — wrong answers, or
 //! right answers over a wrong state — is refused and quarantined alone while RM 2 never stops
 //! serving; one swap at a time; a canary that saw nothing is not a pass. Every answer a client
-//! saw is checked against a reference replica.
+//! saw is checked against the model of the rules (`crate::oracle`).
 
 use serde_json::json;
 

@@ -14,6 +14,7 @@ use dmtbs_testkit::workload::Workload;
 use serde_json::{Value, json};
 
 use crate::client::{TODAY, client, converged};
+use crate::oracle::Oracle;
 
 /// A cluster of the four implementations checkpointing every `every` requests.
 async fn start(every: u64) -> LocalCluster {
@@ -28,17 +29,11 @@ async fn start(every: u64) -> LocalCluster {
     LocalCluster::start(config).await.expect("cluster starts")
 }
 
-/// Runs `n` seeded workload requests one at a time and checks every answer against a
-/// reference replica fed the same sequence: no client sees a wrong (or no) answer.
-/// `reference` is a correct replica that has seen everything the cluster sequenced so far.
-async fn checked_load(
-    api: &Client,
-    reference: &dmtbs_host::ReplicaHandle,
-    seed: u64,
-    n: usize,
-) -> u64 {
+/// Runs `n` seeded workload requests one at a time and checks every answer against the model of
+/// the rules fed the same sequence: no client sees a wrong (or no) answer. `oracle` has seen
+/// everything the cluster sequenced so far.
+async fn checked_load(api: &Client, oracle: &mut Oracle, seed: u64, n: usize) -> u64 {
     println!("workload seed {seed}, {n} requests");
-    let today = dmtbs_testkit::build::date(2026, 11, 24);
     let mut last = 0;
     for request in Workload::new(seed).take(n) {
         let op: &Operation = &request.operation;
@@ -51,9 +46,7 @@ async fn checked_load(
             Ok(canonical) => {
                 let (seq, outcome) = dmtbs_client::outcome_of(&result)
                     .unwrap_or_else(|| panic!("no sequenced answer: {op:?} → {result:?}"));
-                let expected = reference
-                    .apply(dmtbs_testkit::build::req(seq, today, canonical))
-                    .expect("the reference replica works");
+                let expected = oracle.apply(&canonical);
                 assert_eq!(outcome, expected, "seq {seq}: {op:?} (seed {seed})");
                 last = seq;
             }
@@ -93,7 +86,7 @@ fn link(links: &[ChaosLink], from: &str, to: &str) -> ChaosLink {
 async fn dropping_the_sequencers_traffic_to_rms_loses_no_answer_and_they_still_converge() {
     let cluster = start(20).await;
     let api = client(&cluster);
-    let reference = components::reference();
+    let mut oracle = Oracle::new(dmtbs_testkit::build::date(2026, 11, 24));
     // RM 3 hears nothing from the sequencer, RM 2 half of it (names in any letter case).
     let set = api
         .chaos_drop("Sequencer", "RM3", 100)
@@ -105,7 +98,7 @@ async fn dropping_the_sequencers_traffic_to_rms_loses_no_answer_and_they_still_c
         .await
         .expect("drop set");
 
-    let last = checked_load(&api, &reference, 0xC4A05, 80).await;
+    let last = checked_load(&api, &mut oracle, 0xC4A05, 80).await;
     assert!(last >= 40, "most workload requests are sequenced: {last}");
 
     let links = api.chaos_links().await.expect("links").links;
@@ -141,7 +134,7 @@ async fn dropping_the_sequencers_traffic_to_rms_loses_no_answer_and_they_still_c
     assert!(healed.links.iter().all(|l| l.percent == 0), "{healed:?}");
     // Heartbeats kept being dropped since the count was read.
     assert!(link(&healed.links, "sequencer", "rm3").dropped >= full.dropped);
-    let after = checked_load(&api, &reference, 0xC4A06, 10).await;
+    let after = checked_load(&api, &mut oracle, 0xC4A06, 10).await;
     wait_for(&api, 3, "RM 3 applying everything after healing", |r| {
         r.applied_through >= after
     })
@@ -223,7 +216,13 @@ async fn invalid_chaos_requests_are_refused_clearly_and_change_nothing() {
         100
     );
     // The front end still answers (three replicas' results remain).
-    checked_load(&api, &components::reference(), 0xC4A07, 5).await;
+    checked_load(
+        &api,
+        &mut Oracle::new(dmtbs_testkit::build::date(2026, 11, 24)),
+        0xC4A07,
+        5,
+    )
+    .await;
     api.chaos_heal().await.expect("heal");
     assert_eq!(
         cluster.wire(NodeId::FrontEnd(1)).expect("fe").links()[0].percent,

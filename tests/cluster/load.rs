@@ -1,26 +1,28 @@
-//! Concurrent clients, with and without a lossy network: every answer must equal what a single
-//! reference replica gives when fed the same sequence, and the four replicas' states must end
-//! identical. Workloads are seeded; the seeds are printed.
+//! Concurrent clients, with and without a lossy network: every answer must equal what the
+//! independent model of the rules gives when fed the same sequence, and the four replicas' states
+//! must end identical and hold what the model holds. Workloads are seeded; the seeds are printed.
 
 use std::sync::Arc;
 
 use dmtbs_cluster::config::TransportMode;
-use dmtbs_contract::{Context, Operation, Request};
+use dmtbs_contract::Operation;
 use dmtbs_frontend::auth::{NotSequenced, admit};
 use dmtbs_host::StateDigest;
 use dmtbs_net::{FaultPlan, FaultTransport, LinkFaults};
-use dmtbs_testkit::{components, workload::Workload};
+use dmtbs_testkit::workload::Workload;
 
 use dmtbs_client::{Answer, Error, outcome_of};
 use dmtbs_contract::Success;
 
 use crate::client::{client, converged, matches, start, start_with};
+use crate::oracle::Oracle;
 
 type Reply = Result<Answer<Success>, Error>;
 
 /// Runs `clients` concurrent clients of `per_client` requests each and checks every sequenced
-/// answer against a reference replica. Returns how many requests were sequenced.
-async fn clients_agree_with_reference(
+/// answer, and the final state, against the model of the rules. Returns how many requests were
+/// sequenced.
+async fn clients_agree_with_the_model(
     cluster: &dmtbs_cluster::local::LocalCluster,
     clients: u64,
     per_client: usize,
@@ -86,36 +88,30 @@ async fn clients_agree_with_reference(
             "sequence numbers have a gap or a repeat"
         );
     }
-    // The reference: one replica fed the same sequence on its own.
-    let reference = components::reference();
-    let today = dmtbs_cluster::wire::today(&cluster.config);
-    let requests: Vec<Request> = sequenced
-        .iter()
-        .map(|(seq, op, _)| Request {
-            context: Context { seq: *seq, today },
-            operation: op.clone(),
-        })
-        .collect();
-    let expected = reference.apply_batch(requests);
-    assert!(expected.failure.is_none());
-    for ((seq, op, reply), outcome) in sequenced.iter().zip(&expected.outcomes) {
+    // The oracle: the model of the rules fed the same sequence on its own.
+    let mut oracle = Oracle::new(dmtbs_cluster::wire::today(&cluster.config));
+    for (seq, op, reply) in &sequenced {
+        let outcome = oracle.apply(op);
         assert!(
-            matches(reply, outcome),
-            "seq {seq}: {op:?}\n  answered: {reply:?}\n  reference: {outcome:?}"
+            matches(reply, &outcome),
+            "seq {seq}: {op:?}\n  answered: {reply:?}\n  the rules: {outcome:?}"
         );
     }
     let digest = converged(cluster).await;
+    let state = cluster.replicas[0].1.export_state().expect("export");
+    assert_eq!(StateDigest::of(&state), digest);
     assert_eq!(
-        digest,
-        StateDigest::of(&reference.export_state().expect("export"))
+        Oracle::sorted(state),
+        oracle.state(),
+        "the replicas' state is the model's"
     );
     sequenced.len() as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixteen_concurrent_clients_match_a_single_reference_replica() {
+async fn sixteen_concurrent_clients_match_the_model_of_the_rules() {
     let cluster = start(TransportMode::Multicast).await;
-    let n = clients_agree_with_reference(&cluster, 16, 500, 0x16C1).await;
+    let n = clients_agree_with_the_model(&cluster, 16, 500, 0x16C1).await;
     println!("{n} requests sequenced and checked");
     assert!(n > 7_000, "most of the 8,000 requests are well-formed");
     cluster.stop().await.expect("clean shutdown");
@@ -136,7 +132,7 @@ async fn ten_percent_loss_with_duplication_and_reordering_changes_nothing() {
         Arc::new(FaultTransport::new(udp, wrap_plan.clone()))
     };
     let cluster = start_with(TransportMode::Multicast, &wrap).await;
-    let n = clients_agree_with_reference(&cluster, 4, 150, seed).await;
+    let n = clients_agree_with_the_model(&cluster, 4, 150, seed).await;
     let stats = plan.stats();
     println!("{n} requests under faults (seed {seed}): {stats:?}");
     assert!(

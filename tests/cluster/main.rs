@@ -12,6 +12,7 @@ mod flood;
 mod hardening;
 mod load;
 mod metrics;
+mod oracle;
 mod quorum;
 mod recovery;
 mod status;

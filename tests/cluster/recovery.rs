@@ -19,6 +19,7 @@ use dmtbs_client::{Client, Error};
 use dmtbs_frontend::http::success_json;
 
 use crate::client::{TODAY, client, converged};
+use crate::oracle::Oracle;
 
 /// One answer: what the client saw (HTTP status, sequence number, JSON body) and, for
 /// sequenced answers, the outcome it stands for.
@@ -69,21 +70,19 @@ impl Api {
     }
 }
 
-/// One correct replica fed what the cluster sequenced, to check every answer a client saw.
+/// The model of the rules fed what the cluster sequenced, to check every answer a client saw.
 pub(crate) struct Reference {
-    replica: dmtbs_host::ReplicaHandle,
-    today: dmtbs_contract::Date,
+    oracle: Oracle,
 }
 
 impl Reference {
     pub(crate) fn new() -> Self {
         Reference {
-            replica: components::reference(),
-            today: dmtbs_testkit::build::date(2026, 11, 24),
+            oracle: Oracle::new(dmtbs_testkit::build::date(2026, 11, 24)),
         }
     }
 
-    /// The answer must be the reference's (a request refused before sequencing: a 4xx with no
+    /// The answer must be the rules' (a request refused before sequencing: a 4xx with no
     /// sequence number). 503 — no agreement — is a failure too: the service must keep answering.
     fn check(&mut self, op: &Operation, reply: &Reply) {
         match dmtbs_frontend::auth::admit(op) {
@@ -95,13 +94,10 @@ impl Reference {
                 let seq = reply
                     .seq
                     .unwrap_or_else(|| panic!("no sequence number: {op:?} → {reply:?}"));
-                let expected = self
-                    .replica
-                    .apply(dmtbs_testkit::build::req(seq, self.today, canonical))
-                    .expect("the reference replica works");
+                let expected = self.oracle.apply(&canonical);
                 assert!(
                     reply.matches(&expected),
-                    "seq {seq}: {op:?}\n  answered: {reply:?}\n  reference: {expected:?}"
+                    "seq {seq}: {op:?}\n  answered: {reply:?}\n  the rules: {expected:?}"
                 );
             }
         }
@@ -312,8 +308,8 @@ async fn a_lying_replica_is_swapped_after_exactly_three_consecutive_wrong_result
     cluster.stop().await.expect("clean stop");
 }
 
-/// Runs `n` seeded workload requests one client at a time and checks every answer against a
-/// reference replica fed the same sequence: no client sees a wrong result.
+/// Runs `n` seeded workload requests one client at a time and checks every answer against the
+/// model of the rules fed the same sequence: no client sees a wrong result.
 pub(crate) async fn checked_load(api: &Api, reference: &mut Reference, seed: u64, n: usize) {
     println!("workload seed {seed}, {n} requests");
     for request in Workload::new(seed).take(n) {

@@ -4,8 +4,10 @@
 
 mod auth;
 mod booking;
+mod burst;
 mod chaos;
 mod durability;
+mod guide;
 mod harness;
 mod metrics;
 mod ports;

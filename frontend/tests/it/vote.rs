@@ -181,7 +181,44 @@ fn agreement_reached_after_the_deadline_closes_at_once() {
         decisions(&events)[..],
         [Decision::Agreed { seq: 5, .. }]
     ));
-    assert_eq!(verdicts(&events)[0].silent, vec![3, 4]);
+    // The quorum took 300 ms: the others get twice that beyond the agreement, not the 20 ms
+    // the quiet ballots before had set.
+    assert!(verdicts(&events).is_empty());
+    assert_eq!(v.next_deadline(), Some(t0 + 900 * MS));
+    assert!(v.tick(t0 + 899 * MS).is_empty());
+    assert_eq!(verdicts(&v.tick(t0 + 900 * MS))[0].silent, vec![3, 4]);
+}
+
+#[test]
+fn a_burst_from_idle_does_not_make_the_slower_replicas_silent() {
+    let t0 = Instant::now();
+    let mut v = Voter::new(config());
+    // Quiet: every result within 1 ms, so the window sets the floor, 20 ms.
+    for seq in 1..=4 {
+        v.open(seq, t0);
+        for rm in 1..=4 {
+            v.record(result(rm, seq, good()), t0 + MS);
+        }
+    }
+    assert_eq!(v.timeout(), 20 * MS);
+    // A burst: the queues grow, the quorum answers after 100 ms, the other two 150 ms later —
+    // the same queue, a little further back. No one is silent.
+    v.open(5, t0);
+    v.record(result(1, 5, good()), t0 + 90 * MS);
+    let events = v.record(result(2, 5, good()), t0 + 100 * MS);
+    assert_eq!(decisions(&events).len(), 1);
+    assert!(v.tick(t0 + 250 * MS).is_empty());
+    v.record(result(3, 5, good()), t0 + 240 * MS);
+    let events = v.record(result(4, 5, good()), t0 + 250 * MS);
+    assert_eq!(verdicts(&events)[0].silent, Vec::<RmId>::new());
+    // A replica really stopped is still reported: by 3 × the quorum's latency.
+    v.open(6, t0 + 300 * MS);
+    v.record(result(1, 6, good()), t0 + 350 * MS);
+    v.record(result(2, 6, good()), t0 + 350 * MS);
+    v.record(result(3, 6, good()), t0 + 360 * MS);
+    let deadline = v.next_deadline().expect("open");
+    assert!(deadline <= t0 + 1300 * MS, "{:?}", deadline - t0);
+    assert_eq!(verdicts(&v.tick(deadline))[0].silent, vec![4]);
 }
 
 #[test]

@@ -5,8 +5,9 @@
 //! `cargo build --release --target wasm32-wasip2`, then `dmtbs module check` the `.wasm`.
 
 wit_bindgen::generate!({
-    // The project's contract; in a copy of this folder elsewhere, point it at your copy of wit/.
-    path: "../../wit",
+    // The project's contract. In the repository `wit` is a link to its `wit/` folder; a copy
+    // made with `cp -rL` holds a real copy of it, so the crate builds anywhere.
+    path: "wit",
     world: "replica-world",
 });
 

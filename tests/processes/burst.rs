@@ -1,0 +1,138 @@
+//! A burst of load from idle restarts no healthy replica (issue 15): the voter's deadline was
+//! set by the quiet ballots before the burst, so the results that queued behind the burst were
+//! called silent, and RMs replaced working replicas. Real processes (`dmtbs up`), real load
+//! (`dmtbs bench` with 32 clients) and two CPU hogs beside it.
+//!
+//! `DMTBS_BURST_SECONDS` sets the burst's length (default 20; docs/testing.md reports a 60 s run).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dmtbs_cluster::config::TransportMode;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::harness::{TODAY, Up, dmtbs_bin};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_idle_restarts_no_healthy_replica() {
+    let seconds: u64 = std::env::var("DMTBS_BURST_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let up = Up::start(TransportMode::Multicast);
+    // Idle first, with a few requests, so the voter's window holds quiet latencies only.
+    for _ in 0..8 {
+        let (status, _, body) = up
+            .call(
+                Method::GET,
+                "/v1/movies/Avatar/availability",
+                "ATWA0001",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let key_dir = tempfile::tempdir().expect("temporary folder");
+    let key_file = key_dir.path().join("admin-key");
+    dmtbs_frontend::auth::write_private(&key_file, up.admin_key().as_bytes()).expect("key file");
+
+    println!("burst: 32 clients for {seconds} s from idle, two CPU hogs beside them");
+    let started = Instant::now();
+    // Two threads spinning for the burst's length: on two cores, every node now waits for CPU
+    // too — the machine is slow, no replica is faulty.
+    let stop_at = started + Duration::from_secs(seconds);
+    let hogs: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while Instant::now() < stop_at {
+                    for i in 0..100_000u64 {
+                        x = x.wrapping_mul(31).wrapping_add(i);
+                    }
+                    std::hint::black_box(x);
+                }
+            })
+        })
+        .collect();
+    let bench = Command::new(dmtbs_bin())
+        .args(["bench", "--json", "--clients", "32", "--seed", "7"])
+        .args(["--requests", "1000000", "--today", TODAY])
+        .args(["--max-seconds", &seconds.to_string()])
+        .arg("--url")
+        .arg(up.url(""))
+        .arg("--admin-key-file")
+        .arg(&key_file)
+        .env("NO_COLOR", "1")
+        .env_remove("DMTBS_ADMIN_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .expect("dmtbs bench runs");
+    let result: Value = serde_json::from_slice(&bench.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bench printed no JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&bench.stdout),
+            String::from_utf8_lossy(&bench.stderr)
+        )
+    });
+    for hog in hogs {
+        hog.join().expect("hog thread");
+    }
+    println!(
+        "burst done in {:.1} s: {result}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(bench.status.success(), "{result}\n{}", up.log());
+
+    // The front end's verdicts naming an RM silent (`dmtbs_fe_silences_total`, all RMs): a
+    // slow machine is not a silent replica.
+    let metrics = up
+        .http
+        .get(up.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let silences: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("dmtbs_fe_silences_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let per_rm: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("dmtbs_fe_silences_total{") || l.starts_with("dmtbs_fe_deadline"))
+        .collect();
+    println!("silent verdicts during the burst: {silences} ({per_rm:?})");
+
+    let (status, replicas) = admin(&up, "/v1/admin/replicas").await;
+    assert_eq!(status, 200, "{replicas}");
+    for r in replicas["replicas"].as_array().expect("replicas") {
+        assert_eq!(
+            (&r["swaps"], &r["health"]),
+            (&Value::from(0), &Value::from("serving")),
+            "RM {} was replaced or is not serving after the burst: {r:#}\n{}",
+            r["rm"],
+            up.log()
+        );
+        assert_eq!(
+            r["quarantine"].as_array().map(Vec::len),
+            Some(0),
+            "nothing is quarantined: {r:#}"
+        );
+    }
+}
+
+async fn admin(up: &Up, path: &str) -> (u16, Value) {
+    let response = up
+        .http
+        .get(up.url(path))
+        .bearer_auth(up.admin_key())
+        .send()
+        .await
+        .expect("front end answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
