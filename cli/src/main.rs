@@ -12,6 +12,7 @@ mod booking;
 mod chaos;
 mod clientlog;
 mod demo;
+mod logging;
 mod module;
 mod status;
 mod token;
@@ -160,19 +161,19 @@ fn main() -> ExitCode {
         | Command::Module(_) => "warn",
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour only for a terminal, and never with NO_COLOR (https://no-color.org): a log
-        // redirected to a file or a pipe gets no escape codes.
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        )
-        .init();
+    // Every line names the node that wrote it, so `up`'s merged output says who said what.
+    let node = match &cli.command {
+        Command::Up(_) => Some("up".to_owned()),
+        Command::Sequencer { standby: false, .. } => Some("sequencer".to_owned()),
+        Command::Sequencer { standby: true, .. } => Some("standby".to_owned()),
+        Command::Rm { id, .. } => Some(format!("rm{id}")),
+        Command::Fe { id, .. } => Some(format!("fe{id}")),
+        _ => None,
+    };
+    if let Err(e) = logging::init(node, default_filter) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         // They print their own errors and choose their exit codes (0, 1 refused, 2 error).
         Command::Booking(command) => return booking::main(command),

@@ -107,6 +107,20 @@ async fn a_burst_from_idle_restarts_no_healthy_replica() {
         .collect();
     println!("silent verdicts during the burst: {silences} ({per_rm:?})");
 
+    // A healthy cluster under load logs nothing above INFO (docs/testing.md): every node's
+    // lines are in `up`'s log, each naming its node.
+    let log = up.log();
+    let loud: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(
+        loud.is_empty(),
+        "{} log lines above INFO from a healthy cluster: {:#?}",
+        loud.len(),
+        &loud[..loud.len().min(20)]
+    );
+
     let (status, replicas) = admin(&up, "/v1/admin/replicas").await;
     assert_eq!(status, 200, "{replicas}");
     for r in replicas["replicas"].as_array().expect("replicas") {

@@ -66,7 +66,9 @@ impl Up {
         let dir = tempfile::tempdir().expect("temporary folder");
         let text = test_config_text(&components::dir(), modules, transport, TODAY)
             .expect("test configuration");
-        std::fs::write(dir.path().join("cluster.toml"), text).expect("write cluster file");
+        // Owner-only, as a cluster file holding keys must be (a node warns otherwise).
+        dmtbs_frontend::auth::write_private(&dir.path().join("cluster.toml"), text.as_bytes())
+            .expect("write cluster file");
         dir
     }
 
