@@ -113,6 +113,11 @@ pub struct ClusterSection {
     /// (answer at the first result, tolerating nothing) serves one-replica baselines.
     #[serde(default = "default_quorum")]
     pub quorum: usize,
+    /// The fewest distinct implementations (by module hash) an operator's swap may leave the
+    /// RMs running without `--force` (1 ≤ it ≤ the number of RMs; default: the number of RMs,
+    /// so no two RMs share one). See [`ClusterConfig::min_implementations`].
+    #[serde(default)]
+    pub min_implementations: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -331,6 +336,15 @@ impl ClusterConfig {
         if !(1..=self.rms.len()).contains(&quorum) {
             return invalid(format!(
                 "quorum = {quorum}: need 1 <= quorum <= {} (the number of [[rm]] entries)",
+                self.rms.len()
+            ));
+        }
+        if let Some(min) = self.cluster.min_implementations
+            && !(1..=self.rms.len()).contains(&min)
+        {
+            return invalid(format!(
+                "min_implementations = {min}: need 1 <= min_implementations <= {} (the number \
+                 of [[rm]] entries)",
                 self.rms.len()
             ));
         }
@@ -601,9 +615,40 @@ impl ClusterConfig {
     }
 }
 
+impl ClusterConfig {
+    /// `[cluster] min_implementations`, or the number of RMs: a swap that puts a module another
+    /// RM runs onto one more RM is refused (without `force`) when fewer distinct implementations
+    /// than this would remain — by default any such swap, since two RMs on one implementation
+    /// can agree on its bug and outvote the correct ones.
+    pub fn min_implementations(&self) -> usize {
+        self.cluster.min_implementations.unwrap_or(self.rms.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn min_implementations_defaults_to_every_rm_and_is_checked() {
+        assert_eq!(with("", 4).expect("valid").min_implementations(), 4);
+        assert_eq!(with("", 3).expect("valid").min_implementations(), 3);
+        assert_eq!(
+            with("min_implementations = 3", 4)
+                .expect("valid")
+                .min_implementations(),
+            3
+        );
+        for (min, rms) in [(0, 4), (5, 4)] {
+            let err = with(&format!("min_implementations = {min}"), rms).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!(
+                    "min_implementations = {min}: need 1 <= min_implementations <= {rms}"
+                )),
+                "{err}"
+            );
+        }
+    }
 
     /// The embedded default with its `[cluster]` section extended by `extra` and only the first
     /// `rms` of its four replica managers (and real keys, as `dmtbs up` makes them).

@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::{Up, alive, parent_of, signal};
+use dmtbs_testkit::components::IMPLEMENTATIONS;
 
 /// Resumes stopped processes however the test ends.
 struct Resume(Vec<u32>);
@@ -177,4 +178,41 @@ async fn a_swap_outlasts_the_replica_managers_restart_and_the_clusters() {
     let up = Up::start_in(up.forget_killed());
     serving(&up, 2, "replica-c").await;
     serving(&up, 1, "replica-a").await;
+}
+
+/// `[cluster] min_implementations = 3` on four RMs: one operator swap onto a module another RM
+/// runs is allowed (three distinct implementations remain), a second is refused without force
+/// (two would remain) — the "two bad swaps" of issue 12 cannot both happen by accident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swaps_keep_the_configured_minimum_of_distinct_implementations() {
+    let dir = Up::config_file(IMPLEMENTATIONS, TransportMode::Unicast);
+    let path = dir.path().join("cluster.toml");
+    let text = std::fs::read_to_string(&path).expect("cluster file");
+    std::fs::write(
+        &path,
+        text.replacen("[cluster]\n", "[cluster]\nmin_implementations = 3\n", 1),
+    )
+    .expect("write cluster file");
+    let up = Up::start_in(dir);
+    let swap = |rm: u64| {
+        up.http
+            .post(up.url(&format!("/v1/admin/replicas/{rm}/swap")))
+            .bearer_auth(up.admin_key())
+            .json(&json!({"module": "replica-a"}))
+            .send()
+    };
+    let response = swap(2).await.expect("swap");
+    assert_eq!(response.status(), 202, "{:?}", response.text().await);
+    serving(&up, 2, "replica-a").await;
+    let response = swap(3).await.expect("swap");
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "would run 2 distinct implementations, fewer than the cluster's minimum of 3"
+        ),
+        "{body}"
+    );
+    serving(&up, 3, "replica-c").await;
 }

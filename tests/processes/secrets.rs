@@ -68,6 +68,8 @@ fn the_banner_names_where_the_admin_key_is_and_the_run_directory_is_owner_only()
         TransportMode::Unicast,
     );
     let path = dir.path().join("cluster.toml");
+    // Readable by others (the harness writes it owner-only): the nodes must say so.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let config = dmtbs_cluster::ClusterConfig::load(&path).expect("cluster file");
     let key = config.cluster.admin_key.clone();
     let url = format!("http://{}", config.frontends[0].http);
@@ -151,7 +153,7 @@ fn the_banner_names_where_the_admin_key_is_and_the_run_directory_is_owner_only()
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    // The test's cluster file was written with the usual umask: readable by others, said so.
+    // The cluster file is readable by others: said so.
     assert_eq!(mode(&path) & 0o044, 0o044);
     assert!(
         log.contains("holds the cluster's keys but is readable by others"),

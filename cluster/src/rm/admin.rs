@@ -16,14 +16,25 @@ impl Node {
                 others,
                 canary,
             } => {
+                let min = self.config.min_implementations();
                 let error = match self.modules.load(&module) {
-                    // Two RMs on one implementation: a bug in it would be outvoted by nobody.
-                    Ok(loaded) if others.iter().any(|h| *h == loaded.hash()) => Some(format!(
-                        "another replica manager already runs {module} (hash {}): two on one \
-                         implementation lose the protection of independent versions; force \
-                         the swap to do it anyway",
-                        &loaded.hash()[..12.min(loaded.hash().len())]
-                    )),
+                    // Two RMs on one implementation can agree on its bug: refused while fewer
+                    // than the cluster's minimum of distinct implementations would remain
+                    // (counted over the RMs that answered, and this one with the new module).
+                    Ok(loaded)
+                        if others.iter().any(|h| *h == loaded.hash())
+                            && distinct_with(&others, loaded.hash()) < min =>
+                    {
+                        Some(format!(
+                            "another replica manager already runs {module} (hash {}): the RMs \
+                             would run {} distinct implementations, fewer than the cluster's \
+                             minimum of {min} ([cluster] min_implementations), and two on one \
+                             implementation lose the protection of independent versions; force \
+                             the swap to do it anyway",
+                            &loaded.hash()[..12.min(loaded.hash().len())],
+                            distinct_with(&others, loaded.hash())
+                        ))
+                    }
                     // One swap at a time: a second one during a canary is refused.
                     Ok(_) if self.canary.is_some() => Some(format!(
                         "a canary swap is in flight on RM {}: one swap at a time",
@@ -121,5 +132,27 @@ impl Node {
             module: &self.module,
         };
         self.metrics.sync(&snapshot);
+    }
+}
+
+/// Distinct hashes among the other RMs' modules and `new` (this RM's after the swap).
+fn distinct_with(others: &[String], new: &str) -> usize {
+    let mut all: Vec<&str> = others.iter().map(String::as_str).collect();
+    all.push(new);
+    all.sort_unstable();
+    all.dedup();
+    all.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_with;
+
+    #[test]
+    fn distinct_implementations_after_a_swap_count_the_new_module_once() {
+        let others = ["a".to_owned(), "b".to_owned(), "d".to_owned()];
+        assert_eq!(distinct_with(&others, "e"), 4);
+        assert_eq!(distinct_with(&others, "a"), 3);
+        assert_eq!(distinct_with(&["a".to_owned(), "a".to_owned()], "a"), 1);
     }
 }
