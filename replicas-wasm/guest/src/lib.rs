@@ -18,7 +18,9 @@ extern crate alloc;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        // `replicas-wasm/wit` links to the repository's `wit/`: a `cp -rL` copy of
+        // `replicas-wasm/` holds its own and builds anywhere.
+        path: "../wit",
         world: "replica-world",
         pub_export_macro: true,
         default_bindings_module: "dmtbs_guest::bindings",

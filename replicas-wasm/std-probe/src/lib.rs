@@ -9,7 +9,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 wit_bindgen::generate!({
-    path: "../../wit",
+    path: "../wit", // replicas-wasm/wit, a link to the repository's wit/
     world: "replica-world",
 });
 
