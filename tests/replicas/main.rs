@@ -5,6 +5,7 @@ mod conformance;
 mod differential;
 mod faults;
 mod fleet;
+mod invariants;
 mod large_state;
 mod purity;
 mod std_modules;
