@@ -85,7 +85,10 @@ pub struct Common {
 #[derive(clap::Args, Clone, Debug)]
 pub struct Caller {
     /// Who is acting: a user ID, any letter case (ATWA0001 is an admin, ATWC0001 a customer).
-    #[arg(long = "as", value_name = "USER", env = "DMTBS_USER")]
+    /// Required, from the flag or the environment: not marked required for clap, so that the
+    /// usage line does not demand a flag `$DMTBS_USER` may give (checked in [`main`]).
+    #[arg(long = "as", value_name = "USER", env = "DMTBS_USER", default_value_t = String::new(),
+          hide_default_value = true)]
     pub actor: String,
 }
 
@@ -352,6 +355,10 @@ impl Verdict {
 pub fn main(command: Command) -> ExitCode {
     let (operation, common) = command.into_parts();
     let (caller, _) = RawOperation::from_operation(&operation);
+    if caller.is_empty() {
+        eprintln!("error: who is acting? Give --as USER (e.g. --as ATWC0001) or set $DMTBS_USER");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let token =
         match crate::token::find_token(&caller, common.token_file.as_deref(), &common.remote.url) {
             Ok(token) => token,

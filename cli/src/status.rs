@@ -145,8 +145,12 @@ pub fn main(command: Command) -> ExitCode {
         _ => Ok(answer),
     });
     match result {
-        Ok(answer) => {
+        Ok(mut answer) => {
             if remote.json {
+                // The one envelope of every `--json`: `status` first-class beside the answer.
+                if let Some(object) = answer.as_object_mut() {
+                    object.entry("status").or_insert_with(|| "ok".into());
+                }
                 println!("{answer}");
             } else {
                 print!("{}", describe(&command, &answer));

@@ -54,7 +54,8 @@ pub(super) async fn durability(args: &Args) -> anyhow::Result<bool> {
     if args.json {
         println!(
             "{}",
-            json!({ "runs": runs, "durable_vs_in_memory": ratios, "median": median })
+            json!({ "status": super::status(errors), "runs": runs,
+                    "durable_vs_in_memory": ratios, "median": median })
         );
     } else {
         println!("| log | ops/s | p50 ms | p99 ms | fsyncs per request and RM | errors |");

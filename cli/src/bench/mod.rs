@@ -588,14 +588,22 @@ async fn store_commits(cluster: &LocalCluster) -> Option<u64> {
     Some(total)
 }
 
+/// `--json`'s `status`, as every command's: `ok`, or `error` when requests ended in errors
+/// (the exit status says the same).
+fn status(errors: u64) -> &'static str {
+    if errors == 0 { "ok" } else { "error" }
+}
+
 /// Runs the benchmark (or the four of `--matrix`); Ok(true) when no request ended in an error.
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     if args.durability {
         return durability(&args).await;
     }
     if !args.matrix {
-        let result = run_one(&args).await?;
+        let mut result = run_one(&args).await?;
         if args.json {
+            let errors = result["error_count"].as_u64().unwrap_or(1);
+            result["status"] = status(errors).into();
             println!("{result}");
         } else {
             print_summary(&result);
@@ -646,7 +654,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     if args.json {
         println!(
             "{}",
-            json!({ "runs": runs, "ratios": ratios, "loss_pct": loss })
+            json!({ "status": status(errors), "runs": runs, "ratios": ratios, "loss_pct": loss })
         );
     } else {
         print_matrix(&runs, &ratios, loss);

@@ -23,6 +23,7 @@ fn bench(args: &[&str]) -> (Option<i32>, Value) {
 }
 
 fn check(result: &Value, requests: u64) {
+    assert_eq!(result["status"], "ok", "{result:#}");
     assert_eq!(result["completed"], requests, "{result:#}");
     assert_eq!(result["error_count"], 0, "{result:#}");
     assert_eq!(result["stopped_by_time_limit"], false, "{result:#}");

@@ -400,6 +400,8 @@ async fn operator_commands_show_swap_and_clear() {
     let replicas = status["replicas"].as_array().expect("replicas");
     let rms: Vec<u64> = replicas.iter().map(|r| r["rm"].as_u64().unwrap()).collect();
     assert_eq!(rms, [1, 2, 3, 4], "{status:#}");
+    // The one envelope of every --json: `status` beside the answer.
+    assert_eq!(status["status"], "ok", "{status:#}");
 
     // Without the key: an error (2).
     let refused = dmtbs.user(&["status"]).await.expect_code(2);
@@ -675,4 +677,41 @@ fn a_booking_without_answer_names_its_key_to_repeat_it_safely() {
         "{stderr}"
     );
     assert_eq!(log_lines(logs.path(), "ATWC0001")[0]["idempotencyKey"], key);
+}
+
+/// `--as` may come from `$DMTBS_USER`: the usage line does not demand the flag, and without
+/// either the command says what is missing.
+#[test]
+fn the_caller_comes_from_the_flag_or_the_environment_and_usage_says_so() {
+    let help = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args(["book", "--help"])
+        .output()
+        .expect("dmtbs runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let usage = help
+        .lines()
+        .find(|l| l.starts_with("Usage:"))
+        .expect("usage");
+    assert!(!usage.contains("--as"), "{usage}");
+    assert!(help.contains("[env: DMTBS_USER"), "{help}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_dmtbs"))
+        .args([
+            "book",
+            "--movie",
+            "avatar",
+            "--show",
+            "ATWM251126",
+            "--tickets",
+            "1",
+        ])
+        .env_remove("DMTBS_USER")
+        .output()
+        .expect("dmtbs runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("who is acting? Give --as USER (e.g. --as ATWC0001) or set $DMTBS_USER"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
 }
