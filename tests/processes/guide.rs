@@ -1,4 +1,6 @@
-//! docs/writing-a-replica.md, run as written: every command of its `sh` blocks, in order, in a
+//! The docs' walk-throughs, run as written.
+//!
+//! docs/writing-a-replica.md: every command of its `sh` blocks, in order, in a
 //! fresh folder laid out like the repository's root (its `wit/`, the template, replica E, and a
 //! copy of the built components), each command's exit status checked — 0, or the `# exits N`
 //! its line ends with. Then what a reader should see is asserted: the module serves on RM 2
@@ -10,6 +12,10 @@
 //! banner; `dmtbs bench` too (the "third terminal"). The cluster gets a free port block through
 //! `DMTBS_PORT_BASE` and the commands reach it through `DMTBS_URL`, so the guide's
 //! `http://127.0.0.1:8080` is replaced by that URL: nothing else in a line is changed.
+//!
+//! README.md, "Watch a faulty replica get replaced": its block run as one bash script (it keeps
+//! a variable between lines) beside a running `dmtbs up`, and what its comments promise — RM 2
+//! back on replica-b with 2 swaps, the quarantine's reason naming request 4 — asserted.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -263,4 +269,77 @@ fn the_guide_parser_takes_sh_lines_and_their_expected_exits() {
     assert_eq!(commands(text), ["cmd one", "cmd two  # exits 2"]);
     assert_eq!(expected_exit("cmd two  # exits 2"), 2);
     assert_eq!(expected_exit("cmd one"), 0);
+}
+
+/// README's "Watch a faulty replica get replaced" block, its lines as written.
+fn readme_walk_through(readme: &str) -> String {
+    let section = readme
+        .split_once("## Watch a faulty replica get replaced")
+        .expect("README has the walk-through")
+        .1;
+    let block = section
+        .split_once("```sh\n")
+        .expect("its sh block")
+        .1
+        .split_once("```")
+        .expect("the block ends")
+        .0;
+    block.to_owned()
+}
+
+#[test]
+fn the_readme_walk_through_runs_as_written_and_shows_what_it_says() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(repo.join("README.md")).expect("README");
+    let script = readme_walk_through(&readme);
+    let dir = workdir(&repo);
+    let base = free_port_base();
+    let log = dir.path().join("up.log");
+    let mut up = spawn(command("dmtbs up", dir.path(), base), &log);
+    wait_for_banner(&mut up, &log);
+    let _up = Background(vec![up]);
+    let out = command(&format!("set -euo pipefail\n{script}"), dir.path(), base)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the walk-through failed ({:?})\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    // "RM 2: replica-b again, swaps 2" — in every `dmtbs status` table after it (each comes
+    // after a `sleep 2`).
+    let rm2_rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("2 ") && l.contains("serving"))
+        .collect();
+    assert_eq!(rm2_rows.len(), 2, "two status tables:\n{stdout}");
+    for row in rm2_rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            (cells[1], cells.get(9)),
+            ("replica-b", Some(&"2")),
+            "RM 2's module and swaps: {row}"
+        );
+    }
+    // "3 consecutive wrong results (last at request 4)" (or 5: the request RM 2 first
+    // answered with faulty-random depends on when the operator's swap landed).
+    assert!(
+        stdout.contains("3 consecutive wrong results (last at request 4)")
+            || stdout.contains("3 consecutive wrong results (last at request 5)"),
+        "{stdout}"
+    );
+    // Every booking was answered, and right: eight single tickets on one show of 50 seats.
+    let left: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("Booked 1 ticket"))
+        .filter_map(|l| l.rsplit_once("; ")?.1.strip_suffix(" left."))
+        .collect();
+    assert_eq!(
+        left,
+        ["49", "48", "47", "46", "45", "44", "43", "42"],
+        "{stdout}"
+    );
 }
