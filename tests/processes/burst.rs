@@ -1,4 +1,5 @@
-//! A burst of load from idle restarts no healthy replica (issue 15): the voter's deadline was
+//! Load and stalls that are no replica's fault (issue 15). A burst of load from idle restarts no
+//! healthy replica: the voter's deadline was
 //! set by the quiet ballots before the burst, so the results that queued behind the burst were
 //! called silent, and RMs replaced working replicas. Real processes (`dmtbs up`), real load
 //! (`dmtbs bench` with 32 clients) and two CPU hogs beside it.
@@ -12,7 +13,9 @@ use dmtbs_cluster::config::TransportMode;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::{TODAY, Up, dmtbs_bin};
+use dmtbs_proto::NodeId;
+
+use crate::harness::{TODAY, Up, dmtbs_bin, signal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_from_idle_restarts_no_healthy_replica() {
@@ -149,4 +152,126 @@ async fn admin(up: &Up, path: &str) -> (u16, Value) {
         .expect("front end answers");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Every node frozen at once (SIGSTOP for 10 s, as a machine that stalls), then two RMs frozen
+/// while the others serve: afterwards every RM serves its own module again — a stall the whole
+/// machine shared, or a frozen process, is not a verdict on a module (issue 15).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalls_of_every_node_or_of_two_rms_replace_and_quarantine_nothing() {
+    let up = Up::start(TransportMode::Multicast);
+    let (status, _, body) = up
+        .call(
+            Method::POST,
+            "/v1/shows",
+            "ATWA0001",
+            Some(serde_json::json!({"movie": "Avatar", "showId": "ATWE251126", "capacity": 100})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(book(&up, "ATWC0001").await.0, 200);
+
+    // Every node at once: a booking sent meanwhile waits, and is answered after.
+    let all: Vec<u32> = up.node_pids().into_iter().map(|(_, pid)| pid).collect();
+    let _resume = Resume(all.clone());
+    for pid in &all {
+        assert!(signal(*pid, libc::SIGSTOP));
+    }
+    let pending = tokio::spawn({
+        let http = up.http.clone();
+        let url = up.url("/v1/customers/ATWC0002/bookings");
+        let token = up.token("ATWC0002").expect("token");
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({"movie": "Avatar", "showId": "ATWE251126", "tickets": 1}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    for pid in &all {
+        assert!(signal(*pid, libc::SIGCONT));
+    }
+    let answered = pending.await.expect("task");
+    assert_eq!(
+        answered.ok(),
+        Some(200),
+        "the booking sent during the stall"
+    );
+    assert_eq!(book(&up, "ATWC0003").await.0, 200, "{}", up.log());
+
+    // Two RMs frozen: the other two answer meanwhile.
+    let frozen: Vec<u32> = [NodeId::Rm(3), NodeId::Rm(4)]
+        .into_iter()
+        .map(|n| up.node_pid(n).expect("running"))
+        .collect();
+    let _resume_two = Resume(frozen.clone());
+    for pid in &frozen {
+        assert!(signal(*pid, libc::SIGSTOP));
+    }
+    for customer in ["ATWC0004", "ATWC0005", "ATWC0006"] {
+        let (status, agreed, body) = book(&up, customer).await;
+        assert_eq!((status, agreed.as_deref()), (200, Some("1,2")), "{body}");
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    for pid in &frozen {
+        assert!(signal(*pid, libc::SIGCONT));
+    }
+    assert_eq!(book(&up, "ATWC0007").await.0, 200);
+
+    // Every RM serves its own module again, none was replaced, nothing is quarantined.
+    let expected = ["replica-a", "replica-b", "replica-c", "replica-d"];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, replicas) = admin(&up, "/v1/admin/replicas").await;
+        let rows = replicas["replicas"].as_array().cloned().unwrap_or_default();
+        let settled = rows.len() == 4
+            && rows.iter().all(|r| r["health"] == "serving")
+            && rows
+                .iter()
+                .zip(expected)
+                .all(|(r, m)| r["module"] == m && r["swaps"] == 0);
+        let quarantined: usize = rows
+            .iter()
+            .map(|r| r["quarantine"].as_array().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(
+            quarantined,
+            0,
+            "a stall quarantined a module: {replicas:#}\n{}",
+            up.log()
+        );
+        if settled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the stalls: {replicas:#}\n{}",
+            up.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Resumes stopped processes however the test ends.
+struct Resume(Vec<u32>);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            signal(*pid, libc::SIGCONT);
+        }
+    }
+}
+
+async fn book(up: &Up, customer: &str) -> (u16, Option<String>, Value) {
+    up.call(
+        Method::POST,
+        &format!("/v1/customers/{customer}/bookings"),
+        customer,
+        Some(serde_json::json!({"movie": "Avatar", "showId": "ATWE251126", "tickets": 1})),
+    )
+    .await
 }
