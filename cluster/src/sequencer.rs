@@ -85,6 +85,11 @@ pub async fn run(
     let mut announced: Option<u64> = None;
     let mut active_since: Option<u64> = None;
     let mut next_warning = began + WAITING_WARNING;
+    let mut progress = None;
+    wire.set_progress(dmtbs_proto::Progress {
+        phase: "passive".into(),
+        ..Default::default()
+    });
     loop {
         let out = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -100,6 +105,24 @@ pub async fn run(
         // Before anything goes out: whoever saw an effect of this step (an answer that needed
         // this sequence number) finds it counted. Copying the stats is a few atomic stores.
         metrics.update(&failover);
+        // What the status page's sequencer row shows (set only when it changed).
+        let now_progress = failover
+            .sequencer()
+            .map(|s| (s.epoch(), s.latest(), s.phase()));
+        if now_progress != progress {
+            progress = now_progress;
+            wire.set_progress(match progress {
+                Some((epoch, latest, phase)) => dmtbs_proto::Progress {
+                    epoch,
+                    latest,
+                    phase: phase.to_string(),
+                },
+                None => dmtbs_proto::Progress {
+                    phase: "passive".into(),
+                    ..Default::default()
+                },
+            });
+        }
         for o in out {
             wire.send(o).await;
         }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use dmtbs_contract::Date;
 use dmtbs_net::{Bytes, GroupMode, Transport, UdpConfig, UdpTransport};
-use dmtbs_proto::{AdminCommand, Codec, LinkDrop, Message, NodeId, Outgoing, Reject, RejectCounts};
+use dmtbs_proto::{
+    AdminCommand, Codec, LinkDrop, Message, NodeId, NodeInfo, Outgoing, Progress, Reject,
+    RejectCounts,
+};
 
 use crate::config::{ClusterConfig, TransportMode};
 
@@ -23,6 +26,11 @@ pub struct Wire {
     /// Fault injection: which senders' datagrams this node drops on purpose, and how many it
     /// dropped (see [`Wire::set_drop`]).
     chaos: Mutex<Chaos>,
+    /// When this node started (monotonic, and its host's wall clock in ms since the Unix
+    /// epoch): every `AdminReply` says so ([`Wire::info`]).
+    started: (std::time::Instant, u64),
+    /// A sequencer's or front end's numbering, set by its driver ([`Wire::set_progress`]).
+    progress: Mutex<Option<Progress>>,
 }
 
 /// The chaos filter of a receiving node: per sender, the share dropped and a count.
@@ -67,6 +75,37 @@ impl Wire {
             codec,
             transport,
             chaos: Mutex::default(),
+            started: (
+                std::time::Instant::now(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            ),
+            progress: Mutex::default(),
+        }
+    }
+
+    /// A sequencer's or a front end's driver notes how far its numbering goes (for
+    /// [`Wire::info`]).
+    pub fn set_progress(&self, progress: Progress) {
+        // A panic elsewhere while holding the lock leaves a figure, not an invariant, behind.
+        *self
+            .progress
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(progress);
+    }
+
+    /// This node's process and numbering, as every `AdminReply` carries it.
+    pub fn info(&self) -> NodeInfo {
+        NodeInfo {
+            pid: std::process::id(),
+            started_unix_ms: self.started.1,
+            uptime_ms: self.started.0.elapsed().as_millis() as u64,
+            progress: self
+                .progress
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
         }
     }
 
@@ -186,6 +225,7 @@ impl Wire {
             nonce,
             error,
             links: self.links(),
+            node: self.info(),
         })
     }
 
@@ -199,6 +239,7 @@ impl Wire {
                 self.node()
             )),
             links: self.links(),
+            node: self.info(),
         });
         Outgoing::To(from, reply)
     }

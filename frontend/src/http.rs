@@ -445,7 +445,7 @@ impl<C: Cluster> FrontEnd<C> {
         };
         self.metrics
             .request(operation, class, &outcome, started.elapsed());
-        self.board.request_answered();
+        self.board.request_answered(seq.is_some());
         let record = AuditRecord {
             time: AuditRecord::now(),
             actor: subject.actor,

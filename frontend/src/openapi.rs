@@ -600,7 +600,7 @@ fn status_paths(doc: &mut Value, err: &dyn Fn(&str) -> Value) {
     }
     doc["components"]["schemas"]["Status"] = json!({
         "type": "object",
-        "required": ["time", "replicas", "silent", "requests", "votes", "noAgreement", "lastEventId", "events"],
+        "required": ["time", "replicas", "silent", "nodes", "chaos", "quarantine", "requests", "votes", "noAgreement", "lastEventId", "events"],
         "properties": {
             "time": { "type": "string", "format": "date-time" },
             "replicas": { "type": "array", "items": {
@@ -625,25 +625,66 @@ fn status_paths(doc: &mut Value, err: &dyn Fn(&str) -> Value) {
                         "p50Ms": { "type": "number" }, "p95Ms": { "type": "number" }
                     } },
                     "disagreements": { "type": "integer" },
-                    "silences": { "type": "integer" }
+                    "silences": { "type": "integer" },
+                    "startedAt": { "type": "string", "format": "date-time", "description": "When the RM's process started (its own clock)." },
+                    "uptimeSeconds": { "type": "integer" },
+                    "restarts": { "type": "integer", "description": "Restarts of the RM's process this front end saw." }
+                }
+            } },
+            "nodes": { "type": "array", "description": "The sequencer, a standby and the front ends, in configuration order.", "items": {
+                "type": "object", "required": ["node", "role", "self", "answering", "state"],
+                "properties": {
+                    "node": { "type": "string" },
+                    "role": { "enum": ["sequencer", "standby", "front-end"] },
+                    "self": { "type": "boolean", "description": "The front end answering." },
+                    "answering": { "type": "boolean" },
+                    "state": { "type": "string", "description": "recovering, starting, numbering or passive (a sequencer); serving (a front end); silent; unknown." },
+                    "epoch": { "type": "integer" },
+                    "latest": { "type": "integer", "description": "A sequencer: the latest sequence number it gave; a front end: the latest given to one of its requests." },
+                    "startedAt": { "type": "string", "format": "date-time" },
+                    "uptimeSeconds": { "type": "integer" },
+                    "restarts": { "type": ["integer", "null"], "description": "Restarts this front end saw; null for itself." },
+                    "lastHeardMs": { "type": "integer" }
+                }
+            } },
+            "chaos": { "type": "array", "description": "Links dropping datagrams on purpose now.", "items": {
+                "type": "object", "properties": {
+                    "from": { "type": "string" }, "to": { "type": "string" },
+                    "percent": { "type": "integer" }, "dropped": { "type": "integer" },
+                    "answering": { "type": "boolean" }
+                }
+            } },
+            "quarantine": { "type": "array", "description": "Modules quarantined cluster-wide, once per hash.", "items": {
+                "type": "object", "properties": {
+                    "module": { "type": "string" }, "hash": { "type": "string" },
+                    "by": { "type": "integer" }, "reason": { "type": "string" }
                 }
             } },
             "silent": { "type": "array", "items": { "type": "integer" }, "description": "RMs that did not answer the last status request." },
             "requests": { "type": "object", "properties": {
                 "total": { "type": "integer" },
+                "sequenced": { "type": "integer", "description": "Answered with a sequence number (agreed, or 503 without agreement)." },
+                "notSequenced": { "type": "integer", "description": "Answered without a sequence number: refused by the front end (invalid, unauthorised) or the cluster unavailable." },
                 "perSecond": { "type": "number" },
                 "windowSeconds": { "type": "integer" },
-                "history": { "type": "array", "items": { "type": "integer" }, "description": "Requests answered in each of the last 60 whole seconds, oldest first." }
+                "history": { "type": "array", "items": { "type": "integer" }, "description": "Requests answered in each of the last 60 whole seconds, oldest first." },
+                "longHistory": { "type": "object", "properties": {
+                    "bucketSeconds": { "type": "integer" },
+                    "counts": { "type": "array", "items": { "type": "integer" }, "description": "Requests answered in each of the last 90 whole intervals (15 minutes), oldest first." }
+                } }
             } },
             "votes": { "type": "integer" },
             "noAgreement": { "type": "integer" },
             "lastEventId": { "type": "integer" },
             "events": { "type": "array", "description": "Oldest first; at most the last 200.", "items": {
-                "type": "object", "required": ["id", "time", "kind"],
+                "type": "object", "required": ["id", "time", "kind", "incident"],
                 "properties": {
                     "id": { "type": "integer" },
+                    "incident": { "type": "integer", "description": "The id of the first event of the incident this one belongs to." },
                     "time": { "type": "string", "format": "date-time" },
-                    "kind": { "enum": ["disagreement", "silence", "no-agreement", "swap"] },
+                    "kind": { "enum": ["disagreement", "silence", "no-agreement", "swap", "restart"] },
+                    "node": { "type": "string", "description": "restart: the node." },
+                    "role": { "type": "string" },
                     "rm": { "type": "integer" },
                     "seq": { "type": "integer" },
                     "from": { "type": "string" },

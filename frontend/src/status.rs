@@ -3,13 +3,16 @@
 //!
 //! The [`StatusBoard`] is what the front end knows about the cluster right now: each replica
 //! manager's last reported status (the front end driver asks every RM about once a second, and
-//! every operator command's answer counts too), the latencies of its recent results, the voter's
-//! totals, the request rate, and a ring of recent events — disagreements, silences, ballots
-//! without agreement, and swaps (seen as a change of an RM's `swaps` counter) — numbered so a
-//! poller asks only for the new ones (`?since=<id>`).
+//! every operator command's answer counts too), every node's process and chaos links (its
+//! answer to the driver's `Links` poll, `status/nodes.rs`), the latencies of each RM's recent results,
+//! the voter's totals, the request counts (`status/history.rs`), and a ring of recent events —
+//! disagreements, silences, ballots without agreement, swaps (seen as a change of an RM's
+//! `swaps` counter) and restarts (a node answering as another process) — numbered so a poller
+//! asks only for the new ones (`?since=<id>`), each in one incident (`status/incidents.rs`).
 //!
 //! Both routes are public, like `/healthz`: they show no customer data (no bookings, no user IDs,
-//! no request contents — only sequence numbers, module names and counts) and change nothing. The
+//! no request contents, no pids — only sequence numbers, module names, counts, uptimes, the chaos
+//! in force and the quarantined modules) and change nothing. The
 //! operator's API with the full status and the power to swap stays behind the admin key.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -21,13 +24,23 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use dmtbs_proto::{Health, RmId, RmStatus};
+use dmtbs_proto::{Health, LinkDrop, NodeId, NodeInfo, RmId, RmStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
 use crate::http::FrontEnd;
 use crate::vote::{Counters, Decision, Event};
+
+mod history;
+mod incidents;
+mod nodes;
+
+use history::Rate;
+pub use history::{LONG_BUCKET, LONG_HISTORY, RATE_HISTORY, RATE_WINDOW};
+pub use incidents::{INCIDENT_GAP, RESTART_GRACE};
+use incidents::{Incidents, Role};
+use nodes::Nodes;
 
 /// The status page: plain HTML, CSS and JavaScript, no external resources.
 pub const PAGE: &str = include_str!("status.html");
@@ -36,10 +49,6 @@ pub const PAGE: &str = include_str!("status.html");
 pub const EVENT_MEMORY: usize = 200;
 /// How many recent results per replica its latency figures are computed from.
 pub const LATENCY_WINDOW: usize = 100;
-/// The request rate is the mean over this many whole seconds before the current one.
-pub const RATE_WINDOW: u64 = 5;
-/// How many whole seconds of request counts the JSON carries (the page's sparkline).
-pub const RATE_HISTORY: u64 = 60;
 /// A swap whose RM still names the old module this long after the swap was seen, and is not
 /// recovering, was a swap to the same module (a fresh instance): reported as such.
 pub const SWAP_SETTLE: Duration = Duration::from_secs(2);
@@ -60,6 +69,8 @@ pub enum StatusEvent {
         to: String,
         reason: Option<String>,
     },
+    /// `node` answered as another process than before: it was restarted.
+    Restart { node: NodeId },
 }
 
 /// One numbered, timestamped event.
@@ -69,6 +80,8 @@ struct Entry {
     /// Wall-clock time, RFC 3339 in UTC.
     time: String,
     event: StatusEvent,
+    /// The incident it belongs to: the id of that incident's first event.
+    incident: u64,
 }
 
 /// An RM's last reported status.
@@ -86,52 +99,6 @@ struct Replica {
     installing: Option<String>,
 }
 
-/// Requests answered per whole second, for the rate and its sparkline.
-#[derive(Debug)]
-struct Rate {
-    /// Seconds count from here.
-    started: Instant,
-    /// (second since `started`, requests answered in it), oldest first; seconds without requests
-    /// are absent. At most [`RATE_HISTORY`] + 1 entries.
-    seconds: VecDeque<(u64, u64)>,
-    total: u64,
-}
-
-impl Rate {
-    fn second(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.started).as_secs()
-    }
-
-    fn add(&mut self, now: Instant) {
-        let s = self.second(now);
-        match self.seconds.back_mut() {
-            Some((second, n)) if *second == s => *n += 1,
-            _ => self.seconds.push_back((s, 1)),
-        }
-        while self
-            .seconds
-            .front()
-            .is_some_and(|(second, _)| second + RATE_HISTORY < s)
-        {
-            self.seconds.pop_front();
-        }
-        self.total += 1;
-    }
-
-    /// Requests in each of the [`RATE_HISTORY`] whole seconds before `now`'s, oldest first.
-    fn history(&self, now: Instant) -> Vec<u64> {
-        let s = self.second(now);
-        (1..=RATE_HISTORY)
-            .rev()
-            .map(|back| {
-                s.checked_sub(back)
-                    .and_then(|want| self.seconds.iter().find(|(second, _)| *second == want))
-                    .map_or(0, |(_, n)| *n)
-            })
-            .collect()
-    }
-}
-
 #[derive(Debug)]
 struct Board {
     /// The configured RMs: each gets a row, answering or not.
@@ -139,6 +106,12 @@ struct Board {
     replicas: BTreeMap<RmId, Replica>,
     /// RMs that did not answer the last status poll (and have not answered since).
     silent: Vec<RmId>,
+    /// Every node's process and chaos links.
+    nodes: Nodes,
+    /// Which events tell one story.
+    incidents: Incidents,
+    /// The highest sequence number the voter has spoken of: requests up to it were numbered.
+    max_seq: u64,
     /// Each RM's recent result latencies, oldest first.
     latencies: BTreeMap<RmId, VecDeque<Duration>>,
     /// The voter's totals.
@@ -156,10 +129,56 @@ struct Board {
 
 impl Board {
     fn push(&mut self, event: StatusEvent) {
+        let id = self.next_id;
+        let now = Instant::now();
+        let role = match &event {
+            StatusEvent::Disagreement { rm, seq } => Some((
+                *rm,
+                Role::Verdict {
+                    seq: *seq,
+                    silence: false,
+                },
+            )),
+            StatusEvent::Silence { rm, seq } => Some((
+                *rm,
+                Role::Verdict {
+                    seq: *seq,
+                    silence: true,
+                },
+            )),
+            StatusEvent::Swap { rm, .. } => {
+                let applied = self
+                    .replicas
+                    .get(rm)
+                    .map_or(0, |r| r.status.applied_through);
+                Some((
+                    *rm,
+                    Role::Close {
+                        covered: self.max_seq.max(applied),
+                        restart: false,
+                    },
+                ))
+            }
+            StatusEvent::Restart {
+                node: NodeId::Rm(rm),
+            } => Some((
+                *rm,
+                Role::Close {
+                    covered: self.max_seq,
+                    restart: true,
+                },
+            )),
+            StatusEvent::NoAgreement { .. } | StatusEvent::Restart { .. } => None,
+        };
+        let incident = match role {
+            Some((rm, role)) => self.incidents.assign(rm, role, id, now),
+            None => id,
+        };
         let entry = Entry {
-            id: self.next_id,
+            id,
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             event,
+            incident,
         };
         self.next_id += 1;
         self.events.push_back(entry);
@@ -184,13 +203,12 @@ impl StatusBoard {
                 rms,
                 replicas: BTreeMap::new(),
                 silent: Vec::new(),
+                nodes: Nodes::default(),
+                incidents: Incidents::default(),
+                max_seq: 0,
                 latencies: BTreeMap::new(),
                 counters: Counters::default(),
-                rate: Rate {
-                    started: Instant::now(),
-                    seconds: VecDeque::new(),
-                    total: 0,
-                },
+                rate: Rate::new(Instant::now()),
                 events: VecDeque::new(),
                 next_id: 1,
                 requested: BTreeMap::new(),
@@ -205,15 +223,43 @@ impl StatusBoard {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The HTTP layer answered a booking request.
-    pub fn request_answered(&self) {
-        self.lock().rate.add(Instant::now());
+    /// The front end keeping this board is `me`, in a cluster of `nodes`: each gets a row (the
+    /// RMs theirs in the replica table).
+    pub fn watch_nodes(&self, me: NodeId, nodes: Vec<NodeId>) {
+        self.lock().nodes.watch(me, nodes);
+    }
+
+    /// The HTTP layer answered a booking request; `sequenced`: the answer carries a sequence
+    /// number (the others were refused by the front end, or the cluster was unavailable).
+    pub fn request_answered(&self, sequenced: bool) {
+        self.lock().rate.add(Instant::now(), sequenced);
+    }
+
+    /// `node` answered the poll (or any chaos command) with its process and the chaos links
+    /// into it. Another process than the one before is a restart, reported as an event.
+    pub fn node_report(&self, node: NodeId, info: &NodeInfo, links: &[LinkDrop]) {
+        let mut board = self.lock();
+        if board.nodes.report(node, info, links, Instant::now()) {
+            board.push(StatusEvent::Restart { node });
+        }
+    }
+
+    /// The nodes (other than this front end) that did not answer the last poll.
+    pub fn nodes_unanswered(&self, silent: Vec<NodeId>) {
+        self.lock().nodes.unanswered(silent);
     }
 
     /// The voter's events of one step (verdicts become disagreement and silence events, a
     /// decision without agreement a no-agreement event) and its counters after it.
     pub fn voted(&self, events: &[Event], counters: &Counters) {
         let mut board = self.lock();
+        for event in events {
+            let seq = match event {
+                Event::Decide(decision) => decision.seq(),
+                Event::Verdict(verdict) => verdict.seq,
+            };
+            board.max_seq = board.max_seq.max(seq);
+        }
         for event in events {
             match event {
                 Event::Decide(Decision::NoAgreement { seq }) => {
@@ -367,22 +413,36 @@ impl StatusBoard {
             .filter(|e| e.id > since)
             .map(event_json)
             .collect();
-        let window: u64 = board
-            .rate
-            .history(now)
-            .iter()
-            .rev()
-            .take(RATE_WINDOW as usize)
-            .sum();
+        let history = board.rate.history(now);
+        let window: u64 = history.iter().rev().take(RATE_WINDOW as usize).sum();
+        // Every module an answering RM knows quarantined, once (by hash).
+        let mut quarantine: BTreeMap<&str, Value> = BTreeMap::new();
+        for r in board.replicas.values() {
+            for q in &r.status.quarantine {
+                quarantine.entry(q.hash.as_str()).or_insert_with(|| {
+                    json!({ "module": q.module, "hash": short(&q.hash), "by": q.by,
+                            "reason": q.reason })
+                });
+            }
+        }
         json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "replicas": replicas,
             "silent": board.silent,
+            "nodes": board.nodes.json(now),
+            "chaos": board.nodes.chaos_json(),
+            "quarantine": quarantine.into_values().collect::<Vec<Value>>(),
             "requests": {
                 "total": board.rate.total,
+                "sequenced": board.rate.sequenced,
+                "notSequenced": board.rate.total - board.rate.sequenced,
                 "perSecond": window as f64 / RATE_WINDOW as f64,
                 "windowSeconds": RATE_WINDOW,
-                "history": board.rate.history(now),
+                "history": history,
+                "longHistory": {
+                    "bucketSeconds": LONG_BUCKET,
+                    "counts": board.rate.long_history(now),
+                },
             },
             "votes": board.counters.votes,
             "noAgreement": board.counters.no_agreement,
@@ -433,11 +493,12 @@ fn replica_json(board: &Board, rm: RmId, now: Instant) -> Value {
     let silences = board.counters.silences.get(&rm).copied().unwrap_or(0);
     let latency = latency_json(board.latencies.get(&rm));
     let silent = board.silent.contains(&rm);
+    let process = board.nodes.process_json(NodeId::Rm(rm), now);
     let Some(Replica {
         status: s, heard, ..
     }) = board.replicas.get(&rm)
     else {
-        return json!({
+        let mut row = json!({
             "rm": rm,
             "health": if silent { "silent" } else { "unknown" },
             "answering": false,
@@ -446,8 +507,12 @@ fn replica_json(board: &Board, rm: RmId, now: Instant) -> Value {
             "disagreements": disagreements,
             "silences": silences,
         });
+        if let Some(row) = row.as_object_mut() {
+            row.extend(process);
+        }
+        return row;
     };
-    json!({
+    let mut row = json!({
         "rm": rm,
         "module": s.module,
         "hash": short(&s.hash),
@@ -468,7 +533,11 @@ fn replica_json(board: &Board, rm: RmId, now: Instant) -> Value {
         "latency": latency,
         "disagreements": disagreements,
         "silences": silences,
-    })
+    });
+    if let Some(row) = row.as_object_mut() {
+        row.extend(process);
+    }
+    row
 }
 
 fn event_json(entry: &Entry) -> Value {
@@ -484,9 +553,18 @@ fn event_json(entry: &Entry) -> Value {
             to,
             reason,
         } => json!({ "kind": "swap", "rm": rm, "from": from, "to": to, "reason": reason }),
+        StatusEvent::Restart { node } => {
+            let mut v = json!({ "kind": "restart", "node": node.to_string(),
+                                "role": nodes::role(*node) });
+            if let NodeId::Rm(rm) = node {
+                v["rm"] = json!(rm);
+            }
+            v
+        }
     };
     v["id"] = json!(entry.id);
     v["time"] = json!(entry.time);
+    v["incident"] = json!(entry.incident);
     v
 }
 

@@ -56,8 +56,9 @@ pub const MAGIC: [u8; 4] = *b"DMTB";
 /// so mixed-version clusters fail loudly (counted rejects) instead of misreading each other.
 /// 4: encrypted bodies (ChaCha20-Poly1305), fixed-width sender and nonce in the header.
 /// 6: epoch chains in `EpochState` and `EpochStart`, the epoch and promise in `Ack`; canary
-/// swaps in `AdminCommand::Swap` and `RmStatus`.
-pub const FORMAT_VERSION: u8 = 6;
+/// swaps in `AdminCommand::Swap` and `RmStatus`. 7: the answering node's `NodeInfo` in
+/// `AdminReply`.
+pub const FORMAT_VERSION: u8 = 7;
 /// Largest datagram sent or accepted: below the 65,507-byte UDP payload limit with room to
 /// spare. Larger input is refused before any work is done on it.
 pub const MAX_DATAGRAM: usize = 65_000;

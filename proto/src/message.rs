@@ -429,6 +429,35 @@ pub struct LinkDrop {
     pub dropped: u64,
 }
 
+/// What a node says about itself in every `AdminReply`: which process it is (a restart shows as
+/// another incarnation), how long it has run, and — for a sequencer or a front end — how far its
+/// numbering goes. The status page's node rows come from it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct NodeInfo {
+    /// The operating-system process id.
+    pub pid: u32,
+    /// When the node started, in milliseconds since the Unix epoch (its host's clock). With
+    /// `pid` it names the incarnation: the nodes of a test cluster share one process.
+    pub started_unix_ms: u64,
+    /// How long the node has run, in milliseconds (a monotonic clock: no skew between hosts).
+    pub uptime_ms: u64,
+    /// A sequencer's or a front end's numbering; `None` for a replica manager (its status says).
+    pub progress: Option<Progress>,
+}
+
+/// How far a sequencer or a front end is in the total order (see [`NodeInfo`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// A sequencer: the epoch it numbers in or is starting (0 while passive). A front end: the
+    /// highest epoch it has seen.
+    pub epoch: Epoch,
+    /// A sequencer: the latest sequence number it gave. A front end: the latest given to one of
+    /// its requests in that epoch.
+    pub latest: u64,
+    /// A sequencer: `recovering`, `starting`, `numbering` or `passive`; a front end: `serving`.
+    pub phase: String,
+}
+
 /// The body of a datagram. Lists let many items share one datagram under load.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -513,6 +542,8 @@ pub enum Message {
         error: Option<String>,
         /// The links into the answering node that drop or have dropped, after the command.
         links: Vec<LinkDrop>,
+        /// The answering node's process and numbering.
+        node: NodeInfo,
     },
     /// New sequencer → RMs: I want to number in `epoch`; promise to take no older epoch's
     /// requests beyond where mine starts, and tell me where your log ends (`EpochState`).

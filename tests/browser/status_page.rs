@@ -1,8 +1,10 @@
 //! The live status page as an operator sees it: a lying replica's module, its disagreements,
-//! the automatic swap to a known-good module; and the page saying so when the front end goes
-//! away. Reads the page only through its DOM contract (`#replicas tr[data-rm]` with `.module`,
-//! `.health`, `.swaps`, `.latency`, `.disagreements`, `.durable`; `#events [data-kind][data-rm]`; `#rate`;
-//! `body[data-ready="1"]`; `#error`).
+//! the automatic swap to a known-good module told as one story; the sequencer's and the front
+//! end's rows; a link dropping datagrams while chaos lasts; and the page saying so when the
+//! front end goes away. Reads the page only through its DOM contract (`#replicas tr[data-rm]`
+//! with `.module`, `.health`, `.swaps`, `.latency`, `.disagreements`, `.durable`, `.process`;
+//! `#events [data-kind][data-rm]`, one `#events > li` per incident; `#nodes tr[data-node]`;
+//! `#chaos li[data-from][data-to]`; `#total-split`; `#rate`; `body[data-ready="1"]`; `#error`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,8 +41,19 @@ return {
   rows: Array.from(document.querySelectorAll('#replicas tr[data-rm]')).map(r => ({
     rm: r.dataset.rm, module: cell(r, 'module'), health: cell(r, 'health'),
     swaps: cell(r, 'swaps'), latency: cell(r, 'latency'), disagreements: cell(r, 'disagreements'),
-    durable: cell(r, 'durable'),
+    durable: cell(r, 'durable'), process: cell(r, 'process'),
   })),
+  stories: Array.from(document.querySelectorAll('#events > li[data-kind]')).map(e => ({
+    kind: e.dataset.kind, rm: e.dataset.rm || null, text: e.innerText.trim(),
+  })),
+  nodes: Array.from(document.querySelectorAll('#nodes tr[data-node]')).map(r => ({
+    node: r.dataset.node, state: cell(r, 'state'), epoch: cell(r, 'epoch'),
+    latest: cell(r, 'latest'), started: cell(r, 'started'), restarts: cell(r, 'restarts'),
+  })),
+  chaos: Array.from(document.querySelectorAll('#chaos li')).map(e => ({
+    from: e.dataset.from || null, to: e.dataset.to || null, text: e.innerText.trim(),
+  })),
+  total: document.getElementById('total-split') ? document.getElementById('total-split').innerText.trim() : null,
   events: Array.from(document.querySelectorAll('#events [data-kind]')).map(e => ({
     kind: e.dataset.kind, rm: e.dataset.rm || null, text: e.innerText.trim(),
   })),
@@ -132,6 +145,7 @@ fn save_screenshot(png: &[u8]) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module() {
+    let _one = crate::ONE_CLUSTER.lock().await;
     let cluster = liar::start(FAULTY_RM, TODAY).await;
     let fe = cluster.url(0);
     let browser = Browser::start().await.expect("headless Chromium starts");
@@ -167,7 +181,7 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
         .timeout(Duration::from_secs(20))
         .build()
         .expect("http client");
-    liar::provoke_three_wrong_results(&client).await;
+    let answered = liar::provoke_three_wrong_results(&client).await;
 
     let page = browser
         .wait_for(
@@ -217,6 +231,67 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
             "RM {rm}'s durable cell reads {durable:?}: {page:#}"
         );
     }
+    // One story for the incident: the wrong results and the swap they caused on one line.
+    let stories: Vec<&Value> = page["stories"]
+        .as_array()
+        .map(|all| all.iter().filter(|s| rm_of(s) == Some(FAULTY_RM)).collect())
+        .unwrap_or_default();
+    assert!(
+        stories.len() == 1
+            && stories[0]["kind"] == "swap"
+            && stories[0]["text"].as_str().is_some_and(|t| {
+                t.contains(KNOWN_GOOD)
+                    && t.contains("wrong result on requests")
+                    && t.contains("(3×)")
+            }),
+        "one story about RM {FAULTY_RM}'s wrong results and swap: {page:#}"
+    );
+    // The sequencer numbers in epoch 1 through at least every request answered; the front end
+    // serving the page is listed; every RM's process is up and was never restarted.
+    let node = |name: &str| {
+        page["nodes"]
+            .as_array()
+            .and_then(|all| all.iter().find(|n| n["node"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for the {name}: {page:#}"))
+    };
+    let sequencer = node("sequencer");
+    assert_eq!(
+        (
+            &sequencer["state"],
+            &sequencer["epoch"],
+            &sequencer["restarts"]
+        ),
+        (&json!("numbering"), &json!("1"), &json!("0")),
+        "{page:#}"
+    );
+    assert!(
+        number(&sequencer["latest"]).is_some_and(|n| n >= answered),
+        "the sequencer gave at least {answered} numbers: {page:#}"
+    );
+    assert!(
+        sequencer["started"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20") && t.contains('T') && t.ends_with('Z')),
+        "{page:#}"
+    );
+    assert_eq!(node("fe1")["state"], "serving", "{page:#}");
+    for rm in 1..=4 {
+        let process = row(&page, rm)
+            .and_then(|r| r["process"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        assert!(
+            process.starts_with("up ") && process.ends_with("0 restarts"),
+            "RM {rm}'s process cell reads {process:?}: {page:#}"
+        );
+    }
+    // Every request the client sent was sequenced: none refused by the front end.
+    assert!(
+        page["total"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!("{answered} sequenced · 0 not sequenced"))),
+        "{page:#}"
+    );
     // Exactly the three wrong results, all the liar's; nobody else was ever out of step.
     let counted = |rm| row(&page, rm).and_then(|r| number(&r["disagreements"]));
     assert_eq!(counted(FAULTY_RM), Some(3), "{page:#}");
@@ -248,6 +323,7 @@ async fn the_status_page_shows_a_lying_replica_swapped_for_a_known_good_module()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_says_so_when_the_front_end_is_unreachable() {
+    let _one = crate::ONE_CLUSTER.lock().await;
     // One replica, quorum 1: the cheapest cluster with a front end.
     let config = local_config(
         &components::dir(),
@@ -295,4 +371,83 @@ async fn the_status_page_says_so_when_the_front_end_is_unreachable() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     println!("the page says: {}", page["error"]["text"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_a_dropping_link_while_chaos_lasts() {
+    let _one = crate::ONE_CLUSTER.lock().await;
+    let config = dmtbs_cluster::local::test_config(
+        &components::dir(),
+        IMPLEMENTATIONS,
+        TransportMode::Multicast,
+        TODAY,
+    )
+    .expect("test configuration");
+    let cluster = LocalCluster::start(config).await.expect("cluster starts");
+    let client = Client::builder(cluster.url(0))
+        .admin_key(cluster.config.cluster.admin_key.clone())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("http client");
+    let browser = Browser::start().await.expect("headless Chromium starts");
+    browser
+        .goto(&format!("{}/status", cluster.url(0)))
+        .await
+        .expect("open the status page");
+    let page = wait_ready(&browser, 4).await;
+    let chaos = |page: &Value| page["chaos"].as_array().cloned().unwrap_or_default();
+    let quiet = |page: &Value| {
+        let links = chaos(page);
+        links.len() == 1
+            && links[0]["from"].is_null()
+            && links[0]["text"] == "none: no link drops anything"
+    };
+    assert!(quiet(&page), "no chaos yet: {page:#}");
+
+    client
+        .chaos_drop("sequencer", "rm2", 30)
+        .await
+        .expect("rm2 drops 30 % of the sequencer's datagrams");
+    let page = browser
+        .wait_for(
+            "the dropping link sequencer → rm2 shown",
+            Duration::from_secs(15),
+            async |b| {
+                let page = snapshot(b).await?;
+                let links = chaos(&page);
+                let shown = links.len() == 1
+                    && links[0]["from"] == "sequencer"
+                    && links[0]["to"] == "rm2"
+                    && links[0]["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("rm2 drops 30 % of what sequencer sends it"));
+                if shown {
+                    Ok(Some(page))
+                } else {
+                    anyhow::bail!("page shows {page}")
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    println!("chaos: {}", page["chaos"]);
+
+    client.chaos_heal().await.expect("heal every link");
+    browser
+        .wait_for(
+            "the chaos list empty again after healing",
+            Duration::from_secs(15),
+            async |b| {
+                let page = snapshot(b).await?;
+                if quiet(&page) {
+                    Ok(Some(()))
+                } else {
+                    anyhow::bail!("page shows {page}")
+                }
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    drop(browser);
+    cluster.stop().await.expect("clean stop");
 }

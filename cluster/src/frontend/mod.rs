@@ -176,6 +176,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new(&config.rm_ids()));
     crate::metrics::WireRejects::register(metrics.registry(), &wire);
     let board = Arc::new(StatusBoard::new(config.rm_ids()));
+    board.watch_nodes(NodeId::FrontEnd(fe), all_nodes(&config));
     let revocations_path = config.revocations_path(fe);
     let auth = Arc::new(
         Auth::with_store(
@@ -260,6 +261,12 @@ async fn protocol(
     // first poll).
     let mut status_poll = tokio::time::interval(STATUS_POLL);
     let mut answered_poll: Option<Vec<RmId>> = None;
+    // The same for every other node's `AdminReply` to the poll's `Links` (process, chaos).
+    let mut nodes_answered: Option<Vec<NodeId>> = None;
+    // This front end's numbering, for its own node row: the highest epoch seen and the latest
+    // sequence number given to one of its requests in it.
+    let mut numbered: (dmtbs_proto::Epoch, u64) = (0, 0);
+    let mut shown_numbered = None;
     loop {
         let now = Instant::now();
         let mut out = Vec::new();
@@ -339,7 +346,12 @@ async fn protocol(
                             p.answer.reports.push(RmReport { status: *status, error });
                         }
                     }
-                    Message::AdminReply { nonce, error, links } => {
+                    Message::AdminReply { nonce, error, links, node } => {
+                        // Every node's answer feeds the status page's node rows and chaos.
+                        board.node_report(from, &node, &links);
+                        if let Some(answered) = nodes_answered.as_mut() {
+                            answered.push(from);
+                        }
                         if let Some(p) = chaos.get_mut(&nonce)
                             && p.asked.contains(&from)
                             && !p.answer.nodes.iter().any(|r| r.node == from)
@@ -355,6 +367,11 @@ async fn protocol(
                         // A sequencer numbers only in its own epochs (odd: the sequencer's, even:
                         // the standby's).
                         for a in list.into_iter().filter(|a| NodeId::sequencer_of(a.epoch) == from) {
+                            if a.epoch > numbered.0 {
+                                numbered = (a.epoch, a.seq);
+                            } else if a.epoch == numbered.0 {
+                                numbered.1 = numbered.1.max(a.seq);
+                            }
                             resubmit.extend(requests.observe_epoch(a.epoch, &mut voter, now));
                             requests.accepted(a.epoch, a.request_id, a.seq, &mut voter, now);
                         }
@@ -465,7 +482,35 @@ async fn protocol(
                 for rm in rms {
                     out.push(Outgoing::To(NodeId::Rm(rm), Message::Admin(AdminCommand::Status { nonce })));
                 }
+                // Every node's process and chaos links (`Links` changes nothing); this front
+                // end answers itself.
+                let me = NodeId::FrontEnd(fe);
+                let nodes = all_nodes(&config);
+                if let Some(answered) = nodes_answered.take() {
+                    board.nodes_unanswered(nodes.iter().copied().filter(|n| *n != me && !answered.contains(n)).collect());
+                }
+                nodes_answered = Some(Vec::new());
+                let links = AdminCommand::Links { nonce };
+                if let Some(Message::AdminReply { links, node, .. }) = wire.chaos(&links) {
+                    board.node_report(me, &node, &links);
+                }
+                for node in nodes.into_iter().filter(|n| *n != me) {
+                    out.push(Outgoing::To(node, Message::Admin(links.clone())));
+                }
             }
+        }
+        let progress = (requests.epoch, numbered.1);
+        if shown_numbered != Some(progress) {
+            shown_numbered = Some(progress);
+            wire.set_progress(dmtbs_proto::Progress {
+                epoch: progress.0,
+                latest: if numbered.0 == progress.0 {
+                    progress.1
+                } else {
+                    0
+                },
+                phase: "serving".into(),
+            });
         }
         // Metrics and the status page follow the voter: its own counters, each result's latency,
         // its verdicts.

@@ -10,7 +10,9 @@ use axum::http::{Method, StatusCode};
 use dmtbs_contract::{Booked, Outcome, Success};
 use dmtbs_frontend::vote::{Decision, Event};
 use dmtbs_frontend::{AuditLog, Metrics, StatusBoard, router_with};
-use dmtbs_proto::{Health, RmId, RmStatus, Verdict};
+use dmtbs_proto::{
+    Health, LinkDrop, NodeId, NodeInfo, Progress, QuarantineEntry, RmId, RmStatus, Verdict,
+};
 use serde_json::{Value, json};
 
 use crate::support::{FixedCluster, send};
@@ -264,11 +266,12 @@ async fn the_status_json_shows_replicas_events_swaps_latency_and_requests() {
     assert_eq!(
         events,
         vec![
-            json!({ "id": 1, "kind": "disagreement", "rm": 2, "seq": 5 }),
-            json!({ "id": 2, "kind": "silence", "rm": 3, "seq": 5 }),
-            json!({ "id": 3, "kind": "no-agreement", "seq": 6 }),
-            json!({ "id": 4, "kind": "swap", "rm": 2, "from": "faulty-logic", "to": "replica-b",
-                    "reason": "3 consecutive wrong results (last at request 9)" }),
+            json!({ "id": 1, "incident": 1, "kind": "disagreement", "rm": 2, "seq": 5 }),
+            json!({ "id": 2, "incident": 2, "kind": "silence", "rm": 3, "seq": 5 }),
+            json!({ "id": 3, "incident": 3, "kind": "no-agreement", "seq": 6 }),
+            // The swap ends RM 2's wrong results: one incident, one story on the page.
+            json!({ "id": 4, "incident": 1, "kind": "swap", "rm": 2, "from": "faulty-logic",
+                    "to": "replica-b", "reason": "3 consecutive wrong results (last at request 9)" }),
         ]
     );
     assert_eq!(s["lastEventId"], 4);
@@ -407,5 +410,187 @@ fn an_operator_swap_seen_while_installing_then_undone_shows_both_swaps() {
             ("replica-b".into(), "faulty-random".into()),
             ("faulty-random".into(), "replica-b".into()),
         ]
+    );
+}
+
+fn process(pid: u32, started_unix_ms: u64, progress: Option<(u64, u64, &str)>) -> NodeInfo {
+    NodeInfo {
+        pid,
+        started_unix_ms,
+        uptime_ms: 65_000,
+        progress: progress.map(|(epoch, latest, phase)| Progress {
+            epoch,
+            latest,
+            phase: phase.into(),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn the_status_json_shows_every_node_restarts_chaos_quarantine_and_what_was_sequenced() {
+    let board = Arc::new(StatusBoard::new(vec![1, 2, 3, 4]));
+    let me = NodeId::FrontEnd(1);
+    board.watch_nodes(
+        me,
+        [NodeId::Sequencer, me]
+            .into_iter()
+            .chain((1..=4).map(NodeId::Rm))
+            .collect(),
+    );
+    let app = app(board.clone());
+    board.node_report(
+        NodeId::Sequencer,
+        &process(10, 1_000, Some((3, 812, "numbering"))),
+        &[],
+    );
+    board.node_report(me, &process(11, 1_000, Some((3, 800, "serving"))), &[]);
+    // RM 3 drops 30 % of the sequencer's datagrams; RM 4's healed link is no chaos any more.
+    board.node_report(
+        NodeId::Rm(3),
+        &process(13, 1_000, None),
+        &[LinkDrop {
+            from: NodeId::Sequencer,
+            percent: 30,
+            dropped: 17,
+        }],
+    );
+    let healed = LinkDrop {
+        from: me,
+        percent: 0,
+        dropped: 5,
+    };
+    board.node_report(NodeId::Rm(4), &process(14, 1_000, None), &[healed]);
+    // Two RMs know the same quarantined module: listed once.
+    let judged = QuarantineEntry {
+        hash: "fedcba9876543210fedcba9876543210".into(),
+        module: "faulty-logic".into(),
+        by: 2,
+        reason: "3 consecutive wrong results (last at request 9)".into(),
+    };
+    for rm in [1, 2] {
+        let mut s = status(rm, "replica-a", 0, None);
+        s.quarantine = vec![judged.clone()];
+        board.replica_status(&s);
+    }
+    // RM 4 is killed: silent on requests 440..=458; then it answers as another process.
+    for seq in 440..=458 {
+        board.voted(
+            &[Event::Verdict(Verdict {
+                seq,
+                agreed: vec![1, 2, 3],
+                wrong: vec![],
+                silent: vec![4],
+            })],
+            &Default::default(),
+        );
+    }
+    board.node_report(NodeId::Rm(4), &process(99, 2_000, None), &[]);
+    // A restarted sequencer is a restart too, a story of its own.
+    board.node_report(
+        NodeId::Sequencer,
+        &process(98, 2_000, Some((5, 830, "recovering"))),
+        &[],
+    );
+    board.nodes_unanswered(vec![]);
+    // Two requests sequenced, one refused by the front end (never sequenced).
+    for path in [
+        "/v1/movies/avatar/availability",
+        "/v1/movies/titanic/availability",
+        "/v1/movies/not%20a%20movie!/availability",
+    ] {
+        send(&app, Method::GET, path, &[CUSTOMER], None).await;
+    }
+
+    let s = send(&app, Method::GET, "/v1/status", &[], None).await.body;
+    let nodes = s["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 2, "the sequencer and the front end: {s:#}");
+    let sequencer = &nodes[0];
+    assert_eq!(
+        (
+            &sequencer["node"],
+            &sequencer["state"],
+            &sequencer["epoch"],
+            &sequencer["latest"],
+            &sequencer["restarts"],
+        ),
+        (
+            &json!("sequencer"),
+            &json!("recovering"),
+            &json!(5),
+            &json!(830),
+            &json!(1)
+        ),
+        "{sequencer:#}"
+    );
+    assert!(sequencer["uptimeSeconds"].as_u64().is_some_and(|u| u >= 65));
+    let started = sequencer["startedAt"].as_str().unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(started).is_ok() && started.ends_with('Z'),
+        "{started}"
+    );
+    let fe = &nodes[1];
+    assert_eq!(
+        (&fe["node"], &fe["self"], &fe["latest"], &fe["restarts"]),
+        (&json!("fe1"), &json!(true), &json!(800), &Value::Null),
+        "a front end cannot count its own restarts: {fe:#}"
+    );
+    let rm = |id: u64| {
+        s["replicas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rm"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(rm(4)["restarts"], 1, "{s:#}");
+    assert_eq!(rm(3)["restarts"], 0, "{s:#}");
+    assert!(rm(3)["uptimeSeconds"].as_u64().is_some_and(|u| u >= 65));
+    assert_eq!(
+        s["chaos"],
+        json!([{ "from": "sequencer", "to": "rm3", "percent": 30, "dropped": 17,
+                 "answering": true }])
+    );
+    assert_eq!(
+        s["quarantine"],
+        json!([{ "module": "faulty-logic", "hash": "fedcba987654", "by": 2,
+                 "reason": "3 consecutive wrong results (last at request 9)" }])
+    );
+    // The silences and the restart that ended them: one incident.
+    let events = s["events"].as_array().unwrap();
+    let restart = events
+        .iter()
+        .find(|e| e["kind"] == "restart" && e["rm"] == 4)
+        .unwrap_or_else(|| panic!("no restart of RM 4: {s:#}"));
+    assert_eq!(restart["node"], "rm4");
+    let silences: Vec<&Value> = events.iter().filter(|e| e["kind"] == "silence").collect();
+    assert_eq!(silences.len(), 19);
+    assert!(
+        silences
+            .iter()
+            .all(|e| e["incident"] == restart["incident"]),
+        "{s:#}"
+    );
+    let sequencer_restart = events
+        .iter()
+        .find(|e| e["kind"] == "restart" && e["node"] == "sequencer")
+        .unwrap_or_else(|| panic!("no restart of the sequencer: {s:#}"));
+    assert_ne!(sequencer_restart["incident"], restart["incident"]);
+    assert_eq!(
+        (
+            &s["requests"]["total"],
+            &s["requests"]["sequenced"],
+            &s["requests"]["notSequenced"],
+        ),
+        (&json!(3), &json!(2), &json!(1)),
+        "{:#}",
+        s["requests"]
+    );
+    let long = &s["requests"]["longHistory"];
+    assert_eq!(long["bucketSeconds"], 10);
+    assert_eq!(
+        long["counts"].as_array().map(Vec::len),
+        Some(90),
+        "15 minutes"
     );
 }

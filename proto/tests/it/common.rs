@@ -8,7 +8,7 @@ use dmtbs_contract::{
 use dmtbs_proto::codec::HEADER_LEN;
 use dmtbs_proto::{
     Accepted, AdminCommand, ClientRequest, ClusterKey, Codec, EpochState, LinkDrop, Message,
-    NodeId, Replay, ReplicaResult, SeqRange, Sequenced, Verdict,
+    NodeId, NodeInfo, Progress, Replay, ReplicaResult, SeqRange, Sequenced, Verdict,
 };
 
 /// The test cluster's key, raw, so tests can seal and open datagrams independently of the codec.
@@ -344,11 +344,22 @@ pub fn chaos_variants() -> Vec<Message> {
                     dropped: 0,
                 },
             ],
+            node: NodeInfo {
+                pid: 4242,
+                started_unix_ms: 1_796_000_000_000,
+                uptime_ms: 61_000,
+                progress: Some(Progress {
+                    epoch: 3,
+                    latest: 1_234_567,
+                    phase: s("numbering"),
+                }),
+            },
         },
         Message::AdminReply {
             nonce: 12,
             error: Some(s("the sequencer hosts no replica")),
             links: vec![],
+            node: NodeInfo::default(),
         },
     ]
 }

@@ -60,8 +60,9 @@ fn the_chaos_command_was_appended_so_older_messages_encode_as_before() {
         nonce: 1,
         error: None,
         links: vec![],
+        node: dmtbs_proto::NodeInfo::default(),
     });
-    assert_eq!(reply, [19, 1, 0, 0], "after StateWanted (18)");
+    assert_eq!(reply, [19, 1, 0, 0, 0, 0, 0, 0], "after StateWanted (18)");
 }
 
 #[test]
