@@ -1,10 +1,11 @@
-//! Load and stalls that are no replica's fault (issue 15). A burst of load from idle restarts no
-//! healthy replica: the voter's deadline was
-//! set by the quiet ballots before the burst, so the results that queued behind the burst were
-//! called silent, and RMs replaced working replicas. Real processes (`dmtbs up`), real load
-//! (`dmtbs bench` with 32 clients) and two CPU hogs beside it.
+//! Load and stalls that are no replica's fault (issue 15).
 //!
-//! `DMTBS_BURST_SECONDS` sets the burst's length (default 20; docs/testing.md reports a 60 s run).
+//! A burst of load from idle restarts no healthy replica. (Before, results that queued behind a
+//! burst were called silent against a deadline the quiet ballots had set, and RMs replaced
+//! working replicas.) Real processes (`dmtbs up`), real load (`dmtbs bench`, 32 clients) and two
+//! CPU hogs beside it; `DMTBS_BURST_SECONDS` sets its length (default 20).
+//!
+//! A stall of every node, or of two RMs, replaces and quarantines nothing.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -190,6 +190,11 @@ impl Applier {
         let _ = self.jobs.send(job);
     }
 
+    /// The replica thread's CPU time so far (None where the platform has no thread clock).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        self.replica.cpu_time()
+    }
+
     /// How long the current `Apply` job has been running, in CPU time of the replica's thread
     /// (wall time where the platform has no thread CPU clock). A process stopped, or a machine
     /// so loaded that nothing ran for seconds, is not a hung replica: only CPU the replica

@@ -157,6 +157,8 @@ struct Node {
     quiet_through: u64,
     /// When the replica was last replaced (no restart for slowness soon after one).
     last_replaced: Option<Instant>,
+    /// Whether the replica's thread is what is slow (a silence counts only then).
+    saturation: strikes::Saturation,
     /// Its Prometheus series.
     metrics: RmMetrics,
     out: Vec<Outgoing>,
@@ -284,6 +286,7 @@ pub async fn run_reporting(
         behind_since: None,
         quiet_through: 0,
         last_replaced: None,
+        saturation: strikes::Saturation::default(),
         metrics,
         out: Vec::new(),
         config: config.clone(),
@@ -415,7 +418,12 @@ impl Node {
                         && self.applied_through >= self.caught_up_at
                         && self
                             .last_replaced
-                            .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN);
+                            .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN)
+                        // ... and only if the replica itself is the bottleneck (its thread busy
+                        // at least half the time), not a machine too loaded to run it.
+                        && self
+                            .saturation
+                            .saturated(Instant::now(), self.applier.cpu_time());
                     match self.strikes.on_verdict(&verdict, counts) {
                         Some(Trigger::Wrong) => self.recover(
                             SwapKind::Wrong,

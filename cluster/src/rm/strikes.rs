@@ -13,6 +13,42 @@ pub enum Trigger {
     Slow,
 }
 
+/// Whether the replica's own thread is what is slow: the share of wall time its thread spent
+/// on the CPU between samples. Restarting a replica helps only if the replica is the
+/// bottleneck — busy at least [`Saturation::BUSY`] of the time. A replica waiting for the CPU
+/// on an overloaded machine, or idle while its results are late for another reason, is not
+/// (issue 15: a 60 s burst beside two CPU hogs restarted three healthy replicas for silence).
+#[derive(Debug, Default)]
+pub struct Saturation {
+    sample: Option<(std::time::Instant, std::time::Duration)>,
+    saturated: bool,
+}
+
+impl Saturation {
+    /// The share of wall time on the CPU that makes the replica the bottleneck.
+    pub const BUSY: f64 = 0.5;
+    /// Samples closer together than this are not compared (too short to mean anything).
+    pub const MIN_SPAN: std::time::Duration = std::time::Duration::from_millis(200);
+
+    /// At `now`, with the replica thread's CPU time `cpu` (None where the platform has no
+    /// thread clock: then every silence counts, as before): is the replica saturated? The
+    /// answer holds until the next sample at least [`Saturation::MIN_SPAN`] later.
+    pub fn saturated(&mut self, now: std::time::Instant, cpu: Option<std::time::Duration>) -> bool {
+        let Some(cpu) = cpu else { return true };
+        match self.sample {
+            None => self.sample = Some((now, cpu)),
+            Some((at, then)) if now.saturating_duration_since(at) >= Self::MIN_SPAN => {
+                let wall = now.saturating_duration_since(at).as_secs_f64();
+                let busy = cpu.saturating_sub(then).as_secs_f64();
+                self.saturated = busy >= Self::BUSY * wall;
+                self.sample = Some((now, cpu));
+            }
+            Some(_) => {}
+        }
+        self.saturated
+    }
+}
+
 #[derive(Debug)]
 pub struct Strikes {
     me: RmId,
@@ -83,6 +119,25 @@ impl Strikes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_replica_busy_half_the_time_is_saturated() {
+        use std::time::{Duration, Instant};
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut s = Saturation::default();
+        // The first sample measures nothing yet.
+        assert!(!s.saturated(t0, Some(ms(0))));
+        // 100 ms of CPU in 1 s: waiting (for the CPU, or for work), not the bottleneck.
+        assert!(!s.saturated(t0 + ms(1000), Some(ms(100))));
+        // 900 ms of CPU in the next second: the replica is what is slow.
+        assert!(s.saturated(t0 + ms(2000), Some(ms(1000))));
+        // Within MIN_SPAN of the last sample the answer stands.
+        assert!(s.saturated(t0 + ms(2100), Some(ms(1000))));
+        assert!(!s.saturated(t0 + ms(3000), Some(ms(1100))));
+        // No thread clock: every silence counts, as before.
+        assert!(Saturation::default().saturated(t0, None));
+    }
 
     fn verdict(seq: u64, me_is: &str) -> Verdict {
         let mut v = Verdict {
