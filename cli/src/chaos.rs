@@ -137,7 +137,10 @@ pub fn main(mut command: Command) -> ExitCode {
         Err(e) => {
             let message = format!("{e:#}");
             if remote.json {
-                println!("{}", json!({ "status": "error", "message": message }));
+                println!(
+                    "{}",
+                    json!({ "status": "error", "code": "chaos-failed", "message": message })
+                );
             }
             eprintln!("error: {message}");
             ExitCode::from(EXIT_ERROR)
