@@ -29,8 +29,50 @@ async fn scrape(up: &Up, url: &str) -> prometheus_parse::Scrape {
         "{url}: content type {content_type:?}"
     );
     let text = response.text().await.expect("metrics body");
+    promtool_check(url, &text);
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
         .unwrap_or_else(|e| panic!("{url} is not Prometheus text: {e}\n{text}"))
+}
+
+/// `promtool check metrics` (Prometheus' own linter: names, units, help, types) on a scrape,
+/// where promtool is installed (`.ci/run` installs Debian's `prometheus` package, so CI always
+/// runs it; elsewhere its absence is said, not hidden).
+fn promtool_check(url: &str, text: &str) {
+    use std::io::Write as _;
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "promtool is missing on CI (.ci/run installs the prometheus package)"
+            );
+            println!("promtool is not installed: {url} not linted (apt-get install prometheus)");
+            return;
+        }
+        Err(e) => panic!("promtool: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(text.as_bytes())
+        .expect("promtool reads the scrape");
+    let out = child.wait_with_output().expect("promtool runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool check metrics on {url}: {said}"
+    );
 }
 
 /// The value of the sample `name` whose labels include every one of `labels`.
