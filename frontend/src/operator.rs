@@ -287,21 +287,40 @@ pub(crate) async fn swap<C: Cluster>(
             );
         }
     };
-    // What the other RMs run now (asked, not remembered: a swap a moment ago counts): the RM
-    // refuses to load one of those unless the operator forces it. An RM that does not answer
-    // is not counted.
+    // What the RMs run now (asked, not remembered: a swap a moment ago counts).
+    let status = match run(&fe, OperatorCommand::Status).await {
+        Ok(status) => status,
+        Err(r) => return *r,
+    };
+    // One swap in flight in the whole cluster: while another RM's canary runs, a second swap
+    // (possibly of a module with the same bug) waits — two unjudged modules at once could
+    // agree on a wrong answer. (The RM itself refuses a second swap on the same RM.)
+    if let Some(busy) = status
+        .reports
+        .iter()
+        .find(|r| r.status.rm != rm && r.status.canary.is_some())
+    {
+        return error(
+            StatusCode::CONFLICT,
+            "swap-refused",
+            format!(
+                "a canary swap is in flight on replica manager {}: one swap at a time in the \
+                 cluster; try again when it has ended (`dmtbs status`)",
+                busy.status.rm
+            ),
+        );
+    }
+    // The RM refuses to load a module another runs unless the operator forces it. An RM that
+    // does not answer is not counted.
     let others = if body.force {
         Vec::new()
     } else {
-        match run(&fe, OperatorCommand::Status).await {
-            Ok(status) => status
-                .reports
-                .iter()
-                .filter(|r| r.status.rm != rm)
-                .map(|r| r.status.hash.clone())
-                .collect(),
-            Err(r) => return *r,
-        }
+        status
+            .reports
+            .iter()
+            .filter(|r| r.status.rm != rm)
+            .map(|r| r.status.hash.clone())
+            .collect()
     };
     let answer = match run(
         &fe,

@@ -70,6 +70,18 @@ async fn a_wrong_module_in_shadow_is_refused_and_quarantined_alone_while_the_rm_
         }
         other => panic!("a second swap during a canary: {other:?}"),
     }
+    // ... and so is a swap of another RM: one swap in flight in the whole cluster.
+    match api.0.swap_canary(3, "replica-e", 10, 10, false).await {
+        Err(Error::Api(e)) => {
+            assert_eq!((e.status, e.code.as_str()), (409, "swap-refused"), "{e:?}");
+            assert!(
+                e.message
+                    .contains("a canary swap is in flight on replica manager 2: one swap at a time in the cluster"),
+                "{e:?}"
+            );
+        }
+        other => panic!("a swap of RM 3 during RM 2's canary: {other:?}"),
+    }
     checked_load(&api, &mut reference, 92, 20).await;
     let s = wait_for(&cluster, 2, "the canary's refusal", |s| {
         s["lastCanary"]
