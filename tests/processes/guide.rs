@@ -226,6 +226,42 @@ fn the_module_authors_guide_runs_as_written() {
     }
     println!("{transcript}");
 
+    // The guide's other build path, where `cargo-component` is installed (it is not on CI's
+    // machine; the test says so rather than pass in silence): the same crate built by
+    // `cargo component build --release` (wasm32-wasip1, adapted to a component) passes too.
+    let installed = Command::new("cargo")
+        .args(["component", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if installed {
+        let crate_dir = dir.path().join("my-replica");
+        let build = Command::new("cargo")
+            .args(["component", "build", "--release"])
+            .current_dir(&crate_dir)
+            .output()
+            .expect("cargo component runs");
+        assert!(
+            build.status.success(),
+            "cargo component build: {}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        let check = command(
+            "dmtbs module check my-replica/target/wasm32-wasip1/release/replica_e.wasm",
+            dir.path(),
+            base,
+        )
+        .output()
+        .expect("dmtbs runs");
+        assert!(
+            check.status.success(),
+            "the cargo-component build fails the check: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+        println!("cargo component build: passes the check too");
+    } else {
+        println!("cargo-component is not installed: its build path was not tried");
+    }
+
     // What the reader should see now. RM 2's process was killed: wait (bounded) until a new
     // process serves.
     let killed: u64 = transcript
