@@ -50,13 +50,3 @@ pub fn runtime() -> Runtime {
 pub fn runtime_with(limits: dmtbs_host::Limits) -> Runtime {
     Runtime::new(limits, Some(dir().join("../compiled"))).expect("wasmtime engine")
 }
-
-/// One correct replica (implementation D) with the empty state, on its own thread: what the
-/// cluster suites feed the sequence a cluster executed, to check every answer a client saw.
-pub fn reference() -> dmtbs_host::ReplicaHandle {
-    dmtbs_host::ReplicaHandle::spawn(
-        &load(&runtime(), "replica-d"),
-        &dmtbs_host::contract::CanonicalState::empty(),
-    )
-    .expect("the reference replica starts")
-}

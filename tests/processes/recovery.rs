@@ -2,8 +2,8 @@
 //! middle of a concurrent seeded workload is restarted by `dmtbs up` and, while the load goes on,
 //! comes back by state transfer (a stable checkpoint fetched from a peer, then the log tail) —
 //! alone, and while another RM runs a lying module. Every answer a client saw is checked against
-//! one reference replica fed the same sequence; every test ends with the four RMs' own
-//! checkpoints equal.
+//! the independent model of the rules fed the same sequence; every test ends with the four RMs'
+//! own checkpoints equal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -377,10 +377,11 @@ fn rm(status: &Value, id: u8) -> Option<Value> {
         .cloned()
 }
 
-/// One correct replica fed what the cluster sequenced, in sequence order, to check every
-/// answer the clients saw.
+/// The independent model of the rules (`dmtbs_checker::Model`, written from the spec by an
+/// author who read no replica) fed what the cluster sequenced, in sequence order, to check every
+/// answer the clients saw: a replica as the oracle could not catch a misreading all four share.
 struct Reference {
-    replica: dmtbs_host::ReplicaHandle,
+    model: dmtbs_checker::Model,
     today: dmtbs_contract::Date,
     /// The last sequence number applied: the next one checked must follow it.
     applied: u64,
@@ -389,7 +390,7 @@ struct Reference {
 impl Reference {
     fn new() -> Self {
         Reference {
-            replica: components::reference(),
+            model: dmtbs_checker::Model::new(),
             today: dmtbs_testkit::build::date(2026, 11, 24),
             applied: 0,
         }
@@ -427,10 +428,7 @@ impl Reference {
                 ));
                 break;
             }
-            let expected = self
-                .replica
-                .apply(dmtbs_testkit::build::req(seq, self.today, canonical))
-                .expect("the reference replica works");
+            let (expected, _) = self.model.apply(self.today, &canonical);
             self.applied = seq;
             if outcome != expected {
                 failures.push(format!(
