@@ -47,3 +47,11 @@ bench-cluster requests="10000" clients="8" seed="1": build-replicas
 # with `N seeds passed, M failed` (docs/testing.md).
 sim seeds="500" start="1":
     cargo run --release -q -p dmtbs-sim -- --seeds {{seeds}} --start {{start}}
+
+# A seeded sample of N (0: all) of one implementation's cargo-mutants mutants, each built to a
+# component in a scratch copy and judged by `dmtbs module check` (SEED: fresh and printed if unset).
+# Mutation campaign: REPLICA's mutants caught by voting, only by the pack, or surviving (docs/nversion.md).
+mutants replica n="40" seed="" max_minutes="60": build-replicas
+    command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+    cargo build -q -p dmtbs-cli
+    python3 tools/mutants/mutants.py {{replica}} --sample {{n}} {{ if seed != "" { "--seed " + seed } else { "" } }} --max-minutes {{max_minutes}}
