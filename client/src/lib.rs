@@ -74,6 +74,10 @@ pub use error::{ApiError, Error};
 pub use retry::{RetryPolicy, new_idempotency_key};
 use serde_json::json;
 
+/// How long an idle keep-alive connection stays in the pool: under the front end's 10 s idle
+/// close (`[frontend.limits] header_read_timeout_ms`).
+const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The header naming the caller.
 const USER_HEADER: &str = "x-dmtbs-user";
 /// Response header: the request's sequence number.
@@ -232,6 +236,10 @@ impl ClientBuilder {
         }
         let http = reqwest::Client::builder()
             .timeout(self.timeout)
+            // A front end closes a keep-alive connection idle for 10 s (its header read timeout);
+            // reusing one at that moment fails the request before it was sent. Pooled
+            // connections are dropped well before.
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(Error::Transport)?;
         Ok(Client {

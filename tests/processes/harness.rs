@@ -120,6 +120,10 @@ impl Up {
             run_dir,
             config,
             http: reqwest::Client::builder()
+                // Under the front end's 10 s idle close of keep-alive connections: a connection
+                // reused as the front end closes it fails the request unsent (seen in CI after a
+                // test's 10 s pause).
+                .pool_idle_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("http client"),
