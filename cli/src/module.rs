@@ -355,6 +355,25 @@ fn replay(
             }
         }
         applied += n;
+        // The digest it keeps (rules §7.1) after every batch: cheap, and it pins a bookkeeping
+        // slip to the batch that made it. Every export below is checked against it too.
+        let expected = refs[0].digest()?;
+        match module.digest() {
+            Ok(got) if got == expected => {}
+            Ok(got) => {
+                return Ok(Err(Divergence::State {
+                    after: applied,
+                    expected,
+                    got,
+                }));
+            }
+            Err(e) => {
+                return Ok(Err(Divergence::Failed {
+                    request: Box::new(batch[batch.len() - 1].clone()),
+                    failure: e.to_string(),
+                }));
+            }
+        }
         if applied % args.checkpoint_every == 0 || applied == args.requests {
             let reference = refs[0].export_state()?;
             let expected = StateDigest::of(&reference);

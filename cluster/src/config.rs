@@ -213,8 +213,13 @@ impl Timeouts {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Recovery {
-    /// A checkpoint (state export + digest, exchanged among RMs) after every this many requests.
+    /// A checkpoint (state export + digest, exchanged among RMs; the base of recovery, durable
+    /// snapshots and log truncation) after every this many requests. An export costs time in
+    /// proportion to the state, so these are far apart.
     pub checkpoint_every: u64,
+    /// A digest check (the digest each replica keeps up to date, rules §7.1, compared among
+    /// RMs without an export) after every this many requests.
+    pub digest_every: u64,
     /// Consecutive wrong results that make an RM quarantine its module and swap.
     pub strikes: u32,
     /// Consecutive silences (results later than the front end's deadline) that make an RM
@@ -238,7 +243,8 @@ pub struct Recovery {
 impl Default for Recovery {
     fn default() -> Self {
         Recovery {
-            checkpoint_every: 1_000,
+            checkpoint_every: 10_000,
+            digest_every: 1_000,
             strikes: 3,
             slow_strikes: 20,
             probe_timeout_ms: 500,
@@ -395,9 +401,11 @@ impl ClusterConfig {
             }
         }
         let r = &self.recovery;
-        if r.checkpoint_every == 0 || r.strikes == 0 || r.slow_strikes == 0 {
+        if r.checkpoint_every == 0 || r.digest_every == 0 || r.strikes == 0 || r.slow_strikes == 0 {
             return invalid(
-                "recovery: checkpoint_every, strikes and slow_strikes must be at least 1".into(),
+                "recovery: checkpoint_every, digest_every, strikes and slow_strikes must be at \
+                 least 1"
+                    .into(),
             );
         }
         // An RM replays from its stable checkpoint with the requests its log retains; the

@@ -5,6 +5,7 @@ use std::time::Duration;
 use wasmtime::{Store, Trap};
 
 use crate::contract::{CanonicalState, Outcome, ReplicaWorld, Request, StateError};
+use crate::digest::StateDigest;
 use crate::limits::MemoryCap;
 use crate::module::ReplicaModule;
 use crate::runtime::Runtime;
@@ -30,9 +31,19 @@ pub enum ReplicaFailure {
     /// The instance failed earlier and has not been replaced since.
     #[error("replica instance is dead since an earlier failure ({0}); it must be replaced")]
     Dead(Box<ReplicaFailure>),
-    /// The replica's thread is gone (the host is shutting down, or the thread panicked).
+    /// The replica thread is gone (the host is shutting down, or the thread panicked).
     #[error("replica thread is gone")]
     Gone,
+    /// The digest the replica reports (`state-digest`) is not the digest of the state it
+    /// exports or was given (rules §7.1): its state or its bookkeeping is corrupt.
+    #[error(
+        "replica's state-digest {reported} is not the digest {actual} of its own state \
+         (rules §7.1)"
+    )]
+    WrongDigest {
+        reported: Box<crate::StateDigest>,
+        actual: Box<crate::StateDigest>,
+    },
 }
 
 impl ReplicaFailure {
@@ -45,6 +56,7 @@ impl ReplicaFailure {
             ReplicaFailure::MemoryLimit { .. } => "memory-limit",
             ReplicaFailure::Dead(_) => "dead",
             ReplicaFailure::Gone => "gone",
+            ReplicaFailure::WrongDigest { .. } => "wrong-digest",
         }
     }
 }
@@ -138,8 +150,21 @@ impl Instance {
         Ok(outcome)
     }
 
-    /// Export the whole canonical state, under a budget that grows with the state.
-    pub fn export_state(&mut self) -> Result<CanonicalState, ReplicaFailure> {
+    /// The replica's own digest of its state (rules §7.1): constant work for the replica, so
+    /// it runs under a request's budget.
+    pub fn state_digest(&mut self) -> Result<StateDigest, ReplicaFailure> {
+        let limits = self.module.runtime.limits();
+        let (fuel, deadline) = (limits.fuel_per_request, limits.call_deadline);
+        let lanes = self.call(fuel, deadline, self.entries, |world, store| {
+            world.dmtbs_booking_replica().call_state_digest(store)
+        })?;
+        Ok(StateDigest::from_lanes(lanes))
+    }
+
+    /// Export the whole canonical state, under a budget that grows with the state, with its
+    /// digest computed here. The replica's own `state-digest` must equal it: a replica whose
+    /// report and export disagree is failed (`WrongDigest`), since peers compare reports.
+    pub fn export_state(&mut self) -> Result<(CanonicalState, StateDigest), ReplicaFailure> {
         let limits = self.module.runtime.limits();
         let (fuel, deadline) = (
             limits.state_fuel(self.entries),
@@ -149,7 +174,29 @@ impl Instance {
             world.dmtbs_booking_replica().call_export_state(store)
         })?;
         self.entries = state.entries() as u64;
-        Ok(state)
+        let actual = StateDigest::of(&state);
+        self.check_digest(actual)?;
+        Ok((state, actual))
+    }
+
+    /// The replica's report must be `actual`; otherwise the instance is dead.
+    fn check_digest(&mut self, actual: StateDigest) -> Result<(), ReplicaFailure> {
+        let reported = self.state_digest()?;
+        if reported == actual {
+            return Ok(());
+        }
+        let failure = ReplicaFailure::WrongDigest {
+            reported: Box::new(reported),
+            actual: Box::new(actual),
+        };
+        tracing::warn!(
+            module = self.module.name(),
+            error.type = failure.kind(),
+            %failure,
+            "replica failed"
+        );
+        self.dead = Some(failure.clone());
+        Err(failure)
     }
 
     /// Import a canonical state, under a budget that grows with the larger of the current and
@@ -169,6 +216,8 @@ impl Instance {
         })?;
         if result.is_ok() {
             self.entries = state.entries() as u64;
+            // What it reports from now on must cover exactly what it was given.
+            self.check_digest(StateDigest::of(state))?;
         }
         Ok(result)
     }

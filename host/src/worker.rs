@@ -31,7 +31,8 @@ pub enum ReplaceError {
 
 enum Command {
     Apply(Vec<Request>, mpsc::Sender<BatchOutcome>),
-    Export(mpsc::Sender<Result<CanonicalState, ReplicaFailure>>),
+    Export(mpsc::Sender<Result<(CanonicalState, StateDigest), ReplicaFailure>>),
+    Digest(mpsc::Sender<Result<StateDigest, ReplicaFailure>>),
     Import(
         CanonicalState,
         mpsc::Sender<Result<Result<(), StateError>, ReplicaFailure>>,
@@ -110,14 +111,22 @@ impl ReplicaHandle {
         }
     }
 
+    /// The whole canonical state (its digest checked against the replica's own report).
     pub fn export_state(&self) -> Result<CanonicalState, ReplicaFailure> {
+        self.export_with_digest().map(|(state, _)| state)
+    }
+
+    /// The whole canonical state and its digest, computed by the host; the replica's own
+    /// `state-digest` was checked against it (a disagreement is `WrongDigest`).
+    pub fn export_with_digest(&self) -> Result<(CanonicalState, StateDigest), ReplicaFailure> {
         self.ask(Command::Export)
             .unwrap_or(Err(ReplicaFailure::Gone))
     }
 
-    /// The digest of the current state (exported, then hashed on the caller's thread).
+    /// The replica's own digest of its current state (rules §7.1): no export, constant cost.
     pub fn digest(&self) -> Result<StateDigest, ReplicaFailure> {
-        self.export_state().map(|s| StateDigest::of(&s))
+        self.ask(Command::Digest)
+            .unwrap_or(Err(ReplicaFailure::Gone))
     }
 
     pub fn import_state(
@@ -229,6 +238,9 @@ fn serve(mut instance: Instance, rx: mpsc::Receiver<Command>) {
             }
             Command::Export(reply) => {
                 let _ = reply.send(instance.export_state());
+            }
+            Command::Digest(reply) => {
+                let _ = reply.send(instance.state_digest());
             }
             Command::Import(state, reply) => {
                 let _ = reply.send(instance.import_state(&state));

@@ -40,11 +40,13 @@ use dmtbs_testkit::workload::{AREAS, MOVIES, Workload};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
+mod bookings;
 mod durability;
 mod report;
 
+use bookings::Bookings;
 use durability::durability;
-use report::{fault_json, print_matrix, print_summary};
+use report::{fault_json, over_time, print_matrix, print_summary};
 
 /// The date a `--local` cluster lives on: the workload's first day (the rules' examples' day).
 const LOCAL_TODAY: Date = Date {
@@ -97,6 +99,14 @@ pub struct Args {
     /// With --local: requests between checkpoints (the cluster's `[recovery] checkpoint_every`).
     #[arg(long, requires = "local", value_parser = clap::value_parser!(u64).range(1..=32_768))]
     checkpoint_every: Option<u64>,
+    /// With --local: requests between digest checks (the cluster's `[recovery] digest_every`).
+    #[arg(long, requires = "local", value_parser = clap::value_parser!(u64).range(1..))]
+    digest_every: Option<u64>,
+    /// What the clients send: `realistic` (the seeded mix of every operation, on 60-seat shows)
+    /// or `bookings` (one-ticket bookings only, on 10,000-seat shows: the state grows by about
+    /// a booking per request).
+    #[arg(long, default_value = "realistic", value_parser = ["realistic", "bookings"])]
+    workload: String,
     /// With --local: multicast or unicast fan-out.
     #[arg(long, default_value = "multicast", value_parser = ["multicast", "unicast"])]
     transport: String,
@@ -198,6 +208,8 @@ fn classify(result: &Result<dmtbs_client::Answer<dmtbs_client::Success>, Error>)
 struct Tally {
     /// Every request's latency, in completion order per client.
     latencies: Vec<Duration>,
+    /// When each request completed (from the start of the timed phase) and its latency.
+    timeline: Vec<(Duration, Duration)>,
     ok: u64,
     refused_by_rules: BTreeMap<String, u64>,
     refused_by_front_end: BTreeMap<String, u64>,
@@ -205,8 +217,9 @@ struct Tally {
 }
 
 impl Tally {
-    fn record(&mut self, latency: Duration, kind: Kind) {
+    fn record(&mut self, at: Duration, latency: Duration, kind: Kind) {
         self.latencies.push(latency);
+        self.timeline.push((at, latency));
         match kind {
             Kind::Ok => self.ok += 1,
             Kind::RefusedByRules(code) => *self.refused_by_rules.entry(code).or_default() += 1,
@@ -219,6 +232,7 @@ impl Tally {
 
     fn merge(&mut self, other: Tally) {
         self.latencies.extend(other.latencies);
+        self.timeline.extend(other.timeline);
         self.ok += other.ok;
         for (mine, theirs) in [
             (&mut self.refused_by_rules, other.refused_by_rules),
@@ -353,7 +367,11 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
     if let Some(every) = args.checkpoint_every {
         config.recovery.checkpoint_every = every;
     }
+    if let Some(every) = args.digest_every {
+        config.recovery.digest_every = every;
+    }
     let checkpoint_every = config.recovery.checkpoint_every;
+    let digest_every = config.recovery.digest_every;
     let faults = (args.loss > 0.0).then(|| FaultPlan::new(args.seed));
     let cluster = match &faults {
         None => LocalCluster::start(config).await,
@@ -383,6 +401,7 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         "transport": args.transport,
         "durable": !args.in_memory,
         "checkpoint_every": checkpoint_every,
+        "digest_every": digest_every,
     });
     Ok(Target {
         client,
@@ -396,8 +415,12 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
 
 /// Adds every area's shows for the booking window (today and seven days ahead), every movie and
 /// slot, by the area's admin. Returns how many requests that took and how long.
-async fn setup(client: &Client, today: Date) -> anyhow::Result<(u64, Duration)> {
-    add_every_show(client, today, SETUP_CAPACITY).await
+async fn setup(client: &Client, today: Date, workload: &str) -> anyhow::Result<(u64, Duration)> {
+    let capacity = match workload {
+        "bookings" => bookings::CAPACITY,
+        _ => SETUP_CAPACITY,
+    };
+    add_every_show(client, today, capacity).await
 }
 
 /// Adds every area's shows for the booking window (today and seven days ahead), every movie and
@@ -453,6 +476,7 @@ async fn load(
         ))
     });
     let mut tasks = Vec::new();
+    let growing = args.workload == "bookings";
     for c in 0..args.clients {
         // An even share; the first `requests % clients` clients take one more.
         let share = args.requests / args.clients + u64::from(c < args.requests % args.clients);
@@ -461,17 +485,21 @@ async fn load(
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut workload = Workload::starting(seed, today);
+            let mut bookings = growing.then(|| Bookings::new(seed, today));
             let mut stopped = false;
             for _ in 0..share {
                 if Instant::now() >= deadline {
                     stopped = true;
                     break;
                 }
-                // The workload is endless.
-                let request = workload.next().expect("an endless workload");
+                let operation = match bookings.as_mut() {
+                    Some(b) => b.next_operation(),
+                    // The workload is endless.
+                    None => workload.next().expect("an endless workload").operation,
+                };
                 let sent = Instant::now();
-                let result = client.execute(&request.operation).await;
-                tally.record(sent.elapsed(), classify(&result));
+                let result = client.execute(&operation).await;
+                tally.record(started.elapsed(), sent.elapsed(), classify(&result));
                 completed.fetch_add(1, Ordering::Relaxed);
                 progress.inc(1);
             }
@@ -665,7 +693,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
 /// One run: the target, the setup, the timed load; the result as JSON.
 async fn run_one(args: &Args) -> anyhow::Result<Value> {
     let target = target(args).await?;
-    let (setup_requests, setup_time) = setup(&target.client, target.today).await?;
+    let (setup_requests, setup_time) = setup(&target.client, target.today, &args.workload).await?;
     let progress = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(args.requests);
         bar.set_style(
@@ -730,6 +758,8 @@ async fn run_one(args: &Args) -> anyhow::Result<Value> {
         "elapsed_s": (elapsed.as_secs_f64() * 1e3).round() / 1e3,
         "ops_per_s": ops_per_s.round() as u64,
         "latency_ms": latency,
+        "over_time": over_time(&tally.timeline, elapsed),
+        "workload": args.workload,
         "ok": tally.ok,
         "refused_by_rules": tally.refused_by_rules,
         "refused_by_front_end": tally.refused_by_front_end,

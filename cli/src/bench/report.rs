@@ -1,5 +1,7 @@
 //! What `dmtbs bench` prints: one run's summary, the matrix's table and ratios.
 
+use std::time::Duration;
+
 use dmtbs_net::FaultStats;
 use serde_json::{Value, json};
 
@@ -46,6 +48,36 @@ pub(super) fn print_matrix(runs: &[Value], ratios: &Value, loss: f64) {
 
 pub(super) fn fault_json(stats: FaultStats) -> Value {
     json!({ "arrived": stats.arrived, "dropped": stats.dropped })
+}
+
+/// The run cut into (at most) ten equal windows of time: requests completed, ops/s, p50 and p99
+/// of each — whether throughput and the tail hold as the run (and the state) grows.
+pub(super) fn over_time(timeline: &[(Duration, Duration)], elapsed: Duration) -> Value {
+    const WINDOWS: u32 = 10;
+    let width = (elapsed / WINDOWS).max(Duration::from_millis(1));
+    let mut windows: Vec<Vec<Duration>> = vec![Vec::new(); WINDOWS as usize];
+    for &(at, latency) in timeline {
+        let i = ((at.as_secs_f64() / width.as_secs_f64()) as usize).min(WINDOWS as usize - 1);
+        windows[i].push(latency);
+    }
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let rows: Vec<Value> = windows
+        .into_iter()
+        .enumerate()
+        .filter(|(_, w)| !w.is_empty())
+        .map(|(i, mut w)| {
+            w.sort_unstable();
+            let at = |q: f64| w[((q * w.len() as f64).ceil() as usize).clamp(1, w.len()) - 1];
+            json!({
+                "from_s": (width.as_secs_f64() * i as f64 * 10.0).round() / 10.0,
+                "completed": w.len(),
+                "ops_per_s": (w.len() as f64 / width.as_secs_f64()).round() as u64,
+                "p50": ms(at(0.50)),
+                "p99": ms(at(0.99)),
+            })
+        })
+        .collect();
+    json!({ "window_s": (width.as_secs_f64() * 10.0).round() / 10.0, "windows": rows })
 }
 
 pub(super) fn print_summary(r: &Value) {
@@ -95,6 +127,15 @@ pub(super) fn print_summary(r: &Value) {
             items.join(", ")
         }
     };
+    if let Some(windows) = r["over_time"]["windows"].as_array().filter(|w| w.len() > 1) {
+        println!("over time ({} s windows):", r["over_time"]["window_s"]);
+        for w in windows {
+            println!(
+                "  from {:>6} s: {:>6} ops/s · p50 {} · p99 {} ms",
+                w["from_s"], w["ops_per_s"], w["p50"], w["p99"]
+            );
+        }
+    }
     println!("answered: {} ok", r["ok"]);
     println!("  refused by the rules: {}", list(&r["refused_by_rules"]));
     println!(

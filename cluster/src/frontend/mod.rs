@@ -48,6 +48,9 @@ type OperatorReply = oneshot::Sender<OperatorAnswer>;
 
 /// How long the front end waits for RMs to answer an operator command.
 const OPERATOR_WAIT: Duration = Duration::from_secs(1);
+/// ... and a swap: the RM loads (on first use, compiles) the module before it answers, which
+/// took over a second on a loaded 2-core machine (the guide's test once got a 503 for a swap).
+const SWAP_WAIT: Duration = Duration::from_secs(5);
 
 /// How often the front end asks every RM for its status, for the status page (always, watched
 /// or not: four small datagrams and their answers a second, and a swap is seen when it happens
@@ -319,7 +322,8 @@ async fn protocol(
                     out.push(Outgoing::To(NodeId::Rm(rm), Message::Admin(admin.clone())));
                 }
                 if let Some(reply) = reply {
-                    operator.insert(nonce, PendingCommand { asked, answer: OperatorAnswer::default(), reply, deadline: now + OPERATOR_WAIT });
+                    let wait = if matches!(admin, AdminCommand::Swap { .. }) { SWAP_WAIT } else { OPERATOR_WAIT };
+                    operator.insert(nonce, PendingCommand { asked, answer: OperatorAnswer::default(), reply, deadline: now + wait });
                 }
             }
             received = wire.recv() => {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::{Context, Outcome, Request};
-use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule, StateDigest};
+use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule};
 use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -24,9 +24,12 @@ pub enum Job {
         generation: u64,
         requests: Vec<Sequenced>,
     },
+    /// A checkpoint after `seq`: with `export`, the whole state (a full checkpoint); without,
+    /// only the digest the replica keeps (a digest check, constant cost).
     Checkpoint {
         generation: u64,
         seq: u64,
+        export: bool,
     },
     Replace {
         generation: u64,
@@ -40,9 +43,7 @@ pub enum Job {
         requests: u64,
     },
     /// The canary's time is up: judge it on what it has seen.
-    CanaryEnd {
-        generation: u64,
-    },
+    CanaryEnd { generation: u64 },
 }
 
 pub enum Done {
@@ -54,10 +55,11 @@ pub enum Done {
         outcomes: Vec<(Outcome, Option<Replay>)>,
         failure: Option<ReplicaFailure>,
     },
+    /// The digest after `seq`, with the state when it was a full checkpoint.
     Checkpoint {
         generation: u64,
         seq: u64,
-        result: Result<(Digest, Arc<RmState>), ReplicaFailure>,
+        result: Result<(Digest, Option<Arc<RmState>>), ReplicaFailure>,
     },
     Replaced {
         generation: u64,
@@ -261,16 +263,30 @@ fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &App
                 failure,
             }
         }
-        Job::Checkpoint { generation, seq } => Done::Checkpoint {
+        Job::Checkpoint {
             generation,
             seq,
-            result: replica.export_state().map(|state| {
-                let digest = StateDigest::of(&state).0;
+            export: false,
+        } => Done::Checkpoint {
+            generation,
+            seq,
+            result: replica.digest().map(|digest| (digest.0, None)),
+        },
+        Job::Checkpoint {
+            generation,
+            seq,
+            export: true,
+        } => Done::Checkpoint {
+            generation,
+            seq,
+            // The host computes the digest of the export and checks the replica's own report
+            // against it (`WrongDigest` otherwise).
+            result: replica.export_with_digest().map(|(state, digest)| {
                 let saved = RmState {
                     replica: state,
                     executed: executed.clone(),
                 };
-                (digest, Arc::new(saved))
+                (digest.0, Some(Arc::new(saved)))
             }),
         },
         Job::CanaryStart { .. } | Job::CanaryEnd { .. } => {

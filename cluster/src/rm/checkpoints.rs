@@ -1,8 +1,11 @@
 //! Checkpoints: which state is known correct. Every RM exports its replica's state after every
-//! K-th request, keeps it, and tells its peers the digest; a checkpoint is *stable* once two
-//! RMs report the same digest for it (with at most one faulty replica, two equal digests are a
-//! correct state). A replica whose own digest differs from the stable one is faulty even if its
-//! answers looked right. Sans-IO: the RM feeds reports in and acts on what comes out.
+//! K-th request (`checkpoint_every`), keeps it, and tells its peers the digest; a checkpoint is
+//! *stable* once two RMs report the same digest for it (with at most one faulty replica, two
+//! equal digests are a correct state). Between them, every `digest_every` requests, RMs compare
+//! only the digest their replica keeps up to date (rules §7.1: no export, constant cost) — a
+//! *digest check*, which finds a corrupt state as early without its cost growing with the
+//! state. A replica whose own digest differs from an agreed one is faulty even if its answers
+//! looked right. Sans-IO: the RM feeds reports in and acts on what comes out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -58,6 +61,13 @@ pub struct Change {
 
 pub struct Checkpoints {
     me: RmId,
+    /// Full checkpoints (with a state) fall on multiples of this; other reports are digest
+    /// checks.
+    every: u64,
+    /// Digest checks after the stable checkpoint that two RMs agree on.
+    agreed: BTreeMap<u64, Digest>,
+    /// This RM's latest report of either kind (for its status).
+    latest_own: Option<(u64, Digest)>,
     /// Digests reported per checkpoint not older than the stable one.
     reports: BTreeMap<u64, BTreeMap<RmId, Digest>>,
     stable: Stable,
@@ -68,10 +78,14 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Starting from a stable checkpoint (the empty state at 0 for a new cluster).
-    pub fn new(me: RmId, stable: Stable) -> Self {
+    /// Starting from a stable checkpoint (the empty state at 0 for a new cluster); full
+    /// checkpoints every `every` requests.
+    pub fn new(me: RmId, stable: Stable, every: u64) -> Self {
         Checkpoints {
             me,
+            every: every.max(1),
+            agreed: BTreeMap::new(),
+            latest_own: None,
             reports: BTreeMap::new(),
             recent_stable: [stable.seq].into(),
             stable,
@@ -95,14 +109,22 @@ impl Checkpoints {
         }
         let seq = self.stable.seq;
         self.reports.retain(|&s, _| s > seq);
+        self.agreed.retain(|&s, _| s > seq);
         self.own
             .lock()
             .expect("not poisoned")
             .retain(|&s, _| s >= seq);
     }
 
+    /// This RM's replica reported `digest` after `seq` at a digest check (no state).
+    pub fn own_digest(&mut self, seq: u64, digest: Digest) -> Change {
+        self.latest_own = Some((seq, digest));
+        self.report(self.me, seq, digest)
+    }
+
     /// This RM's replica exported `state` with `digest` after `seq`.
     pub fn own(&mut self, seq: u64, digest: Digest, state: Arc<RmState>) -> Change {
+        self.latest_own = Some((seq, digest));
         {
             let mut own = self.own.lock().expect("not poisoned");
             own.insert(seq, (digest, state));
@@ -125,6 +147,8 @@ impl Checkpoints {
     /// Forget everything after `seq` (a new sequencer epoch discarded those requests).
     pub fn forget_after(&mut self, seq: u64) {
         self.reports.retain(|&s, _| s <= seq);
+        self.agreed.retain(|&s, _| s <= seq);
+        self.latest_own = self.latest_own.filter(|&(s, _)| s <= seq);
         self.own
             .lock()
             .expect("not poisoned")
@@ -139,10 +163,9 @@ impl Checkpoints {
             .map(|(_, s)| s.clone())
     }
 
-    /// This replica's latest exported checkpoint and its digest.
+    /// This replica's latest reported digest (a checkpoint's or a digest check's).
     pub fn own_latest(&self) -> Option<(u64, Digest)> {
-        let own = self.own.lock().expect("not poisoned");
-        own.last_key_value().map(|(&seq, (d, _))| (seq, *d))
+        self.latest_own
     }
 
     /// RM `rm` reports `digest` after `seq`.
@@ -159,6 +182,12 @@ impl Checkpoints {
             }
             return change;
         }
+        if let Some(&agreed) = self.agreed.get(&seq) {
+            if rm == self.me && digest != agreed {
+                change.own_mismatch = Some(seq);
+            }
+            return change;
+        }
         let reports = self.reports.entry(seq).or_default();
         reports.insert(rm, digest);
         let agreeing: BTreeSet<RmId> = reports
@@ -166,7 +195,15 @@ impl Checkpoints {
             .filter(|&(_, d)| *d == digest)
             .map(|(&r, _)| r)
             .collect();
-        if agreeing.len() >= 2 {
+        if agreeing.len() >= 2 && !seq.is_multiple_of(self.every) {
+            // A digest check: agreed, but there is no state to fetch at it.
+            let own = reports.get(&self.me).copied();
+            self.reports.remove(&seq);
+            self.agreed.insert(seq, digest);
+            if own.is_some_and(|d| d != digest) {
+                change.own_mismatch = Some(seq);
+            }
+        } else if agreeing.len() >= 2 {
             let own = reports.get(&self.me).copied();
             self.stable = Stable {
                 seq,
@@ -174,6 +211,7 @@ impl Checkpoints {
                 holders: agreeing,
             };
             self.reports.retain(|&s, _| s > seq);
+            self.agreed.retain(|&s, _| s > seq);
             // Own states of the last few stable checkpoints stay: an RM that chose one to
             // fetch a moment ago must still find it here under load.
             self.recent_stable.push_back(seq);
@@ -206,6 +244,7 @@ mod tests {
                 digest: [0; 32],
                 holders: [1, 2, 3, 4].into(),
             },
+            10,
         )
     }
 
@@ -258,5 +297,37 @@ mod tests {
         let own = c.own_states();
         let kept: Vec<u64> = own.lock().unwrap().keys().copied().collect();
         assert_eq!(kept, [20, 30, 40]);
+    }
+
+    #[test]
+    fn digest_checks_find_a_corrupt_replica_but_never_become_stable() {
+        // Between full checkpoints (every 10), checks at 13: peers agree, own differs.
+        let mut c = start();
+        c.report(2, 13, [5; 32]);
+        let change = c.report(3, 13, [5; 32]);
+        assert_eq!(
+            change,
+            Change::default(),
+            "agreed, but no state to fetch there"
+        );
+        assert_eq!(c.stable().seq, 0);
+        assert_eq!(c.own_digest(13, [6; 32]).own_mismatch, Some(13));
+        assert_eq!(c.own_latest(), Some((13, [6; 32])));
+        // Own first this time, then the peers agree on another digest.
+        let mut c = start();
+        assert_eq!(c.own_digest(17, [6; 32]), Change::default());
+        c.report(2, 17, [5; 32]);
+        assert_eq!(c.report(3, 17, [5; 32]).own_mismatch, Some(17));
+        // Agreeing with the peers is no mismatch; a full checkpoint later is stable as before.
+        let mut c = start();
+        c.report(2, 13, [5; 32]);
+        c.report(3, 13, [5; 32]);
+        assert_eq!(c.own_digest(13, [5; 32]).own_mismatch, None);
+        c.report(2, 20, [7; 32]);
+        assert_eq!(c.report(3, 20, [7; 32]).new_stable, Some(20));
+        assert!(
+            c.agreed.is_empty(),
+            "checks before the stable checkpoint are forgotten"
+        );
     }
 }

@@ -184,7 +184,11 @@ impl Node {
             // A promise answered before the crash: nothing beyond what is on disk now.
             self.epochs.promised_end = Some(last);
         }
-        self.checkpoints = super::checkpoints::Checkpoints::new(self.me, stable.clone());
+        self.checkpoints = super::checkpoints::Checkpoints::new(
+            self.me,
+            stable.clone(),
+            self.config.recovery.checkpoint_every,
+        );
         self.delivery.start_at(stable.seq + 1);
         self.delivery.on_deliver(log);
         self.results_sent_through = last;

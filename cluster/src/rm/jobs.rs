@@ -11,17 +11,19 @@ use super::{Choice, Node, Phase, RECENT_RESULTS};
 
 impl Node {
     /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
-    /// every K-th.
+    /// every `checkpoint_every`-th (an export) and every `digest_every`-th (a digest check).
     pub(super) fn feed(&mut self) {
         if !matches!(self.phase, Phase::Serving) {
             return;
         }
         let every = self.config.recovery.checkpoint_every;
+        let digest_every = self.config.recovery.digest_every;
         let mut batch = Vec::new();
         for item in self.delivery.log_from(self.fed_through + 1) {
             let seq = item.seq;
             batch.push(item.clone());
-            if seq % every == 0 {
+            let export = seq.is_multiple_of(every);
+            if export || seq.is_multiple_of(digest_every) {
                 self.applier.submit(Job::Apply {
                     generation: self.generation,
                     requests: std::mem::take(&mut batch),
@@ -29,6 +31,7 @@ impl Node {
                 self.applier.submit(Job::Checkpoint {
                     generation: self.generation,
                     seq,
+                    export,
                 });
             }
             self.fed_through = seq;
@@ -87,7 +90,6 @@ impl Node {
                 result,
             } if generation == self.generation => match result {
                 Ok((digest, state)) => {
-                    self.metrics.checkpoint_taken();
                     self.out
                         .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
                             rm: self.me,
@@ -95,6 +97,13 @@ impl Node {
                             digest,
                         })));
                     self.quiet_through = self.delivery.delivered_through();
+                    let Some(state) = state else {
+                        self.metrics.digest_checked();
+                        let change = self.checkpoints.own_digest(seq, digest);
+                        self.on_change(change);
+                        return;
+                    };
+                    self.metrics.checkpoint_taken();
                     let change = self.checkpoints.own(seq, digest, state);
                     self.on_change(change);
                     // Agreed by peers before this RM got there: its own state is the snapshot.

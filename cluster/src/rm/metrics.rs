@@ -125,6 +125,7 @@ pub struct RmMetrics {
     swaps: Family<Labels, Counter>,
     swap_seconds: Histogram,
     checkpoints: Counter,
+    digest_checks: Counter,
     stable_checkpoint: Gauge,
     transfers_served: Counter,
     transfers_refused: Counter,
@@ -181,6 +182,7 @@ impl RmMetrics {
             swaps: Family::default(),
             swap_seconds: Histogram::new(dmtbs_metrics::latency_buckets()),
             checkpoints: Counter::default(),
+            digest_checks: Counter::default(),
             stable_checkpoint: Gauge::default(),
             transfers_served: Counter::default(),
             transfers_refused: Counter::default(),
@@ -280,6 +282,11 @@ impl RmMetrics {
             "checkpoints",
             "Checkpoints taken (state exported, digest sent to the peers)",
             m.checkpoints.clone(),
+        );
+        r.register(
+            "digest_checks",
+            "Digest checks (the replica's own state digest sent to the peers, no export)",
+            m.digest_checks.clone(),
         );
         r.register(
             "stable_checkpoint_seq",
@@ -443,6 +450,10 @@ impl RmMetrics {
 
     pub fn checkpoint_taken(&self) {
         self.checkpoints.inc();
+    }
+
+    pub fn digest_checked(&self) {
+        self.digest_checks.inc();
     }
 
     pub fn state_fetched(&self) {

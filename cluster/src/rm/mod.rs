@@ -260,6 +260,7 @@ pub async fn run_reporting(
                 digest: empty,
                 holders: config.rm_ids().into_iter().collect(),
             },
+            config.recovery.checkpoint_every,
         ),
         strikes: Strikes::new(rm, config.recovery.strikes, config.recovery.slow_strikes),
         phase: Phase::Joining {

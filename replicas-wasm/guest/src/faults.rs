@@ -32,23 +32,46 @@ pub fn apply<T: Replica>(replica: &mut T, req: Request) -> Outcome {
     }
     #[cfg(feature = "fault-random")]
     let seq = req.context.seq;
+    #[cfg(feature = "fault-corrupt")]
+    CORRUPTED.store(true, core::sync::atomic::Ordering::Relaxed);
     let outcome = replica.apply(req);
     #[cfg(feature = "fault-random")]
     let outcome = random_outcome(seq, outcome);
     outcome
 }
 
-/// The latent corruption of `fault-corrupt`: answers stay right, but the state the instance
-/// holds (as its export shows it) carries a show nobody added — what only a checkpoint's
-/// digest comparison can catch.
+/// Set by the first request a `fault-corrupt` instance applies: the corruption is latent,
+/// so the state it is given (an import) is taken faithfully and goes bad only as it works.
+#[cfg(feature = "fault-corrupt")]
+static CORRUPTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The latent corruption of `fault-corrupt`: answers stay right, but once it has applied a
+/// request the state the instance holds (as its export and its digest show it) carries a show
+/// nobody added — what only a comparison of states or digests can catch.
 #[cfg(feature = "fault-corrupt")]
 pub fn export_state(mut state: crate::CanonicalState) -> crate::CanonicalState {
-    state.shows.push(crate::ShowEntry {
-        movie: alloc::string::String::from("Phantom"),
-        show_id: alloc::string::String::from("ATWE010100"),
-        capacity: 1,
-    });
+    if CORRUPTED.load(core::sync::atomic::Ordering::Relaxed) {
+        state.shows.push(crate::ShowEntry {
+            movie: alloc::string::String::from("Phantom"),
+            show_id: alloc::string::String::from("ATWE010100"),
+            capacity: 1,
+        });
+    }
     state
+}
+
+/// The corrupt instance's digest covers the phantom show too: it holds what it exports.
+#[cfg(feature = "fault-corrupt")]
+pub fn state_digest(mut digest: crate::StateDigest) -> crate::StateDigest {
+    if CORRUPTED.load(core::sync::atomic::Ordering::Relaxed) {
+        digest.add_show("Phantom", "ATWE010100", 1);
+    }
+    digest
+}
+
+#[cfg(not(feature = "fault-corrupt"))]
+pub fn state_digest(digest: crate::StateDigest) -> crate::StateDigest {
+    digest
 }
 
 #[cfg(not(feature = "fault-corrupt"))]

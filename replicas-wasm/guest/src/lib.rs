@@ -9,6 +9,7 @@
 //! Layout:
 //! - [`bindings`]: the WIT contract as Rust types (`wit-bindgen`).
 //! - [`Replica`] and [`export_replica!`]: the seam between plumbing and an implementation.
+//! - [`StateDigest`]: the contract's state digest (rules §7.1), kept by each implementation.
 //! - `faults`: the generic faulty behaviours, compiled in only by a `fault-*` feature.
 //! - `rt`: allocator, panic handler and `cabi_realloc` for `wasm32`.
 #![no_std]
@@ -27,9 +28,12 @@ pub mod bindings {
     });
 }
 
+mod digest;
 mod faults;
 #[cfg(target_arch = "wasm32")]
 mod rt;
+
+pub use digest::StateDigest;
 
 pub use bindings::exports::dmtbs::booking::types::{
     AddShow, Availability, Book, Booked, BookingEntry, BookingError, Cancel, CanonicalState,
@@ -46,6 +50,9 @@ pub trait Replica: Default {
     fn export_state(&self) -> CanonicalState;
     /// Replace the whole state; on a malformed state return the first fault and change nothing.
     fn import_state(&mut self, state: CanonicalState) -> Result<(), StateError>;
+    /// The digest of the current state (rules §7.1), kept up to date as the state changes:
+    /// answering must not cost time in proportion to the state.
+    fn state_digest(&self) -> StateDigest;
 }
 
 #[doc(hidden)]
@@ -85,6 +92,9 @@ pub mod glue {
         pub fn import_state(&self, state: CanonicalState) -> Result<(), StateError> {
             self.with(|r| r.import_state(state))
         }
+        pub fn state_digest(&self) -> (u64, u64, u64, u64) {
+            self.with(|r| crate::faults::state_digest(r.state_digest()).lanes())
+        }
     }
 }
 
@@ -106,6 +116,9 @@ macro_rules! export_replica {
                 }
                 fn import_state(state: $crate::CanonicalState) -> Result<(), $crate::StateError> {
                     SLOT.import_state(state)
+                }
+                fn state_digest() -> (u64, u64, u64, u64) {
+                    SLOT.state_digest()
                 }
             }
     $crate::bindings::export!(Component with_types_in $crate::bindings);

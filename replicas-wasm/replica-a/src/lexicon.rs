@@ -89,8 +89,12 @@ impl Uid {
     pub fn is_admin(self) -> bool {
         self.0[3] == b'A'
     }
+    /// The ID as text, borrowed: the digest hashes it without allocating (always ASCII).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
     pub fn text(self) -> String {
-        self.0.iter().map(|&b| b as char).collect()
+        self.as_str().into()
     }
 }
 
@@ -124,16 +128,23 @@ impl ShowKey {
         })
     }
 
+    /// The show ID as it was written (`AAAS` + `ddmmyy`), as bytes (always ASCII): the one
+    /// spelling both the export and the digest use.
+    pub fn id_bytes(self) -> [u8; 10] {
+        let mut b = [0u8; 10];
+        b[..3].copy_from_slice(self.area.code().as_bytes());
+        b[3] = SLOT_CODES[self.slot.0 as usize].as_bytes()[0];
+        let two = [self.date.day, self.date.month, (self.date.year % 100) as u8];
+        for (i, n) in two.into_iter().enumerate() {
+            b[4 + 2 * i] = b'0' + n / 10;
+            b[5 + 2 * i] = b'0' + n % 10;
+        }
+        b
+    }
+
     /// The show ID as it was written (`AAAS` + `ddmmyy`).
     pub fn id_text(self) -> String {
-        let mut s = String::with_capacity(10);
-        s.push_str(self.area.code());
-        s.push_str(SLOT_CODES[self.slot.0 as usize]);
-        for n in [self.date.day, self.date.month, (self.date.year % 100) as u8] {
-            s.push((b'0' + n / 10) as char);
-            s.push((b'0' + n % 10) as char);
-        }
-        s
+        self.id_bytes().iter().map(|&b| b as char).collect()
     }
 
     /// The smallest and largest keys of a date range, for ordered range scans.

@@ -23,7 +23,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
-use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateError};
+use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateDigest, StateError};
 
 /// Most away-from-home movies a customer may hold in one ISO week (rules §5, book check 6).
 /// The `fault-logic` feature injects the plausible off-by-one the fault tests expect: refusing
@@ -33,7 +33,8 @@ pub const WEEKLY_LIMIT: usize = 3;
 #[cfg(feature = "fault-logic")]
 pub const WEEKLY_LIMIT: usize = 4;
 
-/// The replica: one store, changed only through `ops` and `snapshot`.
+/// The replica: one store (which keeps the state digest), changed only through `ops` and
+/// `snapshot`.
 #[derive(Default)]
 pub struct ReplicaA {
     store: store::Store,
@@ -51,6 +52,12 @@ impl Replica for ReplicaA {
     fn import_state(&mut self, state: CanonicalState) -> Result<(), StateError> {
         self.store = snapshot::import(&state)?;
         Ok(())
+    }
+
+    /// Kept by the store's mutators (see `store`); an import brings its own, built as the
+    /// imported screens were opened.
+    fn state_digest(&self) -> StateDigest {
+        self.store.digest()
     }
 }
 

@@ -7,12 +7,18 @@
 //! count as range scans and is already the canonical bookings order. Tickets live only in the
 //! screens; the index holds no counts, so there is one place for each number.
 //!
-//! The store knows no rules: its mutators are primitive, keep the index and the per-screen sold
-//! count consistent, and return what they replaced so the journal can undo them.
+//! The store knows no rules: its mutators are primitive, keep the index, the per-screen sold
+//! count and the state digest consistent, and return what they replaced so the journal can undo
+//! them.
+//!
+//! The digest (rules §7.1) lives here because these four mutators are the only writes to the
+//! state: every operation, every journal rollback and every import goes through them, so no
+//! caller can change an entry without its hash following.
 use crate::calendar::{DAWN, DUSK, Date};
 use crate::lexicon::{Area, Movie, ShowKey, Slot, Uid};
 use alloc::collections::{BTreeMap, BTreeSet};
 use core::ops::Bound;
+use dmtbs_guest::StateDigest;
 
 /// One screening: its capacity, the tickets sold on it (kept equal to the sum of `seats`) and
 /// each holder's tickets, by customer order.
@@ -45,6 +51,35 @@ pub struct Store {
     reels: [[Timeline; 3]; 3],
     /// (customer, show) for every booking; ordered by customer, then show order.
     ledger: BTreeSet<(Uid, ShowKey)>,
+    /// The digest of the canonical state this store exports.
+    digest: StateDigest,
+}
+
+/// Which way an entry's hash goes.
+#[derive(Clone, Copy)]
+enum Entry {
+    In,
+    Out,
+}
+
+/// Folds the show entry `k` with `capacity` into `d`, spelled as `snapshot::export` spells it.
+fn hash_show(d: &mut StateDigest, way: Entry, k: &ShowKey, capacity: u32) {
+    let id = k.id_bytes();
+    let id = core::str::from_utf8(&id).unwrap_or_default();
+    match way {
+        Entry::In => d.add_show(k.movie.name(), id, capacity),
+        Entry::Out => d.remove_show(k.movie.name(), id, capacity),
+    }
+}
+
+/// Folds `who`'s booking of `tickets` (>= 1) on `k` into `d`, spelled as the export spells it.
+fn hash_booking(d: &mut StateDigest, way: Entry, who: &Uid, k: &ShowKey, tickets: u32) {
+    let id = k.id_bytes();
+    let id = core::str::from_utf8(&id).unwrap_or_default();
+    match way {
+        Entry::In => d.add_booking(who.as_str(), k.movie.name(), id, tickets),
+        Entry::Out => d.remove_booking(who.as_str(), k.movie.name(), id, tickets),
+    }
 }
 
 fn when(k: &ShowKey) -> (Date, Slot) {
@@ -57,6 +92,11 @@ impl Store {
     }
     fn timeline_mut(&mut self, movie: Movie, area: Area) -> &mut Timeline {
         &mut self.reels[movie.index()][area.index()]
+    }
+
+    /// The digest of the current state (rules §7.1), kept by the mutators: O(1).
+    pub fn digest(&self) -> StateDigest {
+        self.digest
     }
 
     pub fn screen(&self, k: &ShowKey) -> Option<&Screen> {
@@ -83,6 +123,15 @@ impl Store {
         }
         .unwrap_or(0);
         screen.sold = screen.sold - was + n;
+        // The entry with `was` tickets leaves, the one with `n` joins (none at 0).
+        if was != n {
+            if was > 0 {
+                hash_booking(&mut self.digest, Entry::Out, &who, k, was);
+            }
+            if n > 0 {
+                hash_booking(&mut self.digest, Entry::In, &who, k, n);
+            }
+        }
         match (was, n) {
             (0, 0) => {}
             (0, _) => {
@@ -98,16 +147,24 @@ impl Store {
 
     /// Sets the capacity of the existing show `k`; returns the previous one.
     pub fn set_capacity(&mut self, k: &ShowKey, capacity: u32) -> u32 {
-        match self.timeline_mut(k.movie, k.area).get_mut(&when(k)) {
-            Some(s) => core::mem::replace(&mut s.capacity, capacity),
-            None => 0,
+        let Some(s) = self.timeline_mut(k.movie, k.area).get_mut(&when(k)) else {
+            return 0;
+        };
+        let was = core::mem::replace(&mut s.capacity, capacity);
+        if was != capacity {
+            hash_show(&mut self.digest, Entry::Out, k, was);
+            hash_show(&mut self.digest, Entry::In, k, capacity);
         }
+        was
     }
 
     /// Puts a screen (with its holders) at `k`, indexing its holders.
+    /// `k` must be free (callers check): replacing a screen would leave its hashes behind.
     pub fn open(&mut self, k: &ShowKey, screen: Screen) {
-        for who in screen.seats.keys() {
+        hash_show(&mut self.digest, Entry::In, k, screen.capacity);
+        for (who, &tickets) in &screen.seats {
             self.ledger.insert((*who, *k));
+            hash_booking(&mut self.digest, Entry::In, who, k, tickets);
         }
         self.timeline_mut(k.movie, k.area).insert(when(k), screen);
     }
@@ -115,8 +172,10 @@ impl Store {
     /// Takes the screen at `k` out, with its holders, and unindexes them.
     pub fn close(&mut self, k: &ShowKey) -> Option<Screen> {
         let screen = self.timeline_mut(k.movie, k.area).remove(&when(k))?;
-        for who in screen.seats.keys() {
+        hash_show(&mut self.digest, Entry::Out, k, screen.capacity);
+        for (who, &tickets) in &screen.seats {
             self.ledger.remove(&(*who, *k));
+            hash_booking(&mut self.digest, Entry::Out, who, k, tickets);
         }
         Some(screen)
     }

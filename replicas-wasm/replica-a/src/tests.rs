@@ -1,15 +1,41 @@
 //! Unit tests written from `shared/spec/booking-rules.md` and `docs/booking-rules.md` alone,
 //! before any black-box suite was run. This file: the helpers and the operations' checks;
 //! `tests/changes.rs`: exchange and remove-show; `tests/state.rs`: dates, canonical
-//! export/import and a large-state round trip.
+//! export/import and a large-state round trip; `tests/digest.rs`: the state digest against its
+//! test vectors and over a seeded random run. Every request and import made through [`Desk`]
+//! checks the kept digest against one recomputed from the export.
 use crate::ReplicaA;
 use dmtbs_guest::{
-    AddShow, Availability, Book, Booked, BookingError as E, Cancel, Context, Date, Exchange,
-    Operation, Outcome, RemoveShow, Replica, Request, Schedule, Success as S,
+    AddShow, Availability, Book, Booked, BookingError as E, Cancel, CanonicalState, Context, Date,
+    Exchange, Operation, Outcome, RemoveShow, Replica, Request, Schedule, StateDigest, StateError,
+    Success as S,
 };
 
 mod changes;
+mod digest;
 mod state;
+
+/// The digest of `state` computed from scratch (rules §7.1): every entry's hash, summed.
+pub(crate) fn digest_of(state: &CanonicalState) -> StateDigest {
+    let mut d = StateDigest::default();
+    for e in &state.shows {
+        d.add_show(&e.movie, &e.show_id, e.capacity);
+    }
+    for b in &state.bookings {
+        d.add_booking(&b.customer, &b.movie, &b.show_id, b.tickets);
+    }
+    d
+}
+
+/// The kept digest equals the one recomputed from the export.
+#[track_caller]
+pub(crate) fn assert_digest(r: &ReplicaA) {
+    assert_eq!(
+        r.state_digest(),
+        digest_of(&r.export_state()),
+        "kept digest != digest of the export"
+    );
+}
 
 /// Asserts that an outcome matches a pattern, showing it when it does not.
 macro_rules! outcome {
@@ -46,7 +72,32 @@ impl Desk {
             seq: self.seq,
             today: self.today,
         };
-        self.r.apply(Request { context, operation })
+        let before = self.r.state_digest();
+        let out = self.r.apply(Request { context, operation });
+        assert_digest(&self.r);
+        // A refusal changes nothing, so neither may it move the digest.
+        if out.is_err() {
+            assert_eq!(
+                self.r.state_digest(),
+                before,
+                "refused request moved the digest"
+            );
+        }
+        out
+    }
+    /// `import-state`, checking the digest after it (unchanged when refused).
+    pub fn import(&mut self, state: CanonicalState) -> Result<(), StateError> {
+        let before = self.r.state_digest();
+        let out = self.r.import_state(state);
+        assert_digest(&self.r);
+        if out.is_err() {
+            assert_eq!(
+                self.r.state_digest(),
+                before,
+                "refused import moved the digest"
+            );
+        }
+        out
     }
     pub fn add(&mut self, actor: &str, movie: &str, id: &str, capacity: u32) -> Outcome {
         self.run(Operation::AddShow(AddShow {

@@ -8,11 +8,20 @@
 //! - Each show keeps its holders `(seat, tickets)` sorted by seat, and its sold count.
 //! - `held_cells[seat]` lists the cells the customer holds, ascending (= show order); the
 //!   tickets themselves live only in the shows.
+//! - `digest` is the state digest (rules §7.1) of what export would return, kept by the
+//!   primitives below: every edit of the canonical state passes through one of them.
 //!
 //! Nothing in here knows a rule. The store answers lookups and applies a [`Change`] list.
 use alloc::vec::Vec;
 
-use crate::lexicon::{Cell, SEATS};
+use dmtbs_guest::StateDigest;
+
+use crate::lexicon::{Cell, MOVIE_NAMES, SEATS, customer_name, show_id_text};
+
+/// The movie text export emits for a cell.
+fn movie_text(cell: Cell) -> &'static str {
+    MOVIE_NAMES[usize::from(cell.movie())]
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Holder {
@@ -59,6 +68,7 @@ pub struct Store {
     slab: Vec<Option<Show>>,
     vacant: Vec<u32>,
     held_cells: Vec<Vec<u32>>,
+    digest: StateDigest,
 }
 
 impl Store {
@@ -74,6 +84,11 @@ impl Store {
             Some(&h) if h != 0 => self.slab[(h - 1) as usize].as_mut(),
             _ => None,
         }
+    }
+
+    /// The digest of the canonical state, as kept: O(1).
+    pub fn digest(&self) -> StateDigest {
+        self.digest
     }
 
     pub fn held(&self, seat: u16, cell: Cell) -> u32 {
@@ -118,7 +133,11 @@ impl Store {
             match change {
                 Change::Open { cell, capacity } => self.open(cell, capacity),
                 Change::Resize { cell, capacity } => {
-                    self.show_mut(cell).expect("resize: no show").capacity = capacity;
+                    let show = self.show_mut(cell).expect("resize: no show");
+                    let old = core::mem::replace(&mut show.capacity, capacity);
+                    let id = show_id_text(cell);
+                    self.digest.remove_show(movie_text(cell), &id, old);
+                    self.digest.add_show(movie_text(cell), &id, capacity);
                 }
                 Change::Close { cell } => self.close(cell),
                 Change::Tickets { seat, cell, delta } => self.tickets(seat, cell, delta),
@@ -149,6 +168,8 @@ impl Store {
             }
         };
         self.grid[at] = slot + 1;
+        self.digest
+            .add_show(movie_text(cell), &show_id_text(cell), capacity);
     }
 
     fn close(&mut self, cell: Cell) {
@@ -158,7 +179,12 @@ impl Store {
             .expect("close: no show");
         self.grid[cell.0 as usize] = 0;
         self.vacant.push(handle - 1);
+        // The show's entry and every booking on it leave the state.
+        let (movie, id) = (movie_text(cell), show_id_text(cell));
+        self.digest.remove_show(movie, &id, show.capacity);
         for h in &show.holders {
+            self.digest
+                .remove_booking(&customer_name(h.seat), movie, &id, h.tickets);
             let list = &mut self.held_cells[usize::from(h.seat)];
             if let Ok(i) = list.binary_search(&cell.0) {
                 list.remove(i);
@@ -189,6 +215,14 @@ impl Store {
             }
         };
         show.sold = (i64::from(show.sold) + delta) as u32;
+        // The booking entry with `was` tickets (if any) is replaced by one with `now`.
+        let (customer, movie, id) = (customer_name(seat), movie_text(cell), show_id_text(cell));
+        if was > 0 {
+            self.digest.remove_booking(&customer, movie, &id, was);
+        }
+        if now > 0 {
+            self.digest.add_booking(&customer, movie, &id, now);
+        }
         let list = &mut self.held_cells[usize::from(seat)];
         match (was, now) {
             (0, n) if n > 0 => {
@@ -221,7 +255,15 @@ impl Store {
         let show = self.slab[slot as usize].as_mut().expect("load: no show");
         show.holders.push(Holder { seat, tickets });
         show.sold = show.sold.wrapping_add(tickets);
-        self.held_cells[usize::from(seat)].push(show.cell.0);
+        let cell = show.cell;
+        self.held_cells[usize::from(seat)].push(cell.0);
+        // Hash the texts export will emit (for a parsed ID they are the input's bytes anyway).
+        self.digest.add_booking(
+            &customer_name(seat),
+            movie_text(cell),
+            &show_id_text(cell),
+            tickets,
+        );
     }
 
     pub fn slot_of(&self, cell: Cell) -> Option<u32> {

@@ -26,9 +26,9 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateError};
+use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateDigest, StateError};
 
-/// Replica B: the whole state is one [`grid::Store`].
+/// Replica B: the whole state is one [`grid::Store`], which also keeps the state digest.
 #[derive(Default)]
 pub struct ReplicaB {
     store: grid::Store,
@@ -46,8 +46,13 @@ impl Replica for ReplicaB {
     }
 
     fn import_state(&mut self, state: CanonicalState) -> Result<(), StateError> {
+        // The fresh store built its digest while loading; a refused one is dropped whole.
         self.store = state_io::import(&state)?;
         Ok(())
+    }
+
+    fn state_digest(&self) -> StateDigest {
+        self.store.digest()
     }
 }
 

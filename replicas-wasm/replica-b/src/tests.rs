@@ -44,9 +44,36 @@ fn s(x: &str) -> String {
     x.into()
 }
 
+/// The digest of rules §7.1 recomputed from scratch over an exported state.
+fn digest_of(state: &CanonicalState) -> StateDigest {
+    let mut d = StateDigest::default();
+    for e in &state.shows {
+        d.add_show(&e.movie, &e.show_id, e.capacity);
+    }
+    for e in &state.bookings {
+        d.add_booking(&e.customer, &e.movie, &e.show_id, e.tickets);
+    }
+    d
+}
+
+/// The incrementally kept digest equals the one recomputed from `export_state`; returns the
+/// export.
+fn check_digest(r: &ReplicaB) -> CanonicalState {
+    let kept = r.state_digest();
+    let exported = r.export_state();
+    assert_eq!(
+        kept,
+        digest_of(&exported),
+        "kept digest differs from the export's"
+    );
+    exported
+}
+
 struct T {
     r: ReplicaB,
     today: (u16, u8, u8),
+    /// The export taken by the last digest check (saves the random test a second export).
+    exported: CanonicalState,
 }
 
 impl T {
@@ -54,14 +81,27 @@ impl T {
         T {
             r: ReplicaB::default(),
             today: TODAY,
+            exported: CanonicalState {
+                shows: Vec::new(),
+                bookings: Vec::new(),
+            },
         }
     }
     fn on(mut self, today: (u16, u8, u8)) -> T {
         self.today = today;
         self
     }
+    /// Apply one request; the kept digest must then match the exported state's.
     fn op(&mut self, op: Operation) -> Outcome {
-        self.r.apply(req(self.today, op))
+        let out = self.r.apply(req(self.today, op));
+        self.exported = check_digest(&self.r);
+        out
+    }
+    /// Import a state; the kept digest must then match the exported state's (refused or not).
+    fn import(&mut self, state: CanonicalState) -> Result<(), StateError> {
+        let out = self.r.import_state(state);
+        self.exported = check_digest(&self.r);
+        out
     }
     fn add(&mut self, actor: &str, movie: &str, id: &str, capacity: u32) -> Outcome {
         self.op(Operation::AddShow(AddShow {
@@ -665,7 +705,7 @@ fn remove_show_reaches_past_the_window() {
     let mut st = later.state();
     let mut base = t.state();
     base.shows.append(&mut st.shows);
-    same!(t.r.import_state(base), Ok::<(), StateError>(()));
+    same!(t.import(base), Ok::<(), StateError>(()));
     let r = t.remove("VERA0001", "Titanic", "VERE241126");
     same!(
         r,
@@ -1243,7 +1283,7 @@ fn export_is_canonical_whatever_the_request_order() {
     same!(t.state(), sample_state());
     // and an import/export round trip is the identity
     let mut u = T::new();
-    same!(u.r.import_state(sample_state()), Ok::<(), StateError>(()));
+    same!(u.import(sample_state()), Ok::<(), StateError>(()));
     same!(u.state(), sample_state());
     // the imported state behaves like the built one
     same!(
@@ -1274,11 +1314,11 @@ fn import_accepts_past_and_far_states_and_replaces_everything() {
             book_e("VERC9999", "Avatar", "ATWM010100", 1),
         ],
     };
-    same!(t.r.import_state(far.clone()), Ok::<(), StateError>(()));
+    same!(t.import(far.clone()), Ok::<(), StateError>(()));
     same!(t.state(), far);
     same!(t.avail("ATWC0000", "Titanic"), avail(&[("VERE311299", 0)]));
     same!(
-        t.r.import_state(CanonicalState {
+        t.import(CanonicalState {
             shows: vec![],
             bookings: vec![]
         }),
@@ -1299,10 +1339,14 @@ fn refused(mut state: CanonicalState, edit: impl FnOnce(&mut CanonicalState)) ->
     t.show("Titanic", "OUTA261126", 4);
     t.hold("OUTC0001", "Titanic", "OUTA261126", 2);
     let before = t.state();
-    let err =
-        t.r.import_state(state)
-            .expect_err("import should be refused");
+    let digest = t.r.state_digest();
+    let err = t.import(state).expect_err("import should be refused");
     same!(t.state(), before, "state changed by a refused import");
+    assert_eq!(
+        t.r.state_digest(),
+        digest,
+        "digest changed by a refused import"
+    );
     err
 }
 
@@ -1401,6 +1445,353 @@ fn large_state_round_trip() {
         bookings,
     };
     let mut t = T::new();
-    same!(t.r.import_state(state.clone()), Ok::<(), StateError>(()));
+    same!(t.import(state.clone()), Ok::<(), StateError>(()));
     same!(t.state(), state);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state digest (rules §7.1), kept incrementally: `T::op` and `T::import` compare it with the
+// digest recomputed from the export after every request of every test above; these add more.
+
+#[test]
+fn digest_matches_the_rules_test_vectors() {
+    let mut t = T::new();
+    assert_eq!(t.r.state_digest().lanes(), (0, 0, 0, 0));
+    t.show("Avatar", "ATWM251126", 5);
+    assert_eq!(
+        t.r.state_digest().lanes(),
+        (
+            0x0743bf35f9ceebab,
+            0x712036eea48038f3,
+            0x71e8a6a66663aa21,
+            0xec786874cfd96c9a
+        )
+    );
+    t.hold("ATWC0001", "Avatar", "ATWM251126", 2);
+    assert_eq!(
+        t.r.state_digest().lanes(),
+        (
+            0xce229bb4cb2e31fb,
+            0xb1536852fe8430de,
+            0x6b816e1a883648b9,
+            0xd1c9effedcbd978b
+        )
+    );
+    // Back to the empty state: the digest is zero again.
+    same!(
+        t.cancel("ATWC0001", "Avatar", "ATWM251126", 2),
+        ok(Success::Cancelled(0))
+    );
+    let r = t.remove("ATWA0001", "Avatar", "ATWM251126");
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(t.r.state_digest().lanes(), (0, 0, 0, 0));
+}
+
+/// splitmix64: tiny and deterministic, so a printed seed replays a failure exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+    fn pick<'a, X>(&mut self, xs: &'a [X]) -> &'a X {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+    fn word(&mut self, xs: &[&'static str]) -> &'static str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+const AREAS: [&str; 3] = ["ATW", "OUT", "VER"];
+const MOVIES: [&str; 3] = ["Avatar", "Avengers", "Titanic"];
+const CUSTOMERS: [&str; 6] = [
+    "ATWC0001", "ATWC0002", "OUTC0001", "OUTC0007", "VERC0003", "VERC0004",
+];
+
+/// What the random sequence exercised, so the test can insist every kind of change happened.
+#[derive(Default, Debug)]
+struct Tally {
+    added: u32,
+    resized: u32,
+    removed: u32,
+    moved: u32,
+    merged: u32,
+    dropped: u32,
+    booked: u32,
+    cancelled: u32,
+    cancelled_to_zero: u32,
+    exchanged: u32,
+    exchange_emptied_old: u32,
+    imported: u32,
+    import_refused: u32,
+    refused: u32,
+}
+
+/// A show of the random universe: 4 dates × 3 slots × 3 areas × 3 movies.
+fn random_show(rng: &mut Rng) -> (String, String) {
+    let area = rng.pick(&AREAS);
+    let slot = rng.pick(&["M", "A", "E"]);
+    let date = rng.pick(&["24", "25", "26", "27"]);
+    // Avengers rarely: denser shows of the other two give remove-show somewhere to move to.
+    let movie = *rng.pick(&[
+        "Avatar", "Avatar", "Avatar", "Titanic", "Titanic", "Avengers",
+    ]);
+    (s(movie), format!("{area}{slot}{date}1126"))
+}
+
+/// Mostly an existing show (so requests succeed), sometimes any show of the universe.
+fn some_show(rng: &mut Rng, st: &CanonicalState) -> (String, String) {
+    if st.shows.is_empty() || rng.chance(4) {
+        random_show(rng)
+    } else {
+        let e = rng.pick(&st.shows);
+        (e.movie.clone(), e.show_id.clone())
+    }
+}
+
+/// The actor for a customer operation: mostly the customer, sometimes an admin or a stranger.
+fn actor_for(rng: &mut Rng, customer: &str) -> String {
+    match rng.below(10) {
+        0 => format!("{}A0042", rng.pick(&AREAS)),
+        1 => s(rng.word(&CUSTOMERS)),
+        _ => s(customer),
+    }
+}
+
+/// Tickets: mostly 1..=4, rarely malformed.
+fn some_tickets(rng: &mut Rng) -> u32 {
+    if rng.chance(50) {
+        *rng.pick(&[0, 10_001])
+    } else {
+        1 + rng.below(4) as u32
+    }
+}
+
+#[test]
+fn digest_follows_a_random_request_sequence() {
+    let seed = std::env::var("REPLICA_B_DIGEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x00d1_6e57_b0b5_u64);
+    std::println!("digest random sequence: seed {seed} (set REPLICA_B_DIGEST_SEED to replay)");
+    let mut rng = Rng(seed);
+    let mut t = T::new();
+    let mut tally = Tally::default();
+    let mut snapshots: Vec<(CanonicalState, StateDigest)> = Vec::new();
+
+    for step in 0..3000 {
+        let st = t.exported.clone();
+        let digest = t.r.state_digest();
+        // Mostly today; sometimes a day earlier or later, so past-show paths and windows move.
+        t.today = match rng.below(40) {
+            0 => (2026, 11, 23),
+            1 => (2026, 11, 25),
+            2 => (2026, 11, 26),
+            _ => TODAY,
+        };
+        let ctx = format!("seed {seed}, step {step}");
+        match rng.below(100) {
+            // add-show: new shows and capacity changes (small capacities, so moves can fail)
+            0..=26 => {
+                let (m, id) = match rng.chance(2) {
+                    true => random_show(&mut rng),
+                    false => some_show(&mut rng, &st),
+                };
+                let admin = match rng.chance(15) {
+                    true => s("OUTA0001"),
+                    false => format!("{}A0001", &id[..3]),
+                };
+                let cap = if rng.chance(50) {
+                    0
+                } else {
+                    1 + rng.below(20) as u32
+                };
+                match t.add(&admin, &m, &id, cap) {
+                    Ok(Success::ShowAdded) => tally.added += 1,
+                    Ok(Success::ShowUpdated(old)) if old != cap => tally.resized += 1,
+                    _ => {}
+                }
+            }
+            // remove-show, noting moves, merges into a booking already held, and drops
+            27..=32 => {
+                // Prefer a show with bookings, so that moves, merges and drops happen.
+                let (m, id) = match st.bookings.is_empty() || rng.chance(3) {
+                    true => some_show(&mut rng, &st),
+                    false => {
+                        let b = rng.pick(&st.bookings);
+                        (b.movie.clone(), b.show_id.clone())
+                    }
+                };
+                let admin = format!("{}A0001", &id[..3]);
+                if let Ok(Success::ShowRemoved(r)) = t.remove(&admin, &m, &id) {
+                    tally.removed += 1;
+                    tally.dropped += r.dropped.len() as u32;
+                    for mv in &r.moved {
+                        tally.moved += 1;
+                        let merged = st.bookings.iter().any(|b| {
+                            b.customer == mv.customer && b.movie == m && b.show_id == mv.to_show_id
+                        });
+                        tally.merged += u32::from(merged);
+                    }
+                }
+            }
+            // book
+            33..=58 => {
+                let c = *rng.pick(&CUSTOMERS);
+                let (m, id) = some_show(&mut rng, &st);
+                let a = actor_for(&mut rng, c);
+                let n = some_tickets(&mut rng);
+                if t.book_as(&a, c, &m, &id, n).is_ok() {
+                    tally.booked += 1;
+                }
+            }
+            // cancel: mostly an existing booking, often all of it
+            59..=71 => {
+                let (c, m, id, n) = match st.bookings.is_empty() || rng.chance(5) {
+                    true => {
+                        let (m, id) = random_show(&mut rng);
+                        (s(rng.word(&CUSTOMERS)), m, id, some_tickets(&mut rng))
+                    }
+                    false => {
+                        let b = rng.pick(&st.bookings).clone();
+                        let n = match rng.chance(2) {
+                            true => b.tickets,
+                            false => 1 + rng.below(u64::from(b.tickets) + 1) as u32,
+                        };
+                        (b.customer, b.movie, b.show_id, n)
+                    }
+                };
+                let a = actor_for(&mut rng, &c);
+                if let Ok(Success::Cancelled(left)) = t.cancel_as(&a, &c, &m, &id, n) {
+                    tally.cancelled += 1;
+                    tally.cancelled_to_zero += u32::from(left == 0);
+                }
+            }
+            // exchange: mostly from an existing booking, all or part of it
+            72..=86 => {
+                let (c, om, oid, n) = match st.bookings.is_empty() || rng.chance(5) {
+                    true => {
+                        let (m, id) = random_show(&mut rng);
+                        (s(rng.word(&CUSTOMERS)), m, id, some_tickets(&mut rng))
+                    }
+                    false => {
+                        let b = rng.pick(&st.bookings).clone();
+                        let n = match rng.chance(2) {
+                            true => b.tickets,
+                            false => 1 + rng.below(u64::from(b.tickets)) as u32,
+                        };
+                        (b.customer, b.movie, b.show_id, n)
+                    }
+                };
+                let (nm, nid) = some_show(&mut rng, &st);
+                let a = actor_for(&mut rng, &c);
+                if let Ok(Success::Exchanged(x)) = t.exchange_as(&a, &c, &om, &oid, &nm, &nid, n) {
+                    tally.exchanged += 1;
+                    tally.exchange_emptied_old += u32::from(x.old_held == 0);
+                }
+            }
+            // queries: no change
+            87..=91 => {
+                let c = *rng.pick(&CUSTOMERS);
+                let _ = t.avail(c, rng.word(&MOVIES));
+                let _ = t.sched_as(&actor_for(&mut rng, c), c);
+            }
+            // malformed requests: no change
+            92..=94 => {
+                let _ = t.book("ATWC01", "Avatar", "ATWM241126", 1);
+                let _ = t.add("ATWA0001", "avatar", "ATWM241126", 1);
+                let _ = t.remove("ATWA0001", "Titanic", "ATWX241126");
+                tally.refused += 3;
+            }
+            // keep a snapshot for a later import
+            95 => {
+                snapshots.push((st.clone(), digest));
+                if snapshots.len() > 8 {
+                    snapshots.remove(0);
+                }
+            }
+            // import: an older snapshot, the current state itself, or the empty state
+            96 => {
+                let (state, expected) = match rng.below(8) {
+                    0 => (st.clone(), digest),
+                    1 => (
+                        CanonicalState {
+                            shows: vec![],
+                            bookings: vec![],
+                        },
+                        StateDigest::default(),
+                    ),
+                    _ if !snapshots.is_empty() => rng.pick(&snapshots).clone(),
+                    _ => (st.clone(), digest),
+                };
+                same!(t.import(state.clone()), Ok::<(), StateError>(()), "{ctx}");
+                same!(t.state(), state, "{ctx}");
+                assert_eq!(t.r.state_digest(), expected, "{ctx}");
+                tally.imported += 1;
+            }
+            // a refused import (one fault): nothing changes, the digest included
+            _ => {
+                let mut bad = st.clone();
+                match (bad.bookings.is_empty(), rng.below(4)) {
+                    (false, 0) => bad.bookings[0].tickets = 0,
+                    (false, 1) => bad.bookings[0].customer = s("ATWA0001"),
+                    (_, 2) => bad.shows.push(show_e("Avatar", "ATWM290226", 1)),
+                    _ => bad.shows.push(show_e("Avatar", "ATWM010126", 0)),
+                }
+                assert!(t.import(bad).is_err(), "{ctx}");
+                same!(t.state(), st, "{ctx}");
+                assert_eq!(t.r.state_digest(), digest, "{ctx}");
+                tally.import_refused += 1;
+            }
+        }
+    }
+    std::println!(
+        "{tally:?} shows {} bookings {}",
+        t.exported.shows.len(),
+        t.exported.bookings.len()
+    );
+    let Tally {
+        added,
+        resized,
+        removed,
+        moved,
+        merged,
+        dropped,
+        booked,
+        cancelled,
+        cancelled_to_zero,
+        exchanged,
+        exchange_emptied_old,
+        imported,
+        import_refused,
+        refused,
+    } = tally;
+    for (what, n) in [
+        ("added", added),
+        ("resized", resized),
+        ("removed", removed),
+        ("moved", moved),
+        ("merged", merged),
+        ("dropped", dropped),
+        ("booked", booked),
+        ("cancelled", cancelled),
+        ("cancelled_to_zero", cancelled_to_zero),
+        ("exchanged", exchanged),
+        ("exchange_emptied_old", exchange_emptied_old),
+        ("imported", imported),
+        ("import_refused", import_refused),
+        ("refused", refused),
+    ] {
+        assert!(n > 0, "seed {seed}: no {what} in the sequence");
+    }
 }

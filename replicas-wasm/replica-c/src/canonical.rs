@@ -106,5 +106,5 @@ pub fn import(input: &CanonicalState) -> Result<State, StateError> {
         }
         record.sold = total as u32;
     }
-    Ok(State { shows, holdings })
+    Ok(State::from_parts(shows, holdings))
 }

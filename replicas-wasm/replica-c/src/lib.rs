@@ -44,7 +44,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateError};
+use dmtbs_guest::{CanonicalState, Outcome, Replica, Request, StateDigest, StateError};
 use model::Date;
 
 /// The replica: its state and nothing else.
@@ -72,6 +72,11 @@ impl Replica for ReplicaC {
     fn import_state(&mut self, state: CanonicalState) -> Result<(), StateError> {
         self.state = canonical::import(&state)?;
         Ok(())
+    }
+
+    fn state_digest(&self) -> StateDigest {
+        // Kept by `State::evolve` and `State::from_parts`; never recomputed here.
+        self.state.digest()
     }
 }
 

@@ -1,9 +1,11 @@
 //! The data: one ordered relation of holdings keyed show-first, `(show, customer) -> tickets`,
-//! beside a table of show records `show -> (capacity, sold)`. `evolve` is the only code that
-//! changes it, one event at a time.
+//! beside a table of show records `show -> (capacity, sold)`, and the state digest (rules §7.1).
+//! `evolve` is the only code that changes it, one event at a time, so the digest is kept there:
+//! every entry change goes through [`put_show`]/[`drop_show`]/[`State::set_held`].
 use crate::event::Event;
 use crate::model::{Date, ShowKey, UserId};
 use alloc::collections::BTreeMap;
+use dmtbs_guest::StateDigest;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShowRecord {
@@ -23,9 +25,64 @@ pub struct State {
     pub shows: BTreeMap<ShowKey, ShowRecord>,
     /// Every booking; a key present means at least one ticket.
     pub holdings: BTreeMap<(ShowKey, UserId), u32>,
+    /// The digest of the canonical state of `shows` and `holdings`. Private so that only
+    /// `evolve` and `from_parts` can write it.
+    digest: StateDigest,
+}
+
+// The digest hashes the entries as `canonical::export` renders them (movie name, rendered show
+// ID, rendered customer), so that it equals the digest of the export.
+fn put_show(d: &mut StateDigest, show: ShowKey, capacity: u32) {
+    d.add_show(show.movie.name(), &show.show_id(), capacity);
+}
+
+fn drop_show(d: &mut StateDigest, show: ShowKey, capacity: u32) {
+    d.remove_show(show.movie.name(), &show.show_id(), capacity);
+}
+
+fn put_booking(d: &mut StateDigest, customer: UserId, show: ShowKey, tickets: u32) {
+    d.add_booking(
+        &customer.render(),
+        show.movie.name(),
+        &show.show_id(),
+        tickets,
+    );
+}
+
+fn drop_booking(d: &mut StateDigest, customer: UserId, show: ShowKey, tickets: u32) {
+    d.remove_booking(
+        &customer.render(),
+        show.movie.name(),
+        &show.show_id(),
+        tickets,
+    );
 }
 
 impl State {
+    /// A state built whole (import): the digest is computed once from its entries.
+    pub fn from_parts(
+        shows: BTreeMap<ShowKey, ShowRecord>,
+        holdings: BTreeMap<(ShowKey, UserId), u32>,
+    ) -> State {
+        let mut digest = StateDigest::default();
+        for (&k, r) in &shows {
+            put_show(&mut digest, k, r.capacity);
+        }
+        for (&(k, c), &t) in &holdings {
+            put_booking(&mut digest, c, k, t);
+        }
+        State {
+            shows,
+            holdings,
+            digest,
+        }
+    }
+
+    /// The digest of the current canonical state, kept up to date by `evolve`.
+    pub fn digest(&self) -> StateDigest {
+        self.digest
+    }
+
     pub fn show(&self, show: ShowKey) -> Option<&ShowRecord> {
         self.shows.get(&show)
     }
@@ -65,8 +122,23 @@ impl State {
         self.shows.range((Excluded(show), Unbounded))
     }
 
+    /// Sets a booking's tickets from `old` to `new` (0: absent), in the relation and the digest:
+    /// the old entry's hash out, the new one's in.
+    fn set_held(&mut self, customer: UserId, show: ShowKey, old: u32, new: u32) {
+        if old > 0 {
+            drop_booking(&mut self.digest, customer, show, old);
+        }
+        if new > 0 {
+            put_booking(&mut self.digest, customer, show, new);
+            self.holdings.insert((show, customer), new);
+        } else {
+            self.holdings.remove(&(show, customer));
+        }
+    }
+
     fn add_tickets(&mut self, customer: UserId, show: ShowKey, tickets: u32) {
-        *self.holdings.entry((show, customer)).or_insert(0) += tickets;
+        let held = self.held(customer, show);
+        self.set_held(customer, show, held, held + tickets);
         if let Some(r) = self.shows.get_mut(&show) {
             r.sold += tickets;
         }
@@ -77,18 +149,23 @@ impl State {
         match *event {
             Event::ShowScheduled { show, capacity } => {
                 self.shows.insert(show, ShowRecord { capacity, sold: 0 });
+                put_show(&mut self.digest, show, capacity);
             }
             Event::CapacityRevised { show, new, .. } => {
                 if let Some(r) = self.shows.get_mut(&show) {
+                    // The capacity the state held (not the event's `old`): the entry that leaves.
+                    drop_show(&mut self.digest, show, r.capacity);
+                    put_show(&mut self.digest, show, new);
                     r.capacity = new;
                 }
             }
             Event::ShowWithdrawn { show } => {
-                self.shows.remove(&show);
-                let displaced: alloc::vec::Vec<UserId> =
-                    self.holders(show).map(|(c, _)| c).collect();
-                for c in displaced {
-                    self.holdings.remove(&(show, c));
+                if let Some(r) = self.shows.remove(&show) {
+                    drop_show(&mut self.digest, show, r.capacity);
+                }
+                let displaced: alloc::vec::Vec<(UserId, u32)> = self.holders(show).collect();
+                for (c, t) in displaced {
+                    self.set_held(c, show, t, 0);
                 }
             }
             Event::BookingRehomed {
@@ -110,11 +187,9 @@ impl State {
                 tickets,
                 ..
             } => {
-                if let Some(h) = self.holdings.get_mut(&(show, customer)) {
-                    *h -= tickets;
-                    if *h == 0 {
-                        self.holdings.remove(&(show, customer));
-                    }
+                let held = self.held(customer, show);
+                if held > 0 {
+                    self.set_held(customer, show, held, held - tickets);
                 }
                 if let Some(r) = self.shows.get_mut(&show) {
                     r.sold -= tickets;

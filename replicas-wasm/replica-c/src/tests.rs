@@ -25,6 +25,28 @@ fn s(x: &str) -> String {
     x.into()
 }
 
+/// The digest of an exported state, from scratch (rules §7.1).
+fn recomputed(st: &CanonicalState) -> StateDigest {
+    let mut d = StateDigest::default();
+    for e in &st.shows {
+        d.add_show(&e.movie, &e.show_id, e.capacity);
+    }
+    for e in &st.bookings {
+        d.add_booking(&e.customer, &e.movie, &e.show_id, e.tickets);
+    }
+    d
+}
+
+/// The kept digest equals the digest of the export.
+#[track_caller]
+fn check_digest(r: &ReplicaC) {
+    assert_eq!(
+        r.state_digest(),
+        recomputed(&r.export_state()),
+        "incremental digest differs from the export's"
+    );
+}
+
 struct T {
     r: ReplicaC,
     today: (u16, u8, u8),
@@ -39,16 +61,35 @@ impl T {
             seq: 0,
         }
     }
+    /// Applies one request and checks the kept digest against the export after it.
+    #[track_caller]
     fn run(&mut self, operation: Operation) -> Outcome {
         self.seq += 1;
         let (year, month, day) = self.today;
-        self.r.apply(Request {
+        let out = self.r.apply(Request {
             context: Context {
                 seq: self.seq,
                 today: dmtbs_guest::Date { year, month, day },
             },
             operation,
-        })
+        });
+        check_digest(&self.r);
+        out
+    }
+    /// Imports, checking the digest after (also after a refusal: it must not have moved).
+    #[track_caller]
+    fn import(&mut self, st: CanonicalState) -> Result<(), StateError> {
+        let before = self.r.state_digest();
+        let res = self.r.import_state(st);
+        check_digest(&self.r);
+        if res.is_err() {
+            assert_eq!(
+                self.r.state_digest(),
+                before,
+                "refused import moved the digest"
+            );
+        }
+        res
     }
     fn add(&mut self, actor: &str, movie: &str, id: &str, capacity: u32) -> Outcome {
         self.run(Operation::AddShow(AddShow {
@@ -1191,10 +1232,7 @@ fn export_is_canonical_and_round_trips() {
         }
     );
     let mut other = T::new();
-    same!(
-        other.r.import_state(st.clone()),
-        Result::<(), StateError>::Ok(())
-    );
+    same!(other.import(st.clone()), Result::<(), StateError>::Ok(()));
     same!(other.state(), st);
     // The imported state is live: remaining counts the imported bookings.
     same!(
@@ -1207,13 +1245,10 @@ fn export_is_canonical_and_round_trips() {
 fn import_accepts_past_and_far_shows_and_replaces_everything() {
     let mut t = T::new();
     t.show("Avatar", "ATWM251126", 5);
-    same!(
-        t.r.import_state(good_state()),
-        Result::<(), StateError>::Ok(())
-    );
+    same!(t.import(good_state()), Result::<(), StateError>::Ok(()));
     same!(t.state(), good_state());
     same!(
-        t.r.import_state(CanonicalState {
+        t.import(CanonicalState {
             shows: vec![],
             bookings: vec![]
         }),
@@ -1319,7 +1354,7 @@ fn import_refuses_each_fault_and_changes_nothing() {
         let mut bad = good_state();
         spoil(&mut bad);
         same!(
-            t.r.import_state(bad),
+            t.import(bad),
             Result::<(), StateError>::Err(StateError {
                 section,
                 index,
@@ -1376,9 +1411,14 @@ fn decide_is_pure_and_exchange_is_a_release_then_a_reservation() {
     assert_eq!(t.r.state, before, "deciding changes nothing");
     for e in &events {
         t.r.state.evolve(e);
+        check_digest(&t.r);
     }
     assert_eq!(t.r.state.held(customer, from), 0);
     assert_eq!(t.r.state.held(customer, to), 3);
     assert_eq!(t.r.state.show(to).unwrap().sold, 3);
     assert_eq!(t.r.state.show(from).unwrap().sold, 0);
 }
+
+// ---- the state digest under a random workload ----------------------------------------------------
+
+mod random;

@@ -5,6 +5,9 @@
 //! - `catalogue`: show → [`Seats`] (capacity, and `sold` = the sum of every ledger's tickets on
 //!   that show, kept up to date by [`Cinema::credit`] and [`Cinema::debit`], the only two
 //!   functions that change ticket counts).
+//! - `digest`: the state digest (rules §7.1) of what [`Cinema::export`] would return, kept by
+//!   the same few functions that change the two maps (`set_capacity`, `credit`, `debit`,
+//!   `close_show`, `import`), so that reading it costs nothing in proportion to the state.
 //!
 //! The canonical export is a straight walk of both maps, because both are keyed in exactly
 //! the canonical order (rules §7).
@@ -12,7 +15,9 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use dmtbs_guest::{BookingEntry, CanonicalState, ShowEntry, StateError, StateFault, StateSection};
+use dmtbs_guest::{
+    BookingEntry, CanonicalState, ShowEntry, StateDigest, StateError, StateFault, StateSection,
+};
 
 use crate::ids::{Movie, ShowId, ShowKey, UserId};
 
@@ -90,10 +95,41 @@ impl Ledger {
 pub struct Cinema {
     catalogue: BTreeMap<ShowKey, Seats>,
     ledgers: BTreeMap<UserId, Ledger>,
+    /// Part of `PartialEq` on purpose: a re-import (digest from scratch) must equal the
+    /// incrementally kept state.
+    digest: StateDigest,
+}
+
+// The digest's entry hashes, over exactly the strings `export` emits for the entry.
+fn show_in(d: &mut StateDigest, show: ShowKey, capacity: u32) {
+    d.add_show(show.movie.name(), &show.show_id(), capacity);
+}
+
+fn show_out(d: &mut StateDigest, show: ShowKey, capacity: u32) {
+    d.remove_show(show.movie.name(), &show.show_id(), capacity);
+}
+
+/// A booking line went from `before` to `after` tickets (0: absent): old entry out, new in.
+fn booking_changed(d: &mut StateDigest, customer: UserId, show: ShowKey, before: u32, after: u32) {
+    if before == after {
+        return;
+    }
+    let (c, m, id) = (customer.text(), show.movie.name(), show.show_id());
+    if before > 0 {
+        d.remove_booking(&c, m, &id, before);
+    }
+    if after > 0 {
+        d.add_booking(&c, m, &id, after);
+    }
 }
 
 impl Cinema {
     // ---- reads -------------------------------------------------------------------------------
+
+    /// The digest of the current canonical state (rules §7.1), kept up to date: O(1).
+    pub fn digest(&self) -> StateDigest {
+        self.digest
+    }
 
     pub fn seats(&self, show: ShowKey) -> Option<Seats> {
         self.catalogue.get(&show).copied()
@@ -147,9 +183,15 @@ impl Cinema {
     /// Creates a show, or sets an existing show's capacity; returns the old capacity if any.
     pub fn set_capacity(&mut self, show: ShowKey, capacity: u32) -> Option<u32> {
         match self.catalogue.get_mut(&show) {
-            Some(seats) => Some(core::mem::replace(&mut seats.capacity, capacity)),
+            Some(seats) => {
+                let old = core::mem::replace(&mut seats.capacity, capacity);
+                show_out(&mut self.digest, show, old);
+                show_in(&mut self.digest, show, capacity);
+                Some(old)
+            }
             None => {
                 self.catalogue.insert(show, Seats { capacity, sold: 0 });
+                show_in(&mut self.digest, show, capacity);
                 None
             }
         }
@@ -159,6 +201,8 @@ impl Cinema {
     /// after the change.
     pub fn credit(&mut self, customer: UserId, show: ShowKey, tickets: u32) -> (u32, u32) {
         let held = self.ledgers.entry(customer).or_default().add(show, tickets);
+        // What was held before: 0 for a new line, else that entry leaves (e.g. a move merging).
+        booking_changed(&mut self.digest, customer, show, held - tickets, held);
         let remaining = match self.catalogue.get_mut(&show) {
             Some(seats) => {
                 seats.sold += tickets;
@@ -176,6 +220,7 @@ impl Cinema {
         };
         let before = ledger.held(show);
         let left = ledger.take(show, tickets);
+        booking_changed(&mut self.digest, customer, show, before, left);
         if ledger.lines.is_empty() {
             self.ledgers.remove(&customer);
         }
@@ -196,7 +241,10 @@ impl Cinema {
         for (customer, tickets) in &holders {
             self.debit(*customer, show, *tickets);
         }
-        self.catalogue.remove(&show);
+        // The bookings left the digest through `debit`; now the show's own entry.
+        if let Some(seats) = self.catalogue.remove(&show) {
+            show_out(&mut self.digest, show, seats.capacity);
+        }
         holders
     }
 
@@ -255,6 +303,8 @@ impl Cinema {
                     sold: 0,
                 },
             );
+            // Built with the new state: a refused import drops it with the rest.
+            show_in(&mut cinema.digest, key, e.capacity);
         }
 
         let mut sums: BTreeMap<ShowKey, u64> = BTreeMap::new();
@@ -286,6 +336,7 @@ impl Cinema {
                     show: key.1,
                     tickets: b.tickets,
                 });
+            booking_changed(&mut cinema.digest, customer, key.1, 0, b.tickets);
         }
 
         for (i, key) in order.iter().enumerate() {

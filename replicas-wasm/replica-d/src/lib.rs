@@ -28,7 +28,8 @@
 //! availability, remove-show's next fitting show) come from the seat index, an ordered map
 //! whose key sorts in show order. Remove-show's "ascending customer ID" falls out of walking
 //! the ledgers in key order, and the canonical export is a walk of both maps. Only two
-//! functions change ticket counts (`credit`, `debit`), which keep both structures consistent.
+//! functions change ticket counts (`credit`, `debit`), which keep both structures consistent
+//! (and, with `set_capacity` and `close_show`, the state digest of rules §7.1).
 //! It differs from A (movie-first nested maps), B (packed-key flat vectors), C (event log)
 //! and the previous D (relational rows with indexes).
 //!
@@ -47,7 +48,8 @@ pub mod rules;
 mod tests;
 
 use dmtbs_guest::{
-    BookingError, CanonicalState, Operation, Outcome, Replica, Request, StateError, Success,
+    BookingError, CanonicalState, Operation, Outcome, Replica, Request, StateDigest, StateError,
+    Success,
 };
 
 use cinema::Cinema;
@@ -204,6 +206,11 @@ impl Replica for ReplicaD {
         // Built aside and swapped in only when whole: a refusal changes nothing.
         self.cinema = Cinema::import(&state)?;
         Ok(())
+    }
+
+    /// Kept by `Cinema` as its tables change (and rebuilt by import); never recomputed here.
+    fn state_digest(&self) -> StateDigest {
+        self.cinema.digest()
     }
 }
 

@@ -10,8 +10,8 @@ use alloc::vec::Vec;
 
 use dmtbs_guest::{
     AddShow, Availability, Book, BookingEntry, BookingError, Cancel, CanonicalState, Context, Date,
-    Exchange, Operation, Outcome, RemoveShow, Replica, Request, Schedule, ShowEntry, StateError,
-    StateFault, StateSection, Success,
+    Exchange, Operation, Outcome, RemoveShow, Replica, Request, Schedule, ShowEntry, StateDigest,
+    StateError, StateFault, StateSection, Success,
 };
 
 use crate::ReplicaD;
@@ -104,6 +104,27 @@ fn fault(r: &Result<(), StateError>) -> String {
     }
 }
 
+/// The digest of rules §7.1 computed from scratch from a canonical state.
+fn recomputed_digest(s: &CanonicalState) -> StateDigest {
+    let mut d = StateDigest::default();
+    for e in &s.shows {
+        d.add_show(&e.movie, &e.show_id, e.capacity);
+    }
+    for b in &s.bookings {
+        d.add_booking(&b.customer, &b.movie, &b.show_id, b.tickets);
+    }
+    d
+}
+
+/// The incrementally kept digest equals the one recomputed from the export.
+fn assert_digest(r: &ReplicaD) {
+    assert_eq!(
+        r.state_digest(),
+        recomputed_digest(&r.export_state()),
+        "kept digest differs from the export's"
+    );
+}
+
 /// A replica with a settable `today` (default 2026-11-24, the spec's examples' Tuesday).
 struct Bench {
     r: ReplicaD,
@@ -126,6 +147,10 @@ impl Bench {
     }
 
     fn go(&mut self, operation: Operation) -> String {
+        o(&self.go_raw(operation))
+    }
+
+    fn go_raw(&mut self, operation: Operation) -> Outcome {
         self.seq += 1;
         let (year, month, day) = self.today;
         let out = self.r.apply(Request {
@@ -136,11 +161,12 @@ impl Bench {
             operation,
         });
         self.check_invariants();
-        o(&out)
+        out
     }
 
     /// The seat index always equals the sum of the ledgers; no empty line exists.
     fn check_invariants(&self) {
+        assert_digest(&self.r);
         let s = self.r.export_state();
         for show in &s.shows {
             let sum: u32 = s
@@ -155,6 +181,20 @@ impl Bench {
         // A re-import of the export is accepted and changes nothing.
         let again = crate::cinema::Cinema::import(&s).expect("own export imports");
         assert_eq!(&again, self.r.cinema());
+    }
+
+    /// `import_state`, checking the digest after it (unchanged when refused).
+    fn import(&mut self, s: CanonicalState) -> Result<(), StateError> {
+        let before = self.r.state_digest();
+        let wanted = recomputed_digest(&s);
+        let r = self.r.import_state(s);
+        assert_eq!(
+            self.r.state_digest(),
+            if r.is_ok() { wanted } else { before },
+            "digest after import"
+        );
+        self.check_invariants();
+        r
     }
 
     fn add(&mut self, actor: &str, movie: &str, show: &str, capacity: u32) -> String {
@@ -1319,7 +1359,7 @@ fn export_is_canonical() {
 fn import_round_trip_and_behaviour_after() {
     let mut t = Bench::new();
     let s = good_state();
-    assert_eq!(fault(&t.r.import_state(s.clone())), "ok");
+    assert_eq!(fault(&t.import(s.clone())), "ok");
     assert_eq!(dump(&t.export()), dump(&s));
     // Sold counts were derived from the bookings.
     assert_eq!(
@@ -1333,7 +1373,7 @@ fn import_round_trip_and_behaviour_after() {
         shows: vec![],
         bookings: vec![],
     };
-    assert_eq!(fault(&t.r.import_state(empty)), "ok");
+    assert_eq!(fault(&t.import(empty)), "ok");
     assert_eq!(t.sched(C1, C1), "schedule[]");
 }
 
@@ -1396,7 +1436,7 @@ fn import_refusals_change_nothing() {
         let before = dump(&t.export());
         let mut s = good_state();
         mutate(&mut s);
-        assert_eq!(fault(&t.r.import_state(s)), *expect);
+        assert_eq!(fault(&t.import(s)), *expect);
         assert_eq!(dump(&t.export()), before, "{expect}: state changed");
         assert_eq!(t.b(C2, "Avengers", "ATWE241126", 5), "booked 7 0");
     }
@@ -1412,7 +1452,7 @@ fn import_accepts_exact_capacity_and_large_bookings() {
             be("OUTC0001", "Avatar", "ATWM251126", 1),
         ],
     };
-    assert_eq!(fault(&t.r.import_state(s)), "ok");
+    assert_eq!(fault(&t.import(s)), "ok");
     assert_eq!(t.b("ATWC0002", "Avatar", "ATWM251126", 1), "show-full 0");
     assert_eq!(
         t.cancel(C1, C1, "Avatar", "ATWM251126", 9_999),
@@ -1482,4 +1522,363 @@ fn seeded_workload_keeps_invariants() {
         }
     }
     assert!(!t.export().bookings.is_empty());
+}
+
+// ---- the state digest (rules §7.1) -----------------------------------------------------------
+
+const VECTOR_SHOW: (u64, u64, u64, u64) = (
+    0x0743_bf35_f9ce_ebab,
+    0x7120_36ee_a480_38f3,
+    0x71e8_a6a6_6663_aa21,
+    0xec78_6874_cfd9_6c9a,
+);
+const VECTOR_BOTH: (u64, u64, u64, u64) = (
+    0xce22_9bb4_cb2e_31fb,
+    0xb153_6852_fe84_30de,
+    0x6b81_6e1a_8836_48b9,
+    0xd1c9_effe_dcbd_978b,
+);
+
+/// The rules' test vectors, reached through requests and through import.
+#[test]
+fn digest_matches_the_rules_test_vectors() {
+    let mut t = Bench::new();
+    assert_eq!(t.r.state_digest().lanes(), (0, 0, 0, 0));
+    assert_eq!(t.add(ATW_ADMIN, "Avatar", "ATWM251126", 7), "show-added");
+    assert_eq!(
+        t.add(ATW_ADMIN, "Avatar", "ATWM251126", 5),
+        "show-updated 7"
+    );
+    assert_eq!(t.r.state_digest().lanes(), VECTOR_SHOW);
+    assert_eq!(t.b(C1, "Avatar", "ATWM251126", 1), "booked 1 4");
+    assert_eq!(t.b(C1, "Avatar", "ATWM251126", 1), "booked 2 3");
+    assert_eq!(t.r.state_digest().lanes(), VECTOR_BOTH);
+    assert_eq!(t.cancel(C1, C1, "Avatar", "ATWM251126", 2), "cancelled 0");
+    assert_eq!(t.r.state_digest().lanes(), VECTOR_SHOW);
+    assert_eq!(
+        t.remove(ATW_ADMIN, "Avatar", "ATWM251126"),
+        "show-removed moved[] dropped[]"
+    );
+    assert_eq!(t.r.state_digest().lanes(), (0, 0, 0, 0));
+
+    let mut u = Bench::new();
+    let s = CanonicalState {
+        shows: vec![se("Avatar", "ATWM251126", 5)],
+        bookings: vec![be(C1, "Avatar", "ATWM251126", 2)],
+    };
+    assert_eq!(fault(&u.import(s)), "ok");
+    assert_eq!(u.r.state_digest().lanes(), VECTOR_BOTH);
+}
+
+/// Remove-show's moves (one merging into a booking the customer already holds on the target)
+/// and drops, each reflected in the digest.
+#[test]
+fn digest_follows_remove_show_moves_merges_and_drops() {
+    let mut t = Bench::new();
+    t.shows("Avatar", &["ATWM251126", "ATWA251126", "ATWE261126"], 3);
+    assert_eq!(t.b(C1, "Avatar", "ATWM251126", 2), "booked 2 1");
+    assert_eq!(t.b(C2, "Avatar", "ATWM251126", 1), "booked 1 0");
+    assert_eq!(t.b(V1, "Avatar", "ATWA251126", 2), "booked 2 1");
+    assert_eq!(t.b(C2, "Avatar", "ATWE261126", 3), "booked 3 0");
+    // C1's 2 fit nowhere (ATWA has 1 left, ATWE none); C2's 1 goes to ATWA.
+    assert_eq!(
+        t.remove(ATW_ADMIN, "Avatar", "ATWM251126"),
+        "show-removed moved[ATWC0002>ATWA251126x1] dropped[ATWC0001x2]"
+    );
+    // A move merging into V1's booking on ATWE (after freeing it up).
+    assert_eq!(t.cancel(C2, C2, "Avatar", "ATWE261126", 3), "cancelled 0");
+    assert_eq!(t.b(V1, "Avatar", "ATWE261126", 1), "booked 1 2");
+    assert_eq!(
+        t.add(ATW_ADMIN, "Avatar", "ATWE261126", 4),
+        "show-updated 3"
+    );
+    assert_eq!(
+        t.remove(ATW_ADMIN, "Avatar", "ATWA251126"),
+        "show-removed moved[ATWC0002>ATWE261126x1 VERC0001>ATWE261126x2] dropped[]"
+    );
+    assert_eq!(t.sched(V1, V1), "schedule[Avatar/ATWE261126x3]");
+    assert_eq!(t.sched(C2, C2), "schedule[Avatar/ATWE261126x1]");
+    assert_digest(&t.r);
+}
+
+/// splitmix64: a full-period generator from any seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        (!items.is_empty()).then(|| &items[self.below(items.len())])
+    }
+}
+
+/// What the seeded run reached, so that a change of generator cannot silently stop covering
+/// the digest's update paths.
+#[derive(Default, Debug)]
+struct Reached {
+    added: u32,
+    updated: u32,
+    removed: u32,
+    moved: u32,
+    merged: u32,
+    dropped: u32,
+    booked: u32,
+    cancelled_to_zero: u32,
+    cancelled_partly: u32,
+    exchanged: u32,
+    exchanged_emptying: u32,
+    imported: u32,
+    refused: u32,
+}
+
+/// A seeded run of every kind of request, the digest checked against the export after each
+/// one (by the bench). `REPLICA_D_DIGEST_SEED` (decimal or 0x-hex) replays another seed.
+#[test]
+fn seeded_digest_stays_equal_to_the_exports() {
+    let seed = std::env::var("REPLICA_D_DIGEST_SEED")
+        .ok()
+        .and_then(|v| match v.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => v.parse().ok(),
+        })
+        .unwrap_or(0x00D1_6E57_5EED_0001);
+    std::println!("seeded_digest_stays_equal_to_the_exports: seed {seed:#018x}");
+    let mut rng = Rng(seed);
+    let mut t = Bench::new();
+    let mut reached = Reached::default();
+    let areas = ["ATW", "OUT", "VER"];
+    let slots = ["M", "A", "E"];
+    let movies = ["Avatar", "Avengers", "Titanic"];
+    // A small world (4 days, 3 areas, 3 slots, 3 movies, 6 customers), so that shows fill up,
+    // remove-show finds later shows to move to, and customers hold several bookings.
+    let show_id = |rng: &mut Rng| {
+        format!(
+            "{}{}{}1126",
+            areas[rng.below(3)],
+            slots[rng.below(3)],
+            24 + rng.below(4)
+        )
+    };
+    let customer = |rng: &mut Rng| format!("{}C000{}", areas[rng.below(3)], rng.below(2));
+    let mut snapshot = t.export();
+    for step in 0..4000u32 {
+        if step % 250 == 0 {
+            // Mostly 24 Nov; sometimes later, so that some shows become past.
+            let day = [24, 24, 24, 25, 26][rng.below(5)];
+            t.at(2026, 11, day);
+        }
+        let state = t.export();
+        let kind = rng.below(100);
+        match kind {
+            // add-show: a new show or a capacity change (sometimes exactly the seats sold).
+            0..=13 => {
+                let (movie, id) = match rng.pick(&state.shows).filter(|_| rng.below(2) == 0) {
+                    Some(e) => (e.movie.clone(), e.show_id.clone()),
+                    None => (movies[rng.below(3)].into(), show_id(&mut rng)),
+                };
+                let sold: u32 = state
+                    .bookings
+                    .iter()
+                    .filter(|b| b.movie == movie && b.show_id == id)
+                    .map(|b| b.tickets)
+                    .sum();
+                let capacity = if rng.below(3) == 0 {
+                    sold.max(1)
+                } else {
+                    1 + rng.below(8) as u32
+                };
+                let admin = format!("{}A0001", &id[0..3]);
+                match t.add(&admin, &movie, &id, capacity).as_str() {
+                    "show-added" => reached.added += 1,
+                    r if r.starts_with("show-updated") => reached.updated += 1,
+                    _ => {}
+                }
+            }
+            // remove-show, mostly of an existing show.
+            14..=19 => {
+                // Mostly a booked show, or one in the first half in show order: bookings to
+                // move, and later shows to move them to.
+                let early = &state.shows[..state.shows.len().div_ceil(2)];
+                // Best of all, a booking whose customer also holds a later show of the same
+                // movie and area: its move may merge into that booking.
+                let pos = |m: &str, id: &str| {
+                    state
+                        .shows
+                        .iter()
+                        .position(|e| e.movie == m && e.show_id == id)
+                };
+                let mergeable: Vec<&BookingEntry> = state
+                    .bookings
+                    .iter()
+                    .filter(|b| {
+                        state.bookings.iter().any(|l| {
+                            l.customer == b.customer
+                                && l.movie == b.movie
+                                && l.show_id[..3] == b.show_id[..3]
+                                && pos(&l.movie, &l.show_id) > pos(&b.movie, &b.show_id)
+                        })
+                    })
+                    .collect();
+                let booked = match rng.below(4) {
+                    0 => rng.pick(&mergeable).copied(),
+                    1 => rng.pick(&state.bookings),
+                    _ => None,
+                };
+                let (movie, id) = match booked {
+                    Some(b) => (b.movie.clone(), b.show_id.clone()),
+                    None => match rng.pick(early).filter(|_| rng.below(5) > 0) {
+                        Some(e) => (e.movie.clone(), e.show_id.clone()),
+                        None => (movies[rng.below(3)].into(), show_id(&mut rng)),
+                    },
+                };
+                let admin = format!("{}A0001", &id[0..3]);
+                let out = t.go_raw(Operation::RemoveShow(RemoveShow {
+                    actor: admin,
+                    movie: movie.clone(),
+                    show_id: id,
+                }));
+                if let Ok(Success::ShowRemoved(r)) = out {
+                    reached.removed += 1;
+                    reached.dropped += r.dropped.len() as u32;
+                    for m in &r.moved {
+                        reached.moved += 1;
+                        let merged = state.bookings.iter().any(|b| {
+                            b.customer == m.customer
+                                && b.movie == movie
+                                && b.show_id == m.to_show_id
+                        });
+                        reached.merged += u32::from(merged);
+                    }
+                }
+            }
+            // book, for oneself or by an admin.
+            20..=44 => {
+                let (mut movie, mut id) = match rng.pick(&state.shows) {
+                    Some(e) => (e.movie.clone(), e.show_id.clone()),
+                    None => (movies[rng.below(3)].into(), show_id(&mut rng)),
+                };
+                let mut c = customer(&mut rng);
+                // Sometimes the next show (same movie and area) after one the customer holds:
+                // where a later remove-show's move merges into an existing booking.
+                if let Some(b) = rng.pick(&state.bookings).filter(|_| rng.below(3) == 0) {
+                    let next = state
+                        .shows
+                        .iter()
+                        .skip_while(|e| (&e.movie, &e.show_id) != (&b.movie, &b.show_id))
+                        .skip(1)
+                        .find(|e| e.movie == b.movie && e.show_id[..3] == b.show_id[..3]);
+                    if let Some(e) = next {
+                        (movie, id, c) = (e.movie.clone(), e.show_id.clone(), b.customer.clone());
+                    }
+                }
+                let actor = if rng.below(4) == 0 {
+                    VER_ADMIN.into()
+                } else {
+                    c.clone()
+                };
+                let n = 1 + rng.below(3) as u32;
+                if t.book(&actor, &c, &movie, &id, n).starts_with("booked") {
+                    reached.booked += 1;
+                }
+            }
+            // cancel an existing booking, often all of it.
+            45..=59 => {
+                let Some(b) = rng.pick(&state.bookings).cloned() else {
+                    continue;
+                };
+                let n = if rng.below(2) == 0 {
+                    b.tickets
+                } else {
+                    1 + rng.below(b.tickets as usize) as u32
+                };
+                match t
+                    .cancel(&b.customer, &b.customer, &b.movie, &b.show_id, n)
+                    .as_str()
+                {
+                    "cancelled 0" => reached.cancelled_to_zero += 1,
+                    r if r.starts_with("cancelled") => reached.cancelled_partly += 1,
+                    _ => {}
+                }
+            }
+            // exchange from an existing booking, to a show or to another movie on the same ID.
+            60..=79 => {
+                let Some(b) = rng.pick(&state.bookings).cloned() else {
+                    continue;
+                };
+                let (movie, id) = match rng.pick(&state.shows).filter(|_| rng.below(4) > 0) {
+                    Some(e) => (e.movie.clone(), e.show_id.clone()),
+                    None => (movies[rng.below(3)].into(), b.show_id.clone()),
+                };
+                let n = if rng.below(2) == 0 {
+                    b.tickets
+                } else {
+                    1 + rng.below(b.tickets as usize) as u32
+                };
+                let out = t.x(&b.customer, &b.movie, &b.show_id, &movie, &id, n);
+                if out.starts_with("exchanged") {
+                    reached.exchanged += 1;
+                    if out.starts_with("exchanged 0 ") {
+                        reached.exchanged_emptying += 1;
+                    }
+                }
+            }
+            // Reads and malformed requests: no change.
+            80..=87 => {
+                let c = customer(&mut rng);
+                match rng.below(3) {
+                    0 => t.sched(&c, &c),
+                    1 => t.avail(&c, movies[rng.below(3)]),
+                    _ => t.b(&c, "avatar", &show_id(&mut rng), 1),
+                };
+            }
+            // Import of an earlier export (the state really changes), or a refused one.
+            88..=91 => {
+                if rng.below(2) == 0 {
+                    assert_eq!(fault(&t.import(snapshot.clone())), "ok");
+                    reached.imported += 1;
+                } else {
+                    let mut bad = state.clone();
+                    if bad.bookings.is_empty() || rng.below(2) == 0 {
+                        bad.shows.push(se("Avatar", "ATWM290226", 0));
+                    } else {
+                        let i = rng.below(bad.bookings.len());
+                        bad.bookings[i].tickets = 10_001;
+                    }
+                    assert_ne!(fault(&t.import(bad)), "ok");
+                    reached.refused += 1;
+                }
+            }
+            // Keep an export to import later.
+            _ => snapshot = state,
+        }
+    }
+    std::println!("reached: {reached:?}");
+    let r = &reached;
+    for (what, n) in [
+        ("show added", r.added),
+        ("capacity changed", r.updated),
+        ("show removed", r.removed),
+        ("booking moved", r.moved),
+        ("move merged", r.merged),
+        ("booking dropped", r.dropped),
+        ("booked", r.booked),
+        ("cancelled to zero", r.cancelled_to_zero),
+        ("cancelled partly", r.cancelled_partly),
+        ("exchanged", r.exchanged),
+        ("exchange emptying the old booking", r.exchanged_emptying),
+        ("imported", r.imported),
+        ("import refused", r.refused),
+    ] {
+        assert!(n > 0, "seed {seed:#x}: never reached: {what}");
+    }
 }

@@ -11,11 +11,15 @@
 //! if the tickets had already been taken off" and remove-show's "remaining at that moment" are
 //! both read. [`Store::commit`] appends the tail once every rule has held.
 //!
+//! The state digest (§7.1) is one more derived index: [`Store::fold`] moves it with every
+//! entry of the canonical state it changes, so it only ever reflects committed movements.
+//!
 //! The indexes are hash maps: nothing here is ordered. Every ordered answer is sorted, at the
 //! moment it is given, by the rules' own keys ([`Show::rank`], customer byte order).
 
 use std::collections::{HashMap, HashSet};
 
+use crate::digest::{Digest, booking_hash, show_hash};
 use crate::lexicon::{Show, UserId};
 
 /// One movement of the ledger.
@@ -55,6 +59,8 @@ pub struct Store {
     portfolios: HashMap<UserId, HashSet<Show>>,
     /// Derived: the number of bookings, to size the compaction threshold.
     bookings: usize,
+    /// Derived: the digest of the canonical state (§7.1).
+    digest: Digest,
 }
 
 /// A ledger this many entries longer than its live state is rewritten as a snapshot.
@@ -76,11 +82,19 @@ impl Store {
     fn fold(&mut self, e: &Entry) {
         match *e {
             Entry::Provision { show, capacity } => {
+                // A capacity set on an existing show replaces its entry.
+                if let Some(old) = self.screens.get(&show) {
+                    self.digest.sub(show_hash(&show, old.capacity));
+                }
                 self.screens.entry(show).or_default().capacity = capacity;
+                self.digest.add(show_hash(&show, capacity));
             }
             Entry::Withdraw { show } => {
                 let screen = self.screens.remove(&show);
-                debug_assert!(screen.is_some_and(|s| s.holders.is_empty()));
+                debug_assert!(screen.as_ref().is_some_and(|s| s.holders.is_empty()));
+                if let Some(screen) = screen {
+                    self.digest.sub(show_hash(&show, screen.capacity));
+                }
             }
             Entry::Seats {
                 customer,
@@ -103,6 +117,13 @@ impl Store {
                     portfolio.insert(show);
                 }
                 self.bookings = self.bookings + usize::from(after > 0) - usize::from(before > 0);
+                // The booking's entry changes from `before` tickets to `after` (0: no entry).
+                if before > 0 {
+                    self.digest.sub(booking_hash(&customer, &show, before));
+                }
+                if after > 0 {
+                    self.digest.add(booking_hash(&customer, &show, after));
+                }
             }
         }
     }
@@ -136,6 +157,11 @@ impl Store {
                 }),
         );
         out
+    }
+
+    /// The digest of the committed state, as kept: no walk.
+    pub fn digest(&self) -> Digest {
+        self.digest
     }
 
     /// Every show with its capacity, in show order.
@@ -210,6 +236,7 @@ impl Store {
         fresh.screens == self.screens
             && fresh.portfolios == self.portfolios
             && fresh.bookings == self.bookings
+            && fresh.digest == self.digest
     }
 }
 

@@ -71,9 +71,14 @@ impl UserId {
         self.0[3] == b'A'
     }
 
-    pub fn text(self) -> String {
+    /// The ID as received: the string export emits and the digest hashes.
+    pub fn as_str(&self) -> &str {
         // ASCII by construction.
-        String::from_utf8(self.0.to_vec()).expect("user IDs are ASCII")
+        std::str::from_utf8(&self.0).expect("user IDs are ASCII")
+    }
+
+    pub fn text(self) -> String {
+        self.as_str().to_owned()
     }
 }
 
@@ -183,8 +188,13 @@ impl Show {
         (self.day, self.slot, self.area as u8, self.movie as u8)
     }
 
-    pub fn id_text(&self) -> String {
+    /// The show ID as received: the string export emits and the digest hashes.
+    pub fn id_str(&self) -> &str {
         // ASCII by construction.
-        String::from_utf8(self.id.to_vec()).expect("show IDs are ASCII")
+        std::str::from_utf8(&self.id).expect("show IDs are ASCII")
+    }
+
+    pub fn id_text(&self) -> String {
+        self.id_str().to_owned()
     }
 }

@@ -14,6 +14,7 @@
 //! - [`ledger`]: the ledger, its indexes, the pending tail and the view through it.
 //! - [`rules`]: the signature walk (V), the proposal, the rule table and the answers.
 //! - [`canonical`]: export and import of the canonical state.
+//! - [`digest`]: the state digest's entry hashes (§7.1); the store keeps their sum.
 //!
 //! Deterministic by construction: no clock, no randomness, no I/O; the hash maps' iteration
 //! order never reaches an answer, because every list is sorted by the rules' orders.
@@ -27,6 +28,7 @@ wit_bindgen::generate!({
 });
 
 pub mod canonical;
+pub mod digest;
 pub mod ledger;
 pub mod lexicon;
 pub mod rules;
@@ -40,7 +42,7 @@ use exports::dmtbs::booking::types::{CanonicalState, Outcome, Request, StateErro
 use ledger::{Store, View};
 use lexicon::calendar_day;
 
-/// A replica: the store and the three functions of the contract on it.
+/// A replica: the store and the four functions of the contract on it.
 #[derive(Default)]
 pub struct Replica {
     store: Store,
@@ -69,8 +71,14 @@ impl Replica {
 
     pub fn import_state(&mut self, state: &CanonicalState) -> Result<(), StateError> {
         let entries = canonical::validate(state)?;
+        // The fresh store folds the digest of the imported state; a refusal returned above.
         self.store = Store::from_entries(entries);
         Ok(())
+    }
+
+    /// The digest kept by the store (§7.1): constant time, whatever the state's size.
+    pub fn state_digest(&self) -> (u64, u64, u64, u64) {
+        self.store.digest().lanes()
     }
 }
 
@@ -97,6 +105,10 @@ impl Guest for Component {
 
     fn import_state(state: CanonicalState) -> Result<(), StateError> {
         with_replica(|r| r.import_state(&state))
+    }
+
+    fn state_digest() -> (u64, u64, u64, u64) {
+        with_replica(|r| r.state_digest())
     }
 }
 

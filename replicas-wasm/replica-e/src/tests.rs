@@ -2,6 +2,7 @@
 //! Dates: "today" is 2026-11-24 (a Tuesday; ISO week 48 runs 23–29 Nov) unless a test moves it.
 
 use crate::Replica;
+use crate::digest::{Digest, booking_encoding, entry_hash, show_encoding};
 use crate::exports::dmtbs::booking::types::{
     AddShow, Availability, Book, Booked, BookingEntry, BookingError, Cancel, CanonicalState,
     Context, Date, DroppedBooking, Exchange, Exchanged, MovedBooking, Operation, Outcome,
@@ -18,6 +19,19 @@ struct Desk {
     r: Replica,
     today: Date,
     seq: u64,
+    /// Check the kept digest against the export after every request.
+    audit: bool,
+}
+
+/// The kept digest equals the one walked from the export (§7.1: "at every moment").
+#[track_caller]
+fn assert_digest(r: &Replica) {
+    let walked = Digest::of_state(&r.export_state()).lanes();
+    assert_eq!(
+        r.state_digest(),
+        walked,
+        "kept digest != digest of the export"
+    );
 }
 
 fn desk() -> Desk {
@@ -29,6 +43,7 @@ fn desk() -> Desk {
             day: 24,
         },
         seq: 0,
+        audit: true,
     }
 }
 
@@ -46,7 +61,16 @@ impl Desk {
             },
             operation,
         };
-        self.r.apply(&req)
+        let out = self.r.apply(&req);
+        if self.audit {
+            assert_digest(&self.r);
+        }
+        out
+    }
+    fn import(&mut self, state: &CanonicalState) -> Result<(), StateError> {
+        let out = self.r.import_state(state);
+        assert_digest(&self.r);
+        out
     }
     fn add(&mut self, actor: &str, movie: &str, show: &str, capacity: u32) -> Outcome {
         self.run(Operation::AddShow(AddShow {
@@ -1006,7 +1030,7 @@ fn refused(section: StateSection, index: u32, fault: StateFault) -> Result<(), S
 #[test]
 fn import_accepts_a_canonical_state_and_round_trips() {
     let mut d = desk();
-    assert_eq!(d.r.import_state(&valid_state()), Ok(()));
+    assert_eq!(d.import(&valid_state()), Ok(()));
     assert_eq!(d.state(), valid_state());
     // Past shows and shows beyond any window are legal state; the rules then apply to them.
     d.on(2099, 12, 30);
@@ -1016,7 +1040,7 @@ fn import_accepts_a_canonical_state_and_round_trips() {
         Ok(Success::Cancelled(1))
     );
     let mut e = desk();
-    assert_eq!(e.r.import_state(&d.state()), Ok(()));
+    assert_eq!(e.import(&d.state()), Ok(()));
     assert_eq!(e.state(), d.state());
 }
 
@@ -1093,7 +1117,7 @@ fn import_refuses_each_fault_and_changes_nothing() {
     for (i, (edit, want)) in cases.into_iter().enumerate() {
         let mut s = valid_state();
         edit(&mut s);
-        assert_eq!(d.r.import_state(&s), want, "case {i}");
+        assert_eq!(d.import(&s), want, "case {i}");
         assert_eq!(d.state(), before, "case {i} left the state unchanged");
     }
 }
@@ -1108,7 +1132,7 @@ fn import_sums_tickets_without_wrapping() {
     s.bookings
         .extend(bookings(&[("ATWC0002", "Avatar", "ATWM010120", 2)]));
     assert_eq!(
-        d.r.import_state(&s),
+        d.import(&s),
         refused(StateSection::Shows, 0, StateFault::OverCapacity)
     );
     assert!(d.state().shows.is_empty());
@@ -1203,6 +1227,8 @@ impl Lcg {
 #[test]
 fn the_indexes_stay_the_fold_of_the_ledger_and_compaction_keeps_the_state() {
     let mut d = desk();
+    // 30 000 exports would dominate the run: the digest is audited every 1 000 requests here.
+    d.audit = false;
     let mut g = Lcg(7);
     let movies = ["Avatar", "Avengers", "Titanic"];
     let areas = ["ATW", "OUT", "VER"];
@@ -1236,9 +1262,11 @@ fn the_indexes_stay_the_fold_of_the_ledger_and_compaction_keeps_the_state() {
         max_ledger = max_ledger.max(d.r.store.ledger_len());
         if i % 1_000 == 0 {
             assert!(d.r.store.indexes_match_ledger(), "at request {i}");
+            assert_digest(&d.r);
         }
     }
     assert!(d.r.store.indexes_match_ledger());
+    assert_digest(&d.r);
     // The ledger was compacted along the way, and stays bounded.
     assert!(
         max_ledger < 2 * 200 + 4096 + 100,
@@ -1246,7 +1274,330 @@ fn the_indexes_stay_the_fold_of_the_ledger_and_compaction_keeps_the_state() {
     );
     // Exported and imported, the state is the same.
     let mut e = desk();
-    assert_eq!(e.r.import_state(&d.state()), Ok(()));
+    assert_eq!(e.import(&d.state()), Ok(()));
     assert_eq!(e.state(), d.state());
     assert!(!d.state().bookings.is_empty());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The host's 32-byte form of a digest: lane 0 first, each little-endian.
+fn digest_bytes((a, b, c, d): (u64, u64, u64, u64)) -> String {
+    hex(&[a, b, c, d].map(u64::to_le_bytes).concat())
+}
+
+#[test]
+fn the_digest_test_vectors_of_section_7_1() {
+    let show = show_encoding("Avatar", "ATWM251126", 5);
+    assert_eq!(
+        hex(&show),
+        "01060000004176617461720a0000004154574d32353131323605000000"
+    );
+    let show_lanes = [
+        0x0743bf35f9ceebab,
+        0x712036eea48038f3,
+        0x71e8a6a66663aa21,
+        0xec786874cfd96c9a,
+    ];
+    assert_eq!(entry_hash(&show), show_lanes);
+    let booking = booking_encoding(ME, "Avatar", "ATWM251126", 2);
+    assert_eq!(
+        hex(&booking),
+        "02080000004154574330303031060000004176617461720a0000004154574d32353131323602000000"
+    );
+    assert_eq!(
+        entry_hash(&booking),
+        [
+            0xc6dedc7ed15f4650,
+            0x403331645a03f7eb,
+            0xf998c77421d29e98,
+            0xe551878a0ce42af1
+        ]
+    );
+    let only_show = (show_lanes[0], show_lanes[1], show_lanes[2], show_lanes[3]);
+    let both = (
+        0xce229bb4cb2e31fb,
+        0xb1536852fe8430de,
+        0x6b816e1a883648b9,
+        0xd1c9effedcbd978b,
+    );
+
+    // Kept through requests.
+    let mut d = desk();
+    assert_eq!(d.r.state_digest(), (0, 0, 0, 0));
+    d.show("Avatar", "ATWM251126", 5);
+    assert_eq!(d.r.state_digest(), only_show);
+    assert_eq!(
+        digest_bytes(d.r.state_digest()),
+        "abebcef935bf4307f33880a4ee36207121aa6366a6a6e8719a6cd9cf746878ec"
+    );
+    d.hold(ME, "Avatar", "ATWM251126", 2);
+    assert_eq!(d.r.state_digest(), both);
+    assert_eq!(
+        digest_bytes(d.r.state_digest()),
+        "fb312ecbb49b22cede3084fe526853b1b94836881a6e816b8b97bddcfeefc9d1"
+    );
+    // A refused exchange staged its release on the pending tail: the digest never saw it.
+    assert_eq!(
+        d.exchange(ME, "Avatar", "ATWM251126", "Titanic", "ATWM251126", 2),
+        Err(E::ShowNotFound)
+    );
+    assert_eq!(d.r.state_digest(), both);
+    // A capacity set out and back, a booking grown and shrunk: the same state, the same digest.
+    assert_eq!(
+        d.add(ADMIN, "Avatar", "ATWM251126", 9),
+        Ok(Success::ShowUpdated(5))
+    );
+    assert_ne!(d.r.state_digest(), both);
+    d.hold(ME, "Avatar", "ATWM251126", 1);
+    assert_eq!(
+        d.cancel(ME, "Avatar", "ATWM251126", 1),
+        Ok(Success::Cancelled(2))
+    );
+    assert_eq!(
+        d.add(ADMIN, "Avatar", "ATWM251126", 5),
+        Ok(Success::ShowUpdated(9))
+    );
+    assert_eq!(d.r.state_digest(), both);
+    assert_eq!(
+        d.cancel(ME, "Avatar", "ATWM251126", 2),
+        Ok(Success::Cancelled(0))
+    );
+    assert_eq!(d.r.state_digest(), only_show);
+    assert_eq!(d.remove(ADMIN, "Avatar", "ATWM251126"), removed(&[], &[]));
+    assert_eq!(d.r.state_digest(), (0, 0, 0, 0));
+
+    // Set by import; untouched by a refused one.
+    let state = CanonicalState {
+        shows: shows(&[("Avatar", "ATWM251126", 5)]),
+        bookings: bookings(&[(ME, "Avatar", "ATWM251126", 2)]),
+    };
+    let mut e = desk();
+    assert_eq!(e.import(&state), Ok(()));
+    assert_eq!(e.r.state_digest(), both);
+    let mut bad = state.clone();
+    bad.bookings[0].tickets = 6;
+    assert_eq!(
+        e.import(&bad),
+        refused(StateSection::Shows, 0, StateFault::OverCapacity)
+    );
+    assert_eq!(e.r.state_digest(), both);
+    assert_eq!(e.import(&CanonicalState::default_empty()), Ok(()));
+    assert_eq!(e.r.state_digest(), (0, 0, 0, 0));
+}
+
+impl CanonicalState {
+    fn default_empty() -> CanonicalState {
+        CanonicalState {
+            shows: Vec::new(),
+            bookings: Vec::new(),
+        }
+    }
+}
+
+/// The seed of the random sequence: `REPLICA_E_DIGEST_SEED` when set (to replay a failure),
+/// otherwise the clock, so that every run explores a new sequence.
+fn digest_seed() -> u64 {
+    match std::env::var("REPLICA_E_DIGEST_SEED") {
+        Ok(s) => s.parse().expect("REPLICA_E_DIGEST_SEED is a u64"),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    }
+}
+
+/// `ddmmyy` of 2026-11-20 plus `k` days (`k` < 41).
+fn ddmmyy(k: u64) -> String {
+    let (day, month) = if k < 11 { (20 + k, 11) } else { (k - 10, 12) };
+    format!("{day:02}{month:02}26")
+}
+
+#[test]
+fn the_kept_digest_follows_a_random_sequence_of_every_kind() {
+    let seed = digest_seed();
+    println!("digest random sequence seed: {seed} (REPLICA_E_DIGEST_SEED={seed} to replay)");
+    // Spread small seeds over the whole state space (SplitMix64's finaliser).
+    let mut z = seed.wrapping_add(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+    let mut g = Lcg(z ^ (z >> 31));
+    let mut d = desk();
+    let movies = ["Avatar", "Avengers", "Titanic"];
+    let areas = ["ATW", "OUT", "VER"];
+    let slots = ["M", "A", "E"];
+    // What the sequence exercised, so that a seed that misses a kind fails loudly.
+    let mut seen = std::collections::BTreeMap::<&str, u32>::new();
+    let mut saved: Option<(CanonicalState, (u64, u64, u64, u64))> = None;
+    let mut t = 0;
+    for i in 0..6_000u32 {
+        if g.next(40) == 0 {
+            t = g.next(9); // today moves, backwards too: past shows and the window shift.
+            d.on(2026, 11, 20 + t as u8);
+        }
+        let state = d.state();
+        // An index below `n`; `n` = 0 gives 0, which `get` then misses.
+        let pick = |g: &mut Lcg, n: usize| g.next(n.max(1) as u64) as usize;
+        // A show: mostly an existing one, else a fresh (movie, ID) around today.
+        let fresh = |g: &mut Lcg| {
+            let k = (t + g.next(10)).saturating_sub(1);
+            let id = format!("{}{}{}", areas[pick(g, 3)], slots[pick(g, 3)], ddmmyy(k));
+            (movies[pick(g, 3)].to_string(), id)
+        };
+        let (movie, show) = if !state.shows.is_empty() && g.next(3) > 0 {
+            let s = &state.shows[pick(&mut g, state.shows.len())];
+            (s.movie.clone(), s.show_id.clone())
+        } else {
+            fresh(&mut g)
+        };
+        let customer = format!("{}C000{}", areas[pick(&mut g, 3)], g.next(3));
+        let admin = format!("{}A0001", &show[..3]);
+        let before = d.r.state_digest();
+        match g.next(100) {
+            0..=17 => {
+                let capacity = 1 + g.next(12) as u32;
+                if let Ok(Success::ShowUpdated(old)) = d.add(&admin, &movie, &show, capacity)
+                    && old != capacity
+                {
+                    *seen.entry("capacity changed").or_default() += 1;
+                }
+            }
+            18..=26 => {
+                // Often a show with bookings, so that they move or drop.
+                let (movie, show) = match state.bookings.get(pick(&mut g, 2 * state.bookings.len()))
+                {
+                    Some(b) => (b.movie.clone(), b.show_id.clone()),
+                    None => (movie, show),
+                };
+                let admin = format!("{}A0001", &show[..3]);
+                if let Ok(Success::ShowRemoved(r)) = d.remove(&admin, &movie, &show) {
+                    if !r.moved.is_empty() {
+                        *seen.entry("remove-show moved").or_default() += 1;
+                    }
+                    // A move onto a show the customer already held merges into that booking.
+                    let merged = r.moved.iter().any(|m| {
+                        state.bookings.iter().any(|b| {
+                            b.customer == m.customer
+                                && b.movie == movie
+                                && b.show_id == m.to_show_id
+                        })
+                    });
+                    if merged {
+                        *seen.entry("remove-show merged").or_default() += 1;
+                    }
+                    if !r.dropped.is_empty() {
+                        *seen.entry("remove-show dropped").or_default() += 1;
+                    }
+                }
+            }
+            27..=49 => {
+                // Often another show of a movie and area the customer holds, so that removals
+                // have bookings to merge into.
+                let held = state.bookings.get(pick(&mut g, 2 * state.bookings.len()));
+                let sibling = held.map(|b| {
+                    let near: Vec<&ShowEntry> = state
+                        .shows
+                        .iter()
+                        .filter(|s| s.movie == b.movie && s.show_id[..3] == b.show_id[..3])
+                        .collect();
+                    let s = near[pick(&mut g, near.len())];
+                    (b.customer.clone(), s.movie.clone(), s.show_id.clone())
+                });
+                let (customer, movie, show) = sibling.unwrap_or((customer, movie, show));
+                // Often an admin acting for the customer, so away shows are reached.
+                let actor = if g.next(2) == 0 {
+                    admin.clone()
+                } else {
+                    customer.clone()
+                };
+                if d.book_as(&actor, &customer, &movie, &show, 1 + g.next(3) as u32)
+                    .is_ok()
+                {
+                    *seen.entry("booked").or_default() += 1;
+                }
+            }
+            50..=63 => {
+                let (c, m, s) = match state.bookings.get(pick(&mut g, state.bookings.len() + 1)) {
+                    Some(b) => (b.customer.clone(), b.movie.clone(), b.show_id.clone()),
+                    None => (customer.clone(), movie.clone(), show.clone()),
+                };
+                if d.cancel(&c, &m, &s, 1 + g.next(3) as u32) == Ok(Success::Cancelled(0)) {
+                    *seen.entry("cancelled to zero").or_default() += 1;
+                }
+            }
+            64..=84 => {
+                let (c, m, s) = match state.bookings.get(pick(&mut g, state.bookings.len() + 1)) {
+                    Some(b) => (b.customer.clone(), b.movie.clone(), b.show_id.clone()),
+                    None => (customer.clone(), movie.clone(), show.clone()),
+                };
+                let admin = format!("{}A0002", &c[..3]);
+                if d.exchange_as(&admin, &c, &m, &s, &movie, &show, 1 + g.next(3) as u32)
+                    .is_ok()
+                {
+                    *seen.entry("exchanged").or_default() += 1;
+                }
+            }
+            85..=89 => {
+                let _ = d.avail(&customer, &movie);
+            }
+            90..=93 => {
+                let _ = d.sched(&customer, &customer);
+            }
+            94..=95 => {
+                // An exported state imported back: the same digest.
+                assert_eq!(d.import(&state), Ok(()), "request {i}");
+                assert_eq!(d.r.state_digest(), before, "request {i}");
+                saved = Some((state, before));
+                *seen.entry("import of the export").or_default() += 1;
+            }
+            96 => {
+                // An earlier state imported: its digest then.
+                if let Some((s, digest)) = &saved {
+                    assert_eq!(d.import(s), Ok(()), "request {i}");
+                    assert_eq!(d.r.state_digest(), *digest, "request {i}");
+                    *seen.entry("import of an earlier state").or_default() += 1;
+                }
+            }
+            _ => {
+                // A refused import changes nothing, digest included.
+                let mut bad = state.clone();
+                match bad.shows.first().cloned() {
+                    Some(first) => bad.shows.insert(1, first),
+                    None => bad.shows.extend(shows(&[("Avatar", "ATWM251126", 0)])),
+                }
+                assert!(d.import(&bad).is_err(), "request {i}");
+                assert_eq!(d.state(), state, "request {i}");
+                assert_eq!(d.r.state_digest(), before, "request {i}");
+                *seen.entry("refused import").or_default() += 1;
+            }
+        }
+        // `Desk` checked the kept digest against the export after the request already; the
+        // digest is also the fold of the ledger's entries.
+        if i % 500 == 0 {
+            assert!(d.r.store.indexes_match_ledger(), "request {i}");
+        }
+    }
+    println!("exercised: {seen:?}");
+    for kind in [
+        "capacity changed",
+        "remove-show moved",
+        "remove-show dropped",
+        "remove-show merged",
+        "booked",
+        "cancelled to zero",
+        "exchanged",
+        "import of the export",
+        "import of an earlier state",
+        "refused import",
+    ] {
+        assert!(
+            seen.get(kind).is_some_and(|n| *n > 0),
+            "seed {seed}: no {kind}"
+        );
+    }
+    // Another replica importing the final state reports the same digest.
+    let mut e = desk();
+    assert_eq!(e.import(&d.state()), Ok(()));
+    assert_eq!(e.r.state_digest(), d.r.state_digest());
 }

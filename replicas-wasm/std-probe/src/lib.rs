@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest, Sha256};
+
 wit_bindgen::generate!({
     path: "../wit", // replicas-wasm/wit, a link to the repository's wit/
     world: "replica-world",
@@ -45,6 +47,26 @@ impl Guest for Probe {
             held: wall,
             remaining: env as u32 + monotonic,
         }))
+    }
+
+    /// Walks the whole state (a probe, not a replica: it need not be cheap), as §7.1 adds up.
+    fn state_digest() -> (u64, u64, u64, u64) {
+        let mut lanes = [0u64; 4];
+        for b in Self::export_state().bookings {
+            let mut h = Sha256::new();
+            h.update([2u8]);
+            for s in [&b.customer, &b.movie, &b.show_id] {
+                h.update((s.len() as u32).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            h.update(b.tickets.to_le_bytes());
+            let bytes: [u8; 32] = h.finalize().into();
+            for (i, lane) in lanes.iter_mut().enumerate() {
+                let x = u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+                *lane = lane.wrapping_add(x);
+            }
+        }
+        (lanes[0], lanes[1], lanes[2], lanes[3])
     }
 
     fn export_state() -> CanonicalState {

@@ -1,4 +1,4 @@
-//! A replica of your own starts here (docs/writing-a-replica.md). Implement the three functions
+//! A replica of your own starts here (docs/writing-a-replica.md). Implement the four functions
 //! from `docs/booking-rules.md`; keep them deterministic — the host gives a std module a closed
 //! WASI (frozen clocks, a fixed random seed, no files, no network), so that is easy, but every
 //! answer must follow from the requests alone. Build with
@@ -35,6 +35,13 @@ impl Guest for Replica {
     /// Replace the state by `state`, or refuse it whole (the first fault) and change nothing.
     fn import_state(_state: CanonicalState) -> Result<(), StateError> {
         Ok(())
+    }
+
+    /// The digest of the current state (docs/booking-rules.md §7.1): keep it beside the state
+    /// and update it wherever an entry comes or goes, so answering costs nothing. The empty
+    /// state's digest is all zeros.
+    fn state_digest() -> (u64, u64, u64, u64) {
+        (0, 0, 0, 0)
     }
 }
 

@@ -127,8 +127,7 @@ fn export_is_canonical() {
     // Export, import into a fresh replica: the same state and the same store.
     let mut other = Desk::on(2026, 11, 24);
     other
-        .r
-        .import_state(d.r.export_state())
+        .import(d.r.export_state())
         .expect("own export imports");
     assert_eq!(other.dump(), d.dump());
     assert_eq!(other.r.store, d.r.store);
@@ -152,10 +151,10 @@ fn base() -> CanonicalState {
 /// Imports `bad` into a replica holding `base()`; expects exactly `want` and no change.
 fn refused(bad: CanonicalState, want: (Sec, u32, F)) {
     let mut d = tuesday();
-    d.r.import_state(base()).expect("base state imports");
+    d.import(base()).expect("base state imports");
     d.own("VERC0003", "Avatar", "ATWM241126", 1);
     let before = d.dump();
-    let err = d.r.import_state(bad.clone()).expect_err("must be refused");
+    let err = d.import(bad.clone()).expect_err("must be refused");
     assert!(
         err.section == want.0 && err.index == want.1 && err.fault == want.2,
         "{bad:?}: got {err:?}, want {want:?}"
@@ -271,8 +270,7 @@ fn import_accepts_any_dates_and_replaces_everything() {
             ("VERC9999", "Avatar", "ATWM010100", 1),
         ],
     );
-    d.r.import_state(far.clone())
-        .expect("past and far shows are legal");
+    d.import(far.clone()).expect("past and far shows are legal");
     assert_eq!(d.r.export_state().bookings.len(), 2);
     assert!(d.schedule_of("VERC0001").is_empty());
     outcome!(d.avail("ATWA0001", "Avengers"), Ok(S::Availability(v)) if v.len() == 1 && v[0].remaining == 0);
@@ -281,7 +279,7 @@ fn import_accepts_any_dates_and_replaces_everything() {
         d.cancel("ATWC0000", "ATWC0000", "Avengers", "VERE311299", 1),
         Ok(S::Cancelled(9_999))
     );
-    d.r.import_state(state(&[], &[])).expect("empty state");
+    d.import(state(&[], &[])).expect("empty state");
     assert_eq!(d.dump(), (vec![], vec![]));
 }
 
@@ -291,7 +289,7 @@ fn import_accepts_any_dates_and_replaces_everything() {
 fn remove_show_moves_ignore_the_weekly_limit() {
     let mut d = tuesday();
     let c = "ATWC0005";
-    d.r.import_state(state(
+    d.import(state(
         &[
             ("Titanic", "OUTM241126", 5),
             ("Titanic", "VERA251126", 5),
@@ -369,8 +367,7 @@ fn large_state_round_trip() {
     assert!(bookings.len() > 200_000);
     let value = CanonicalState { shows, bookings };
     let mut d = Desk::on(2026, 11, 24);
-    d.r.import_state(value.clone())
-        .expect("large state imports");
+    d.import(value.clone()).expect("large state imports");
     let out = d.r.export_state();
     assert_eq!(format!("{out:?}"), format!("{value:?}"));
     let again: Store = snapshot::import(&out).expect("re-import");
