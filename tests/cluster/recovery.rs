@@ -107,6 +107,15 @@ impl Reference {
 /// A cluster where RM `i` runs `modules[i]` with the correct implementation of its slot as the
 /// known-good fallback, checkpointing every `every` requests.
 pub(crate) async fn start(modules: [&str; 4], every: u64) -> LocalCluster {
+    start_checking(modules, every, every).await
+}
+
+/// As [`start`], with digest checks every `digest_every` requests between the checkpoints.
+pub(crate) async fn start_checking(
+    modules: [&str; 4],
+    every: u64,
+    digest_every: u64,
+) -> LocalCluster {
     let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
         .expect("test configuration");
     for (i, rm) in config.rms.iter_mut().enumerate() {
@@ -115,6 +124,7 @@ pub(crate) async fn start(modules: [&str; 4], every: u64) -> LocalCluster {
         }
     }
     config.recovery.checkpoint_every = every;
+    config.recovery.digest_every = digest_every;
     LocalCluster::start(config).await.expect("cluster starts")
 }
 
@@ -358,6 +368,47 @@ async fn latent_state_corruption_is_caught_at_the_next_checkpoint_and_repaired()
         assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
     }
     println!("converged on {digest}");
+    cluster.stop().await.expect("clean stop");
+}
+
+/// Between full checkpoints (none here: one every 10,000 requests), the digest each replica
+/// keeps finds the corrupt one at a digest check (every 20), with no export anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latent_state_corruption_is_caught_at_a_digest_check_without_an_export() {
+    let modules = [
+        "replica-a",
+        components::FAULTY_CORRUPT,
+        "replica-c",
+        "replica-d",
+    ];
+    let cluster = start_checking(modules, 10_000, 20).await;
+    let api = Api::new(&cluster);
+    let mut reference = Reference::new();
+    checked_load(&api, &mut reference, 43, 45).await;
+    let s = wait_for(&cluster, 2, "the corrupt replica replaced", |s| {
+        s["module"] == "replica-b" && s["health"] == "serving"
+    })
+    .await;
+    assert_eq!(s["swaps"], 1, "{s}");
+    assert!(
+        s["lastSwapReason"]
+            .as_str()
+            .unwrap()
+            .contains("differs from the one the others agree on"),
+        "{s}"
+    );
+    assert_eq!(s["consecutiveWrong"], 0, "its answers looked right: {s}");
+    // No full checkpoint was taken: the only stable one is the empty state at 0.
+    assert_eq!(s["stableCheckpoint"]["seq"], 0, "{s}");
+    // Past the next check, every replica reports the same digest, the repaired one's included.
+    checked_load(&api, &mut reference, 44, 40).await;
+    converged(&cluster).await;
+    let status = replicas(&cluster).await;
+    let own = rm(&status, 1)["ownCheckpoint"].clone();
+    assert!(own["seq"].as_u64().is_some_and(|seq| seq >= 60), "{own}");
+    for id in 2..=4 {
+        assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
+    }
     cluster.stop().await.expect("clean stop");
 }
 
