@@ -29,6 +29,18 @@ impl StateDigest {
         self.sub(booking_hash(customer, movie, show_id, tickets));
     }
 
+    /// The digest of a whole state, from scratch (imports, and tests checking the kept one).
+    pub fn of(state: &crate::CanonicalState) -> Self {
+        let mut d = StateDigest::default();
+        for e in &state.shows {
+            d.add_show(&e.movie, &e.show_id, e.capacity);
+        }
+        for b in &state.bookings {
+            d.add_booking(&b.customer, &b.movie, &b.show_id, b.tickets);
+        }
+        d
+    }
+
     /// The four lanes, as `state-digest` returns them.
     pub fn lanes(&self) -> (u64, u64, u64, u64) {
         let [a, b, c, d] = self.0;

@@ -17,14 +17,7 @@ mod state;
 
 /// The digest of `state` computed from scratch (rules §7.1): every entry's hash, summed.
 pub(crate) fn digest_of(state: &CanonicalState) -> StateDigest {
-    let mut d = StateDigest::default();
-    for e in &state.shows {
-        d.add_show(&e.movie, &e.show_id, e.capacity);
-    }
-    for b in &state.bookings {
-        d.add_booking(&b.customer, &b.movie, &b.show_id, b.tickets);
-    }
-    d
+    StateDigest::of(state)
 }
 
 /// The kept digest equals the one recomputed from the export.

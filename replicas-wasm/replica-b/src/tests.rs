@@ -46,14 +46,7 @@ fn s(x: &str) -> String {
 
 /// The digest of rules §7.1 recomputed from scratch over an exported state.
 fn digest_of(state: &CanonicalState) -> StateDigest {
-    let mut d = StateDigest::default();
-    for e in &state.shows {
-        d.add_show(&e.movie, &e.show_id, e.capacity);
-    }
-    for e in &state.bookings {
-        d.add_booking(&e.customer, &e.movie, &e.show_id, e.tickets);
-    }
-    d
+    StateDigest::of(state)
 }
 
 /// The incrementally kept digest equals the one recomputed from `export_state`; returns the

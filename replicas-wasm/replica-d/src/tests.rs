@@ -106,14 +106,7 @@ fn fault(r: &Result<(), StateError>) -> String {
 
 /// The digest of rules §7.1 computed from scratch from a canonical state.
 fn recomputed_digest(s: &CanonicalState) -> StateDigest {
-    let mut d = StateDigest::default();
-    for e in &s.shows {
-        d.add_show(&e.movie, &e.show_id, e.capacity);
-    }
-    for b in &s.bookings {
-        d.add_booking(&b.customer, &b.movie, &b.show_id, b.tickets);
-    }
-    d
+    StateDigest::of(s)
 }
 
 /// The incrementally kept digest equals the one recomputed from the export.
