@@ -343,20 +343,7 @@ async fn latent_state_corruption_is_caught_at_the_next_checkpoint_and_repaired()
     let api = Api::new(&cluster);
     let mut reference = Reference::new();
     checked_load(&api, &mut reference, 41, 45).await;
-    let s = wait_for(&cluster, 2, "the corrupt replica replaced", |s| {
-        s["module"] == "replica-b" && s["health"] == "serving"
-    })
-    .await;
-    assert_eq!(s["swaps"], 1, "{s}");
-    assert!(
-        s["lastSwapReason"]
-            .as_str()
-            .unwrap()
-            .contains("differs from the one the others agree on"),
-        "{s}"
-    );
-    // Its answers had looked right all along: no wrong verdict ever counted.
-    assert_eq!(s["consecutiveWrong"], 0, "{s}");
+    corrupt_replica_replaced(&cluster).await;
     // Past the next checkpoint, all four agree.
     checked_load(&api, &mut reference, 42, 40).await;
     let digest = converged(&cluster).await;
@@ -369,6 +356,25 @@ async fn latent_state_corruption_is_caught_at_the_next_checkpoint_and_repaired()
     }
     println!("converged on {digest}");
     cluster.stop().await.expect("clean stop");
+}
+
+/// RM 2's corrupt replica, once replaced by B for a state that differs from the agreed one: its
+/// answers had looked right all along (no wrong verdict ever counted). Its status then.
+async fn corrupt_replica_replaced(cluster: &LocalCluster) -> Value {
+    let s = wait_for(cluster, 2, "the corrupt replica replaced", |s| {
+        s["module"] == "replica-b" && s["health"] == "serving"
+    })
+    .await;
+    assert_eq!(s["swaps"], 1, "{s}");
+    assert!(
+        s["lastSwapReason"]
+            .as_str()
+            .unwrap()
+            .contains("differs from the one the others agree on"),
+        "{s}"
+    );
+    assert_eq!(s["consecutiveWrong"], 0, "its answers looked right: {s}");
+    s
 }
 
 /// Between full checkpoints (none here: one every 10,000 requests), the digest each replica
@@ -385,19 +391,7 @@ async fn latent_state_corruption_is_caught_at_a_digest_check_without_an_export()
     let api = Api::new(&cluster);
     let mut reference = Reference::new();
     checked_load(&api, &mut reference, 43, 45).await;
-    let s = wait_for(&cluster, 2, "the corrupt replica replaced", |s| {
-        s["module"] == "replica-b" && s["health"] == "serving"
-    })
-    .await;
-    assert_eq!(s["swaps"], 1, "{s}");
-    assert!(
-        s["lastSwapReason"]
-            .as_str()
-            .unwrap()
-            .contains("differs from the one the others agree on"),
-        "{s}"
-    );
-    assert_eq!(s["consecutiveWrong"], 0, "its answers looked right: {s}");
+    let s = corrupt_replica_replaced(&cluster).await;
     // No full checkpoint was taken: the only stable one is the empty state at 0.
     assert_eq!(s["stableCheckpoint"]["seq"], 0, "{s}");
     // Past the next check, every replica reports the same digest, the repaired one's included.
