@@ -31,6 +31,28 @@ impl StateDigest {
         Self::from_lanes(lanes.into())
     }
 
+    /// The digest snapshots carried before the state digest of §7.1 (wire format 7 and
+    /// earlier): SHA-256 over the whole encoded state. Only to accept such a snapshot on disk
+    /// after an upgrade; nothing compares replicas with it any more.
+    pub fn legacy_v1(state: &CanonicalState) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"dmtbs-state-v1");
+        h.update((state.shows.len() as u64).to_le_bytes());
+        for show in &state.shows {
+            put_str(&mut h, &show.movie);
+            put_str(&mut h, &show.show_id);
+            h.update(show.capacity.to_le_bytes());
+        }
+        h.update((state.bookings.len() as u64).to_le_bytes());
+        for b in &state.bookings {
+            put_str(&mut h, &b.customer);
+            put_str(&mut h, &b.movie);
+            put_str(&mut h, &b.show_id);
+            h.update(b.tickets.to_le_bytes());
+        }
+        StateDigest(h.finalize().into())
+    }
+
     /// The digest a replica's `state-digest` reported.
     pub fn from_lanes((a, b, c, d): (u64, u64, u64, u64)) -> Self {
         let mut out = [0u8; 32];
@@ -51,6 +73,11 @@ fn entry_hash(tag: u8, strings: &[&str], count: u32) -> [u64; 4] {
     h.update(count.to_le_bytes());
     let bytes: [u8; 32] = h.finalize().into();
     std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8")))
+}
+
+fn put_str(h: &mut Sha256, s: &str) {
+    h.update((s.len() as u32).to_le_bytes());
+    h.update(s.as_bytes());
 }
 
 fn add(lanes: &mut [u64; 4], h: [u64; 4]) {
@@ -146,6 +173,19 @@ mod tests {
             StateDigest::of(&both).to_string(),
             "fb312ecbb49b22cede3084fe526853b1b94836881a6e816b8b97bddcfeefc9d1"
         );
+    }
+
+    #[test]
+    fn the_legacy_digest_is_the_former_whole_state_hash() {
+        // Its value for the empty state, as snapshots before §7.1 stored it.
+        assert_eq!(
+            StateDigest::legacy_v1(&CanonicalState::empty()).to_string(),
+            hex::encode(Sha256::digest(
+                [b"dmtbs-state-v1".as_slice(), &[0; 16]].concat()
+            ))
+        );
+        let a = state(&[("Avatar", "ATWM251126", 5)], &[]);
+        assert_ne!(StateDigest::legacy_v1(&a), StateDigest::of(&a));
     }
 
     #[test]

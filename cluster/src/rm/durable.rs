@@ -124,14 +124,26 @@ pub(super) fn restored(me: u8, recovered: &mut Recovered) -> Option<Restored> {
             state,
             extra,
         }) => {
-            if StateDigest::of(&state).0 != digest {
+            let actual = StateDigest::of(&state).0;
+            let digest = if actual == digest {
+                digest
+            } else if StateDigest::legacy_v1(&state).0 == digest {
+                // Written before the state digest of rules §7.1: sound, and from now on known by
+                // its new digest (the one peers compare).
+                tracing::info!(
+                    rm = me,
+                    seq,
+                    "the snapshot predates state digests (wire format 7): taken with its new digest"
+                );
+                actual
+            } else {
                 tracing::error!(
                     rm = me,
                     seq,
                     "the snapshot's state does not have its digest: refused; joining from the peers"
                 );
                 return None;
-            }
+            };
             let executed = match Executed::from_bytes(&extra) {
                 Ok(t) => t,
                 Err(e) => {
@@ -293,5 +305,46 @@ impl Node {
     /// Operations queued to the store so far (to tell commits before a rollback from after).
     pub(super) fn store_ops(&self) -> u64 {
         self.store.queued()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dmtbs_contract::{CanonicalState, ShowEntry};
+
+    fn recovered(digest: [u8; 32], state: &CanonicalState) -> Recovered {
+        Recovered {
+            fresh: false,
+            snapshot: Some(Snapshot {
+                seq: 10,
+                digest,
+                state: state.clone(),
+                extra: Executed::default().to_bytes(),
+            }),
+            log: Vec::new(),
+            meta: Default::default(),
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_snapshot_is_taken_with_its_digest_a_legacy_one_rekeyed_a_wrong_one_refused() {
+        let state = CanonicalState {
+            shows: vec![ShowEntry {
+                movie: "Avatar".into(),
+                show_id: "ATWM251126".into(),
+                capacity: 5,
+            }],
+            bookings: Vec::new(),
+        };
+        let new = StateDigest::of(&state).0;
+        let got = restored(1, &mut recovered(new, &state)).expect("taken");
+        assert_eq!((got.stable.seq, got.stable.digest), (10, new));
+        // Stored by wire format 7: the same state, known from now on by its new digest.
+        let legacy = StateDigest::legacy_v1(&state).0;
+        let got = restored(1, &mut recovered(legacy, &state)).expect("taken");
+        assert_eq!(got.stable.digest, new);
+        assert!(restored(1, &mut recovered([7; 32], &state)).is_none());
     }
 }

@@ -88,35 +88,37 @@ impl Node {
                 generation,
                 seq,
                 result,
-            } if generation == self.generation => match result {
-                Ok((digest, state)) => {
-                    self.out
-                        .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
-                            rm: self.me,
-                            seq,
-                            digest,
-                        })));
-                    self.quiet_through = self.delivery.delivered_through();
-                    let Some(state) = state else {
-                        self.metrics.digest_checked();
-                        let change = self.checkpoints.own_digest(seq, digest);
+            } if generation == self.generation => {
+                match result {
+                    Ok((digest, state)) => {
+                        self.out
+                            .push(Outgoing::ToAllRms(Message::Checkpoint(CheckpointDigest {
+                                rm: self.me,
+                                seq,
+                                digest,
+                            })));
+                        self.quiet_through = self.delivery.delivered_through();
+                        let Some(state) = state else {
+                            self.metrics.digest_checked();
+                            let change = self.checkpoints.own_digest(seq, digest);
+                            self.on_change(change);
+                            return;
+                        };
+                        self.metrics.checkpoint_taken();
+                        let change = self.checkpoints.own(seq, digest, state);
                         self.on_change(change);
-                        return;
-                    };
-                    self.metrics.checkpoint_taken();
-                    let change = self.checkpoints.own(seq, digest, state);
-                    self.on_change(change);
-                    // Agreed by peers before this RM got there: its own state is the snapshot.
-                    self.persist_stable(seq);
-                }
-                Err(failure) => {
-                    self.recover(
+                        // Agreed by peers before this RM got there: its own state is the snapshot.
+                        self.persist_stable(seq);
+                    }
+                    Err(failure) => {
+                        self.recover(
                         SwapKind::Crash,
-                        format!("the replica failed exporting its state: {failure}"),
+                        format!("the replica failed at the checkpoint after request {seq}: {failure}"),
                         Choice::Next,
                     );
+                    }
                 }
-            },
+            }
             Done::Replaced {
                 generation,
                 module,
