@@ -220,9 +220,6 @@ pub struct Recovery {
     /// A digest check (the digest each replica keeps up to date, rules §7.1, compared among
     /// RMs without an export) after every this many requests.
     pub digest_every: u64,
-    /// Every RM exports at every full checkpoint, instead of half of them in turn: more RMs
-    /// hold each checkpoint's state, at twice the CPU and with no RM left answering meanwhile.
-    pub export_all: bool,
     /// Consecutive wrong results that make an RM quarantine its module and swap.
     pub strikes: u32,
     /// Consecutive silences (results later than the front end's deadline) that make an RM
@@ -248,7 +245,6 @@ impl Default for Recovery {
         Recovery {
             checkpoint_every: 10_000,
             digest_every: 1_000,
-            export_all: false,
             strikes: 3,
             slow_strikes: 20,
             probe_timeout_ms: 500,

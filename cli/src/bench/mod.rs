@@ -102,10 +102,6 @@ pub struct Args {
     /// With --local: requests between digest checks (the cluster's `[recovery] digest_every`).
     #[arg(long, requires = "local", value_parser = clap::value_parser!(u64).range(1..))]
     digest_every: Option<u64>,
-    /// With --local: every RM exports at every full checkpoint (the cluster's `[recovery]
-    /// export_all`), instead of half of them in turn.
-    #[arg(long, requires = "local")]
-    export_all: bool,
     /// What the clients send: `realistic` (the seeded mix of every operation, on 60-seat shows)
     /// or `bookings` (one-ticket bookings only, on 10,000-seat shows: the state grows by about
     /// a booking per request).
@@ -374,7 +370,6 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
     if let Some(every) = args.digest_every {
         config.recovery.digest_every = every;
     }
-    config.recovery.export_all = args.export_all;
     let checkpoint_every = config.recovery.checkpoint_every;
     let digest_every = config.recovery.digest_every;
     let faults = (args.loss > 0.0).then(|| FaultPlan::new(args.seed));
@@ -407,7 +402,6 @@ async fn target(args: &Args) -> anyhow::Result<Target> {
         "durable": !args.in_memory,
         "checkpoint_every": checkpoint_every,
         "digest_every": digest_every,
-        "export_all": args.export_all,
     });
     Ok(Target {
         client,

@@ -26,9 +26,7 @@ impl Node {
             batch.push(item.clone());
             let full = seq.is_multiple_of(every);
             if full || seq.is_multiple_of(digest_every) {
-                let export = full
-                    && (self.config.recovery.export_all
-                        || super::checkpoints::exports_at(&rms, self.me, seq, every));
+                let export = full && super::checkpoints::exports_at(&rms, self.me, seq, every);
                 self.applier.submit(Job::Apply {
                     generation: self.generation,
                     requests: std::mem::take(&mut batch),

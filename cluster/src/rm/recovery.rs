@@ -119,10 +119,7 @@ impl Node {
         // Those that exported at this checkpoint first: the others hold its digest, not its
         // state, and answer "not held" (`checkpoints::exports_at`).
         let (rms, every) = (self.config.rm_ids(), self.config.recovery.checkpoint_every);
-        if !self.config.recovery.export_all {
-            holders
-                .sort_by_key(|&(r, _)| !super::checkpoints::exports_at(&rms, r, target.seq, every));
-        }
+        holders.sort_by_key(|&(r, _)| !super::checkpoints::exports_at(&rms, r, target.seq, every));
         let (codec, generation, sender) = (
             self.transfer_codec.clone(),
             self.generation,
