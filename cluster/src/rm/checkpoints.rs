@@ -33,23 +33,6 @@ impl RmState {
     }
 }
 
-/// Whether RM `me` exports its state at the full checkpoint after `seq` (a multiple of
-/// `every`). With four RMs or more, half of them do, alternating by position: an export costs
-/// time in proportion to the state on the replica's thread, so the two that do not export
-/// keep answering meanwhile (a quorum of two masks the pause) and the cluster spends half the
-/// CPU. The others report their kept digest there as at a digest check; two equal reports make
-/// the checkpoint stable as before, and a fetch finds its state at an RM that exported it.
-/// With fewer RMs every one exports (a state must stay fetchable from more than one).
-pub fn exports_at(rms: &[RmId], me: RmId, seq: u64, every: u64) -> bool {
-    if rms.len() < 4 {
-        return true;
-    }
-    let mut sorted = rms.to_vec();
-    sorted.sort_unstable();
-    let position = sorted.iter().position(|&r| r == me).unwrap_or(0) as u64;
-    (position + seq / every.max(1)).is_multiple_of(2)
-}
-
 /// Most exported states kept (recent stable ones and newer ones awaiting agreement).
 const MAX_OWN_STATES: usize = 8;
 /// Own states of this many latest stable checkpoints are kept for peers to fetch.
@@ -314,32 +297,6 @@ mod tests {
         let own = c.own_states();
         let kept: Vec<u64> = own.lock().unwrap().keys().copied().collect();
         assert_eq!(kept, [20, 30, 40]);
-    }
-
-    #[test]
-    fn half_the_rms_export_at_each_full_checkpoint_in_turn() {
-        let rms = [1, 2, 3, 4];
-        let exporting = |seq| -> Vec<RmId> {
-            rms.into_iter()
-                .filter(|&r| exports_at(&rms, r, seq, 10))
-                .collect()
-        };
-        assert_eq!(exporting(10), [2, 4]);
-        assert_eq!(exporting(20), [1, 3]);
-        assert_eq!(exporting(30), [2, 4]);
-        // Fewer than four RMs: every one, every time.
-        assert!([1, 2, 3].iter().all(|&r| exports_at(&[1, 2, 3], r, 10, 10)));
-        assert!(exports_at(&[1], 1, 10, 10));
-    }
-
-    #[test]
-    fn a_full_checkpoint_becomes_stable_on_digests_alone() {
-        // RM 1 did not export at 10: its digest and a peer's make the checkpoint stable, and
-        // it holds no state there (a fetch goes to a peer that exported).
-        let mut c = start();
-        c.own_digest(10, [7; 32]);
-        assert_eq!(c.report(2, 10, [7; 32]).new_stable, Some(10));
-        assert!(c.own_stable_state().is_none());
     }
 
     #[test]

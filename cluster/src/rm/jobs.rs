@@ -11,22 +11,19 @@ use super::{Choice, Node, Phase, RECENT_RESULTS};
 
 impl Node {
     /// Hand every delivered request not yet fed to the applier, with a checkpoint job after
-    /// every `checkpoint_every`-th (an export, at half the RMs in turn: `exports_at`) and every
-    /// `digest_every`-th (a digest check).
+    /// every `checkpoint_every`-th (an export) and every `digest_every`-th (a digest check).
     pub(super) fn feed(&mut self) {
         if !matches!(self.phase, Phase::Serving) {
             return;
         }
         let every = self.config.recovery.checkpoint_every;
         let digest_every = self.config.recovery.digest_every;
-        let rms = self.config.rm_ids();
         let mut batch = Vec::new();
         for item in self.delivery.log_from(self.fed_through + 1) {
             let seq = item.seq;
             batch.push(item.clone());
-            let full = seq.is_multiple_of(every);
-            if full || seq.is_multiple_of(digest_every) {
-                let export = full && super::checkpoints::exports_at(&rms, self.me, seq, every);
+            let export = seq.is_multiple_of(every);
+            if export || seq.is_multiple_of(digest_every) {
                 self.applier.submit(Job::Apply {
                     generation: self.generation,
                     requests: std::mem::take(&mut batch),

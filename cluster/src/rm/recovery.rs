@@ -110,16 +110,12 @@ impl Node {
             return;
         }
         let cancel = CancellationToken::new();
-        let mut holders: Vec<_> = target
+        let holders: Vec<_> = target
             .holders
             .iter()
             .filter(|&&r| r != self.me)
             .filter_map(|&r| self.config.rm(r).map(|s| (r, s.addr)))
             .collect();
-        // Those that exported at this checkpoint first: the others hold its digest, not its
-        // state, and answer "not held" (`checkpoints::exports_at`).
-        let (rms, every) = (self.config.rm_ids(), self.config.recovery.checkpoint_every);
-        holders.sort_by_key(|&(r, _)| !super::checkpoints::exports_at(&rms, r, target.seq, every));
         let (codec, generation, sender) = (
             self.transfer_codec.clone(),
             self.generation,
