@@ -55,3 +55,17 @@ mutants replica n="40" seed="" max_minutes="60": build-replicas
     command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
     cargo build -q -p dmtbs-cli
     python3 tools/mutants/mutants.py {{replica}} --sample {{n}} {{ if seed != "" { "--seed " + seed } else { "" } }} --max-minutes {{max_minutes}}
+
+# Head to head with etcd, not part of CI (release build; installs Debian's etcd-server and wrk where
+# missing; flags: --rounds 3 --seconds 15 --connections 8,32, see tools/bench-compare/compare.py -h).
+# DMTBS 4 replicas, 1 replica, 3-member etcd (put, txn): same wrk load, interleaved; table and ratios.
+bench-compare *flags: build-replicas
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if ! command -v etcd >/dev/null || ! command -v wrk >/dev/null; then
+        s=""; [ "$(id -u)" = 0 ] || s=sudo
+        $s env DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server wrk \
+            || { $s apt-get update && $s env DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server wrk; }
+    fi
+    cargo build --release -q -p dmtbs-cli
+    python3 tools/bench-compare/compare.py {{flags}}
