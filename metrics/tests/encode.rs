@@ -4,8 +4,19 @@ use dmtbs_metrics::prometheus_client::metrics::counter::Counter;
 use dmtbs_metrics::prometheus_client::metrics::family::Family;
 use dmtbs_metrics::prometheus_client::metrics::histogram::Histogram;
 
+/// Held by every test here for its whole body: a scrape opens descriptors of its own while it
+/// reads `/proc/self` (the process series), so a scrape in a concurrent test would shift the
+/// open-descriptor count the descriptor test compares (it once failed CI that way).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    // A failed test poisons it; the others still run, one at a time.
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn every_registry_says_when_its_node_started_and_which_build_it_runs() {
+    let _serial = one_at_a_time();
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -33,6 +44,7 @@ fn every_registry_says_when_its_node_started_and_which_build_it_runs() {
 
 #[test]
 fn counters_and_histograms_parse_as_prometheus_text() {
+    let _serial = one_at_a_time();
     let registry = dmtbs_metrics::registry("dmtbs_test");
     let requests = Family::<Vec<(String, String)>, Counter>::default();
     let latency = Histogram::new(dmtbs_metrics::latency_buckets());
@@ -81,6 +93,7 @@ fn counters_and_histograms_parse_as_prometheus_text() {
 #[cfg(target_os = "linux")]
 #[test]
 fn every_scrape_reports_the_process_cpu_memory_and_descriptors() {
+    let _serial = one_at_a_time();
     let registry = dmtbs_metrics::registry("dmtbs_test");
     let parse = |text: &str| {
         prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("text")
