@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
 use crate::client::{Api, TODAY, converged, start};
+use crate::recovery::wait_for;
 use crate::tap::{Dest, Taps};
 
 /// Whether `needle` occurs in `haystack`.
@@ -173,7 +174,20 @@ async fn state_transfers_are_encrypted_and_only_for_configured_rms_at_their_addr
     config.recovery.checkpoint_every = 18;
     let cluster = LocalCluster::start(config).await.expect("cluster starts");
     bookings(&cluster).await;
-    let digest = converged(&cluster).await.0;
+    converged(&cluster).await;
+    // The digest the RMs agreed on at 18 (state and executed-requests table), as RM 1 shows it.
+    let status = wait_for(&cluster, 1, "the checkpoint at 18 stable", |s| {
+        s["stableCheckpoint"]["seq"] == 18
+    })
+    .await;
+    let digest: [u8; 32] = hex::decode(
+        status["stableCheckpoint"]["digest"]
+            .as_str()
+            .expect("a hex digest"),
+    )
+    .expect("hex")
+    .try_into()
+    .expect("32 bytes");
     let key = cluster.config.cluster.key.clone();
     let rm1 = cluster.config.rms[0].addr;
     let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);

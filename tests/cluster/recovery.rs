@@ -116,6 +116,16 @@ pub(crate) async fn start_checking(
     every: u64,
     digest_every: u64,
 ) -> LocalCluster {
+    start_tuned(modules, every, digest_every, 3).await
+}
+
+/// As [`start_checking`], with `strikes` consecutive wrong results before a swap.
+pub(crate) async fn start_tuned(
+    modules: [&str; 4],
+    every: u64,
+    digest_every: u64,
+    strikes: u32,
+) -> LocalCluster {
     let mut config = test_config(&components::dir(), modules, TransportMode::Multicast, TODAY)
         .expect("test configuration");
     for (i, rm) in config.rms.iter_mut().enumerate() {
@@ -125,6 +135,7 @@ pub(crate) async fn start_checking(
     }
     config.recovery.checkpoint_every = every;
     config.recovery.digest_every = digest_every;
+    config.recovery.strikes = strikes;
     LocalCluster::start(config).await.expect("cluster starts")
 }
 
@@ -396,6 +407,46 @@ async fn latent_state_corruption_is_caught_at_a_digest_check_without_an_export()
     assert_eq!(s["stableCheckpoint"]["seq"], 0, "{s}");
     // Past the next check, every replica reports the same digest, the repaired one's included.
     checked_load(&api, &mut reference, 44, 40).await;
+    converged(&cluster).await;
+    let status = replicas(&cluster).await;
+    let own = rm(&status, 1)["ownCheckpoint"].clone();
+    assert!(own["seq"].as_u64().is_some_and(|seq| seq >= 60), "{own}");
+    for id in 2..=4 {
+        assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
+    }
+    cluster.stop().await.expect("clean stop");
+}
+
+/// A replica that answers wrong but keeps its state right (`faulty-random`, with the strike
+/// count out of reach) leaves its wrong answers in its RM's executed-requests table, which a
+/// retried request would get back and a state transfer would carry to another RM. Checkpoint
+/// digests cover that table, so the first digest check finds it like a corrupt state, and once
+/// repaired every RM's table agrees again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_replicas_recorded_answers_are_caught_at_a_digest_check() {
+    let modules = [
+        "replica-a",
+        components::FAULTY_RANDOM,
+        "replica-c",
+        "replica-d",
+    ];
+    let cluster = start_tuned(modules, 10_000, 20, 1_000).await;
+    let api = Api::new(&cluster);
+    let mut reference = Reference::new();
+    checked_load(&api, &mut reference, 47, 45).await;
+    let s = wait_for(&cluster, 2, "the lying replica replaced", |s| {
+        s["module"] == "replica-b" && s["health"] == "serving"
+    })
+    .await;
+    assert_eq!(s["swaps"], 1, "{s}");
+    assert!(
+        s["lastSwapReason"]
+            .as_str()
+            .unwrap()
+            .contains("differs from the one the others agree on"),
+        "not the strikes (out of reach) but the digest: {s}"
+    );
+    checked_load(&api, &mut reference, 48, 40).await;
     converged(&cluster).await;
     let status = replicas(&cluster).await;
     let own = rm(&status, 1)["ownCheckpoint"].clone();

@@ -13,7 +13,7 @@ use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::canary::Shadow;
-use super::checkpoints::RmState;
+use super::checkpoints::{RmState, checkpoint_digest};
 use super::executed::{Decision, Executed};
 use super::metrics::ApplyMetrics;
 
@@ -270,7 +270,9 @@ fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &App
         } => Done::Checkpoint {
             generation,
             seq,
-            result: replica.digest().map(|digest| (digest.0, None)),
+            result: replica
+                .digest()
+                .map(|digest| (checkpoint_digest(digest.0, executed), None)),
         },
         Job::Checkpoint {
             generation,
@@ -286,7 +288,7 @@ fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &App
                     replica: state,
                     executed: executed.clone(),
                 };
-                (digest.0, Some(Arc::new(saved)))
+                (checkpoint_digest(digest.0, executed), Some(Arc::new(saved)))
             }),
         },
         Job::CanaryStart { .. } | Job::CanaryEnd { .. } => {

@@ -11,12 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use dmtbs_contract::CanonicalState;
+use dmtbs_host::StateDigest;
 use dmtbs_proto::{Digest, RmId};
+use sha2::{Digest as _, Sha256};
 
 use super::executed::Executed;
 
-/// Everything an RM's replica state is at a checkpoint: the replica's canonical state (what
-/// the digest covers) and the RM's table of executed requests beside it.
+/// Everything an RM's replica state is at a checkpoint: the replica's canonical state and the
+/// RM's table of executed requests beside it; the checkpoint digest covers both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RmState {
     pub replica: CanonicalState,
@@ -31,6 +33,22 @@ impl RmState {
             executed: Executed::default(),
         }
     }
+
+    /// The checkpoint digest of this state, computed from the whole of it (O(state)).
+    pub fn digest(&self) -> Digest {
+        checkpoint_digest(StateDigest::of(&self.replica).0, &self.executed)
+    }
+}
+
+/// What RMs compare at checkpoints: the replica's state digest (rules §7.1) and the
+/// executed-requests table's ([`Executed::digest`]), hashed together. The table holds the
+/// outcomes the replica computed, so a lying replica's differs even when its state does not.
+pub fn checkpoint_digest(replica: Digest, executed: &Executed) -> Digest {
+    let mut hash = Sha256::new();
+    hash.update(b"dmtbs checkpoint v1");
+    hash.update(replica);
+    hash.update(executed.digest());
+    hash.finalize().into()
 }
 
 /// Most exported states kept (recent stable ones and newer ones awaiting agreement).

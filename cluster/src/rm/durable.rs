@@ -12,7 +12,7 @@ use dmtbs_host::StateDigest;
 use dmtbs_proto::{Epoch, FeId, Message, NodeId, Outgoing, ReplicaResult, Sequenced};
 use dmtbs_store::{Committed, Meta, Recovered, Snapshot, Writer};
 
-use super::checkpoints::{RmState, Stable};
+use super::checkpoints::{RmState, Stable, checkpoint_digest};
 use super::executed::Executed;
 use super::{Node, RECENT_RESULTS};
 
@@ -113,37 +113,13 @@ pub(super) fn restored(me: u8, recovered: &mut Recovered) -> Option<Restored> {
         return None;
     }
     let (seq, digest, state) = match recovered.snapshot.take() {
-        None => (
-            0,
-            StateDigest::of(&dmtbs_contract::CanonicalState::empty()).0,
-            RmState::empty(),
-        ),
+        None => (0, RmState::empty().digest(), RmState::empty()),
         Some(Snapshot {
             seq,
             digest,
             state,
             extra,
         }) => {
-            let actual = StateDigest::of(&state).0;
-            let digest = if actual == digest {
-                digest
-            } else if StateDigest::legacy_v1(&state).0 == digest {
-                // Written before the state digest of rules §7.1: sound, and from now on known by
-                // its new digest (the one peers compare).
-                tracing::info!(
-                    rm = me,
-                    seq,
-                    "the snapshot predates state digests (wire format 7): taken with its new digest"
-                );
-                actual
-            } else {
-                tracing::error!(
-                    rm = me,
-                    seq,
-                    "the snapshot's state does not have its digest: refused; joining from the peers"
-                );
-                return None;
-            };
             let executed = match Executed::from_bytes(&extra) {
                 Ok(t) => t,
                 Err(e) => {
@@ -151,9 +127,30 @@ pub(super) fn restored(me: u8, recovered: &mut Recovered) -> Option<Restored> {
                     return None;
                 }
             };
+            let replica = StateDigest::of(&state).0;
+            let actual = checkpoint_digest(replica, &executed);
+            if actual != digest {
+                if digest == replica || digest == StateDigest::legacy_v1(&state).0 {
+                    // Written by wire format 8 (the replica's digest alone) or 7 (before rules
+                    // §7.1): sound, and from now on known by the digest peers compare.
+                    tracing::info!(
+                        rm = me,
+                        seq,
+                        "the snapshot predates checkpoint digests covering the executed \
+                         requests (wire format 7 or 8): taken with its new digest"
+                    );
+                } else {
+                    tracing::error!(
+                        rm = me,
+                        seq,
+                        "the snapshot's state does not have its digest: refused; joining from the peers"
+                    );
+                    return None;
+                }
+            }
             (
                 seq,
-                digest,
+                actual,
                 RmState {
                     replica: state,
                     executed,
@@ -338,13 +335,15 @@ mod tests {
             }],
             bookings: Vec::new(),
         };
-        let new = StateDigest::of(&state).0;
+        let new = checkpoint_digest(StateDigest::of(&state).0, &Executed::default());
         let got = restored(1, &mut recovered(new, &state)).expect("taken");
         assert_eq!((got.stable.seq, got.stable.digest), (10, new));
-        // Stored by wire format 7: the same state, known from now on by its new digest.
-        let legacy = StateDigest::legacy_v1(&state).0;
-        let got = restored(1, &mut recovered(legacy, &state)).expect("taken");
-        assert_eq!(got.stable.digest, new);
+        // Stored by wire format 8 (the replica's digest alone) and 7 (before rules §7.1): the
+        // same state, known from now on by its new digest.
+        for legacy in [StateDigest::of(&state).0, StateDigest::legacy_v1(&state).0] {
+            let got = restored(1, &mut recovered(legacy, &state)).expect("taken");
+            assert_eq!(got.stable.digest, new);
+        }
         assert!(restored(1, &mut recovered([7; 32], &state)).is_none());
     }
 }

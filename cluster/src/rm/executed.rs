@@ -13,6 +13,11 @@
 //! Only mutating operations are remembered (a read changes nothing, so executing it again is
 //! harmless), and only the last [`REMEMBERED`] of them, deterministically: eviction depends on
 //! the log alone.
+//!
+//! The table holds outcomes the RM's own replica computed, so a lying replica's table holds its
+//! lies: a state fetched with it would replay them for a retried request. Checkpoint digests
+//! therefore cover the table too ([`Executed::digest`], kept as entries come and go, as rules
+//! §7.1 keeps the replica's): a table that differs is not agreed on, and never fetched.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,6 +50,8 @@ pub struct Executed {
     entries: BTreeMap<u64, Entry>,
     by_request: HashMap<(FeId, u64), u64>,
     by_key: HashMap<(String, String), u64>,
+    /// The lane-wise sum (mod 2^64) of every entry's hash ([`entry_hash`]).
+    lanes: [u64; 4],
 }
 
 /// What to do with a request about to be applied.
@@ -91,6 +98,9 @@ impl Executed {
             operation: fingerprint(&item.operation),
             outcome: outcome.clone(),
         };
+        if let Some(old) = self.entries.remove(&item.seq) {
+            self.unindex(item.seq, &old);
+        }
         self.index(item.seq, &entry);
         self.entries.insert(item.seq, entry);
         while self.entries.len() > REMEMBERED {
@@ -123,7 +133,20 @@ impl Executed {
         Ok(table)
     }
 
+    /// A digest of every entry (sequence number, request, outcome), independent of the order
+    /// they were added in: what checkpoint digests add to the replica's.
+    pub fn digest(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        for (chunk, lane) in out.chunks_exact_mut(8).zip(self.lanes) {
+            chunk.copy_from_slice(&lane.to_le_bytes());
+        }
+        out
+    }
+
     fn index(&mut self, seq: u64, entry: &Entry) {
+        for (lane, h) in self.lanes.iter_mut().zip(entry_hash(seq, entry)) {
+            *lane = lane.wrapping_add(h);
+        }
         self.by_request.insert((entry.fe, entry.request_id), seq);
         if let Some(key) = &entry.key {
             self.by_key.insert(key.clone(), seq);
@@ -131,6 +154,9 @@ impl Executed {
     }
 
     fn unindex(&mut self, seq: u64, entry: &Entry) {
+        for (lane, h) in self.lanes.iter_mut().zip(entry_hash(seq, entry)) {
+            *lane = lane.wrapping_sub(h);
+        }
         if self.by_request.get(&(entry.fe, entry.request_id)) == Some(&seq) {
             self.by_request.remove(&(entry.fe, entry.request_id));
         }
@@ -155,6 +181,17 @@ pub(super) fn client_key(item: &Sequenced) -> Option<(&str, &str)> {
     let key = item.key.as_deref()?;
     let actor = item.operation.actor();
     Some((actor, key))
+}
+
+/// SHA-256 of an entry's postcard encoding with its sequence number, as four LE u64 lanes.
+fn entry_hash(seq: u64, entry: &Entry) -> [u64; 4] {
+    let bytes = postcard::to_stdvec(&(seq, entry)).expect("serialising to memory cannot fail");
+    let hash = Sha256::digest(bytes);
+    let mut lanes = [0; 4];
+    for (lane, chunk) in lanes.iter_mut().zip(hash.chunks_exact(8)) {
+        *lane = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+    }
+    lanes
 }
 
 fn fingerprint(operation: &Operation) -> [u8; 8] {
@@ -260,6 +297,27 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_covers_every_outcome_and_not_the_order_of_recording() {
+        let (a, b) = (book(5, 1, 77, None, 2), book(6, 1, 78, None, 1));
+        let mut one = Executed::default();
+        one.record(&a, &booked(2));
+        one.record(&b, &booked(1));
+        let mut other = Executed::default();
+        other.record(&b, &booked(1));
+        other.record(&a, &booked(2));
+        assert_eq!(one.digest(), other.digest());
+        assert_ne!(one.digest(), Executed::default().digest());
+        // A lying replica's table: one outcome differs, and so does the digest.
+        let mut lied = Executed::default();
+        lied.record(&a, &booked(2));
+        lied.record(&b, &booked(2));
+        assert_ne!(lied.digest(), one.digest());
+        // Recording a sequence number again replaces its entry, in the digest too.
+        lied.record(&b, &booked(1));
+        assert_eq!(lied.digest(), one.digest());
+    }
+
+    #[test]
     fn reads_are_not_remembered_and_the_table_is_bounded_and_survives_bytes() {
         let mut t = Executed::default();
         let mut read = book(1, 1, 1, None, 1);
@@ -285,8 +343,10 @@ mod tests {
             t.decide(&book(99, 3, 5, Some("k0"), 1)),
             Decision::Execute
         ));
+        // Rebuilt from the entries left, the digest is the one kept through the evictions.
         let back = Executed::from_bytes(&t.to_bytes()).expect("round trip");
         assert_eq!(back, t);
+        assert_eq!(back.digest(), t.digest());
         assert!(Executed::from_bytes(b"\xff\xff\xff").is_err());
     }
 }

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use dmtbs_contract::CanonicalState;
 use dmtbs_delivery::{Delivery, DeliveryConfig};
-use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
+use dmtbs_host::{ReplicaHandle, ReplicaModule};
 use dmtbs_proto::{CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -245,7 +245,7 @@ pub async fn run_reporting(
     let store = durable::StoreQueue::new(store.start(committed_tx));
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let (fetched, mut fetched_rx) = mpsc::unbounded_channel();
-    let empty = StateDigest::of(&CanonicalState::empty()).0;
+    let empty = RmState::empty().digest();
     let now = Instant::now();
     let mut node = Node {
         me: rm,

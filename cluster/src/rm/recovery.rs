@@ -205,20 +205,20 @@ impl Node {
         joining: bool,
     ) {
         if !joining
-            && let Some(range) = self.delivery.log_range()
-            && range.first > target.seq + 1
+            && let Some(from) = replay_gap(
+                self.delivery.log_range(),
+                self.delivery.delivered_through(),
+                target.seq,
+            )
         {
             tracing::error!(
                 rm = self.me,
                 checkpoint = target.seq,
-                log_from = range.first,
+                log_from = from + 1,
                 "the log no longer reaches back to the checkpoint, so the replay would be \
                  incomplete: not replaying; waiting for a newer stable checkpoint to fetch"
             );
-            self.phase = Phase::AwaitingCheckpoint {
-                module,
-                from: range.first - 1,
-            };
+            self.phase = Phase::AwaitingCheckpoint { module, from };
             return;
         }
         // The state is the base on disk before anything after it is (the store keeps order).
@@ -256,5 +256,45 @@ impl Node {
         self.fed_through = target.seq;
         self.phase = Phase::Serving;
         self.feed();
+    }
+}
+
+/// Whether replaying the log after a state at `checkpoint` would skip requests: `Some(c)` when
+/// the log's first request comes after `checkpoint + 1`, where `c` is the newest checkpoint it
+/// could still be replayed from. An empty log starts after everything delivered: requests
+/// truncated away (a newer checkpoint became stable while the state was fetched) are gone too.
+pub(super) fn replay_gap(
+    log: Option<dmtbs_proto::SeqRange>,
+    delivered_through: u64,
+    checkpoint: u64,
+) -> Option<u64> {
+    let first = log.map_or(delivered_through + 1, |range| range.first);
+    (first > checkpoint + 1).then(|| first - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replay_gap;
+    use dmtbs_proto::SeqRange;
+
+    fn range(first: u64, last: u64) -> Option<SeqRange> {
+        Some(SeqRange { first, last })
+    }
+
+    #[test]
+    fn a_log_emptied_past_the_fetched_checkpoint_is_a_gap() {
+        // Fetching the state at 25 while 50 became stable and the log (26..=50) was truncated:
+        // replaying nothing would skip 26..=50.
+        assert_eq!(replay_gap(None, 50, 25), Some(50));
+        assert_eq!(replay_gap(range(51, 51), 51, 25), Some(50));
+    }
+
+    #[test]
+    fn a_log_that_reaches_back_to_the_checkpoint_is_replayed() {
+        assert_eq!(replay_gap(range(26, 50), 50, 25), None);
+        assert_eq!(replay_gap(range(20, 50), 50, 25), None);
+        // Nothing delivered past the checkpoint: nothing to replay, nothing skipped.
+        assert_eq!(replay_gap(None, 25, 25), None);
+        assert_eq!(replay_gap(None, 10, 25), None);
     }
 }

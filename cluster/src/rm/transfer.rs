@@ -17,8 +17,8 @@
 //! answer to another request), the last frame marked so a stream cut short is an error. The
 //! fetcher still hashes the state it receives and keeps it only if the digest is the one two
 //! replicas agreed on. `executed` is the RM's table of executed requests at that checkpoint
-//! (`executed.rs`, as bytes), which the digest does not cover: it comes from an RM whose replica
-//! agreed, and only ever answers repeats of requests.
+//! (`executed.rs`, as bytes); the checkpoint digest covers it too, so a lying replica's table
+//! (its wrong outcomes, replayed for retried requests) is never taken.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::checkpoints::{OwnStates, RmState};
+use super::checkpoints::{OwnStates, RmState, checkpoint_digest};
 use super::executed::Executed;
 use crate::config::ClusterConfig;
 
@@ -256,8 +256,10 @@ pub async fn fetch_raw(
     match plain.split_first() {
         Some((&HELD, state)) => {
             let (replica, executed): (CanonicalState, Vec<u8>) = postcard::from_bytes(state)?;
+            let table = Executed::from_bytes(&executed)
+                .map_err(|e| anyhow::anyhow!("the executed-requests table from {addr}: {e}"))?;
             anyhow::ensure!(
-                StateDigest::of(&replica).0 == digest,
+                checkpoint_digest(StateDigest::of(&replica).0, &table) == digest,
                 "the state from {addr} does not have the agreed digest"
             );
             Ok((replica, executed))
