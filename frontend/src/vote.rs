@@ -445,7 +445,7 @@ impl Voter {
     }
 }
 
-/// The message that carries a verdict to every replica manager.
-pub fn verdict_message(verdict: Verdict) -> Outgoing {
-    Outgoing::ToAllRms(Message::Verdict(verdict))
+/// The message that carries verdicts to every replica manager, in the order they were judged.
+pub fn verdict_message(verdicts: Vec<Verdict>) -> Outgoing {
+    Outgoing::ToAllRms(Message::Verdicts(verdicts))
 }

@@ -185,10 +185,14 @@ impl Instance {
         if reported == actual {
             return Ok(());
         }
-        let failure = ReplicaFailure::WrongDigest {
+        Err(self.poison(ReplicaFailure::WrongDigest {
             reported: Box::new(reported),
             actual: Box::new(actual),
-        };
+        }))
+    }
+
+    /// The instance failed: logged, and dead from now on (every later call fails with `Dead`).
+    fn poison(&mut self, failure: ReplicaFailure) -> ReplicaFailure {
         tracing::warn!(
             module = self.module.name(),
             error.type = failure.kind(),
@@ -196,7 +200,7 @@ impl Instance {
             "replica failed"
         );
         self.dead = Some(failure.clone());
-        Err(failure)
+        failure
     }
 
     /// Import a canonical state, under a budget that grows with the larger of the current and
@@ -247,14 +251,7 @@ impl Instance {
             }
             Err(e) => {
                 let failure = classify(&self.store, e, fuel, deadline);
-                tracing::warn!(
-                    module = self.module.name(),
-                    error.type = failure.kind(),
-                    %failure,
-                    "replica failed"
-                );
-                self.dead = Some(failure.clone());
-                Err(failure)
+                Err(self.poison(failure))
             }
         }
     }

@@ -58,7 +58,7 @@ pub const MAGIC: [u8; 4] = *b"DMTB";
 /// 6: epoch chains in `EpochState` and `EpochStart`, the epoch and promise in `Ack`; canary
 /// swaps in `AdminCommand::Swap` and `RmStatus`. 7: the answering node's `NodeInfo` in
 /// `AdminReply`. 8: checkpoint digests are the state digest of rules §7.1. 9: checkpoint
-/// digests also cover the executed-requests table.
+/// digests also cover the executed-requests table; `Verdicts` carries many verdicts.
 pub const FORMAT_VERSION: u8 = 9;
 /// Largest datagram sent or accepted: below the 65,507-byte UDP payload limit with room to
 /// spare. Larger input is refused before any work is done on it.

@@ -497,8 +497,10 @@ pub enum Message {
     },
     /// RM → FE: results for requests that FE submitted.
     Results(Vec<ReplicaResult>),
-    /// FE → RMs: which replicas agreed, were wrong, or stayed silent on a request.
-    Verdict(Verdict),
+    /// FE → RMs: which replicas agreed, were wrong, or stayed silent, for each request judged
+    /// since the last `Verdicts` (in the order judged; at most a tick's worth, so a verdict is
+    /// not one datagram and one wake-up of every RM per request).
+    Verdicts(Vec<Verdict>),
     /// FE → RMs: resend your results for these requests (theirs may have been lost). An RM
     /// answers from the results it still remembers, to the front end that asks.
     ResultsWanted(Vec<u64>),

@@ -239,7 +239,7 @@ impl Sequencer {
             | Message::Deliver(_)
             | Message::Heartbeat { .. }
             | Message::Results(_)
-            | Message::Verdict(_)
+            | Message::Verdicts(_)
             | Message::ResultsWanted(_)
             | Message::Checkpoint(_)
             | Message::CheckpointWanted

@@ -206,6 +206,7 @@ impl SimFe {
             resubmit.sort_by_key(|r| r.request_id);
             out.extend(self.to_every_sequencer(Message::Submit(resubmit)));
         }
+        let mut verdicts = Vec::new();
         for event in events {
             match event {
                 Event::Decide(decision) => {
@@ -236,10 +237,14 @@ impl SimFe {
                 }
                 Event::Verdict(verdict) => {
                     self.requests.by_seq.remove(&verdict.seq);
-                    out.push(verdict_message(verdict));
+                    verdicts.push(verdict);
                 }
             }
         }
+        // One message per verdict: the real front end sends a tick's verdicts in one message,
+        // in the same order; delivered one by one they interleave with everything else in
+        // more ways, which is what the simulation is for.
+        out.extend(verdicts.into_iter().map(|v| verdict_message(vec![v])));
         (out, answers)
     }
 }

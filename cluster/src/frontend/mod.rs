@@ -42,6 +42,8 @@ use requests::{Pending, Requests, Submission};
 
 /// How often the front end's clock advances (resends, voting deadlines).
 const TICK: Duration = Duration::from_millis(5);
+/// Verdicts sent in one message at most (a verdict encodes to ~10–20 bytes).
+const VERDICTS_PER_MESSAGE: usize = 256;
 
 type Reply = oneshot::Sender<Result<VotedOutcome, ClusterError>>;
 type OperatorReply = oneshot::Sender<OperatorAnswer>;
@@ -270,12 +272,15 @@ async fn protocol(
     // sequence number given to one of its requests in it.
     let mut numbered: (dmtbs_proto::Epoch, u64) = (0, 0);
     let mut shown_numbered = None;
+    // Verdicts judged since the last `Verdicts` sent.
+    let mut verdicts = Vec::new();
     loop {
         let now = Instant::now();
         let mut out = Vec::new();
         let mut events = Vec::new();
         // Requests to submit again at once: the sequencer was replaced.
         let mut resubmit = Vec::new();
+        let mut ticked = false;
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(submission) = submissions.recv() => {
@@ -397,6 +402,7 @@ async fn protocol(
                 }
             }
             _ = tick.tick() => {
+                ticked = true;
                 events.extend(voter.tick(now));
                 // Operator commands answered by every RM asked, or out of time.
                 let finished: Vec<u64> = operator
@@ -563,9 +569,15 @@ async fn protocol(
                 }
                 Event::Verdict(verdict) => {
                     requests.by_seq.remove(&verdict.seq);
-                    out.push(verdict_message(verdict));
+                    verdicts.push(verdict);
                 }
             }
+        }
+        // Verdicts go out together, at the tick (or once a datagram's worth is waiting): one
+        // datagram per request to every RM woke each RM once per request. The RMs count
+        // strikes in the order judged, at most a tick later.
+        if !verdicts.is_empty() && (ticked || verdicts.len() >= VERDICTS_PER_MESSAGE) {
+            out.push(verdict_message(std::mem::take(&mut verdicts)));
         }
         for o in out {
             wire.send(o).await;

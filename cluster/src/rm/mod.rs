@@ -41,7 +41,9 @@ use std::time::{Duration, Instant};
 use dmtbs_contract::CanonicalState;
 use dmtbs_delivery::{Delivery, DeliveryConfig};
 use dmtbs_host::{ReplicaHandle, ReplicaModule};
-use dmtbs_proto::{CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId};
+use dmtbs_proto::{
+    CheckpointDigest, Codec, FeId, Message, NodeId, Outgoing, ReplicaResult, RmId, Verdict,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -408,46 +410,9 @@ impl Node {
                     }
                 }
             }
-            Message::Verdict(verdict) if matches!(from, NodeId::FrontEnd(_)) => {
-                self.metrics.verdict(&verdict, self.me);
-                if matches!(self.phase, Phase::Serving) {
-                    // A silence counts against the replica only if the request had reached it
-                    // and was not waiting behind this RM's own work (an import, a checkpoint,
-                    // a replay) — otherwise restarts would feed on themselves under load.
-                    let counts = verdict.seq <= self.delivery.delivered_through()
-                        && verdict.seq > self.quiet_through
-                        && self.applied_through >= self.caught_up_at
-                        && self
-                            .last_replaced
-                            .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN)
-                        // ... and only if the replica itself is the bottleneck (its thread busy
-                        // at least half the time), not a machine too loaded to run it.
-                        && self
-                            .saturation
-                            .saturated(Instant::now(), self.applier.cpu_time());
-                    match self.strikes.on_verdict(&verdict, counts) {
-                        Some(Trigger::Wrong) => self.recover(
-                            SwapKind::Wrong,
-                            format!(
-                                "{} consecutive wrong results (last at request {})",
-                                self.strikes.wrong, verdict.seq
-                            ),
-                            Choice::Next,
-                        ),
-                        Some(Trigger::Slow) => self.recover(
-                            SwapKind::Silent,
-                            format!(
-                                "silent past the deadline {} times in a row",
-                                self.strikes.silent
-                            ),
-                            Choice::Same,
-                        ),
-                        None => {}
-                    }
-                }
-                let me = self.me;
-                for &suspect in verdict.silent.iter().filter(|&&s| s != me) {
-                    self.probe(suspect);
+            Message::Verdicts(verdicts) if matches!(from, NodeId::FrontEnd(_)) => {
+                for verdict in verdicts {
+                    self.on_verdict(verdict);
                 }
             }
             Message::Checkpoint(c) if peer == Some(c.rm) => {
@@ -646,6 +611,50 @@ impl Node {
         for suspect in expired {
             self.probes.remove(&suspect);
             self.suspect(suspect, true);
+        }
+    }
+
+    /// A front end's judgement of one request: strikes, and probes of the RMs it found silent.
+    fn on_verdict(&mut self, verdict: Verdict) {
+        self.metrics.verdict(&verdict, self.me);
+        if matches!(self.phase, Phase::Serving) {
+            // A silence counts against the replica only if the request had reached it
+            // and was not waiting behind this RM's own work (an import, a checkpoint,
+            // a replay) — otherwise restarts would feed on themselves under load.
+            let counts = verdict.seq <= self.delivery.delivered_through()
+                && verdict.seq > self.quiet_through
+                && self.applied_through >= self.caught_up_at
+                && self
+                    .last_replaced
+                    .is_none_or(|t| t.elapsed() > SLOW_COOLDOWN)
+                // ... and only if the replica itself is the bottleneck (its thread busy
+                // at least half the time), not a machine too loaded to run it.
+                && self
+                    .saturation
+                    .saturated(Instant::now(), self.applier.cpu_time());
+            match self.strikes.on_verdict(&verdict, counts) {
+                Some(Trigger::Wrong) => self.recover(
+                    SwapKind::Wrong,
+                    format!(
+                        "{} consecutive wrong results (last at request {})",
+                        self.strikes.wrong, verdict.seq
+                    ),
+                    Choice::Next,
+                ),
+                Some(Trigger::Slow) => self.recover(
+                    SwapKind::Silent,
+                    format!(
+                        "silent past the deadline {} times in a row",
+                        self.strikes.silent
+                    ),
+                    Choice::Same,
+                ),
+                None => {}
+            }
+        }
+        let me = self.me;
+        for &suspect in verdict.silent.iter().filter(|&&s| s != me) {
+            self.probe(suspect);
         }
     }
 }

@@ -297,8 +297,8 @@ fn verdicts_go_to_all_rms() {
         silent: vec![3],
     };
     assert_eq!(
-        verdict_message(verdict.clone()),
-        Outgoing::ToAllRms(Message::Verdict(verdict))
+        verdict_message(vec![verdict.clone()]),
+        Outgoing::ToAllRms(Message::Verdicts(vec![verdict]))
     );
 }
 

@@ -289,12 +289,20 @@ pub fn every_variant() -> Vec<Message> {
                 })
                 .collect(),
         ),
-        Message::Verdict(Verdict {
-            seq: 42,
-            agreed: vec![1, 2, 4],
-            wrong: vec![3],
-            silent: vec![],
-        }),
+        Message::Verdicts(vec![
+            Verdict {
+                seq: 42,
+                agreed: vec![1, 2, 4],
+                wrong: vec![3],
+                silent: vec![],
+            },
+            Verdict {
+                seq: 43,
+                agreed: vec![1, 2],
+                wrong: vec![],
+                silent: vec![3, 4],
+            },
+        ]),
         Message::EpochWanted { epoch: 4 },
         Message::EpochState(EpochState {
             rm: 2,

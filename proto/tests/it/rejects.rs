@@ -214,7 +214,10 @@ fn each_reason_has_its_own_counter() {
         (vec![1, 2, 3], |c| c.too_short),
         (vec![0; MAX_DATAGRAM + 5], |c| c.too_large),
         (vec![0; 64], |c| c.bad_magic),
-        (reseal(&good, |d| d[4] = 9), |c| c.unsupported_version),
+        (
+            reseal(&good, |d| d[4] = dmtbs_proto::FORMAT_VERSION + 1),
+            |c| c.unsupported_version,
+        ),
         (stranger.encode(&Message::Heartbeat { latest: 1 }), |c| {
             c.bad_mac
         }),
