@@ -193,6 +193,17 @@ fn main() -> ExitCode {
         Command::Bench(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(bench::run(args))),
+        // A replica manager and a sequencer run their protocol loop on this thread, and their
+        // heavy work on threads of their own (replica, applier, store): on a multi-thread
+        // runtime every datagram was noticed by a worker, which then woke this thread. Here
+        // this thread polls the sockets itself.
+        command @ (Command::Rm { .. } | Command::Sequencer { .. }) => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")
+                .and_then(|rt| rt.block_on(serve(command)).map(|()| true))
+        }
         command => tokio::runtime::Runtime::new()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(serve(command)).map(|()| true)),

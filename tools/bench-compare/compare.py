@@ -21,7 +21,14 @@ Every booking target gets the same list of random bookings (seeded): a customer 
 (100 per area) books 1 or 2 tickets on a random show of its home area (216 shows, every area,
 movie and slot over the 8 days of the window, 10,000 seats each), so the booking rules accept
 every one. CPU per request is the sum over the target's processes of utime + stime
-(/proc/<pid>/stat) across the timed run, divided by the requests answered.
+(/proc/<pid>/stat) across the timed run, divided by the requests answered; it is also reported
+per process (`dmtbs rm 2`, `dmtbs fe 1`, `etcd m1`, …).
+
+With `--perf DIR` every process of every timed run is sampled by `perf record` (DWARF call
+graphs, 199 Hz) into DIR, one file per process; where `inferno-collapse-perf` and
+`inferno-flamegraph` are on PATH (`cargo install inferno`) each also gets folded stacks
+(`.folded`) and a flame graph (`.svg`). Profiling costs CPU: do not quote throughput from a
+profiled run.
 
 Every process this script starts is stopped by its pid (also on Ctrl-C or an error).
 """
@@ -181,6 +188,24 @@ def read_stat(pid: int) -> list[str] | None:
     except OSError:
         return None
     return text.rsplit(")", 1)[1].split()
+
+
+def process_label(pid: int) -> str:
+    """A short name for a measured process: its command line without the program's folder and
+    without options and paths (`dmtbs rm 2`, `dmtbs fe 1`, `etcd m1`)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return str(pid)
+    if not argv:
+        return str(pid)
+    words = [Path(argv[0]).name]
+    for a in argv[1:]:
+        if "/" in a or "-" in a or "=" in a or len(words) >= 3:
+            continue
+        words.append(a)
+    return " ".join(words)
 
 
 def pid_alive(pid: int) -> bool:
@@ -498,17 +523,24 @@ def wrk(procs: Procs, port: int, reqfile: Path, conns: int, seconds: float, thre
 
 
 def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int, args,
-            log_path: Path, label: str) -> dict:
+            log_path: Path, label: str, rnd: int = 0) -> dict:
     if args.warmup > 0:
         wrk(procs, port, reqfile, conns, args.warmup, args.threads, log_path)
     before_pids = [pid for r in roots for pid in procs.tree(r)]
     before = cpu_ticks(before_pids)
+    profilers = start_profiles(before_pids, args, label, conns, rnd) if args.perf else []
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = wrk(procs, port, reqfile, conns, args.seconds, args.threads, log_path)
+    stop_profiles(profilers)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     after_pids = [pid for r in roots for pid in procs.tree(r)]
     after = cpu_ticks(after_pids)
     ticks = sum(v - before.get(pid, 0) for pid, v in after.items())
+    n_ = res["requests"] or 1
+    by_process = {}
+    for pid, v in after.items():
+        name = process_label(pid)
+        by_process[name] = by_process.get(name, 0) + (v - before.get(pid, 0)) * 1e6 / CLK_TCK / n_
     gone = sorted(set(before) - set(after))
     new = sorted(set(after) - set(before))
     n = res["requests"]
@@ -524,6 +556,7 @@ def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int
         "max_ms": res["latency_us"]["max"] / 1000,
         "cpu_us_per_req": ticks * 1e6 / CLK_TCK / n if n else float("nan"),
         "wrk_cpu_us_per_req": wrk_cpu_s * 1e6 / n if n else float("nan"),
+        "cpu_us_per_req_by_process": by_process,
         "processes": len(after),
         "processes_gone": gone,
         "processes_new": new,
@@ -531,11 +564,63 @@ def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int
     log(f"  {label}, {conns} conns: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.2f} "
         f"p90 {row['p90_ms']:.2f} p99 {row['p99_ms']:.2f} ms, {row['cpu_us_per_req']:.0f} µs CPU/req "
         f"({len(after)} processes), wrk {row['wrk_cpu_us_per_req']:.0f} µs/req, {errors} errors")
+    log("    CPU µs/req by process: " + ", ".join(
+        f"{k} {v:.0f}" for k, v in sorted(by_process.items(), key=lambda kv: -kv[1])))
     if errors:
         log(f"  WARNING: {label}: errors {res['errors']} (status = non-2xx answers)")
     if gone or new:
         log(f"  WARNING: {label}: processes exited {gone} / started {new} during the run")
     return row
+
+
+def start_profiles(pids: list[int], args, label: str, conns: int, rnd: int) -> list:
+    """`perf record` of every process of the target for the timed run (with --perf): one file
+    per process, named after the target, the connections, the round and the process."""
+    out = []
+    args.perf.mkdir(parents=True, exist_ok=True)
+    for pid in pids:
+        name = process_label(pid)
+        if name.startswith("dmtbs up"):
+            continue  # the supervisor only waits
+        slug = "-".join(name.split())
+        data = args.perf / f"{label}-c{conns}-r{rnd}-{slug}.perf.data"
+        argv = ["perf", "record", "-q", "-F", str(args.perf_hz), "--call-graph", "dwarf,16384",
+                "-p", str(pid), "-o", str(data)]
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out.append((p, data))
+    time.sleep(0.5)  # perf attaches before the timed run starts
+    return out
+
+
+def stop_profiles(profilers: list) -> None:
+    for p, _ in profilers:
+        p.send_signal(signal.SIGINT)
+    for p, data in profilers:
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        fold(data)
+
+
+def fold(data: Path) -> None:
+    """perf data → folded stacks (`.folded`) and, where inferno is installed, a flame graph
+    (`.svg`), next to it."""
+    folded = data.with_suffix("").with_suffix(".folded")
+    collapse = shutil.which("inferno-collapse-perf")
+    flame = shutil.which("inferno-flamegraph")
+    if collapse is None:
+        log(f"  {data}: recorded (inferno-collapse-perf missing: no flame graph)")
+        return
+    script = subprocess.run(["perf", "script", "--no-inline", "-i", str(data)], capture_output=True)
+    stacks = subprocess.run([collapse], input=script.stdout, capture_output=True)
+    folded.write_bytes(stacks.stdout)
+    if flame is not None:
+        svg = subprocess.run([flame, "--title", data.name.removesuffix(".perf.data")],
+                             input=stacks.stdout, capture_output=True)
+        folded.with_suffix(".svg").write_bytes(svg.stdout)
+    log(f"  profile: {folded}")
 
 
 def check_first(port: int, lines, what: str, k: int = 3) -> None:
@@ -573,7 +658,8 @@ def run_target(procs: Procs, target: str, conns: int, rnd: int, args, base: Path
             lines = dmtbs_requests(work, tokens)
             write_requests(reqfile, lines)
             check_first(port, lines, target)
-            row = measure(procs, [proc.pid], port, reqfile, conns, args, tmp / "wrk.log", target)
+            row = measure(procs, [proc.pid], port, reqfile, conns, args, tmp / "wrk.log", target,
+                          rnd)
             results.setdefault((target, conns), []).append(row)
             if target == "dmtbs-4" and not args.no_http_baseline:
                 hfile = tmp / "healthz.tsv"
@@ -597,7 +683,7 @@ def run_target(procs: Procs, target: str, conns: int, rnd: int, args, base: Path
             write_requests(reqfile, lines)
             check_first(port, lines, target)
             row = measure(procs, [p.pid for p in ps], port, reqfile, conns, args,
-                          tmp / "wrk.log", target)
+                          tmp / "wrk.log", target, rnd)
             results.setdefault((target, conns), []).append(row)
     finally:
         for p in reversed(started):
@@ -629,6 +715,16 @@ def report(results: dict, conn_list: list[int], rounds: int) -> str:
                 f"{fmt([r['p50_ms'] for r in rows], 2)} | {fmt([r['p90_ms'] for r in rows], 2)} | "
                 f"{fmt([r['p99_ms'] for r in rows], 2)} | "
                 f"{fmt([r['cpu_us_per_req'] for r in rows], 0)} |")
+    out.append("\nCPU µs per request by process (median over the rounds):\n")
+    out.append("| target | connections | process: µs/req |")
+    out.append("|---|---|---|")
+    for (t, c), rows in sorted(results.items()):
+        names = sorted({n for r in rows for n in r.get("cpu_us_per_req_by_process", {})})
+        cells = []
+        for n in names:
+            vals = sorted(r["cpu_us_per_req_by_process"].get(n, 0.0) for r in rows)
+            cells.append(f"{n} {vals[len(vals) // 2]:.0f}")
+        out.append(f"| {LABELS[t]} | {c} | " + ", ".join(cells) + " |")
     errs = {k: sum(sum(r["errors"].values()) for r in v) for k, v in results.items()}
     if any(errs.values()):
         out.append("\nErrors (wrk: connect/read/write/timeout, and non-2xx answers): " + ", ".join(
@@ -674,7 +770,13 @@ def main() -> int:
     ap.add_argument("--tmp", type=Path, default=None, help="parent of the temporary directory")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     ap.add_argument("--json", type=Path, default=None, help="also write every run here")
+    ap.add_argument("--perf", type=Path, default=None,
+                    help="profile every process of every timed run with `perf record` into this "
+                         "folder (folded stacks and flame graphs where inferno is installed)")
+    ap.add_argument("--perf-hz", type=int, default=199, help="perf sampling rate (default 199)")
     args = ap.parse_args()
+    if args.perf is not None and shutil.which("perf") is None:
+        ap.error("perf is missing (apt-get install linux-perf)")
 
     conn_list = [int(c) for c in args.connections.split(",") if c.strip()]
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
