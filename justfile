@@ -57,7 +57,8 @@ mutants replica n="40" seed="" max_minutes="60": build-replicas
     python3 tools/mutants/mutants.py {{replica}} --sample {{n}} {{ if seed != "" { "--seed " + seed } else { "" } }} --max-minutes {{max_minutes}}
 
 # Head to head with etcd, not part of CI (release build; installs Debian's etcd-server and wrk where
-# missing; flags: --rounds 3 --seconds 15 --connections 8,32, see tools/bench-compare/compare.py -h).
+# missing; flags: --rounds 3 --seconds 15 --connections 8,32, --perf DIR for flame graphs, see
+# tools/bench-compare/compare.py -h).
 # DMTBS 4 replicas, 1 replica, 3-member etcd (put, txn): same wrk load, interleaved; table and ratios.
 bench-compare *flags: build-replicas
     #!/usr/bin/env bash
