@@ -358,15 +358,23 @@ async fn latent_state_corruption_is_caught_at_the_next_checkpoint_and_repaired()
     // Past the next checkpoint, all four agree.
     checked_load(&api, &mut reference, 42, 40).await;
     let digest = converged(&cluster).await;
-    let status = replicas(&cluster).await;
-    // Every replica's own latest checkpoint — the repaired one's included — is the same state.
+    own_checkpoints_agree(&cluster, 40).await;
+    println!("converged on {digest}");
+    cluster.stop().await.expect("clean stop");
+}
+
+/// Every RM's own latest checkpoint — a repaired one's included — is the same (a digest of the
+/// same state and executed-requests table), at `at_least` or later.
+async fn own_checkpoints_agree(cluster: &LocalCluster, at_least: u64) {
+    let status = replicas(cluster).await;
     let own = rm(&status, 1)["ownCheckpoint"].clone();
-    assert!(own["seq"].as_u64().is_some_and(|seq| seq >= 40), "{own}");
+    assert!(
+        own["seq"].as_u64().is_some_and(|seq| seq >= at_least),
+        "{own}"
+    );
     for id in 2..=4 {
         assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
     }
-    println!("converged on {digest}");
-    cluster.stop().await.expect("clean stop");
 }
 
 /// RM 2's corrupt replica, once replaced by B for a state that differs from the agreed one: its
@@ -408,12 +416,7 @@ async fn latent_state_corruption_is_caught_at_a_digest_check_without_an_export()
     // Past the next check, every replica reports the same digest, the repaired one's included.
     checked_load(&api, &mut reference, 44, 40).await;
     converged(&cluster).await;
-    let status = replicas(&cluster).await;
-    let own = rm(&status, 1)["ownCheckpoint"].clone();
-    assert!(own["seq"].as_u64().is_some_and(|seq| seq >= 60), "{own}");
-    for id in 2..=4 {
-        assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
-    }
+    own_checkpoints_agree(&cluster, 60).await;
     cluster.stop().await.expect("clean stop");
 }
 
@@ -448,12 +451,7 @@ async fn a_lying_replicas_recorded_answers_are_caught_at_a_digest_check() {
     );
     checked_load(&api, &mut reference, 48, 40).await;
     converged(&cluster).await;
-    let status = replicas(&cluster).await;
-    let own = rm(&status, 1)["ownCheckpoint"].clone();
-    assert!(own["seq"].as_u64().is_some_and(|seq| seq >= 60), "{own}");
-    for id in 2..=4 {
-        assert_eq!(rm(&status, id)["ownCheckpoint"], own, "rm {id}");
-    }
+    own_checkpoints_agree(&cluster, 60).await;
     cluster.stop().await.expect("clean stop");
 }
 

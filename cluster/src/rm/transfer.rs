@@ -200,15 +200,12 @@ pub(super) async fn fetch(
     digest: Digest,
     timeout: Duration,
 ) -> anyhow::Result<RmState> {
-    let (replica, executed) = fetch_raw(addr, local, codec, seq, digest, timeout).await?;
-    let executed = Executed::from_bytes(&executed)
-        .map_err(|e| anyhow::anyhow!("the executed-requests table from {addr}: {e}"))?;
+    let (replica, executed) = fetch_checked(addr, local, codec, seq, digest, timeout).await?;
     Ok(RmState { replica, executed })
 }
 
-/// [`fetch`] up to the executed-requests table, left as the bytes it travels as: the state
-/// (its digest checked) and that table. Public so tests can ask an RM for a state as a peer
-/// would.
+/// [`fetch`], with the executed-requests table as the bytes it travels as: the state and that
+/// table (their digest checked). Public so tests can ask an RM for a state as a peer would.
 pub async fn fetch_raw(
     addr: SocketAddr,
     local: Option<IpAddr>,
@@ -217,6 +214,18 @@ pub async fn fetch_raw(
     digest: Digest,
     timeout: Duration,
 ) -> anyhow::Result<(CanonicalState, Vec<u8>)> {
+    let (replica, executed) = fetch_checked(addr, local, codec, seq, digest, timeout).await?;
+    Ok((replica, executed.to_bytes()))
+}
+
+async fn fetch_checked(
+    addr: SocketAddr,
+    local: Option<IpAddr>,
+    codec: &Codec,
+    seq: u64,
+    digest: Digest,
+    timeout: Duration,
+) -> anyhow::Result<(CanonicalState, Executed)> {
     let request = codec.encode(&Message::StateWanted { seq, digest });
     let plain = tokio::time::timeout(timeout, async {
         let socket = match addr {
@@ -262,7 +271,7 @@ pub async fn fetch_raw(
                 checkpoint_digest(StateDigest::of(&replica).0, &table) == digest,
                 "the state from {addr} does not have the agreed digest"
             );
-            Ok((replica, executed))
+            Ok((replica, table))
         }
         Some((&NOT_HELD, [])) => anyhow::bail!("the peer does not hold checkpoint {seq}"),
         _ => anyhow::bail!("malformed answer from {addr}"),
