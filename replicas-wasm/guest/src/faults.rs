@@ -101,11 +101,8 @@ fn hoard_memory() {
 #[cfg(feature = "fault-random")]
 fn random_outcome(seq: u64, _correct: Outcome) -> Outcome {
     use crate::{Booked, BookingError, Success};
-    // splitmix64: a fixed function of the sequence number, so runs are reproducible.
-    let mut z = seq.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
+    // A fixed function of the sequence number, so runs are reproducible.
+    let z = crate::rng::SplitMix64::new(seq).next_u64();
     let n = (z >> 8) as u32 % 10_000;
     match z % 4 {
         0 => Err(BookingError::ShowFull(n + 10_001)),

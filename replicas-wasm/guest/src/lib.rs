@@ -10,6 +10,7 @@
 //! - [`bindings`]: the WIT contract as Rust types (`wit-bindgen`).
 //! - [`Replica`] and [`export_replica!`]: the seam between plumbing and an implementation.
 //! - [`StateDigest`]: the contract's state digest (rules §7.1), kept by each implementation.
+//! - [`rng`]: SplitMix64, for the implementations' seeded tests.
 //! - `faults`: the generic faulty behaviours, compiled in only by a `fault-*` feature.
 //! - `rt`: allocator, panic handler and `cabi_realloc` for `wasm32`.
 #![no_std]
@@ -30,6 +31,7 @@ pub mod bindings {
 
 mod digest;
 mod faults;
+pub mod rng;
 #[cfg(target_arch = "wasm32")]
 mod rt;
 

@@ -1481,15 +1481,11 @@ fn digest_matches_the_rules_test_vectors() {
 }
 
 /// splitmix64: tiny and deterministic, so a printed seed replays a failure exactly.
-struct Rng(u64);
+struct Rng(dmtbs_guest::rng::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
@@ -1577,7 +1573,7 @@ fn digest_follows_a_random_request_sequence() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x00d1_6e57_b0b5_u64);
     std::println!("digest random sequence: seed {seed} (set REPLICA_B_DIGEST_SEED to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng(dmtbs_guest::rng::SplitMix64::new(seed));
     let mut t = T::new();
     let mut tally = Tally::default();
     let mut snapshots: Vec<(CanonicalState, StateDigest)> = Vec::new();

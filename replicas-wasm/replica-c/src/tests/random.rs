@@ -10,15 +10,11 @@ const SLOTS: [char; 3] = ['M', 'A', 'E'];
 const REQUESTS: usize = 6000;
 
 /// SplitMix64: small, seedable, good enough to pick test inputs.
-struct Rng(u64);
+struct Rng(dmtbs_guest::rng::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
@@ -116,7 +112,7 @@ fn spoil(rng: &mut Rng, mut st: CanonicalState) -> CanonicalState {
 fn digest_is_kept_under_a_random_workload() {
     let seed = seed();
     std::println!("digest_is_kept_under_a_random_workload: seed = {seed} (DIGEST_SEED={seed})");
-    let mut rng = Rng(seed);
+    let mut rng = Rng(dmtbs_guest::rng::SplitMix64::new(seed));
     let mut t = T::new();
     let mut seen = Seen::default();
     let mut snapshot: Option<(CanonicalState, StateDigest)> = None;
