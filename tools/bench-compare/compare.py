@@ -22,7 +22,8 @@ Every booking target gets the same list of random bookings (seeded): a customer 
 movie and slot over the 8 days of the window, 10,000 seats each), so the booking rules accept
 every one. CPU per request is the sum over the target's processes of utime + stime
 (/proc/<pid>/stat) across the timed run, divided by the requests answered; it is also reported
-per process (`dmtbs rm 2`, `dmtbs fe 1`, `etcd m1`, …).
+per process (`dmtbs rm 2`, `dmtbs fe 1`, `etcd m1`, …), with the context switches per request
+(voluntary and involuntary, every thread of the target's processes, from /proc).
 
 With `--perf DIR` every process of every timed run is sampled by `perf record` (DWARF call
 graphs, 199 Hz) into DIR, one file per process; where `inferno-collapse-perf` and
@@ -206,6 +207,26 @@ def process_label(pid: int) -> str:
             continue
         words.append(a)
     return " ".join(words)
+
+
+def context_switches(pids: list[int]) -> int:
+    """Voluntary and involuntary context switches so far, over every thread of every process
+    (`/proc/<pid>/task/<tid>/status`; a thread that ended meanwhile is not counted)."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+            except OSError:
+                pass
+    return total
 
 
 def pid_alive(pid: int) -> bool:
@@ -528,6 +549,7 @@ def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int
         wrk(procs, port, reqfile, conns, args.warmup, args.threads, log_path)
     before_pids = [pid for r in roots for pid in procs.tree(r)]
     before = cpu_ticks(before_pids)
+    switches_before = context_switches(before_pids)
     profilers = start_profiles(before_pids, args, label, conns, rnd) if args.perf else []
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     res = wrk(procs, port, reqfile, conns, args.seconds, args.threads, log_path)
@@ -535,6 +557,7 @@ def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     after_pids = [pid for r in roots for pid in procs.tree(r)]
     after = cpu_ticks(after_pids)
+    switches = context_switches(after_pids) - switches_before
     ticks = sum(v - before.get(pid, 0) for pid, v in after.items())
     n_ = res["requests"] or 1
     by_process = {}
@@ -557,13 +580,15 @@ def measure(procs: Procs, roots: list[int], port: int, reqfile: Path, conns: int
         "cpu_us_per_req": ticks * 1e6 / CLK_TCK / n if n else float("nan"),
         "wrk_cpu_us_per_req": wrk_cpu_s * 1e6 / n if n else float("nan"),
         "cpu_us_per_req_by_process": by_process,
+        "context_switches_per_req": switches / n if n else float("nan"),
         "processes": len(after),
         "processes_gone": gone,
         "processes_new": new,
     }
     log(f"  {label}, {conns} conns: {row['rps']:.0f} req/s, p50 {row['p50_ms']:.2f} "
         f"p90 {row['p90_ms']:.2f} p99 {row['p99_ms']:.2f} ms, {row['cpu_us_per_req']:.0f} µs CPU/req "
-        f"({len(after)} processes), wrk {row['wrk_cpu_us_per_req']:.0f} µs/req, {errors} errors")
+        f"({len(after)} processes), {row['context_switches_per_req']:.1f} context switches/req, "
+        f"wrk {row['wrk_cpu_us_per_req']:.0f} µs/req, {errors} errors")
     log("    CPU µs/req by process: " + ", ".join(
         f"{k} {v:.0f}" for k, v in sorted(by_process.items(), key=lambda kv: -kv[1])))
     if errors:
@@ -703,8 +728,9 @@ def fmt(values: list[float], digits: int) -> str:
 def report(results: dict, conn_list: list[int], rounds: int) -> str:
     out = []
     out.append(f"Medians over {rounds} round(s), (min–max) across rounds.\n")
-    out.append("| target | connections | req/s | p50 ms | p90 ms | p99 ms | CPU µs/req |")
-    out.append("|---|---|---|---|---|---|---|")
+    out.append("| target | connections | req/s | p50 ms | p90 ms | p99 ms | CPU µs/req | "
+               "context switches/req |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for t in ROW_ORDER:
         for c in conn_list:
             rows = results.get((t, c))
@@ -714,7 +740,8 @@ def report(results: dict, conn_list: list[int], rounds: int) -> str:
                 f"| {LABELS[t]} | {c} | {fmt([r['rps'] for r in rows], 0)} | "
                 f"{fmt([r['p50_ms'] for r in rows], 2)} | {fmt([r['p90_ms'] for r in rows], 2)} | "
                 f"{fmt([r['p99_ms'] for r in rows], 2)} | "
-                f"{fmt([r['cpu_us_per_req'] for r in rows], 0)} |")
+                f"{fmt([r['cpu_us_per_req'] for r in rows], 0)} | "
+                f"{fmt([r.get('context_switches_per_req', float('nan')) for r in rows], 1)} |")
     out.append("\nCPU µs per request by process (median over the rounds):\n")
     out.append("| target | connections | process: µs/req |")
     out.append("|---|---|---|")
