@@ -133,6 +133,12 @@ impl Run {
     /// stops the load [`AFTER_BACK`] answers later: the RM joins and catches up under load.
     /// Then checks every answer against the reference.
     async fn load_with_kill(&mut self, kill: Kill) -> Outcome {
+        // Every RM takes part from the first request (an RM joining late would start from a
+        // checkpoint, and a lying replica would then have answered nothing yet).
+        for id in 1..=4 {
+            self.wait_for(id, "serving before the load", |s| s["health"] == "serving")
+                .await;
+        }
         let done = Arc::new(AtomicUsize::new(0));
         let highest = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));

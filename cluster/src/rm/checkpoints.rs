@@ -89,8 +89,9 @@ pub struct Checkpoints {
     /// Digests reported per checkpoint not older than the stable one.
     reports: BTreeMap<u64, BTreeMap<RmId, Digest>>,
     stable: Stable,
-    /// The latest stable checkpoints' sequence numbers (at most `KEEP_STABLE`).
-    recent_stable: std::collections::VecDeque<u64>,
+    /// The latest stable checkpoints (at most `KEEP_STABLE`): a lagging replica's late report
+    /// for one of them is still checked against it.
+    recent_stable: std::collections::VecDeque<(u64, Digest)>,
     /// This RM's own exported states at recent checkpoints (shared with the state server).
     own: OwnStates,
 }
@@ -105,7 +106,7 @@ impl Checkpoints {
             agreed: BTreeMap::new(),
             latest_own: None,
             reports: BTreeMap::new(),
-            recent_stable: [stable.seq].into(),
+            recent_stable: [(stable.seq, stable.digest)].into(),
             stable,
             own: Arc::default(),
         }
@@ -122,6 +123,9 @@ impl Checkpoints {
 
     /// Restart from a checkpoint installed by recovery (the peers' stable one).
     pub fn reset_to(&mut self, stable: Stable) {
+        if stable.seq > self.stable.seq {
+            self.remember_stable(stable.seq, stable.digest);
+        }
         if stable.seq >= self.stable.seq {
             self.stable = stable;
         }
@@ -152,6 +156,19 @@ impl Checkpoints {
             }
         }
         self.report(self.me, seq, digest)
+    }
+
+    /// Keeps the last `KEEP_STABLE` stable checkpoints, and the own states of those only.
+    fn remember_stable(&mut self, seq: u64, digest: Digest) {
+        self.recent_stable.push_back((seq, digest));
+        while self.recent_stable.len() > KEEP_STABLE {
+            self.recent_stable.pop_front();
+        }
+        let oldest = self.recent_stable.front().map_or(seq, |&(s, _)| s);
+        self.own
+            .lock()
+            .expect("not poisoned")
+            .retain(|&s, _| s >= oldest);
     }
 
     /// Our own state at the stable checkpoint, if our digest there is the stable one.
@@ -190,6 +207,15 @@ impl Checkpoints {
     pub fn report(&mut self, rm: RmId, seq: u64, digest: Digest) -> Change {
         let mut change = Change::default();
         if seq < self.stable.seq {
+            // Late (this RM's replica lags behind its peers): a liar must not escape the check
+            // by being slow.
+            let differs = self
+                .recent_stable
+                .iter()
+                .any(|&(s, d)| s == seq && d != digest);
+            if rm == self.me && differs {
+                change.own_mismatch = Some(seq);
+            }
             return change;
         }
         if seq == self.stable.seq {
@@ -232,15 +258,7 @@ impl Checkpoints {
             self.agreed.retain(|&s, _| s > seq);
             // Own states of the last few stable checkpoints stay: an RM that chose one to
             // fetch a moment ago must still find it here under load.
-            self.recent_stable.push_back(seq);
-            while self.recent_stable.len() > KEEP_STABLE {
-                self.recent_stable.pop_front();
-            }
-            let oldest = self.recent_stable.front().copied().unwrap_or(seq);
-            self.own
-                .lock()
-                .expect("not poisoned")
-                .retain(|&s, _| s >= oldest);
+            self.remember_stable(seq, digest);
             change.new_stable = Some(seq);
             if own.is_some_and(|d| d != digest) {
                 change.own_mismatch = Some(seq);
@@ -282,6 +300,21 @@ mod tests {
         c.report(1, 10, [7; 32]);
         assert_eq!(c.stable().holders, [1, 2, 4].into());
         assert_eq!(c.report(2, 5, [9; 32]), Change::default());
+    }
+
+    #[test]
+    fn a_lagging_replicas_late_own_digest_is_still_checked() {
+        let mut c = start();
+        for seq in [10u64, 20] {
+            c.report(2, seq, [seq as u8; 32]);
+            c.report(3, seq, [seq as u8; 32]);
+        }
+        assert_eq!(c.stable().seq, 20);
+        // This RM's replica reaches checkpoint 10 only now, with another digest.
+        assert_eq!(c.own(10, [1; 32], state()).own_mismatch, Some(10));
+        // Agreeing late is fine; a peer's late report is not this RM's business.
+        assert_eq!(c.own(10, [10; 32], state()).own_mismatch, None);
+        assert_eq!(c.report(4, 10, [1; 32]), Change::default());
     }
 
     #[test]

@@ -431,6 +431,14 @@ impl Node {
                         digest: stable.digest,
                     }),
                 ));
+                if let (Some(p), Phase::Joining { answers, .. }) = (peer, &self.phase) {
+                    // The peer has just started, so it missed our question if we asked before
+                    // it was up: ask it now rather than at the next retry. An RM that started
+                    // first would otherwise join hundreds of requests late, from a checkpoint.
+                    if !answers.contains_key(&p) {
+                        self.out.push(Outgoing::To(from, Message::CheckpointWanted));
+                    }
+                }
             }
             Message::StableCheckpoint(c) if peer == Some(c.rm) => {
                 if let Phase::Joining {
