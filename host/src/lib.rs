@@ -15,7 +15,7 @@
 //! - `module`: loading, purity check (the import allow-list), artifact cache.
 //! - `wasi`: the closed, deterministic WASI a std module gets.
 //! - `instance`: one sandboxed instance (a `Store`) and failure classification.
-//! - `worker`: the thread that owns an instance; batched requests go through it.
+//! - `worker`: the thread that owns an instance; batched requests and posted tasks go through it.
 //! - `digest`: the host-side digest of a canonical state.
 
 pub use dmtbs_contract as contract;
@@ -33,4 +33,4 @@ pub use limits::Limits;
 pub use module::{ModuleError, ReplicaModule};
 pub use runtime::Runtime;
 pub use wasi::{ALLOWED as ALLOWED_IMPORTS, OUTPUT_CAP};
-pub use worker::{BatchOutcome, ReplaceError, ReplicaHandle, Status};
+pub use worker::{BatchOutcome, ReplaceError, Replica, ReplicaHandle, Status, Task};

@@ -1,6 +1,8 @@
 //! A replica instance on a thread of its own. Calls into wasm never run on the caller's
 //! thread, so a slow or hung replica cannot stall the replica manager; requests travel in
-//! batches because a thread hop (~14 µs) costs far more than a call (~0.3 µs).
+//! batches because a thread hop (~14 µs) costs far more than a call (~0.3 µs). Work that makes
+//! several calls in a row (the RM's applier) is posted to the thread whole ([`ReplicaHandle::post`])
+//! and calls the instance there, through the same [`Replica`] operations, without a hop per call.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -43,6 +45,113 @@ enum Command {
         mpsc::Sender<Result<(), ReplaceError>>,
     ),
     Status(mpsc::Sender<Status>),
+    Run(Task),
+}
+
+/// Work run on a replica's thread, given the replica there.
+pub type Task = Box<dyn FnOnce(&mut dyn Replica) + Send>;
+
+/// What can be asked of a replica: through its handle from any thread, or directly by a
+/// [`Task`] running on its thread.
+pub trait Replica {
+    /// Apply requests in order, stopping at the first failure.
+    fn apply_batch(&mut self, requests: Vec<Request>) -> BatchOutcome;
+    /// The whole canonical state and its digest, computed by the host; the replica's own
+    /// `state-digest` was checked against it (a disagreement is `WrongDigest`).
+    fn export_with_digest(&mut self) -> Result<(CanonicalState, StateDigest), ReplicaFailure>;
+    /// The whole canonical state (its digest checked against the replica's own report).
+    fn export_state(&mut self) -> Result<CanonicalState, ReplicaFailure> {
+        self.export_with_digest().map(|(state, _)| state)
+    }
+    /// The replica's own digest of its current state (rules §7.1): no export, constant cost.
+    fn digest(&mut self) -> Result<StateDigest, ReplicaFailure>;
+    /// Replace the instance by a fresh one of `module` (the same or another) with `state`
+    /// installed. On error the current instance stays in place, dead or alive.
+    fn replace(
+        &mut self,
+        module: &ReplicaModule,
+        state: CanonicalState,
+    ) -> Result<(), ReplaceError>;
+    /// CPU time the replica's thread has used so far (`None` where the platform cannot tell).
+    fn cpu_time(&self) -> Option<Duration>;
+}
+
+/// The replica as a [`Task`] sees it on its own thread.
+struct Resident {
+    instance: Instance,
+    clock: Option<CpuClock>,
+}
+
+impl Replica for Resident {
+    fn apply_batch(&mut self, requests: Vec<Request>) -> BatchOutcome {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut failure = None;
+        for request in &requests {
+            match self.instance.apply(request) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        BatchOutcome { outcomes, failure }
+    }
+
+    fn export_with_digest(&mut self) -> Result<(CanonicalState, StateDigest), ReplicaFailure> {
+        self.instance.export_state()
+    }
+
+    fn digest(&mut self) -> Result<StateDigest, ReplicaFailure> {
+        self.instance.state_digest()
+    }
+
+    fn replace(
+        &mut self,
+        module: &ReplicaModule,
+        state: CanonicalState,
+    ) -> Result<(), ReplaceError> {
+        let fresh = fresh_instance(module, &state)?;
+        tracing::info!(
+            from = self.instance.module().name(),
+            to = module.name(),
+            "replica replaced"
+        );
+        self.instance = fresh;
+        Ok(())
+    }
+
+    fn cpu_time(&self) -> Option<Duration> {
+        self.clock.as_ref().and_then(CpuClock::now)
+    }
+}
+
+/// A replica whose thread is gone: every call fails with [`ReplicaFailure::Gone`].
+struct Gone;
+
+impl Replica for Gone {
+    fn apply_batch(&mut self, _: Vec<Request>) -> BatchOutcome {
+        BatchOutcome {
+            outcomes: Vec::new(),
+            failure: Some(ReplicaFailure::Gone),
+        }
+    }
+
+    fn export_with_digest(&mut self) -> Result<(CanonicalState, StateDigest), ReplicaFailure> {
+        Err(ReplicaFailure::Gone)
+    }
+
+    fn digest(&mut self) -> Result<StateDigest, ReplicaFailure> {
+        Err(ReplicaFailure::Gone)
+    }
+
+    fn replace(&mut self, _: &ReplicaModule, _: CanonicalState) -> Result<(), ReplaceError> {
+        Err(ReplaceError::Failed(ReplicaFailure::Gone))
+    }
+
+    fn cpu_time(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// What a handle reports about its current instance.
@@ -69,7 +178,15 @@ impl ReplicaHandle {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("replica-{}", module.name()))
-            .spawn(move || serve(instance, rx))
+            .spawn(move || {
+                serve(
+                    Resident {
+                        instance,
+                        clock: CpuClock::current(),
+                    },
+                    rx,
+                )
+            })
             .expect("spawning a thread only fails when the OS is out of resources");
         let cpu_clock = CpuClock::of(&thread);
         Ok(ReplicaHandle {
@@ -91,6 +208,18 @@ impl ReplicaHandle {
         let (reply, answer) = mpsc::channel();
         self.tx.as_ref()?.send(command(reply)).ok()?;
         answer.recv().ok()
+    }
+
+    /// Runs `task` on the replica's thread after the calls already asked for; returns at once.
+    /// If the thread is gone, the task runs here, and every call it makes fails with
+    /// [`ReplicaFailure::Gone`], as a call through the handle would.
+    pub fn post(&self, task: Task) {
+        let Some(tx) = self.tx.as_ref() else {
+            return task(&mut Gone);
+        };
+        if let Err(mpsc::SendError(Command::Run(task))) = tx.send(Command::Run(task)) {
+            task(&mut Gone);
+        }
     }
 
     /// Apply requests in order, stopping at the first failure.
@@ -157,6 +286,32 @@ impl ReplicaHandle {
     }
 }
 
+impl Replica for ReplicaHandle {
+    fn apply_batch(&mut self, requests: Vec<Request>) -> BatchOutcome {
+        ReplicaHandle::apply_batch(self, requests)
+    }
+
+    fn export_with_digest(&mut self) -> Result<(CanonicalState, StateDigest), ReplicaFailure> {
+        ReplicaHandle::export_with_digest(self)
+    }
+
+    fn digest(&mut self) -> Result<StateDigest, ReplicaFailure> {
+        ReplicaHandle::digest(self)
+    }
+
+    fn replace(
+        &mut self,
+        module: &ReplicaModule,
+        state: CanonicalState,
+    ) -> Result<(), ReplaceError> {
+        ReplicaHandle::replace(self, module, state)
+    }
+
+    fn cpu_time(&self) -> Option<Duration> {
+        ReplicaHandle::cpu_time(self)
+    }
+}
+
 impl Drop for ReplicaHandle {
     fn drop(&mut self) {
         // Closing the channel ends the thread after the call in progress, if any.
@@ -183,6 +338,20 @@ impl CpuClock {
 
     #[cfg(not(target_os = "linux"))]
     fn of(_thread: &JoinHandle<()>) -> Option<Self> {
+        None
+    }
+
+    /// The calling thread's clock.
+    #[cfg(target_os = "linux")]
+    fn current() -> Option<Self> {
+        let mut id: libc::clockid_t = 0;
+        // SAFETY: `pthread_self` is the live calling thread and `id` a valid place for the result.
+        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut id) };
+        (rc == 0).then_some(CpuClock(id))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn current() -> Option<Self> {
         None
     }
 
@@ -218,51 +387,34 @@ fn fresh_instance(
     Ok(instance)
 }
 
-fn serve(mut instance: Instance, rx: mpsc::Receiver<Command>) {
+fn serve(mut replica: Resident, rx: mpsc::Receiver<Command>) {
     // A send error below means the caller stopped waiting; there is nobody to tell.
     for command in rx {
         match command {
             Command::Apply(requests, reply) => {
-                let mut outcomes = Vec::with_capacity(requests.len());
-                let mut failure = None;
-                for request in &requests {
-                    match instance.apply(request) {
-                        Ok(outcome) => outcomes.push(outcome),
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
-                }
-                let _ = reply.send(BatchOutcome { outcomes, failure });
+                let _ = reply.send(replica.apply_batch(requests));
             }
             Command::Export(reply) => {
-                let _ = reply.send(instance.export_state());
+                let _ = reply.send(replica.export_with_digest());
             }
             Command::Digest(reply) => {
-                let _ = reply.send(instance.state_digest());
+                let _ = reply.send(replica.digest());
             }
             Command::Import(state, reply) => {
-                let _ = reply.send(instance.import_state(&state));
+                let _ = reply.send(replica.instance.import_state(&state));
             }
             Command::Replace(module, state, reply) => {
-                let result = fresh_instance(&module, &state).map(|fresh| {
-                    tracing::info!(
-                        from = instance.module().name(),
-                        to = module.name(),
-                        "replica replaced"
-                    );
-                    instance = fresh;
-                });
-                let _ = reply.send(result);
+                let _ = reply.send(replica.replace(&module, state));
             }
             Command::Status(reply) => {
+                let instance = &replica.instance;
                 let _ = reply.send(Status {
                     module: instance.module().name().to_owned(),
                     hash: instance.module().hash().to_owned(),
                     failure: instance.failure().cloned(),
                 });
             }
+            Command::Run(task) => task(&mut replica),
         }
     }
 }

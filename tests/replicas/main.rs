@@ -9,3 +9,4 @@ mod invariants;
 mod large_state;
 mod purity;
 mod std_modules;
+mod worker;

@@ -1,14 +1,14 @@
-//! The RM's worker: the one thread that talks to the replica, taking jobs in order (apply a
-//! batch, take a checkpoint, replace the instance), so the RM's protocol loop never waits on
-//! wasm — it keeps answering NACKs, probes and state requests while a replica computes, hangs
-//! or is being replaced.
+//! The RM's worker: jobs run in order on the replica's own thread (apply a batch, take a
+//! checkpoint, replace the instance), so the RM's protocol loop never waits on wasm — it keeps
+//! answering NACKs, probes and state requests while a replica computes, hangs or is being
+//! replaced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dmtbs_contract::{Context, Outcome, Request};
-use dmtbs_host::{ReplaceError, ReplicaFailure, ReplicaHandle, ReplicaModule};
+use dmtbs_host::{ReplaceError, Replica, ReplicaFailure, ReplicaHandle, ReplicaModule};
 use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -77,10 +77,12 @@ pub enum Done {
     },
 }
 
-/// Hands jobs to the replica thread; reports when a call has been running for long.
+/// Hands jobs to the replica's thread, where they run in order, calling the instance directly:
+/// the path from the RM's protocol loop to wasm and back is one thread hop each way. Reports
+/// when a call has been running for long.
 pub struct Applier {
-    jobs: mpsc::Sender<Job>,
     replica: Arc<ReplicaHandle>,
+    worker: Arc<Mutex<Worker>>,
     /// When the `Apply` job in progress started (none: idle, or a state job).
     busy_since: Arc<Mutex<Option<Started>>>,
     /// Requests the canary in shadow has matched so far (0 without one).
@@ -90,93 +92,40 @@ pub struct Applier {
 /// When a job started: the wall time, and the replica thread's CPU time then.
 type Started = (Instant, Option<Duration>);
 
+/// What the jobs keep between them. Only the replica's thread uses it (the lock is never
+/// contended): jobs run there one at a time.
+struct Worker {
+    /// Decided here, in the order requests are applied, so that every RM decides alike;
+    /// replaced with the state at every `Replace`.
+    executed: Executed,
+    /// A canary's shadow instance, fed here after the replica so that it sees the same
+    /// requests at the same points.
+    shadow: Option<Shadow>,
+    done_tx: UnboundedSender<Done>,
+    metrics: ApplyMetrics,
+    busy: Arc<Mutex<Option<Started>>>,
+    compared: Arc<AtomicU64>,
+}
+
 impl Applier {
     pub fn start(
         replica: Arc<ReplicaHandle>,
         done_tx: UnboundedSender<Done>,
         metrics: ApplyMetrics,
     ) -> Self {
-        let (jobs, rx) = mpsc::channel::<Job>();
         let busy_since = Arc::new(Mutex::new(None));
-        let busy = busy_since.clone();
-        let handle = replica.clone();
         let canary_compared = Arc::new(AtomicU64::new(0));
-        let compared = canary_compared.clone();
-        std::thread::Builder::new()
-            .name("rm-applier".into())
-            .spawn(move || {
-                // Decided here, in the order requests are applied, so that every RM decides
-                // alike; replaced with the state at every `Replace`.
-                let mut executed = Executed::default();
-                // A canary's shadow instance, fed here after the replica so that it sees the
-                // same requests at the same points.
-                let mut shadow: Option<Shadow> = None;
-                for job in rx {
-                    let job = match job {
-                        Job::CanaryStart {
-                            generation,
-                            module,
-                            requests,
-                        } => {
-                            compared.store(0, Ordering::Relaxed);
-                            match Shadow::start(&replica, generation, module, requests) {
-                                Ok(s) => shadow = Some(s),
-                                Err(done) => {
-                                    if done_tx.send(done).is_err() {
-                                        break;
-                                    }
-                                }
-                            }
-                            continue;
-                        }
-                        Job::CanaryEnd { generation } => {
-                            if let Some(s) = shadow.take_if(|s| s.generation == generation) {
-                                compared.store(0, Ordering::Relaxed);
-                                if done_tx.send(s.finish(&replica)).is_err() {
-                                    break;
-                                }
-                            }
-                            continue;
-                        }
-                        // A replacement ends a canary: its state is no longer the replica's.
-                        Job::Replace { .. } => {
-                            shadow = None;
-                            compared.store(0, Ordering::Relaxed);
-                            job
-                        }
-                        job => job,
-                    };
-                    // Only requests count towards "hung": a checkpoint's export or a
-                    // replacement's import takes time in proportion to the state, and the
-                    // host's deadline for it grows with the state too (dmtbs_host::Limits),
-                    // so a stuck one fails there instead of being judged by `hang_ms`.
-                    if matches!(job, Job::Apply { .. }) {
-                        *busy.lock().expect("not poisoned") =
-                            Some((Instant::now(), replica.cpu_time()));
-                    }
-                    let result = run(&replica, &mut executed, job, &metrics);
-                    *busy.lock().expect("not poisoned") = None;
-                    let verdict = shadow.as_mut().and_then(|s| {
-                        let v = s.follow(&replica, &result);
-                        compared.store(s.compared, Ordering::Relaxed);
-                        v
-                    });
-                    if done_tx.send(result).is_err() {
-                        break; // the RM stopped
-                    }
-                    if let Some(verdict) = verdict {
-                        shadow = None;
-                        compared.store(0, Ordering::Relaxed);
-                        if done_tx.send(verdict).is_err() {
-                            break;
-                        }
-                    }
-                }
-            })
-            .expect("spawning a thread only fails when the OS is out of resources");
+        let worker = Worker {
+            executed: Executed::default(),
+            shadow: None,
+            done_tx,
+            metrics,
+            busy: busy_since.clone(),
+            compared: canary_compared.clone(),
+        };
         Applier {
-            jobs,
-            replica: handle,
+            replica,
+            worker: Arc::new(Mutex::new(worker)),
             busy_since,
             canary_compared,
         }
@@ -188,8 +137,10 @@ impl Applier {
     }
 
     pub fn submit(&self, job: Job) {
-        // The thread only ends when the RM's receiver is gone, i.e. the RM is stopping.
-        let _ = self.jobs.send(job);
+        let worker = self.worker.clone();
+        self.replica.post(Box::new(move |replica| {
+            worker.lock().expect("not poisoned").run(replica, job);
+        }));
     }
 
     /// The replica thread's CPU time so far (None where the platform has no thread clock).
@@ -211,7 +162,69 @@ impl Applier {
     }
 }
 
-fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &ApplyMetrics) -> Done {
+impl Worker {
+    /// Runs `job` on the replica's thread and reports what came of it (nothing once the RM
+    /// has stopped: its receiver is gone).
+    fn run(&mut self, replica: &mut dyn Replica, job: Job) {
+        let job = match job {
+            Job::CanaryStart {
+                generation,
+                module,
+                requests,
+            } => {
+                self.compared.store(0, Ordering::Relaxed);
+                match Shadow::start(replica, generation, module, requests) {
+                    Ok(s) => self.shadow = Some(s),
+                    Err(done) => {
+                        let _ = self.done_tx.send(done);
+                    }
+                }
+                return;
+            }
+            Job::CanaryEnd { generation } => {
+                if let Some(s) = self.shadow.take_if(|s| s.generation == generation) {
+                    self.compared.store(0, Ordering::Relaxed);
+                    let _ = self.done_tx.send(s.finish(replica));
+                }
+                return;
+            }
+            // A replacement ends a canary: its state is no longer the replica's.
+            Job::Replace { .. } => {
+                self.shadow = None;
+                self.compared.store(0, Ordering::Relaxed);
+                job
+            }
+            job => job,
+        };
+        // Only requests count towards "hung": a checkpoint's export or a replacement's import
+        // takes time in proportion to the state, and the host's deadline for it grows with the
+        // state too (dmtbs_host::Limits), so a stuck one fails there instead of being judged
+        // by `hang_ms`.
+        if matches!(job, Job::Apply { .. }) {
+            *self.busy.lock().expect("not poisoned") = Some((Instant::now(), replica.cpu_time()));
+        }
+        let result = execute(replica, &mut self.executed, job, &self.metrics);
+        *self.busy.lock().expect("not poisoned") = None;
+        let verdict = self.shadow.as_mut().and_then(|s| {
+            let v = s.follow(replica, &result);
+            self.compared.store(s.compared, Ordering::Relaxed);
+            v
+        });
+        let _ = self.done_tx.send(result);
+        if let Some(verdict) = verdict {
+            self.shadow = None;
+            self.compared.store(0, Ordering::Relaxed);
+            let _ = self.done_tx.send(verdict);
+        }
+    }
+}
+
+fn execute(
+    replica: &mut dyn Replica,
+    executed: &mut Executed,
+    job: Job,
+    metrics: &ApplyMetrics,
+) -> Done {
     match job {
         Job::Apply {
             generation,
@@ -292,7 +305,7 @@ fn run(replica: &ReplicaHandle, executed: &mut Executed, job: Job, metrics: &App
             }),
         },
         Job::CanaryStart { .. } | Job::CanaryEnd { .. } => {
-            unreachable!("canary jobs are handled by the applier loop")
+            unreachable!("canary jobs are handled by Worker::run")
         }
         Job::Replace {
             generation,
@@ -336,7 +349,7 @@ impl<'a> RunIds<'a> {
 
 /// Applies `run` (emptying it) and records what executed; the failure, if one occurred.
 fn apply_run(
-    replica: &ReplicaHandle,
+    replica: &mut dyn Replica,
     executed: &mut Executed,
     run: &mut Vec<&Sequenced>,
     outcomes: &mut Vec<(Outcome, Option<Replay>)>,

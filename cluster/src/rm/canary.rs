@@ -1,6 +1,6 @@
 //! Canary swaps (docs/recovery.md, "Canary swaps"): before an operator's swap takes effect, the
 //! new module runs in **shadow** beside the current replica — a second instance, given the
-//! replica's current state, then every request the replica executes, on the applier thread
+//! replica's current state, then every request the replica executes, on the replica's thread
 //! right after the replica, so both see the same requests at the same points. Its results are
 //! compared with the replica's, never voted. Once it has agreed on the requests asked (and then
 //! on the whole state's digest), the swap goes ahead as an ordinary one; at its first
@@ -13,14 +13,14 @@
 use std::time::Instant;
 
 use dmtbs_contract::Outcome;
-use dmtbs_host::{ReplicaHandle, ReplicaModule, StateDigest};
+use dmtbs_host::{Replica, ReplicaHandle, ReplicaModule, StateDigest};
 use dmtbs_proto::{CanaryProgress, CanarySpec};
 
 use super::applier::{Done, Job, request};
 use super::metrics::SwapKind;
 use super::{Choice, Node, Phase};
 
-/// The applier thread's side: the shadow instance and what it has matched.
+/// The replica thread's side: the shadow instance and what it has matched.
 pub(super) struct Shadow {
     pub generation: u64,
     module: ReplicaModule,
@@ -32,7 +32,7 @@ pub(super) struct Shadow {
 impl Shadow {
     /// A fresh instance of `module` with the replica's current state; a refusal if either fails.
     pub fn start(
-        replica: &ReplicaHandle,
+        replica: &mut dyn Replica,
         generation: u64,
         module: ReplicaModule,
         requests: u64,
@@ -65,7 +65,7 @@ impl Shadow {
     /// After each job of the replica: the requests an `Apply` executed go to the shadow too (a
     /// replay answered from the executed-requests table runs on neither). The verdict, once
     /// there is one.
-    pub fn follow(&mut self, replica: &ReplicaHandle, done: &Done) -> Option<Done> {
+    pub fn follow(&mut self, replica: &mut dyn Replica, done: &Done) -> Option<Done> {
         let Done::Applied {
             generation,
             requests,
@@ -109,7 +109,7 @@ impl Shadow {
 
     /// The canary's time is up: judged on what it saw (nothing seen is a refusal: a module
     /// never compared is not a checked one).
-    pub fn finish(self, replica: &ReplicaHandle) -> Done {
+    pub fn finish(self, replica: &mut dyn Replica) -> Done {
         if self.compared == 0 {
             // Not the module's fault: it is refused, not quarantined.
             return refusal(
@@ -126,7 +126,7 @@ impl Shadow {
 
     /// The last check: the whole state, as a checkpoint compares it (a module can answer right
     /// and still keep a wrong state).
-    fn judge_state(&self, replica: &ReplicaHandle) -> Done {
+    fn judge_state(&self, replica: &mut dyn Replica) -> Done {
         match (replica.export_state(), self.handle.export_state()) {
             (Ok(current), Ok(shadow)) => {
                 let (want, got) = (StateDigest::of(&current), StateDigest::of(&shadow));
