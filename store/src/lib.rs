@@ -20,6 +20,7 @@ mod writer;
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use dmtbs_contract::CanonicalState;
 use dmtbs_proto::Sequenced;
@@ -90,8 +91,10 @@ pub struct Snapshot {
     pub seq: u64,
     /// The state's digest as the replica manager computed it (stored, not recomputed here).
     pub digest: [u8; 32],
-    /// The state itself.
-    pub state: CanonicalState,
+    /// The state itself, shared with the replica manager's copy: a snapshot is queued without
+    /// copying the state on the caller's thread.
+    #[serde(with = "shared")]
+    pub state: Arc<CanonicalState>,
     /// The replica manager's own bookkeeping at `seq`, opaque to the store.
     pub extra: Vec<u8>,
 }
@@ -137,4 +140,21 @@ pub enum StoreError {
         /// redb's error.
         message: String,
     },
+}
+
+/// `Arc<CanonicalState>` stored as the state itself (serde's own `Arc` support needs its `rc`
+/// feature, which would rebuild every crate for one field).
+mod shared {
+    use std::sync::Arc;
+
+    use dmtbs_contract::CanonicalState;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(state: &Arc<CanonicalState>, s: S) -> Result<S::Ok, S::Error> {
+        state.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<CanonicalState>, D::Error> {
+        CanonicalState::deserialize(d).map(Arc::new)
+    }
 }

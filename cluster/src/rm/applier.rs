@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dmtbs_contract::{Context, Outcome, Request};
+use dmtbs_contract::{CanonicalState, Context, Outcome, Request};
 use dmtbs_host::{ReplaceError, Replica, ReplicaFailure, ReplicaHandle, ReplicaModule};
 use dmtbs_proto::{Digest, Replay, Sequenced};
 use tokio::sync::mpsc::UnboundedSender;
@@ -298,7 +298,7 @@ fn execute(
             // against it (`WrongDigest` otherwise).
             result: replica.export_with_digest().map(|(state, digest)| {
                 let saved = RmState {
-                    replica: state,
+                    replica: Arc::new(state),
                     executed: executed.clone(),
                 };
                 (checkpoint_digest(digest.0, executed), Some(Arc::new(saved)))
@@ -312,7 +312,7 @@ fn execute(
             module,
             state,
         } => {
-            let result = replica.replace(&module, state.replica.clone());
+            let result = replica.replace(&module, CanonicalState::clone(&state.replica));
             if result.is_ok() {
                 *executed = state.executed.clone();
             }

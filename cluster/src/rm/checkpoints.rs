@@ -21,7 +21,8 @@ use super::executed::Executed;
 /// RM's table of executed requests beside it; the checkpoint digest covers both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RmState {
-    pub replica: CanonicalState,
+    /// Shared with the durable snapshot written from it.
+    pub replica: Arc<CanonicalState>,
     pub executed: Executed,
 }
 
@@ -29,7 +30,7 @@ impl RmState {
     /// The state of an RM that has applied nothing.
     pub fn empty() -> Self {
         RmState {
-            replica: CanonicalState::empty(),
+            replica: Arc::new(CanonicalState::empty()),
             executed: Executed::default(),
         }
     }

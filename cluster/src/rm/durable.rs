@@ -291,7 +291,7 @@ impl Node {
         self.store.snapshot(Snapshot {
             seq,
             digest,
-            state: state.replica.clone(),
+            state: state.replica.clone(), // an `Arc`: the state is not copied here
             extra: state.executed.to_bytes(),
         });
         self.store.truncate_below(seq + 1);
@@ -316,7 +316,7 @@ mod tests {
             snapshot: Some(Snapshot {
                 seq: 10,
                 digest,
-                state: state.clone(),
+                state: std::sync::Arc::new(state.clone()),
                 extra: Executed::default().to_bytes(),
             }),
             log: Vec::new(),

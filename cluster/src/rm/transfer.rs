@@ -173,7 +173,7 @@ async fn answer(
     let sent = state.is_some();
     let plain = match state {
         Some(state) => {
-            postcard::to_extend(&(&state.replica, state.executed.to_bytes()), vec![HELD])?
+            postcard::to_extend(&(&*state.replica, state.executed.to_bytes()), vec![HELD])?
         }
         None => vec![NOT_HELD],
     };
@@ -201,7 +201,10 @@ pub(super) async fn fetch(
     timeout: Duration,
 ) -> anyhow::Result<RmState> {
     let (replica, executed) = fetch_checked(addr, local, codec, seq, digest, timeout).await?;
-    Ok(RmState { replica, executed })
+    Ok(RmState {
+        replica: Arc::new(replica),
+        executed,
+    })
 }
 
 /// [`fetch`], with the executed-requests table as the bytes it travels as: the state and that

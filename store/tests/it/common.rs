@@ -84,7 +84,7 @@ pub fn snapshot_with(seq: u64, shows: usize) -> Snapshot {
     Snapshot {
         seq,
         digest: [seq as u8; 32],
-        state,
+        state: std::sync::Arc::new(state),
         extra: format!("rm bookkeeping at {seq}").into_bytes(),
     }
 }
